@@ -1,0 +1,179 @@
+"""Command line: no subcommand runs the bot (or the offline console); subcommands do chores."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import ValidationError
+
+from bot import __version__
+from bot.core.errors import CoreError, KnowledgeError, QuestionError
+
+if TYPE_CHECKING:
+    from bot.core.answer import Engine
+    from bot.settings import Settings
+
+EXIT_USAGE = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of `python -m bot`."""
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description="Answers questions about the 2025 Microsoft-OpenAI agreement, quoting "
+        "the article. Without a subcommand: runs the Discord bot when DISCORD_TOKEN is set, "
+        "otherwise an offline console.",
+    )
+    parser.add_argument("--version", action="version", version=f"deal-bot {__version__}")
+    sub = parser.add_subparsers(dest="command")
+
+    ask = sub.add_parser("ask", help="answer one question (or '-' for one per stdin line)")
+    ask.add_argument("question", help="the question, or '-' to read one question per line")
+    ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+    ask.add_argument("--lang", choices=("es", "en"), default=None, help="frame language")
+    ask.add_argument("-k", type=int, default=None, help="passages to quote (1-10)")
+
+    ev = sub.add_parser("eval", help="score a question file (hit@1, hit@3, abstention)")
+    ev.add_argument("files", nargs="+", type=Path, help="JSONL question files")
+    ev.add_argument("-k", type=int, default=3, help="passages per answer")
+
+    bench = sub.add_parser("bench", help="benchmark our index against rank-bm25")
+    bench.add_argument("--sizes", default="10000,100000,1000000", help="passage counts")
+    bench.add_argument("--queries", type=int, default=200, help="queries per size")
+    bench.add_argument("--ref-max", type=int, default=100_000, help="largest size for rank-bm25")
+    bench.add_argument("--seed", type=int, default=7)
+
+    check = sub.add_parser("check", help="validate a knowledge folder")
+    check.add_argument("folder", nargs="?", type=Path, default=None)
+
+    sub.add_parser("sync", help="force a global sync of the slash commands")
+    stats = sub.add_parser("stats", help="usage report from the data folder")
+    stats.add_argument("--days", type=int, default=30)
+    stats.add_argument("--lang", choices=("es", "en"), default=None)
+    return parser
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> int:
+    """Print one error line to stderr and return the exit code."""
+    print(f"error: {message}", file=sys.stderr)
+    return code
+
+
+def load_engine(folder: Path) -> Engine:
+    """Build the engine over a knowledge folder."""
+    from bot.core.answer import Engine
+
+    return Engine.load(folder)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line and return the exit code."""
+    args = build_parser().parse_args(argv)
+    from bot.settings import Settings
+
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(x) for x in err["loc"]).upper()
+        return fail(f"setting {field}: {err['msg']}")
+    from bot.logs import setup_logging
+
+    # Chores print their own output; only the bot logs at INFO unless LOG_LEVEL says otherwise.
+    quiet = args.command is not None and "log_level" not in settings.model_fields_set
+    setup_logging("WARNING" if quiet else settings.log_level, settings.log_format)
+    try:
+        return _dispatch(args, settings)
+    except KnowledgeError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return fail(f"the knowledge folder has {len(exc.problems)} problem(s)", 1)
+    except CoreError as exc:
+        return fail(str(exc), 1)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import cli
+
+    command = args.command
+    if command == "ask":
+        lang = args.lang or settings.default_lang
+        k = settings.top_k if args.k is None else args.k
+        if not 1 <= k <= 10:
+            return fail("-k must be between 1 and 10")
+        if args.question != "-":
+            from bot.core.answer import clean_question
+            from bot.i18n import question_error
+
+            try:
+                clean_question(args.question)
+            except QuestionError as exc:
+                length = len(" ".join(args.question.split()))
+                return fail(question_error(exc.code, lang, length))
+        engine = load_engine(settings.knowledge_dir)
+        if args.question == "-":
+            cli.ask_stream(engine, sys.stdin, sys.stdout, as_json=args.json, lang=lang, k=k)
+            return 0
+        answer = engine.ask(args.question, lang=lang, k=k)
+        print(
+            cli.answer_json(answer)
+            if args.json
+            else cli.render_answer(answer, cli.use_color(sys.stdout))
+        )
+        return 0
+    if command == "eval":
+        from bot.core.evaluate import evaluate, load_cases
+
+        engine = load_engine(settings.knowledge_dir)
+        cases = [c for path in args.files for c in load_cases(path)]
+        report = evaluate(engine, cases, k=args.k)
+        print("\n".join(report.lines()))
+        return 0
+    if command == "check":
+        folder = args.folder or settings.knowledge_dir
+        engine = load_engine(folder)
+        print(
+            f"{folder}: OK — {len(engine.documents)} document(s), {len(engine.passages)} passages"
+        )
+        return 0
+    if command == "bench":
+        from bot.bench import run_bench
+
+        sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+        return run_bench(sizes, args.queries, args.ref_max, args.seed)
+    if command == "stats":
+        from bot.store import SqliteStore, render_stats
+
+        from bot.runner import salt_of
+
+        store = SqliteStore(settings.data_dir / "deal-bot.sqlite3", salt_of(settings))
+        try:
+            print(render_stats(store.stats(days=args.days), args.lang or settings.default_lang))
+        finally:
+            store.close()
+        return 0
+    if command == "sync":
+        from bot.runner import run_bot
+
+        return run_bot(settings, sync_only=True)
+    # No subcommand: the bot with a token; otherwise the console on a terminal.
+    if settings.discord_token is not None:
+        from bot.runner import run_bot
+
+        return run_bot(settings)
+    if sys.stdin.isatty():
+        engine = load_engine(settings.knowledge_dir)
+        return cli.console(engine, settings.default_lang, settings.top_k)
+    return fail(
+        "DISCORD_TOKEN is not set: put it in .env (see .env.example) to run the bot, "
+        'or run `python -m bot ask "..."` to ask offline'
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

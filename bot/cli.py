@@ -1,0 +1,126 @@
+"""Terminal rendering of answers: the offline stand-in for the Discord bot."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterable
+from typing import IO, TYPE_CHECKING
+
+from bot.core.errors import QuestionError
+from bot.i18n import question_error, t
+
+if TYPE_CHECKING:
+    from bot.core.answer import Answer, Citation, Engine
+
+BOLD, RESET, DIM = "\033[1m", "\033[0m", "\033[2m"
+
+
+def use_color(stream: IO[str]) -> bool:
+    """Tell whether to emit ANSI styles (a terminal, and NO_COLOR unset)."""
+    return stream.isatty() and "NO_COLOR" not in os.environ
+
+
+def emphasize(text: str, spans: Iterable[tuple[int, int]], color: bool) -> str:
+    """Mark the highlighted spans of a text in bold (ANSI, or **markdown** when piped)."""
+    start_tag, end_tag = (BOLD, RESET) if color else ("**", "**")
+    out, last = [], 0
+    for s, e in spans:
+        out += [text[last:s], start_tag, text[s:e], end_tag]
+        last = e
+    out.append(text[last:])
+    return "".join(out)
+
+
+def citation_label(c: Citation, lang: str) -> str:
+    """Return a one-line citation: title, paragraph, outlet, date and link."""
+    where = t("headline", lang) if c.paragraph == 0 else t("paragraph", lang, n=c.paragraph)
+    parts = [f"«{c.title}»", where, c.source, c.published]
+    if c.url:
+        parts.append(c.url)
+    return " · ".join(parts)
+
+
+def render_answer(answer: Answer, color: bool = False) -> str:
+    """Render an answer for the terminal."""
+    lang = answer.lang
+    dim, reset = (DIM, RESET) if color else ("", "")
+    lines = [f"{t('question', lang)}: {answer.question}", ""]
+    if not answer.answered:
+        lines.append(answer.summary)
+        if answer.suggestions:
+            lines += ["", f"{t('suggestions', lang)}:"]
+            lines += [f"  • {q}" for q in answer.suggestions]
+        return "\n".join(lines)
+    for p in answer.passages:
+        lines.append(f"  «{emphasize(p.text, p.highlights, color)}»")
+        lines.append(f"  {dim}— {citation_label(p.citation, lang)}{reset}")
+        lines.append("")
+    lines.append(f"{t('summary', lang)}: {answer.summary}")
+    lines.append(f"{dim}{t('footer', lang)}{reset}")
+    return "\n".join(lines)
+
+
+def answer_json(answer: Answer) -> str:
+    """Return an answer as one line of JSON."""
+    return json.dumps(answer.to_dict(), ensure_ascii=False)
+
+
+def ask_stream(
+    engine: Engine, lines: Iterable[str], out: IO[str], *, as_json: bool, lang: str, k: int
+) -> int:
+    """Answer one question per input line, streaming; a bad line reports and the batch goes on."""
+    failures = 0
+    color = use_color(out)
+    for raw in lines:
+        line = raw.rstrip("\n")
+        try:
+            answer = engine.ask(line, lang=lang, k=k)
+        except QuestionError as exc:
+            failures += 1
+            message = question_error(exc.code, lang, len(" ".join(line.split())))
+            error = {"question": line, "error": message}
+            out.write(json.dumps(error, ensure_ascii=False) if as_json else f"error: {message}\n")
+        else:
+            out.write(answer_json(answer) if as_json else render_answer(answer, color) + "\n")
+        out.write("\n")
+        out.flush()
+    return failures
+
+
+def console(engine: Engine, lang: str, k: int) -> int:
+    """Run the interactive console: type questions, read answers; /en, /es, /salir."""
+    try:
+        import readline  # noqa: F401  (line editing and history for input())
+    except ImportError:  # pragma: no cover - not on every platform
+        pass
+    color = use_color(sys.stdout)
+    hello = {
+        "es": "Pregunta sobre el acuerdo Microsoft-OpenAI. /en o /es cambia el idioma; "
+        "/salir (o Ctrl-D) termina.",
+        "en": "Ask about the Microsoft-OpenAI agreement. /en or /es switches language; "
+        "/quit (or Ctrl-D) exits.",
+    }
+    print(hello[lang])
+    for q in engine.complete("")[:3]:
+        print(f"  • {q}")
+    while True:
+        try:
+            line = input("\n> ")
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        command = line.strip().lower()
+        if command in ("/salir", "/quit", "/exit"):
+            return 0
+        if command in ("/en", "/es"):
+            lang = command[1:]
+            print(hello[lang])
+            continue
+        if not command:
+            continue
+        try:
+            print(render_answer(engine.ask(line, lang=lang, k=k), color))
+        except QuestionError as exc:
+            print(f"error: {question_error(exc.code, lang, len(line.strip()))}")

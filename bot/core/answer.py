@@ -1,0 +1,469 @@
+"""Questions in, grounded answers out: retrieval, abstention, quotes, citations, summary."""
+
+from __future__ import annotations
+
+import logging
+import string
+import time
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from bot.core.errors import KnowledgeError, QuestionError
+from bot.core.glossary import MAX_PHRASE_WORDS, Glossary, load_glossary
+from bot.core.index import BM25Index
+from bot.core.knowledge import Document, Passage, load_folder
+from bot.core.text import Analyzer, fold, sentences, stopwords, word_spans, words
+
+log = logging.getLogger(__name__)
+
+MAX_QUESTION_CHARS = 300
+LANGS = ("es", "en")
+TEMPLATE_NAMES = ("summary", "not_covered", "overview")
+TEMPLATE_SLOTS = frozenset({"quotes", "source", "date", "title"})
+BUNDLED_TEMPLATES = Path(__file__).resolve().parents[2] / "knowledge" / "templates"
+
+# Share of the question's content (idf-weighted) the best passage must contain to answer.
+MIN_COVERAGE = 0.5
+# Passages scoring below this share of the best one are not worth quoting.
+MIN_RELATIVE_SCORE = 0.25
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Where a quote comes from."""
+
+    document_id: str
+    title: str
+    paragraph: int
+    source: str
+    published: str
+    url: str | None
+
+
+@dataclass(frozen=True)
+class QuotedPassage:
+    """A passage quoted verbatim, with the spans of the words that matched the question."""
+
+    id: str
+    text: str
+    score: float
+    document: str
+    document_id: str
+    paragraph: int
+    citation: Citation
+    highlights: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class Answer:
+    """Everything a renderer needs; every fact in it is a verbatim quote."""
+
+    question: str
+    lang: str
+    answered: bool
+    passages: tuple[QuotedPassage, ...]
+    summary: str
+    citations: tuple[Citation, ...]
+    suggestions: tuple[str, ...]
+    confidence: float
+    offset: int = 0
+    more: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the answer as JSON-ready data."""
+        data = asdict(self)
+        for p in data["passages"]:
+            p["highlights"] = [list(span) for span in p["highlights"]]
+        return data
+
+
+@dataclass(frozen=True)
+class QueryGroup:
+    """One content word of the question with the index terms that stand for it."""
+
+    surface: str
+    terms: tuple[str, ...]
+    weight: float
+    known: bool
+
+
+@dataclass(frozen=True)
+class _Ranked:
+    passage: int
+    score: float
+    coverage: float
+
+
+@dataclass
+class Engine:
+    """The grounded-answer engine over one knowledge folder (immutable once built)."""
+
+    documents: tuple[Document, ...]
+    glossary: Glossary
+    templates: dict[tuple[str, str], string.Template]
+    build_seconds: float = 0.0
+    loaded_at: float = field(default_factory=time.time)
+
+    def __post_init__(self) -> None:
+        self.es = Analyzer("spanish")
+        self.en = Analyzer("english")
+        self.passages: tuple[Passage, ...] = tuple(p for d in self.documents for p in d.passages)
+        self._docs = {d.id: d for d in self.documents}
+        started = time.perf_counter()
+        self.index = BM25Index(self.es.terms(p.text) for p in self.passages)
+        self._vocab_list = list(self.index.vocab)
+        self.build_seconds = time.perf_counter() - started
+        self._en_stop = stopwords("en")
+        self._es_stop = stopwords("es")
+
+    @classmethod
+    def load(cls, knowledge_dir: Path) -> Engine:
+        """Load documents, glossary and templates of a folder; raise KnowledgeError on problems."""
+        started = time.perf_counter()
+        problems: list[str] = []
+        documents: tuple[Document, ...] = ()
+        try:
+            documents = load_folder(knowledge_dir)
+        except KnowledgeError as exc:
+            problems.extend(exc.problems)
+        glossary = Glossary()
+        try:
+            glossary = load_glossary(
+                knowledge_dir / "glossary.yaml", Analyzer("spanish"), Analyzer("english")
+            )
+        except KnowledgeError as exc:
+            problems.extend(exc.problems)
+        templates: dict[tuple[str, str], string.Template] = {}
+        try:
+            templates = load_templates(knowledge_dir / "templates")
+        except KnowledgeError as exc:
+            problems.extend(exc.problems)
+        if problems:
+            raise KnowledgeError(problems)
+        engine = cls(documents, glossary, templates)
+        engine.build_seconds = time.perf_counter() - started
+        log.info(
+            "index built: %d documents, %d passages, %d terms in %.3f s",
+            len(documents),
+            len(engine.passages),
+            len(engine.index.vocab),
+            engine.build_seconds,
+        )
+        return engine
+
+    # -- questions -------------------------------------------------------------------------
+
+    def ask(self, question: str, *, lang: str = "es", k: int = 3, offset: int = 0) -> Answer:
+        """Answer a question with verbatim quotes, or say the article does not cover it."""
+        question = clean_question(question)
+        lang = lang if lang in LANGS else "es"
+        k = max(1, min(k, 10))
+        groups = self.analyze(question)
+        ranked = self._rank(groups)
+        coverage = ranked[0].coverage if ranked else 0.0
+        if not ranked or coverage < MIN_COVERAGE:
+            return self._not_covered(question, lang, groups, coverage)
+        best = ranked[0].score
+        relevant = [r for r in ranked if r.score >= MIN_RELATIVE_SCORE * best and r.coverage > 0]
+        page = relevant[offset : offset + k]
+        matched = {t for g in groups for t in g.terms}
+        quoted = tuple(self._quote(r, matched) for r in page)
+        summary = self._summary(lang, quoted, groups) if quoted else ""
+        return Answer(
+            question=question,
+            lang=lang,
+            answered=True,
+            passages=quoted,
+            summary=summary,
+            citations=tuple(dict.fromkeys(q.citation for q in quoted)),
+            suggestions=(),
+            confidence=round(coverage, 3),
+            offset=offset,
+            more=len(relevant) > offset + k,
+        )
+
+    def analyze(self, question: str) -> list[QueryGroup]:
+        """Turn a question into content groups (glossary, stopwords, typo tolerance applied)."""
+        tokens = words(question)
+        english = _looks_english(tokens, self._en_stop, self._es_stop)
+        groups: list[QueryGroup] = []
+        i = 0
+        while i < len(tokens):
+            word = tokens[i]
+            span, alternatives = self._glossary_match(tokens, i, english)
+            if span == 0:
+                if self._is_noise(word, english):
+                    i += 1
+                    continue
+                span = 1
+            surface = " ".join(tokens[i : i + span])
+            stems = [self.es.stem(w) for w in tokens[i : i + span] if not self.es.is_stopword(w)]
+            for phrase in alternatives:
+                stems.extend(self.es.terms(phrase))
+            groups.append(self._group(surface, stems))
+            i += span
+        return groups
+
+    def _is_noise(self, word: str, english: bool) -> bool:
+        if self.es.is_stopword(word) or (english and word in self._en_stop):
+            return True
+        if word in self._en_stop and self.es.stem(word) not in self.index.vocab:
+            return True
+        stem_es, stem_en = self.es.stem(word), self.en.stem(word)
+        return stem_es in self.glossary.framing_es or (
+            stem_en in self.glossary.framing_en and stem_es not in self.index.vocab
+        )
+
+    def _glossary_match(
+        self, tokens: list[str], i: int, english: bool
+    ) -> tuple[int, tuple[str, ...]]:
+        """Return the longest glossary phrase starting at token i and its Spanish terms."""
+        for n in range(min(MAX_PHRASE_WORDS, len(tokens) - i), 0, -1):
+            chunk = tokens[i : i + n]
+            known_es = n == 1 and self.es.stem(chunk[0]) in self.index.vocab
+            if english or not known_es:
+                hit = self.glossary.english.get(tuple(self.en.stem(w) for w in chunk))
+                if hit:
+                    return n, hit
+            hit = self.glossary.spanish.get(tuple(self.es.stem(w) for w in chunk))
+            if hit:
+                return n, hit
+        return 0, ()
+
+    def _group(self, surface: str, stems: list[str]) -> QueryGroup:
+        vocab = self.index.vocab
+        terms = [t for t in dict.fromkeys(stems) if t in vocab]
+        if not terms:
+            terms = self._fuzzy(stems)
+        if not terms:
+            return QueryGroup(surface, (), self.index.unseen_idf(), known=False)
+        weight = max(self.index.term_idf(t) or 0.0 for t in terms)
+        return QueryGroup(surface, tuple(terms), weight, known=True)
+
+    def _fuzzy(self, stems: list[str]) -> list[str]:
+        """Match unknown terms to close vocabulary terms (typos: "Donald" finds "Doland")."""
+        found: list[str] = []
+        for stem in dict.fromkeys(stems):
+            if len(stem) < 4 or stem.isdigit():
+                continue
+            limit = 1 if len(stem) < 8 else 2
+            for term, _dist, _ in process.extract(
+                stem, self._vocab_list, scorer=OSA.distance, score_cutoff=limit, limit=3
+            ):
+                if len(term) >= 4:
+                    found.append(term)
+        return found
+
+    def _rank(self, groups: list[QueryGroup]) -> list[_Ranked]:
+        query: dict[str, float] = {}
+        for g in groups:
+            for t in g.terms:
+                query[t] = query.get(t, 0.0) + 1.0
+        hits = self.index.search(query, k=50)
+        total = sum(g.weight for g in groups)
+        ranked = []
+        for h in hits:
+            covered = sum(
+                g.weight for g in groups if any(self.index.contains(t, h.doc) for t in g.terms)
+            )
+            ranked.append(_Ranked(h.doc, h.score, covered / total if total else 0.0))
+        return ranked
+
+    def _quote(self, ranked: _Ranked, matched: set[str]) -> QuotedPassage:
+        passage = self.passages[ranked.passage]
+        doc = self._docs[passage.document_id]
+        return QuotedPassage(
+            id=passage.id,
+            text=passage.text,
+            score=round(ranked.score, 4),
+            document=doc.title,
+            document_id=doc.id,
+            paragraph=passage.paragraph,
+            citation=_citation(doc, passage),
+            highlights=self.highlights(passage.text, matched),
+        )
+
+    def highlights(self, text: str, terms: set[str]) -> tuple[tuple[int, int], ...]:
+        """Return the spans of the words of a text whose index term is in `terms`."""
+        return tuple(
+            (s, e)
+            for s, e, w in word_spans(text)
+            if not self.es.is_stopword(w) and self.es.stem(w) in terms
+        )
+
+    def _best_sentence(self, text: str, groups: list[QueryGroup]) -> str:
+        best, best_score = "", -1.0
+        for s, e in sentences(text):
+            sentence = text[s:e]
+            terms = set(self.es.terms(sentence))
+            score = sum(g.weight for g in groups if terms.intersection(g.terms))
+            if score > best_score:
+                best, best_score = sentence, score
+        return best
+
+    def _summary(
+        self, lang: str, quoted: tuple[QuotedPassage, ...], groups: list[QueryGroup]
+    ) -> str:
+        picked = [self._best_sentence(quoted[0].text, groups)]
+        if len(quoted) > 1:
+            second = self._best_sentence(quoted[1].text, groups)
+            if second and second not in picked:
+                picked.append(second)
+        doc = self._docs[quoted[0].document_id]
+        return self._fill("summary", lang, doc, picked)
+
+    def _fill(self, name: str, lang: str, doc: Document, quotes: list[str]) -> str:
+        template = self.templates[(name, lang)]
+        return template.substitute(
+            quotes=" ".join(f"«{q}»" for q in quotes),
+            source=doc.source,
+            date=doc.published_label,
+            title=doc.title,
+        ).strip()
+
+    def _not_covered(
+        self, question: str, lang: str, groups: list[QueryGroup], coverage: float
+    ) -> Answer:
+        doc = self.documents[0]
+        return Answer(
+            question=question,
+            lang=lang,
+            answered=False,
+            passages=(),
+            summary=self._fill("not_covered", lang, doc, []),
+            citations=(),
+            suggestions=self.suggest(groups),
+            confidence=round(coverage, 3),
+        )
+
+    def suggest(self, groups: list[QueryGroup], limit: int = 3) -> tuple[str, ...]:
+        """Return up to `limit` suggested questions, the closest to the question first."""
+        wanted = {t for g in groups for t in g.terms}
+        pool = [q for d in self.documents for q in d.suggested_questions]
+        ranked = sorted(
+            enumerate(pool), key=lambda iq: (-len(wanted.intersection(self.es.terms(iq[1]))), iq[0])
+        )
+        return tuple(q for _, q in ranked[:limit])
+
+    def complete(self, typed: str, limit: int = 25) -> list[str]:
+        """Return autocomplete choices: what was typed, then matching suggested questions."""
+        typed = " ".join(typed.split())[:MAX_QUESTION_CHARS]
+        pool = list(dict.fromkeys(q for d in self.documents for q in d.suggested_questions))
+        if typed:
+            key = fold(typed)
+            scored = process.extract(
+                key, [fold(q) for q in pool], scorer=_partial_ratio, limit=len(pool)
+            )
+            pool = [pool[i] for _, score, i in scored if score >= 60]
+        choices = [typed] if typed else []
+        choices += [q for q in pool if q != typed]
+        return choices[:limit]
+
+    # -- whole-article summary ----------------------------------------------------------------
+
+    def overview(self, *, lang: str = "es", max_quotes: int = 4) -> Answer:
+        """Summarize the knowledge base through the overview template, with its key quotes."""
+        lang = lang if lang in LANGS else "es"
+        doc = self.documents[0]
+        chosen: list[int] = []
+        lead = next((i for i, p in enumerate(self.passages) if p.paragraph == 1), 0)
+        chosen.append(lead)
+        for q in (q for d in self.documents for q in d.suggested_questions):
+            if len(chosen) >= max_quotes:
+                break
+            ranked = self._rank(self.analyze(q))
+            if ranked and ranked[0].passage not in chosen and ranked[0].coverage >= MIN_COVERAGE:
+                chosen.append(ranked[0].passage)
+        quoted = []
+        quotes = []
+        for i in chosen:
+            passage = self.passages[i]
+            quoted.append(self._quote(_Ranked(i, 0.0, 1.0), set()))
+            spans = sentences(passage.text)
+            s, e = spans[0] if spans else (0, len(passage.text))
+            quotes.append(passage.text[s:e])
+        quoted_t = tuple(quoted)
+        return Answer(
+            question=doc.title,
+            lang=lang,
+            answered=True,
+            passages=quoted_t,
+            summary=self._fill("overview", lang, doc, quotes),
+            citations=tuple(dict.fromkeys(q.citation for q in quoted_t)),
+            suggestions=tuple(q for d in self.documents for q in d.suggested_questions)[:3],
+            confidence=1.0,
+        )
+
+
+def clean_question(question: str) -> str:
+    """Validate and normalize a question; raise QuestionError with a code when it is unusable."""
+    if any(unicodedata.category(c) == "Cc" and c not in "\t\n\r" for c in question):
+        raise QuestionError("control", "the question contains control characters")
+    cleaned = " ".join(question.split())
+    if not cleaned:
+        raise QuestionError("empty", "the question is empty")
+    if len(cleaned) > MAX_QUESTION_CHARS:
+        raise QuestionError(
+            "too_long",
+            f"the question has {len(cleaned)} characters; the limit is {MAX_QUESTION_CHARS}",
+        )
+    return cleaned
+
+
+def load_templates(folder: Path) -> dict[tuple[str, str], string.Template]:
+    """Load the answer templates of a folder, falling back to the bundled ones per file."""
+    problems: list[str] = []
+    templates: dict[tuple[str, str], string.Template] = {}
+    for name in TEMPLATE_NAMES:
+        for lang in LANGS:
+            path = folder / f"{name}.{lang}.txt"
+            if not path.exists():
+                path = BUNDLED_TEMPLATES / f"{name}.{lang}.txt"
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                problems.append(f"{path}:1: cannot read the template: {exc}")
+                continue
+            template = string.Template(text)
+            if not template.is_valid():
+                problems.append(f"{path}:1: invalid template (a '$' that is not a slot?)")
+                continue
+            unknown = set(template.get_identifiers()) - TEMPLATE_SLOTS
+            if unknown:
+                slots = ", ".join(sorted(unknown))
+                problems.append(
+                    f"{path}:1: unknown slot(s) {slots}; known: quotes, source, date, title"
+                )
+                continue
+            templates[(name, lang)] = template
+    if problems:
+        raise KnowledgeError(problems)
+    return templates
+
+
+def _citation(doc: Document, passage: Passage) -> Citation:
+    return Citation(
+        document_id=doc.id,
+        title=doc.title,
+        paragraph=passage.paragraph,
+        source=doc.source,
+        published=doc.published_label,
+        url=doc.url,
+    )
+
+
+def _looks_english(tokens: list[str], en_stop: frozenset[str], es_stop: frozenset[str]) -> bool:
+    en = sum(1 for t in tokens if t in en_stop and t not in es_stop)
+    es = sum(1 for t in tokens if t in es_stop and t not in en_stop)
+    return en > es
+
+
+def _partial_ratio(a: str, b: str, **kwargs: Any) -> float:
+    from rapidfuzz import fuzz
+
+    return fuzz.partial_ratio(a, b, **kwargs)

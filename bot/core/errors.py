@@ -1,0 +1,21 @@
+"""Errors the core raises; adapters turn them into short user messages."""
+
+
+class CoreError(Exception):
+    """Base class for errors the core reports to users."""
+
+
+class KnowledgeError(CoreError):
+    """The knowledge folder cannot be loaded; `problems` holds every `file:line: message`."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(self.problems))
+
+
+class QuestionError(CoreError):
+    """The question cannot be asked as typed (empty, too long, control characters)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        super().__init__(message)

@@ -1,0 +1,128 @@
+"""Score the engine on a question file (the format of the shared dev set)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.core.answer import Answer, Engine
+from bot.core.errors import CoreError
+
+KINDS = ("in", "oos", "oos-hard")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One question of an eval file."""
+
+    id: str
+    lang: str
+    kind: str
+    q: str
+    evidence: tuple[str, ...]
+    where: str = "passages"
+
+
+@dataclass(frozen=True)
+class Miss:
+    """A case the engine got wrong, with what it returned."""
+
+    case: Case
+    reason: str
+    got: tuple[str, ...]
+
+
+@dataclass
+class Report:
+    """Eval figures: hit@1, hit@3, abstention on out-of-scope, false abstentions, misses."""
+
+    in_scope: int = 0
+    hit1: int = 0
+    hit3: int = 0
+    out_of_scope: int = 0
+    abstained: int = 0
+    false_abstentions: int = 0
+    misses: list[Miss] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        """Return the report as printable lines."""
+        out = [
+            f"hit@1              {self.hit1}/{self.in_scope}",
+            f"hit@3              {self.hit3}/{self.in_scope}",
+            f"abstained (oos)    {self.abstained}/{self.out_of_scope}",
+            f"false abstentions  {self.false_abstentions}",
+        ]
+        for m in self.misses:
+            got = " | ".join(m.got) if m.got else "(no passage)"
+            out.append(f"MISS {m.case.id} [{m.case.kind}] {m.reason}: {m.case.q!r} -> {got}")
+        return out
+
+
+def load_cases(path: Path) -> list[Case]:
+    """Read an eval file; raise CoreError naming the line of a malformed case."""
+    cases = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CoreError(f"{path}: cannot read the eval file: {exc}") from exc
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+            case = Case(
+                id=str(raw["id"]),
+                lang=str(raw.get("lang", "es")),
+                kind=str(raw["kind"]),
+                q=str(raw["q"]),
+                evidence=tuple(str(e) for e in raw.get("evidence", [])),
+                where=str(raw.get("where", "passages")),
+            )
+        except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+            raise CoreError(f"{path}:{n}: malformed case: {exc}") from exc
+        if case.kind not in KINDS:
+            raise CoreError(f"{path}:{n}: kind must be one of {', '.join(KINDS)}")
+        cases.append(case)
+    return cases
+
+
+def evaluate(engine: Engine, cases: Iterable[Case], k: int = 3) -> Report:
+    """Ask every case and score the answers the way the shared eval README describes."""
+    report = Report()
+    for case in cases:
+        answer = engine.ask(case.q, lang=case.lang, k=k)
+        texts = tuple(p.text for p in answer.passages)
+        if case.kind == "in":
+            report.in_scope += 1
+            _score_in(report, case, answer, texts)
+        else:
+            report.out_of_scope += 1
+            if not answer.answered and not answer.passages:
+                report.abstained += 1
+            else:
+                report.misses.append(Miss(case, "answered out-of-scope", texts[:1]))
+    return report
+
+
+def _score_in(report: Report, case: Case, answer: Answer, texts: tuple[str, ...]) -> None:
+    if not answer.passages:
+        report.false_abstentions += 1
+        report.misses.append(Miss(case, "false abstention", ()))
+        return
+    meta = ""
+    if case.where == "any":
+        meta = " ".join(f"{c.source} {c.published} {c.title}" for c in answer.citations)
+
+    def holds(text: str) -> bool:
+        return any(e in text or e in meta for e in case.evidence)
+
+    if holds(texts[0]):
+        report.hit1 += 1
+    if any(holds(t) for t in texts[:3]):
+        report.hit3 += 1
+        if not holds(texts[0]):
+            report.misses.append(Miss(case, "not first", texts[:1]))
+    else:
+        report.misses.append(Miss(case, "evidence not in top 3", texts[:3]))

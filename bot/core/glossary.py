@@ -1,0 +1,80 @@
+"""The editable bilingual glossary: English -> Spanish terms, Spanish synonyms, framing words."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from bot.core.errors import KnowledgeError
+from bot.core.text import Analyzer, words
+
+MAX_PHRASE_WORDS = 4
+
+
+@dataclass(frozen=True)
+class Glossary:
+    """Phrase maps keyed by stemmed word tuples; values are Spanish phrases."""
+
+    english: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)
+    spanish: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)
+    framing_es: frozenset[str] = frozenset()
+    framing_en: frozenset[str] = frozenset()
+
+    @property
+    def size(self) -> int:
+        """Return the number of entries."""
+        return len(self.english) + len(self.spanish)
+
+
+def load_glossary(path: Path, es: Analyzer, en: Analyzer) -> Glossary:
+    """Load a glossary file; a missing file is an empty glossary, a broken one an error."""
+    if not path.exists():
+        return Glossary()
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise KnowledgeError([f"{path}:1: cannot read the glossary: {exc}"]) from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        raise KnowledgeError([f"{path}:{line}: invalid YAML: {exc}"]) from exc
+    if not isinstance(data, dict):
+        raise KnowledgeError([f"{path}:1: the glossary must be a mapping with 'en' and 'es'"])
+    problems: list[str] = []
+    english = _phrase_map(path, data.get("en") or {}, en, "en", problems)
+    spanish = _phrase_map(path, data.get("es") or {}, es, "es", problems)
+    framing = data.get("framing") or {}
+    if not isinstance(framing, dict):
+        problems.append(f"{path}:1: 'framing' must map 'es' and 'en' to lists of words")
+        framing = {}
+    if problems:
+        raise KnowledgeError(problems)
+    return Glossary(
+        english=english,
+        spanish=spanish,
+        framing_es=frozenset(es.stem(w) for item in framing.get("es") or [] for w in words(item)),
+        framing_en=frozenset(en.stem(w) for item in framing.get("en") or [] for w in words(item)),
+    )
+
+
+def _phrase_map(
+    path: Path, section: object, analyzer: Analyzer, name: str, problems: list[str]
+) -> dict[tuple[str, ...], tuple[str, ...]]:
+    if not isinstance(section, dict):
+        problems.append(f"{path}:1: '{name}' must be a mapping of phrase -> list of phrases")
+        return {}
+    out: dict[tuple[str, ...], tuple[str, ...]] = {}
+    for key, values in section.items():
+        if isinstance(values, str):
+            values = [values]
+        if not isinstance(values, list) or not all(isinstance(v, str) and v for v in values):
+            problems.append(f"{path}:1: '{name}.{key}' must be a list of non-empty strings")
+            continue
+        stems = tuple(analyzer.stem(w) for w in words(str(key)))
+        if not stems or len(stems) > MAX_PHRASE_WORDS:
+            problems.append(f"{path}:1: '{name}.{key}' must have 1 to {MAX_PHRASE_WORDS} words")
+            continue
+        out[stems] = tuple(dict.fromkeys([*out.get(stems, ()), *values]))
+    return out

@@ -1,0 +1,223 @@
+"""Load and validate the knowledge folder: Markdown documents with YAML front matter."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from bot.core.errors import KnowledgeError
+from bot.core.text import sentences
+
+log = logging.getLogger(__name__)
+
+MAX_PASSAGE_CHARS = 700
+FENCE = "---"
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A quotable piece of a document: a paragraph, or part of a long one."""
+
+    id: str
+    document_id: str
+    paragraph: int  # 1-based paragraph number in the body; 0 is the headline
+    text: str
+
+
+@dataclass(frozen=True)
+class Document:
+    """One article of the knowledge folder."""
+
+    id: str
+    title: str
+    source: str
+    published: date
+    language: str
+    url: str | None
+    suggested_questions: tuple[str, ...]
+    path: Path
+    passages: tuple[Passage, ...]
+
+    @property
+    def published_label(self) -> str:
+        """Return the publication date as dd/mm/yyyy, as Spanish outlets print it."""
+        return self.published.strftime("%d/%m/%Y")
+
+
+class FrontMatter(BaseModel):
+    """The YAML header every knowledge document must carry."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    title: str = Field(min_length=1, max_length=300)
+    source: str = Field(min_length=1, max_length=200)
+    published: datetime | date
+    language: str = Field(pattern=r"^[a-z]{2}(-[A-Z]{2})?$")
+    url: str | None = Field(default=None, pattern=r"^https?://\S+$", max_length=500)
+    suggested_questions: list[str] = Field(default_factory=list)
+
+    @field_validator("published", mode="before")
+    @classmethod
+    def _iso_date(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                return datetime.fromisoformat(value)
+            except ValueError as exc:
+                raise ValueError(f"not an ISO 8601 date: {value!r}") from exc
+        return value
+
+    @field_validator("suggested_questions")
+    @classmethod
+    def _questions(cls, value: list[str]) -> list[str]:
+        cleaned = [q.strip() for q in value]
+        if any(not q or len(q) > 300 for q in cleaned):
+            raise ValueError("each suggested question must have 1 to 300 characters")
+        return cleaned
+
+
+def load_folder(folder: Path) -> tuple[Document, ...]:
+    """Load every `*.md` document of a folder; raise KnowledgeError listing all problems."""
+    if not folder.is_dir():
+        raise KnowledgeError([f"{folder}: not a readable folder"])
+    try:
+        paths = sorted(folder.glob("*.md"))
+    except OSError as exc:
+        raise KnowledgeError([f"{folder}: cannot list the folder: {exc.strerror}"]) from exc
+    problems: list[str] = []
+    documents: list[Document] = []
+    titles: dict[str, Path] = {}
+    for path in paths:
+        try:
+            doc, title_line = _load_document(path)
+        except KnowledgeError as exc:
+            problems.extend(exc.problems)
+            continue
+        key = doc.title.casefold()
+        if key in titles:
+            problems.append(
+                f"{path}:{title_line}: duplicate title {doc.title!r} (also in {titles[key].name})"
+            )
+            continue
+        titles[key] = path
+        documents.append(doc)
+    if not paths:
+        problems.append(f"{folder}: no *.md documents in the folder")
+    if problems:
+        raise KnowledgeError(problems)
+    log.info("loaded %d documents from %s", len(documents), folder)
+    return tuple(documents)
+
+
+def _load_document(path: Path) -> tuple[Document, int]:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise KnowledgeError([f"{path}:1: cannot read the file: {exc.strerror}"]) from exc
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise KnowledgeError([f"{path}:{line}: not UTF-8 (byte {exc.start})"]) from exc
+    lines = text.replace("\r\n", "\n").split("\n")
+    if not lines or lines[0].strip() != FENCE:
+        raise KnowledgeError([f"{path}:1: missing YAML front matter (first line must be '---')"])
+    try:
+        close = next(i for i in range(1, len(lines)) if lines[i].strip() == FENCE)
+    except StopIteration:
+        raise KnowledgeError([f"{path}:1: front matter is not closed by a '---' line"]) from None
+    header = "\n".join(lines[1:close])
+    key_lines = _key_lines(path, header)
+    try:
+        data = yaml.safe_load(header) or {}
+    except yaml.YAMLError as exc:  # pragma: no cover - _key_lines already parsed it
+        raise KnowledgeError([f"{path}:1: invalid YAML: {exc}"]) from exc
+    if not isinstance(data, dict):
+        raise KnowledgeError([f"{path}:2: front matter must be a mapping of fields"])
+    try:
+        meta = FrontMatter.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            field = str(err["loc"][0]) if err["loc"] else ""
+            line = key_lines.get(field, 1)
+            if err["type"] == "missing":
+                problems.append(f"{path}:1: missing required field {field!r}")
+            elif err["type"] == "extra_forbidden":
+                problems.append(f"{path}:{line}: unknown field {field!r}")
+            else:
+                problems.append(f"{path}:{line}: {field}: {err['msg']}")
+        raise KnowledgeError(problems) from exc
+    body_start = close + 2  # 1-based line number of the first body line
+    paragraphs = _paragraphs(lines[close + 1 :])
+    if not paragraphs:
+        raise KnowledgeError([f"{path}:{body_start}: empty body (no paragraphs after '---')"])
+    doc_id = path.stem
+    passages = [Passage(f"{doc_id}:0", doc_id, 0, meta.title)]
+    for number, paragraph in enumerate(paragraphs, start=1):
+        parts = split_long(paragraph)
+        for part, chunk in enumerate(parts, start=1):
+            suffix = f".{part}" if len(parts) > 1 else ""
+            passages.append(Passage(f"{doc_id}:{number}{suffix}", doc_id, number, chunk))
+    published = meta.published.date() if isinstance(meta.published, datetime) else meta.published
+    doc = Document(
+        id=doc_id,
+        title=meta.title,
+        source=meta.source,
+        published=published,
+        language=meta.language,
+        url=meta.url,
+        suggested_questions=tuple(meta.suggested_questions),
+        path=path,
+        passages=tuple(passages),
+    )
+    return doc, key_lines.get("title", 1)
+
+
+def _key_lines(path: Path, header: str) -> dict[str, int]:
+    """Map each top-level front-matter key to its 1-based line in the file."""
+    try:
+        node = yaml.compose(header)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 2 if mark is not None else 1
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise KnowledgeError([f"{path}:{line}: invalid YAML: {problem}"]) from exc
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    return {k.value: k.start_mark.line + 2 for k, _ in node.value if isinstance(k.value, str)}
+
+
+def _paragraphs(body: list[str]) -> list[str]:
+    paragraphs: list[str] = []
+    current: list[str] = []
+    for line in [*body, ""]:
+        if line.strip():
+            current.append(line.strip())
+        elif current:
+            paragraphs.append(" ".join(current))
+            current = []
+    return paragraphs
+
+
+def split_long(paragraph: str, limit: int = MAX_PASSAGE_CHARS) -> list[str]:
+    """Split a paragraph into chunks of whole sentences, each at most `limit` if possible."""
+    if len(paragraph) <= limit:
+        return [paragraph]
+    chunks: list[str] = []
+    start = end = None
+    for s, e in sentences(paragraph):
+        if start is None:
+            start, end = s, e
+        elif e - start <= limit:
+            end = e
+        else:
+            chunks.append(paragraph[start:end])
+            start, end = s, e
+    if start is not None:
+        chunks.append(paragraph[start:end])
+    return chunks

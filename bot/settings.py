@@ -1,0 +1,80 @@
+"""All configuration, read from the environment and `.env` (see `.env.example`)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+BUNDLED_KNOWLEDGE = Path(__file__).resolve().parents[1] / "knowledge"
+# A bot token is three base64url parts separated by dots.
+TOKEN_SHAPE = re.compile(r"^[\w-]{20,40}\.[\w-]{4,10}\.[\w-]{20,}$")
+
+
+def _id_list(value: object) -> object:
+    if isinstance(value, str):
+        return [int(part) for part in re.split(r"[,\s]+", value.strip()) if part]
+    return value
+
+
+class Settings(BaseSettings):
+    """The bot's settings; built once in `__main__` and passed down."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    discord_token: SecretStr | None = None
+    discord_guild_id: int | None = None
+    knowledge_dir: Path = BUNDLED_KNOWLEDGE
+    data_dir: Path = Path("data")
+    default_lang: Literal["es", "en"] = "es"
+    top_k: int = Field(default=3, ge=1, le=10)
+    cooldown_questions: int = Field(default=5, ge=1, le=1000)
+    cooldown_seconds: float = Field(default=30.0, gt=0, le=86400)
+    allowed_channel_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    hash_salt: SecretStr | None = None
+    retention_days: int = Field(default=90, ge=1, le=3650)
+    knowledge_watch: bool = False
+    shard_count: int | None = Field(default=None, ge=1)
+    shard_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    metrics_host: str = "127.0.0.1"
+
+    @field_validator("discord_token", "hash_salt", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("discord_guild_id", "shard_count", "metrics_port", mode="before")
+    @classmethod
+    def _blank_int_is_none(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("allowed_channel_ids", "shard_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        return _id_list(value)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    def token_problem(self) -> str | None:
+        """Return why the token cannot be a bot token, or None when its shape is right."""
+        if self.discord_token is None:
+            return "DISCORD_TOKEN is not set"
+        token = self.discord_token.get_secret_value().strip()
+        if not TOKEN_SHAPE.match(token):
+            return "DISCORD_TOKEN does not look like a bot token (three dot-separated parts)"
+        return None
