@@ -95,6 +95,11 @@ def main(argv: list[str] | None = None) -> int:
         return fail(str(exc), 1)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `python -m bot eval … | head`: the reader left; not an error
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
@@ -147,9 +152,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
         return run_bench(sizes, args.queries, args.ref_max, args.seed)
     if command == "stats":
-        from bot.store import SqliteStore, render_stats
-
         from bot.runner import salt_of
+        from bot.store import SqliteStore, render_stats
 
         store = SqliteStore(settings.data_dir / "deal-bot.sqlite3", salt_of(settings))
         try:

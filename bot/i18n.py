@@ -54,3 +54,86 @@ def question_error(code: str, lang: str, length: int = 0, limit: int = 300) -> s
     if key not in STRINGS:
         key = "err_generic"
     return t(key, lang, n=length, limit=limit) if code == "too_long" else t(key, lang)
+
+
+STRINGS.update(
+    {
+        "more_hint": {
+            "es": "(+{n} pasajes más: pulsa «Más pasajes»)",
+            "en": "(+{n} more passages: press “More passages”)",
+        },
+        "err_cooldown": {
+            "es": "Vas muy rápido: vuelve a intentarlo en {s} s.",
+            "en": "You are going fast: try again in {s} s.",
+        },
+        "err_channel": {
+            "es": "Aquí no respondo. Pregúntame en: {channels}.",
+            "en": "I don't answer here. Ask me in: {channels}.",
+        },
+        "err_forbidden": {
+            "es": "Este comando es solo para administradores (Gestionar servidor).",
+            "en": "This command is for admins only (Manage Server).",
+        },
+        "err_no_text": {
+            "es": "Ese mensaje no tiene texto que pueda usar como pregunta.",
+            "en": "That message has no text I can use as a question.",
+        },
+        "err_not_yours": {
+            "es": "Solo quien preguntó puede pedir más pasajes. Pregunta tú con /preguntar.",
+            "en": "Only the person who asked can page through passages. Ask with /ask.",
+        },
+        "err_gone": {
+            "es": "Esa pregunta ya no está disponible; vuelve a preguntar con /preguntar.",
+            "en": "That question is no longer available; ask again with /ask.",
+        },
+        "err_busy": {
+            "es": "El bot se está reiniciando; pregunta de nuevo en unos segundos.",
+            "en": "The bot is restarting; ask again in a few seconds.",
+        },
+        "vote_thanks_up": {
+            "es": "Gracias por tu voto 👍 (puedes cambiarlo cuando quieras).",
+            "en": "Thanks for your vote 👍 (you can change it any time).",
+        },
+        "vote_thanks_down": {
+            "es": "Gracias por tu voto 👎: nos ayuda a mejorar la base de conocimiento.",
+            "en": "Thanks for your vote 👎: it helps us improve the knowledge base.",
+        },
+        "sources_title": {"es": "Fuentes", "en": "Sources"},
+        "sources_line": {
+            "es": "{source} · {date} · {n} pasajes",
+            "en": "{source} · {date} · {n} passages",
+        },
+        "help_title": {"es": "Cómo preguntar", "en": "How to ask"},
+        "help_body": {
+            "es": "Usa **/preguntar** con tu pregunta, en español o en inglés. Respondo solo con "
+            "citas textuales del artículo, con su párrafo y fuente; si el artículo no trata tu "
+            "pregunta, te lo digo. **/resumen** resume el artículo, **/fuentes** lista los "
+            "documentos y el menú contextual «Preguntar al bot» (clic derecho en un mensaje → "
+            "Apps) responde al texto de ese mensaje. Con `privado: True` solo tú ves la respuesta.",
+            "en": "Use **/ask** with your question, in Spanish or English. I only answer with "
+            "verbatim quotes from the article (in Spanish), with paragraph and source; if the "
+            "article does not cover your question, I say so. **/summary** summarizes the "
+            "article, **/sources** lists the documents, and the “Ask the bot” message menu "
+            "(right-click a message → Apps) answers that message's text. With `private: True` "
+            "only you see the answer.",
+        },
+        "examples": {"es": "Ejemplos", "en": "Examples"},
+        "status_title": {"es": "Estado", "en": "Status"},
+        "version": {"es": "Versión", "en": "Version"},
+        "documents": {"es": "Documentos", "en": "Documents"},
+        "passages": {"es": "Pasajes", "en": "Passages"},
+        "build_time": {"es": "Construcción del índice", "en": "Index build time"},
+        "uptime": {"es": "Tiempo activo", "en": "Uptime"},
+        "latency": {"es": "Latencia del gateway", "en": "Gateway latency"},
+        "reload_ok": {
+            "es": "Conocimiento recargado: {docs} documentos, {passages} pasajes ({secs:.2f} s).",
+            "en": "Knowledge reloaded: {docs} documents, {passages} passages ({secs:.2f} s).",
+        },
+        "reload_failed": {
+            "es": "No he recargado nada: sigo con el índice anterior. Problemas ({n}):",
+            "en": "Nothing was reloaded: the previous index stays. Problems ({n}):",
+        },
+        "stats_title": {"es": "Estadísticas ({days} días)", "en": "Statistics ({days} days)"},
+        "link": {"es": "Leer el artículo", "en": "Read the article"},
+    }
+)

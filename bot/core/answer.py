@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
@@ -31,6 +32,10 @@ BUNDLED_TEMPLATES = Path(__file__).resolve().parents[2] / "knowledge" / "templat
 MIN_COVERAGE = 0.5
 # Passages scoring below this share of the best one are not worth quoting.
 MIN_RELATIVE_SCORE = 0.25
+# Glossary synonyms and typo corrections count a little less than the word itself.
+ALTERNATIVE_WEIGHT = 0.8
+MAX_CANDIDATES = 50
+COVERAGE_FLOOR = 0.5
 
 
 @dataclass(frozen=True)
@@ -87,9 +92,15 @@ class QueryGroup:
     """One content word of the question with the index terms that stand for it."""
 
     surface: str
-    terms: tuple[str, ...]
+    units: tuple[tuple[str, ...], ...]
+    unit_weights: tuple[float, ...]
     weight: float
     known: bool
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        """Return every index term of the group."""
+        return tuple(dict.fromkeys(t for u in self.units for t in u))
 
 
 @dataclass(frozen=True)
@@ -116,6 +127,13 @@ class Engine:
         self._docs = {d.id: d for d in self.documents}
         started = time.perf_counter()
         self.index = BM25Index(self.es.terms(p.text) for p in self.passages)
+        self._surface = {
+            w: self.es.stem(w)
+            for p in self.passages
+            for w in words(p.text)
+            if not self.es.is_stopword(w)
+        }
+        self._surface_list = list(self._surface)
         self._vocab_list = list(self.index.vocab)
         self.build_seconds = time.perf_counter() - started
         self._en_stop = stopwords("en")
@@ -194,36 +212,53 @@ class Engine:
         groups: list[QueryGroup] = []
         i = 0
         while i < len(tokens):
-            word = tokens[i]
-            span, alternatives = self._glossary_match(tokens, i, english)
+            span, alternatives = self._glossary_match(tokens, i, english, min_words=2)
             if span == 0:
-                if self._is_noise(word, english):
+                if self._is_noise(tokens[i], english):
                     i += 1
                     continue
-                span = 1
-            surface = " ".join(tokens[i : i + span])
-            stems = [self.es.stem(w) for w in tokens[i : i + span] if not self.es.is_stopword(w)]
-            for phrase in alternatives:
-                stems.extend(self.es.terms(phrase))
-            groups.append(self._group(surface, stems))
+                span, alternatives = self._glossary_match(tokens, i, english, min_words=1)
+                span = max(span, 1)
+            chunk = tokens[i : i + span]
             i += span
+            own = [self.es.stem(w) for w in chunk if not self.es.is_stopword(w)]
+            if english and alternatives:
+                own = [t for t in own if t in self.index.vocab]  # keep "API", drop "deal"
+            units = [tuple(self.es.terms(phrase)) for phrase in alternatives]
+            units = [u for u in units if u]
+            if not any(t in self.index.vocab for u in units for t in u):
+                # Direct translations are absent: try their Spanish synonyms (one hop).
+                units += [(t,) for p in alternatives for t in self._synonyms(words(p))]
+            if not own and not units and alternatives:
+                continue  # the glossary maps it to function words only ("still" -> "aún")
+            groups.append(self._group(" ".join(chunk), own, units))
         return groups
 
+    def _synonyms(self, tokens: list[str]) -> list[str]:
+        out: list[str] = []
+        for w in tokens:
+            for phrase in self.glossary.spanish.get((self.es.stem(w),), ()):
+                out.extend(self.es.terms(phrase))
+        return out
+
     def _is_noise(self, word: str, english: bool) -> bool:
-        if self.es.is_stopword(word) or (english and word in self._en_stop):
+        """Tell whether a word carries no content (stopword or question framing)."""
+        stem_es = self.es.stem(word)
+        if self.es.is_stopword(word):
             return True
-        if word in self._en_stop and self.es.stem(word) not in self.index.vocab:
+        if stem_es in self.index.vocab:
+            return False  # the article uses it as a content word
+        if word in self._en_stop:
             return True
-        stem_es, stem_en = self.es.stem(word), self.en.stem(word)
         return stem_es in self.glossary.framing_es or (
-            stem_en in self.glossary.framing_en and stem_es not in self.index.vocab
+            english and self.en.stem(word) in self.glossary.framing_en
         )
 
     def _glossary_match(
-        self, tokens: list[str], i: int, english: bool
+        self, tokens: list[str], i: int, english: bool, min_words: int = 1
     ) -> tuple[int, tuple[str, ...]]:
-        """Return the longest glossary phrase starting at token i and its Spanish terms."""
-        for n in range(min(MAX_PHRASE_WORDS, len(tokens) - i), 0, -1):
+        """Return the longest glossary phrase starting at token i and its Spanish phrases."""
+        for n in range(min(MAX_PHRASE_WORDS, len(tokens) - i), min_words - 1, -1):
             chunk = tokens[i : i + n]
             known_es = n == 1 and self.es.stem(chunk[0]) in self.index.vocab
             if english or not known_es:
@@ -235,44 +270,84 @@ class Engine:
                 return n, hit
         return 0, ()
 
-    def _group(self, surface: str, stems: list[str]) -> QueryGroup:
-        vocab = self.index.vocab
-        terms = [t for t in dict.fromkeys(stems) if t in vocab]
-        if not terms:
-            terms = self._fuzzy(stems)
-        if not terms:
-            return QueryGroup(surface, (), self.index.unseen_idf(), known=False)
-        weight = max(self.index.term_idf(t) or 0.0 for t in terms)
-        return QueryGroup(surface, tuple(terms), weight, known=True)
+    def _group(
+        self, surface: str, own: list[str], alternatives: list[tuple[str, ...]]
+    ) -> QueryGroup:
+        """Weigh a content word: its own terms count fully, glossary/typo matches a bit less.
 
-    def _fuzzy(self, stems: list[str]) -> list[str]:
-        """Match unknown terms to close vocabulary terms (typos: "Donald" finds "Doland")."""
+        A unit is a tuple of terms that must all be in a passage (a phrase such as
+        "consejero delegado"); a passage scores the best of the group's units.
+        """
+        vocab = self.index.vocab
+        units: dict[tuple[str, ...], float] = {}
+        if own and all(t in vocab for t in own):
+            units[tuple(own)] = 1.0
+        else:
+            units.update({(t,): 1.0 for t in own if t in vocab})
+        for unit in alternatives:
+            if unit and all(t in vocab for t in unit):
+                units.setdefault(unit, ALTERNATIVE_WEIGHT)
+        if not units:
+            stems = [*own, *(t for u in alternatives for t in u)]
+            for t in self._fuzzy(surface.split(), self._surface_list, self._surface):
+                units.setdefault((t,), ALTERNATIVE_WEIGHT)
+            for t in self._fuzzy(stems, self._vocab_list, None):
+                units.setdefault((t,), ALTERNATIVE_WEIGHT)
+        if not units:
+            return QueryGroup(surface, (), (), self.index.unseen_idf(), known=False)
+        # A word's importance is its own rarity; else that of its first (usual) translation.
+        primary = [u for u, w in units.items() if w == 1.0] or list(units)[:1]
+        weight = max(self.index.term_idf(t) or 0.0 for u in primary for t in u)
+        return QueryGroup(surface, tuple(units), tuple(units.values()), weight, known=True)
+
+    def _fuzzy(
+        self, tokens: list[str], choices: list[str], to_term: dict[str, str] | None
+    ) -> list[str]:
+        """Match unknown words (or stems) to close ones of the article: "Donald" -> "Doland"."""
         found: list[str] = []
-        for stem in dict.fromkeys(stems):
-            if len(stem) < 4 or stem.isdigit():
+        for word in dict.fromkeys(tokens):
+            if len(word) < 3 or word.isdigit() or self.es.is_stopword(word):
                 continue
-            limit = 1 if len(stem) < 8 else 2
-            for term, _dist, _ in process.extract(
-                stem, self._vocab_list, scorer=OSA.distance, score_cutoff=limit, limit=3
+            limit = 1 if len(word) < 6 else 2  # Elasticsearch's AUTO fuzziness
+            for match, _dist, _ in process.extract(
+                word, choices, scorer=OSA.distance, score_cutoff=limit, limit=3
             ):
-                if len(term) >= 4:
-                    found.append(term)
+                if match[0] == word[0]:  # typos rarely hit the first letter
+                    found.append(to_term[match] if to_term is not None else match)
         return found
 
     def _rank(self, groups: list[QueryGroup]) -> list[_Ranked]:
-        query: dict[str, float] = {}
+        """Score passages: per group the best of its terms (BM25 contributions), summed."""
+        total_weight = sum(g.weight for g in groups)
+        if not total_weight or not any(g.terms for g in groups):
+            return []
+        score = np.zeros(self.index.n_docs)
+        covered = np.zeros(self.index.n_docs)
         for g in groups:
-            for t in g.terms:
-                query[t] = query.get(t, 0.0) + 1.0
-        hits = self.index.search(query, k=50)
-        total = sum(g.weight for g in groups)
-        ranked = []
-        for h in hits:
-            covered = sum(
-                g.weight for g in groups if any(self.index.contains(t, h.doc) for t in g.terms)
-            )
-            ranked.append(_Ranked(h.doc, h.score, covered / total if total else 0.0))
-        return ranked
+            if not g.terms:
+                continue
+            best = np.zeros(self.index.n_docs)
+            for unit, w in zip(g.units, g.unit_weights, strict=True):
+                unit_score = self.index.scores(dict.fromkeys(unit, w))
+                for term in unit[1:] if len(unit) > 1 else ():
+                    unit_score[~self._has(term)] = 0.0  # a phrase counts only when whole
+                if len(unit) > 1:
+                    unit_score[~self._has(unit[0])] = 0.0
+                np.maximum(best, unit_score, out=best)
+            score += best
+            covered += np.where(best > 0, g.weight, 0.0)
+        candidates = np.flatnonzero(score > 0)
+        coverage = covered / total_weight
+        # A passage that holds more of the question beats one that repeats a single word.
+        final = score * (COVERAGE_FLOOR + coverage)
+        order = candidates[np.lexsort((candidates, -final[candidates]))][:MAX_CANDIDATES]
+        return [_Ranked(int(d), float(final[d]), float(coverage[d])) for d in order]
+
+    def _has(self, term: str) -> np.ndarray:
+        """Return a boolean mask of the passages that contain a term."""
+        mask = np.zeros(self.index.n_docs, dtype=bool)
+        mask[self.index.postings(term)] = True
+        return mask
 
     def _quote(self, ranked: _Ranked, matched: set[str]) -> QuotedPassage:
         passage = self.passages[ranked.passage]

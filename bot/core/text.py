@@ -9,6 +9,7 @@ from functools import lru_cache
 
 import Stemmer
 from stop_words import get_stop_words
+from stopwords import get_stopwords
 
 WORD_RE = re.compile(r"\w+", re.UNICODE)
 _COMBINING_TILDE = "\u0303"
@@ -40,8 +41,9 @@ def word_spans(text: str) -> Iterator[tuple[int, int, str]]:
 
 @lru_cache(maxsize=4)
 def stopwords(language: str) -> frozenset[str]:
-    """Return the folded stopword list of a language ("es" or "en")."""
-    return frozenset(fold(w) for w in get_stop_words(language))
+    """Return the folded stopwords of "es" (stop-words' list) or "en" (Snowball's list)."""
+    source = get_stop_words("es") if language == "es" else get_stopwords("english")
+    return frozenset(w for entry in source for w in words(entry))
 
 
 class Analyzer:
@@ -72,9 +74,53 @@ class Analyzer:
 
 # Abbreviations that end with a period inside Spanish and English news sentences.
 _ABBREVIATIONS = frozenset(
-    """sr sra srta dr dra ud uds etc pag p ej vs no num art cap dept av avda
-    ene feb mar abr may jun jul ago sep sept oct nov dic
-    jan apr aug dec mr mrs ms inc corp ltd co st jr""".split()
+    [
+        "sr",
+        "sra",
+        "srta",
+        "dr",
+        "dra",
+        "ud",
+        "uds",
+        "etc",
+        "pag",
+        "p",
+        "ej",
+        "vs",
+        "no",
+        "num",
+        "art",
+        "cap",
+        "dept",
+        "av",
+        "avda",
+        "ene",
+        "feb",
+        "mar",
+        "abr",
+        "may",
+        "jun",
+        "jul",
+        "ago",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dic",
+        "jan",
+        "apr",
+        "aug",
+        "dec",
+        "mr",
+        "mrs",
+        "ms",
+        "inc",
+        "corp",
+        "ltd",
+        "co",
+        "st",
+        "jr",
+    ]
 )
 _SENTENCE_END = re.compile(r"[.!?…]+[\"'»”’)]*\s+(?=[\"'«“‘¿¡(]?[A-ZÁÉÍÓÚÑÜ0-9])")
 

@@ -1,0 +1,366 @@
+"""The slash commands: each validates, calls the core, renders with `ui`, responds."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import __version__
+from bot.cogs import ui
+from bot.cogs.views import SuggestionButton, answer_view, locale_lang
+from bot.core.answer import Answer, Engine, clean_question
+from bot.core.errors import KnowledgeError, QuestionError
+from bot.i18n import t
+from bot.store import QuestionRecord, stats_sections
+
+if TYPE_CHECKING:
+    from bot.cogs.client import DealBot
+
+log = logging.getLogger(__name__)
+
+# Discord wants the first response within 3 s of the interaction's creation.
+ACK_DEADLINE = 3.0
+ACK_MARGIN = 0.8
+AUTOCOMPLETE_MAX = 25
+CHOICE_MAX = 100
+
+
+class Cooldown(app_commands.CommandOnCooldown):
+    """The per-user question budget is spent."""
+
+
+class AskCog(commands.Cog):
+    """Questions about the article, answered with quotes."""
+
+    def __init__(self, bot: DealBot) -> None:
+        self.bot = bot
+        self.menu = app_commands.ContextMenu(name="Preguntar al bot", callback=self.ask_message)
+
+    async def cog_load(self) -> None:
+        """Register the message context menu (cogs cannot declare them as methods)."""
+        self.bot.tree.add_command(self.menu)
+
+    async def cog_unload(self) -> None:
+        """Remove the message context menu."""
+        self.bot.tree.remove_command(self.menu.name, type=self.menu.type)
+
+    # -- commands -----------------------------------------------------------------------------
+
+    @app_commands.command(name="preguntar", description="Responde con citas textuales del artículo")
+    @app_commands.describe(
+        pregunta="Lo que quieres saber del acuerdo (2 a 300 caracteres)",
+        privado="Solo tú verás la respuesta",
+    )
+    async def preguntar(
+        self,
+        interaction: discord.Interaction,
+        pregunta: app_commands.Range[str, 2, 300],
+        privado: bool = False,
+    ) -> None:
+        """Answer a question with quotes from the article."""
+        await self.answer(interaction, pregunta, ephemeral=privado)
+
+    @preguntar.autocomplete("pregunta")
+    async def _complete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        choices = []
+        for q in self.bot.engine.complete(current, limit=AUTOCOMPLETE_MAX):
+            if 2 <= len(q) <= CHOICE_MAX:
+                choices.append(app_commands.Choice(name=q, value=q))
+        return choices
+
+    async def ask_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
+        """Answer the text of the selected message."""
+        text = " ".join(message.clean_content.split())
+        if not text:
+            await send_error(interaction, t("err_no_text", locale_lang(interaction)))
+            return
+        await self.answer(interaction, text, ephemeral=False)
+
+    @app_commands.command(name="resumen", description="Resumen del artículo con sus citas clave")
+    async def resumen(self, interaction: discord.Interaction) -> None:
+        """Summarize the whole article through the summary template."""
+        lang = locale_lang(interaction)
+        answer = self.bot.engine.overview(lang=lang)
+        await respond(interaction, {"embeds": ui.answer_embeds(answer, lang)})
+
+    @app_commands.command(name="fuentes", description="Documentos de la base de conocimiento")
+    async def fuentes(self, interaction: discord.Interaction) -> None:
+        """List the documents of the knowledge base."""
+        lang = locale_lang(interaction)
+        await respond(interaction, {"embeds": [ui.sources_embed(self.bot.engine, lang)]})
+
+    @app_commands.command(name="ayuda", description="Cómo preguntar, con ejemplos")
+    async def ayuda(self, interaction: discord.Interaction) -> None:
+        """Explain how to ask, with example questions as buttons."""
+        lang = locale_lang(interaction)
+        examples = self.bot.engine.complete("")[:3]
+        view = discord.ui.View(timeout=None)
+        for q in examples:
+            view.add_item(SuggestionButton(ui.suggestion_key(q), q))
+        embed = ui.help_embed(lang, examples)
+        await respond(interaction, {"embeds": [embed], "view": view}, ephemeral=True)
+
+    @app_commands.command(
+        name="estado", description="Versión, documentos, pasajes, tiempo activo y latencia"
+    )
+    async def estado(self, interaction: discord.Interaction) -> None:
+        """Show version, index size, build time, uptime and gateway latency."""
+        lang = locale_lang(interaction)
+        engine = self.bot.engine
+        rows = [
+            (t("version", lang), __version__),
+            (t("documents", lang), str(len(engine.documents))),
+            (t("passages", lang), str(len(engine.passages))),
+            (t("build_time", lang), f"{engine.build_seconds * 1000:.0f} ms"),
+            (t("uptime", lang), _duration(time.monotonic() - self.bot.started_at)),
+            (t("latency", lang), _latency(self.bot.latency)),
+        ]
+        embed = discord.Embed(title=t("status_title", lang), colour=ui.COLOR_INFO)
+        for name, value in rows:
+            embed.add_field(name=name, value=value)
+        await respond(interaction, {"embeds": [embed]}, ephemeral=True)
+
+    @app_commands.command(
+        name="recargar", description="Recarga la carpeta knowledge/ (administradores)"
+    )
+    @app_commands.default_permissions(manage_guild=True)
+    @app_commands.guild_only()
+    async def recargar(self, interaction: discord.Interaction) -> None:
+        """Reload knowledge/; on any error keep the old index and show the problems."""
+        lang = locale_lang(interaction)
+        if not _is_admin(interaction):
+            await send_error(interaction, t("err_forbidden", lang))
+            return
+
+        async def build() -> dict[str, Any]:
+            try:
+                engine = await self.bot.reload_knowledge()
+            except KnowledgeError as exc:
+                return {
+                    "embeds": [
+                        ui.problems_embed(
+                            t("reload_failed", lang, n=len(exc.problems)), exc.problems
+                        )
+                    ]
+                }
+            text = t(
+                "reload_ok",
+                lang,
+                docs=len(engine.documents),
+                passages=len(engine.passages),
+                secs=engine.build_seconds,
+            )
+            return {"embeds": [discord.Embed(description=text, colour=ui.COLOR_INFO)]}
+
+        await deliver(interaction, build, ephemeral=True)
+
+    @app_commands.command(
+        name="estadisticas", description="Preguntas, respuestas y votos (administradores)"
+    )
+    @app_commands.describe(dias="Días a incluir (1 a 365)")
+    @app_commands.default_permissions(manage_guild=True)
+    @app_commands.guild_only()
+    async def estadisticas(
+        self, interaction: discord.Interaction, dias: app_commands.Range[int, 1, 365] = 30
+    ) -> None:
+        """Show questions per day, answered share, most asked, unanswered, votes."""
+        lang = locale_lang(interaction)
+        if not _is_admin(interaction):
+            await send_error(interaction, t("err_forbidden", lang))
+            return
+
+        async def build() -> dict[str, Any]:
+            stats = await asyncio.to_thread(self.bot.store.stats, dias)
+            return {
+                "embeds": [
+                    ui.stats_embed(t("stats_title", lang, days=dias), stats_sections(stats, lang))
+                ]
+            }
+
+        await deliver(interaction, build, ephemeral=True)
+
+    # -- shared answer path -------------------------------------------------------------------
+
+    async def answer(
+        self,
+        interaction: discord.Interaction,
+        question: str,
+        *,
+        ephemeral: bool,
+        offset: int = 0,
+        question_id: int | None = None,
+    ) -> None:
+        """Validate, answer through the core, record, render and respond (exactly once)."""
+        lang = locale_lang(interaction, self.bot.settings.default_lang)
+        try:
+            question = clean_question(question)
+        except QuestionError as exc:
+            await send_error(interaction, ui.question_error_text(exc, question, lang))
+            return
+        if question_id is None:
+            retry = self.bot.cooldowns.hit(interaction.user.id)
+            if retry is not None:
+                await send_error(interaction, t("err_cooldown", lang, s=math.ceil(retry)))
+                return
+        engine = self.bot.engine
+        started = time.perf_counter()
+
+        async def build() -> dict[str, Any]:
+            answer = await asyncio.to_thread(
+                engine.ask, question, lang=lang, k=self.bot.settings.top_k, offset=offset
+            )
+            qid = question_id
+            if qid is None:
+                qid = await self._record(interaction, answer, started)
+            self.bot.metrics.observe(answer.answered, time.perf_counter() - started)
+            return render_answer(answer, lang, qid, interaction.user.id, engine)
+
+        await deliver(interaction, build, ephemeral=ephemeral)
+
+    async def _record(
+        self, interaction: discord.Interaction, answer: Answer, started: float
+    ) -> int | None:
+        record = QuestionRecord(
+            asked_at=datetime.now(UTC),
+            guild_id=interaction.guild_id,
+            channel_id=interaction.channel_id,
+            user_id=interaction.user.id,
+            locale=str(getattr(interaction.locale, "value", interaction.locale)),
+            question=answer.question,
+            answered=answer.answered,
+            passage_ids=tuple(p.id for p in answer.passages),
+            latency_ms=(time.perf_counter() - started) * 1000,
+        )
+        try:
+            return await asyncio.to_thread(self.bot.store.record_question, record)
+        except Exception:  # the answer matters more than its statistics
+            log.exception("could not record question of interaction %s", interaction.id)
+            return None
+
+    async def vote(self, interaction: discord.Interaction, question_id: int, vote: int) -> None:
+        """Record a 👍/👎 vote (one per user per answer, changeable)."""
+        lang = locale_lang(interaction)
+        try:
+            await asyncio.to_thread(
+                self.bot.store.record_vote, question_id, interaction.user.id, vote
+            )
+        except KeyError:  # the question was purged by the retention policy
+            await send_error(interaction, t("err_gone", lang))
+            return
+        key = "vote_thanks_up" if vote > 0 else "vote_thanks_down"
+        await respond(interaction, {"content": t(key, lang)}, ephemeral=True)
+
+    async def ask_suggestion(self, interaction: discord.Interaction, key: str) -> None:
+        """Ask the suggested question behind a button."""
+        question = self.bot.engine_suggestion(key)
+        if question is None:
+            await send_error(interaction, t("err_gone", locale_lang(interaction)))
+            return
+        await self.answer(interaction, question, ephemeral=False)
+
+    async def more(
+        self, interaction: discord.Interaction, question_id: int, offset: int, user_id: int
+    ) -> None:
+        """Send the next page of passages, privately, to the person who asked."""
+        lang = locale_lang(interaction)
+        if interaction.user.id != user_id:
+            await send_error(interaction, t("err_not_yours", lang))
+            return
+        question = await asyncio.to_thread(self.bot.store.question_text, question_id)
+        if question is None:
+            await send_error(interaction, t("err_gone", lang))
+            return
+        await self.answer(
+            interaction, question, ephemeral=True, offset=offset, question_id=question_id
+        )
+
+
+def render_answer(
+    answer: Answer, lang: str, question_id: int | None, user_id: int, engine: Engine
+) -> dict[str, Any]:
+    """Return the message payload (embeds and buttons) of an answer."""
+    url = next((c.url for c in answer.citations if c.url), None)
+    if not answer.answered and engine.documents:
+        url = engine.documents[0].url
+    view = answer_view(answer, lang, question_id, user_id, url)
+    payload: dict[str, Any] = {"embeds": ui.answer_embeds(answer, lang)}
+    if view.children:
+        payload["view"] = view
+    return payload
+
+
+async def deliver(
+    interaction: discord.Interaction,
+    build: Callable[[], Awaitable[dict[str, Any]]],
+    *,
+    ephemeral: bool,
+) -> None:
+    """Respond once: directly when the payload is ready in time, else defer then follow up."""
+    track = getattr(interaction.client, "track", None)
+    if track is not None:
+        track()
+    task = asyncio.ensure_future(build())
+    age = (discord.utils.utcnow() - interaction.created_at).total_seconds()
+    budget = max(0.0, min(1.5, ACK_DEADLINE - ACK_MARGIN - max(age, 0.0)))
+    try:
+        payload = await asyncio.wait_for(asyncio.shield(task), timeout=budget)
+    except TimeoutError:
+        await interaction.response.defer(thinking=True, ephemeral=ephemeral)
+        payload = await task
+        await interaction.followup.send(**payload, ephemeral=ephemeral)
+        return
+    await interaction.response.send_message(**payload, ephemeral=ephemeral)
+
+
+async def respond(
+    interaction: discord.Interaction, payload: dict[str, Any], *, ephemeral: bool = False
+) -> None:
+    """Send a payload as the interaction's one response (or a followup if already acked)."""
+    if interaction.response.is_done():
+        await interaction.followup.send(**payload, ephemeral=ephemeral)
+    else:
+        await interaction.response.send_message(**payload, ephemeral=ephemeral)
+
+
+async def send_error(interaction: discord.Interaction, message: str) -> None:
+    """Tell the user what went wrong, privately; an expired interaction is only logged."""
+    try:
+        await respond(interaction, {"content": ui.shorten(message, ui.CONTENT_MAX)}, ephemeral=True)
+    except discord.NotFound:
+        log.warning("interaction %s expired before the error could be shown", interaction.id)
+    except discord.HTTPException as exc:
+        log.warning("could not show an error for interaction %s: %s", interaction.id, exc)
+
+
+def _is_admin(interaction: discord.Interaction) -> bool:
+    perms = getattr(interaction, "permissions", None)
+    return bool(perms and (perms.manage_guild or perms.administrator))
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min {secs} s"
+
+
+def _latency(seconds: float) -> str:
+    if seconds is None or math.isnan(seconds) or math.isinf(seconds):
+        return "—"
+    return f"{seconds * 1000:.0f} ms"

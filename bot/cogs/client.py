@@ -1,0 +1,220 @@
+"""The Discord client: holds the engine, store and settings; syncs commands; shuts down cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import time
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.cogs.translator import Translator
+from bot.cogs.ui import suggestion_key
+from bot.core.answer import Engine
+from bot.i18n import t
+from bot.metrics import Metrics
+from bot.settings import Settings
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_GRACE = 5.0
+
+
+class ChannelNotAllowed(app_commands.CheckFailure):
+    """The bot is limited to some channels and this is not one of them."""
+
+
+class Cooldowns:
+    """Per-user question budget shared by every way of asking (commands, menu, buttons)."""
+
+    def __init__(self, rate: int, per: float) -> None:
+        self.rate, self.per = rate, per
+        self._buckets: dict[int, app_commands.Cooldown] = {}
+
+    def hit(self, user_id: int, now: float | None = None) -> float | None:
+        """Spend one question; return the seconds to wait when the budget is spent."""
+        now = time.time() if now is None else now
+        if len(self._buckets) > 10_000:  # forget idle users so memory stays bounded
+            self._buckets = {
+                u: b for u, b in self._buckets.items() if b.get_tokens(now) < self.rate
+            }
+        bucket = self._buckets.setdefault(user_id, app_commands.Cooldown(self.rate, self.per))
+        return bucket.update_rate_limit(now)
+
+
+class DealTree(app_commands.CommandTree):
+    """Command tree with the channel allowlist and one error handler."""
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        """Refuse questions outside the allowed channels, when an allowlist is set."""
+        allowed = self.client.settings.allowed_channel_ids  # type: ignore[attr-defined]
+        if allowed and interaction.channel_id not in allowed:
+            raise ChannelNotAllowed(" ".join(f"<#{c}>" for c in allowed))
+        return True
+
+    async def on_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        """Turn known errors into short private messages; log the unexpected ones."""
+        from bot.cogs.ask import send_error
+        from bot.cogs.views import locale_lang
+
+        lang = locale_lang(interaction)
+        original = getattr(error, "original", error)
+        if isinstance(original, discord.NotFound) and original.code == 10062:
+            log.warning("interaction %s expired (10062 Unknown interaction)", interaction.id)
+            return
+        if isinstance(error, ChannelNotAllowed):
+            message = t("err_channel", lang, channels=str(error))
+        elif isinstance(error, app_commands.CommandOnCooldown):
+            message = t("err_cooldown", lang, s=max(1, round(error.retry_after)))
+        elif isinstance(error, app_commands.MissingPermissions | app_commands.NoPrivateMessage):
+            message = t("err_forbidden", lang)
+        elif isinstance(error, app_commands.TransformerError):
+            message = t("err_too_long", lang, n=len(str(error.value)), limit=300)
+        else:
+            log.error(
+                "unexpected error in interaction %s (%s)",
+                interaction.id,
+                getattr(interaction.command, "name", "component"),
+                exc_info=original,
+            )
+            message = t("err_generic", lang)
+        await send_error(interaction, message)
+
+
+class DealBotMixin:
+    """What both the single-process and the sharded bot hold and do."""
+
+    settings: Settings
+    engine: Engine
+    store: Store
+    tree: DealTree
+
+    def _init_state(self, settings: Settings, engine: Engine, store: Store) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.store = store
+        self.started_at = time.monotonic()
+        self.cooldowns = Cooldowns(settings.cooldown_questions, settings.cooldown_seconds)
+        self.metrics = Metrics(lambda: self.latency)  # type: ignore[attr-defined]
+        self._reload_lock = asyncio.Lock()
+        self.sync_only = False
+        self._inflight: set[asyncio.Task[Any]] = set()
+
+    def track(self) -> None:
+        """Remember the current interaction task so shutdown can let it finish."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._inflight.add(task)
+            task.add_done_callback(self._inflight.discard)
+
+    async def shutdown(self, grace: float = SHUTDOWN_GRACE) -> None:
+        """Let in-flight answers finish (up to `grace` seconds), then close the gateway."""
+        pending = {t for t in self._inflight if t is not asyncio.current_task() and not t.done()}
+        if pending:
+            await asyncio.wait(pending, timeout=grace)
+        await self.close()  # type: ignore[attr-defined]
+
+    async def setup_hook(self) -> None:
+        """Load the cog, register persistent buttons and the translator, sync commands."""
+        from bot.cogs.ask import AskCog
+        from bot.cogs.views import DYNAMIC_ITEMS
+
+        await self.add_cog(AskCog(self))  # type: ignore[arg-type, attr-defined]
+        self.add_dynamic_items(*DYNAMIC_ITEMS)  # type: ignore[attr-defined]
+        await self.tree.set_translator(Translator())
+        await self.sync_commands(force=self.sync_only)
+
+    def engine_suggestion(self, key: str) -> str | None:
+        """Return the suggested question behind a button key, if it still exists."""
+        for doc in self.engine.documents:
+            for q in doc.suggested_questions:
+                if suggestion_key(q) == key:
+                    return q
+        return None
+
+    async def reload_knowledge(self) -> Engine:
+        """Rebuild the engine from the knowledge folder; keep the old one on any error."""
+        async with self._reload_lock:
+            engine = await asyncio.to_thread(Engine.load, self.settings.knowledge_dir)
+            self.engine = engine
+            log.info("knowledge reloaded: %d passages", len(engine.passages))
+            return engine
+
+    def tree_hash(self) -> str:
+        """Return a hash of the command payload, to sync only when it changed."""
+        payload = [c.to_dict(self.tree) for c in self.tree.get_commands()]
+        blob = json.dumps([payload, sorted(Translator.english_table().items())], sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    async def sync_commands(self, *, force: bool = False) -> None:
+        """Sync to the test guild when set; globally only when the tree changed (or forced)."""
+        if self.settings.discord_guild_id and not force:
+            guild = discord.Object(id=self.settings.discord_guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+            log.info("synced %d commands to guild %s", len(synced), guild.id)
+            return
+        marker = self.settings.data_dir / "command-tree.sha256"
+        digest = self.tree_hash()
+        try:
+            previous = marker.read_text(encoding="utf-8").strip()
+        except OSError:
+            previous = ""
+        if previous == digest and not force:
+            log.info("command tree unchanged since the last sync; not syncing")
+            return
+        synced = await self.tree.sync()
+        log.info("synced %d global commands", len(synced))
+        try:
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.write_text(digest + "\n", encoding="utf-8")
+        except OSError as exc:
+            log.warning("could not remember the synced tree in %s: %s", marker, exc)
+
+
+def _bot_kwargs(settings: Settings) -> dict[str, Any]:
+    intents = discord.Intents.none()
+    intents.guilds = True
+    return {
+        "command_prefix": commands.when_mentioned,
+        "intents": intents,
+        "help_command": None,
+        "allowed_mentions": discord.AllowedMentions.none(),
+        "tree_cls": DealTree,
+    }
+
+
+class DealBot(DealBotMixin, commands.Bot):
+    """The bot in one process, one gateway connection."""
+
+    def __init__(self, settings: Settings, engine: Engine, store: Store) -> None:
+        commands.Bot.__init__(self, **_bot_kwargs(settings))
+        self._init_state(settings, engine, store)
+
+
+class ShardedDealBot(DealBotMixin, commands.AutoShardedBot):
+    """The bot on the shards given by SHARD_COUNT / SHARD_IDS."""
+
+    def __init__(self, settings: Settings, engine: Engine, store: Store) -> None:
+        commands.AutoShardedBot.__init__(
+            self,
+            shard_count=settings.shard_count,
+            shard_ids=settings.shard_ids or None,
+            **_bot_kwargs(settings),
+        )
+        self._init_state(settings, engine, store)
+
+
+def make_bot(settings: Settings, engine: Engine, store: Store) -> DealBot | ShardedDealBot:
+    """Return the sharded bot when shards are configured, the plain one otherwise."""
+    if settings.shard_count:
+        return ShardedDealBot(settings, engine, store)
+    return DealBot(settings, engine, store)

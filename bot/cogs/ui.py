@@ -1,0 +1,283 @@
+"""Render core values as Discord payloads that respect every Discord limit."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import discord
+
+from bot.cli import citation_label
+from bot.core.answer import Answer, Citation, QuotedPassage
+from bot.i18n import t
+
+CONTENT_MAX = 2000
+TITLE_MAX = 256
+DESCRIPTION_MAX = 4096
+FIELD_NAME_MAX = 256
+FIELD_VALUE_MAX = 1024
+FIELDS_MAX = 25
+FOOTER_MAX = 2048
+EMBED_TOTAL_MAX = 6000
+EMBEDS_MAX = 10
+CUSTOM_ID_MAX = 100
+LABEL_MAX = 80
+ELLIPSIS = "…"
+
+COLOR_ANSWER = discord.Colour.from_rgb(0, 120, 212)
+COLOR_NOT_COVERED = discord.Colour.from_rgb(232, 145, 45)
+COLOR_INFO = discord.Colour.from_rgb(88, 101, 242)
+COLOR_ERROR = discord.Colour.from_rgb(218, 55, 60)
+
+
+def escape(text: str) -> str:
+    """Escape markdown and neutralize mentions in user or document text."""
+    return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
+
+
+def split_words(text: str, limit: int) -> list[str]:
+    """Split text into chunks of at most `limit` chars at whitespace, marking cuts with '…'."""
+    if len(text) <= limit:
+        return [text]
+    chunks: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        room = limit - 1  # keep a character for the continuation mark
+        cut = rest.rfind(" ", 0, room + 1)
+        if cut <= room // 2:  # no space near the end (a very long word): cut the word, marked
+            cut = room
+        chunks.append(rest[:cut].rstrip() + ELLIPSIS)
+        rest = rest[cut:].lstrip()
+    if rest:
+        chunks.append(rest)
+    return chunks
+
+
+def shorten(text: str, limit: int) -> str:
+    """Return text within `limit` chars, cut at a word boundary with a visible '…'."""
+    return split_words(text, limit)[0]
+
+
+def bold_quote(passage: QuotedPassage) -> str:
+    """Return the passage escaped for Discord, matched words in bold, as a block quote."""
+    out, last = [], 0
+    text = passage.text
+    for s, e in passage.highlights:
+        out += [escape(text[last:s]), "**", escape(text[s:e]), "**"]
+        last = e
+    out.append(escape(text[last:]))
+    return "> " + "".join(out).replace("\n", "\n> ")
+
+
+def citation_line(c: Citation, lang: str) -> str:
+    """Return the citation under a quote; the link is clickable when the document has one."""
+    label = escape(
+        citation_label(
+            Citation(c.document_id, c.title, c.paragraph, c.source, c.published, None), lang
+        )
+    )
+    return f"— {label} · <{c.url}>" if c.url else f"— {label}"
+
+
+@dataclass
+class _Packer:
+    """Packs text blocks into embeds within the description, per-embed and total limits."""
+
+    colour: discord.Colour
+    embeds: list[discord.Embed]
+    used: int = 0
+
+    def room(self) -> int:
+        return EMBED_TOTAL_MAX - self.used
+
+    def add(self, block: str) -> bool:
+        """Add a block (splitting it if it is longer than a description); False when full."""
+        pieces = split_words(block, DESCRIPTION_MAX - 2)
+        if sum(len(p) + 2 for p in pieces) > self.room():
+            return False
+        for piece in pieces:
+            current = self.embeds[-1]
+            desc = current.description or ""
+            if len(desc) + len(piece) + 2 <= DESCRIPTION_MAX:
+                current.description = f"{desc}\n\n{piece}" if desc else piece
+            else:
+                if len(self.embeds) >= EMBEDS_MAX:
+                    return False
+                self.embeds.append(discord.Embed(colour=self.colour, description=piece))
+            self.used += len(piece) + 2
+        return True
+
+
+def answer_embeds(answer: Answer, lang: str) -> list[discord.Embed]:
+    """Render an answer: question, quotes with bold terms and citations, summary, footer."""
+    footer = t("footer", lang)
+    if not answer.answered:
+        return [_not_covered_embed(answer, lang, footer)]
+    title = shorten(f"{t('question', lang)}: {answer.question}", TITLE_MAX)
+    first = discord.Embed(title=escape_title(title), colour=COLOR_ANSWER)
+    packer = _Packer(COLOR_ANSWER, [first], used=len(first.title or "") + len(footer))
+    summary_chunks = split_words(escape(answer.summary), FIELD_VALUE_MAX)
+    reserve = sum(len(c) for c in summary_chunks) + len(t("summary", lang)) * len(summary_chunks)
+    packer.used += reserve
+    shown = 0
+    for p in answer.passages:
+        if not packer.add(f"{bold_quote(p)}\n{citation_line(p.citation, lang)}"):
+            break
+        shown += 1
+    if shown < len(answer.passages):
+        packer.add(t("more_hint", lang, n=len(answer.passages) - shown))
+    packer.used -= reserve
+    last = packer.embeds[-1]
+    for i, chunk in enumerate(summary_chunks[:FIELDS_MAX]):
+        name = t("summary", lang) if i == 0 else f"{t('summary', lang)} ({i + 1})"
+        last.add_field(name=name, value=chunk, inline=False)
+    if answer.offset:
+        first.title = shorten(
+            f"{first.title} · {t('page', lang, a=answer.offset + 1, b=answer.offset + shown)}",
+            TITLE_MAX,
+        )
+    last.set_footer(text=footer)
+    return packer.embeds
+
+
+def escape_title(text: str) -> str:
+    """Escape a title (titles render markdown but never ping)."""
+    return shorten(escape(text), TITLE_MAX)
+
+
+def _not_covered_embed(answer: Answer, lang: str, footer: str) -> discord.Embed:
+    embed = discord.Embed(
+        title=escape_title(f"{t('question', lang)}: {answer.question}"),
+        description=shorten(escape(answer.summary), DESCRIPTION_MAX),
+        colour=COLOR_NOT_COVERED,
+    )
+    if answer.suggestions:
+        lines = "\n".join(f"• {escape(q)}" for q in answer.suggestions)
+        embed.add_field(name=t("suggestions", lang), value=shorten(lines, FIELD_VALUE_MAX))
+    embed.set_footer(text=footer)
+    return embed
+
+
+def suggestion_key(question: str) -> str:
+    """Return the short stable key that names a suggested question in a custom_id."""
+    return hashlib.sha256(question.encode("utf-8")).hexdigest()[:16]
+
+
+def button_label(text: str) -> str:
+    """Return a button label within Discord's limit, cut visibly at a word boundary."""
+    return shorten(" ".join(text.split()), LABEL_MAX)
+
+
+def embed_size(embed: discord.Embed) -> int:
+    """Return the characters Discord counts toward the 6000 total of an embed."""
+    return len(embed)
+
+
+def payload_problems(
+    content: str | None, embeds: list[discord.Embed], view: Any = None
+) -> list[str]:
+    """List every Discord limit a message payload breaks (empty when it is valid)."""
+    problems = []
+    if content and len(content) > CONTENT_MAX:
+        problems.append(f"content {len(content)} > {CONTENT_MAX}")
+    if len(embeds) > EMBEDS_MAX:
+        problems.append(f"{len(embeds)} embeds > {EMBEDS_MAX}")
+    total = sum(len(e) for e in embeds)
+    if total > EMBED_TOTAL_MAX:
+        problems.append(f"embeds total {total} > {EMBED_TOTAL_MAX}")
+    for e in embeds:
+        if e.title and len(e.title) > TITLE_MAX:
+            problems.append("title too long")
+        if e.description and len(e.description) > DESCRIPTION_MAX:
+            problems.append(f"description {len(e.description)} > {DESCRIPTION_MAX}")
+        if len(e.fields) > FIELDS_MAX:
+            problems.append("too many fields")
+        for f in e.fields:
+            if len(f.name or "") > FIELD_NAME_MAX or len(f.value or "") > FIELD_VALUE_MAX:
+                problems.append("field too long")
+            if not (f.value or "").strip() or not (f.name or "").strip():
+                problems.append("empty field")
+        if e.footer and e.footer.text and len(e.footer.text) > FOOTER_MAX:
+            problems.append("footer too long")
+    if view is not None:
+        for item in view.children:
+            custom_id = getattr(item, "custom_id", None)
+            label = getattr(item, "label", None)
+            if custom_id and len(custom_id) > CUSTOM_ID_MAX:
+                problems.append(f"custom_id {len(custom_id)} > {CUSTOM_ID_MAX}")
+            if label and len(label) > LABEL_MAX:
+                problems.append(f"label {len(label)} > {LABEL_MAX}")
+    return problems
+
+
+def question_error_text(exc: Any, question: str, lang: str) -> str:
+    """Return the localized message for a QuestionError."""
+    from bot.i18n import question_error
+
+    return question_error(exc.code, lang, len(" ".join(question.split())))
+
+
+def sources_embed(engine: Any, lang: str) -> discord.Embed:
+    """List the documents: title, outlet, date, link, passages."""
+    embed = discord.Embed(title=t("sources_title", lang), colour=COLOR_INFO)
+    docs = list(engine.documents)
+    shown = docs[: FIELDS_MAX - 1] if len(docs) > FIELDS_MAX else docs
+    for doc in shown:
+        line = t(
+            "sources_line",
+            lang,
+            source=escape(doc.source),
+            date=doc.published_label,
+            n=len(doc.passages),
+        )
+        if doc.url:
+            line += f"\n<{doc.url}>"
+        embed.add_field(
+            name=shorten(doc.title, FIELD_NAME_MAX),
+            value=shorten(line, FIELD_VALUE_MAX),
+            inline=False,
+        )
+    if len(shown) < len(docs):
+        embed.add_field(name="…", value=f"+{len(docs) - len(shown)}", inline=False)
+    return embed
+
+
+def help_embed(lang: str, examples: list[str]) -> discord.Embed:
+    """Explain how to ask, with example questions."""
+    embed = discord.Embed(
+        title=t("help_title", lang), description=t("help_body", lang), colour=COLOR_INFO
+    )
+    if examples:
+        lines = "\n".join(f"• {escape(q)}" for q in examples)
+        embed.add_field(
+            name=t("examples", lang), value=shorten(lines, FIELD_VALUE_MAX), inline=False
+        )
+    embed.set_footer(text=t("footer", lang))
+    return embed
+
+
+def problems_embed(heading: str, problems: tuple[str, ...] | list[str]) -> discord.Embed:
+    """Show knowledge problems (`file:line: message`) in a code block within the limits."""
+    lines: list[str] = []
+    budget = DESCRIPTION_MAX - len(heading) - 40
+    for i, problem in enumerate(problems):
+        line = shorten(problem.replace("`", "'"), 300)
+        if sum(len(x) + 1 for x in lines) + len(line) > budget:
+            lines.append(f"+{len(problems) - i}")
+            break
+        lines.append(line)
+    body = "\n".join(lines)
+    return discord.Embed(description=f"{heading}\n```\n{body}\n```", colour=COLOR_ERROR)
+
+
+def stats_embed(title: str, sections: tuple[tuple[str, str], ...]) -> discord.Embed:
+    """Render the admin statistics sections as embed fields."""
+    embed = discord.Embed(title=shorten(title, TITLE_MAX), colour=COLOR_INFO)
+    for name, value in sections[:FIELDS_MAX]:
+        embed.add_field(
+            name=shorten(name, FIELD_NAME_MAX),
+            value=shorten(escape(value) or "—", FIELD_VALUE_MAX),
+            inline=False,
+        )
+    return embed

@@ -1,0 +1,143 @@
+"""Buttons that keep working after a restart (DynamicItem: state lives in the custom_id)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bot.cogs.ui import button_label, suggestion_key
+from bot.core.answer import Answer
+from bot.i18n import lang_of_locale, t
+
+if TYPE_CHECKING:
+    from bot.cogs.ask import AskCog
+
+log = logging.getLogger(__name__)
+
+
+def _cog(interaction: discord.Interaction) -> AskCog:
+    cog = interaction.client.get_cog("AskCog")  # type: ignore[attr-defined]
+    if cog is None:  # pragma: no cover - the cog is loaded in setup_hook
+        raise RuntimeError("AskCog is not loaded")
+    return cog  # type: ignore[return-value]
+
+
+class FeedbackButton(
+    discord.ui.DynamicItem[discord.ui.Button], template=r"fb:(?P<vote>up|down):(?P<qid>\d+)"
+):
+    """👍 / 👎 on an answer: one vote per user per answer, changeable."""
+
+    def __init__(self, vote: str, question_id: int) -> None:
+        self.vote, self.question_id = vote, question_id
+        super().__init__(
+            discord.ui.Button(
+                style=discord.ButtonStyle.secondary,
+                emoji="👍" if vote == "up" else "👎",
+                custom_id=f"fb:{vote}:{question_id}",
+            )
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
+    ) -> FeedbackButton:
+        """Rebuild the button from its custom_id."""
+        return cls(match["vote"], int(match["qid"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        """Record the vote and thank the voter privately."""
+        await _cog(interaction).vote(interaction, self.question_id, 1 if self.vote == "up" else -1)
+
+
+class SuggestionButton(
+    discord.ui.DynamicItem[discord.ui.Button], template=r"sg:(?P<key>[0-9a-f]{16})"
+):
+    """A suggested question; pressing it asks it."""
+
+    def __init__(self, key: str, label: str = "?") -> None:
+        self.key = key
+        super().__init__(
+            discord.ui.Button(
+                style=discord.ButtonStyle.primary, label=button_label(label), custom_id=f"sg:{key}"
+            )
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
+    ) -> SuggestionButton:
+        """Rebuild the button from its custom_id."""
+        return cls(match["key"], item.label or "?")
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        """Ask the suggested question."""
+        await _cog(interaction).ask_suggestion(interaction, self.key)
+
+
+class MoreButton(
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"more:(?P<qid>\d+):(?P<offset>\d+):(?P<user>\d+)",
+):
+    """Next page of passages, for the person who asked."""
+
+    def __init__(
+        self, question_id: int, offset: int, user_id: int, label: str = "Más pasajes"
+    ) -> None:
+        self.question_id, self.offset, self.user_id = question_id, offset, user_id
+        super().__init__(
+            discord.ui.Button(
+                style=discord.ButtonStyle.secondary,
+                label=label,
+                emoji="📄",
+                custom_id=f"more:{question_id}:{offset}:{user_id}",
+            )
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
+    ) -> MoreButton:
+        """Rebuild the button from its custom_id."""
+        return cls(int(match["qid"]), int(match["offset"]), int(match["user"]), item.label or "")
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        """Send the next page privately to the asker."""
+        await _cog(interaction).more(interaction, self.question_id, self.offset, self.user_id)
+
+
+DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
+    FeedbackButton,
+    SuggestionButton,
+    MoreButton,
+)
+
+
+def answer_view(
+    answer: Answer, lang: str, question_id: int | None, user_id: int, url: str | None
+) -> discord.ui.View:
+    """Return the buttons under an answer: more passages, feedback, suggestions, link."""
+    view = discord.ui.View(timeout=None)
+    if answer.answered:
+        if answer.more and question_id is not None:
+            offset = answer.offset + len(answer.passages)
+            view.add_item(MoreButton(question_id, offset, user_id, t("more", lang)))
+        if question_id is not None:
+            view.add_item(FeedbackButton("up", question_id))
+            view.add_item(FeedbackButton("down", question_id))
+    else:
+        for q in answer.suggestions[:3]:
+            view.add_item(SuggestionButton(suggestion_key(q), q))
+    if url:
+        view.add_item(
+            discord.ui.Button(style=discord.ButtonStyle.link, label=t("link", lang), url=url)
+        )
+    return view
+
+
+def locale_lang(interaction: discord.Interaction, default: str = "es") -> str:
+    """Return the frame language for an interaction's user locale."""
+    locale = getattr(interaction, "locale", None)
+    return lang_of_locale(str(locale.value if hasattr(locale, "value") else locale or ""), default)

@@ -1,0 +1,583 @@
+"""Persistence of asked questions and answer feedback (standard library sqlite3 only)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import sqlite3
+import threading
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Protocol
+
+log = logging.getLogger(__name__)
+
+DAY_SECONDS = 24 * 60 * 60
+_MAX_RENDERED_QUESTION = 80
+_EDGE_PUNCTUATION = "?¿!¡"
+
+
+@dataclass(frozen=True)
+class QuestionRecord:
+    """One question asked to the bot, as handed to the store (user_id is raw; never persisted)."""
+
+    asked_at: datetime
+    guild_id: int | None
+    channel_id: int | None
+    user_id: int
+    locale: str
+    question: str
+    answered: bool
+    passage_ids: tuple[str, ...] = ()
+    latency_ms: float = 0.0
+
+    def __post_init__(self) -> None:
+        """Coerce passage ids to a tuple so the record stays hashable and immutable."""
+        object.__setattr__(self, "passage_ids", tuple(str(p) for p in self.passage_ids))
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Aggregated usage over a window of days, as shown to admins."""
+
+    per_day: tuple[tuple[str, int, int], ...]
+    total: int
+    answered_share: float
+    most_asked: tuple[tuple[str, int], ...]
+    unanswered: tuple[tuple[str, int], ...]
+    passage_votes: tuple[tuple[str, int, int], ...]
+    days: int = 30
+
+
+class Store(Protocol):
+    """Where questions and votes are recorded."""
+
+    def record_question(self, rec: QuestionRecord) -> int:
+        """Persist a question and return its id."""
+        ...
+
+    def record_vote(self, question_id: int, user_id: int, vote: int) -> None:
+        """Record (or replace) one user's +1/-1 vote on a question."""
+        ...
+
+    def votes(self, question_id: int) -> tuple[int, int]:
+        """Return (up, down) vote counts of a question."""
+        ...
+
+    def question_text(self, question_id: int) -> str | None:
+        """Return the text of a recorded question, or None when it is unknown or purged."""
+        ...
+
+    def stats(self, days: int = 30, top: int = 10) -> Stats:
+        """Aggregate the last `days` days of questions and votes."""
+        ...
+
+    def purge(self, older_than_days: int) -> int:
+        """Delete questions (and their votes) older than N days; return how many."""
+        ...
+
+    def close(self) -> None:
+        """Release resources."""
+        ...
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def utcnow() -> datetime:
+    """Return the current time as an aware UTC datetime."""
+    return datetime.now(UTC)
+
+
+def _to_utc(ts: datetime) -> datetime:
+    """Return ts as aware UTC (naive datetimes are taken to be UTC already)."""
+    if ts.tzinfo is None:
+        return ts.replace(tzinfo=UTC)
+    return ts.astimezone(UTC)
+
+
+def _ts_text(ts: datetime) -> str:
+    """Format a datetime as fixed-width UTC ISO text so text comparison orders by time."""
+    return _to_utc(ts).isoformat(timespec="microseconds")
+
+
+def hash_user(salt: str, user_id: int) -> str:
+    """Return the keyed hash HMAC-SHA256(salt, str(user_id)) as hex."""
+    return hmac.new(salt.encode(), str(int(user_id)).encode(), hashlib.sha256).hexdigest()
+
+
+def normalise_question(text: str) -> str:
+    """Return the grouping key of a question: casefolded, single-spaced, no edge ?¿!¡."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    collapsed = " ".join(folded.split())
+    return collapsed.strip(_EDGE_PUNCTUATION + " ").strip()
+
+
+def _check_vote(vote: int) -> None:
+    """Reject anything but +1 or -1."""
+    if vote not in (1, -1) or isinstance(vote, bool):
+        raise ValueError(f"vote must be +1 or -1, got {vote!r}")
+
+
+def _check_days(days: int) -> None:
+    """Reject negative day counts."""
+    if days < 0:
+        raise ValueError(f"days must be >= 0, got {days}")
+
+
+@dataclass(frozen=True)
+class _Row:
+    """The fields of a stored question that statistics need."""
+
+    id: int
+    asked_at: datetime
+    question: str
+    answered: bool
+    passage_ids: tuple[str, ...]
+
+
+def _grouped(questions: Iterable[str], top: int) -> tuple[tuple[str, int], ...]:
+    """Group questions by normalised form; label each group with its most common spelling."""
+    counts: Counter[str] = Counter()
+    spellings: dict[str, Counter[str]] = defaultdict(Counter)
+    for q in questions:
+        key = normalise_question(q)
+        if not key:
+            continue
+        counts[key] += 1
+        spellings[key][" ".join(q.split())] += 1
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[: max(top, 0)]
+    return tuple((spellings[key].most_common(1)[0][0], n) for key, n in ranked)
+
+
+def _compute_stats(
+    rows: Sequence[_Row], votes: Iterable[tuple[int, int]], days: int, top: int
+) -> Stats:
+    """Build Stats from questions in the window and (question_id, vote) pairs."""
+    per_day: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for r in rows:
+        day = per_day[r.asked_at.date().isoformat()]
+        day[0] += 1
+        day[1] += int(r.answered)
+    total = len(rows)
+    answered = sum(1 for r in rows if r.answered)
+
+    top_passage = {r.id: r.passage_ids[0] for r in rows if r.passage_ids}
+    tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for question_id, vote in votes:
+        passage = top_passage.get(question_id)
+        if passage is None:
+            continue
+        tally[passage][0 if vote > 0 else 1] += 1
+    passage_votes = sorted(tally.items(), key=lambda kv: (-(kv[1][0] + kv[1][1]), kv[0]))
+
+    return Stats(
+        per_day=tuple((d, a, b) for d, (a, b) in sorted(per_day.items())),
+        total=total,
+        answered_share=(answered / total) if total else 0.0,
+        most_asked=_grouped((r.question for r in rows), top),
+        unanswered=_grouped((r.question for r in rows if not r.answered), top),
+        passage_votes=tuple((p, up, down) for p, (up, down) in passage_votes[: max(top, 0)]),
+        days=days,
+    )
+
+
+# --------------------------------------------------------------------------- memory store
+
+
+@dataclass
+class _MemQuestion:
+    """A question held by MemoryStore."""
+
+    row: _Row
+    user_hash: str
+    votes: dict[str, int] = field(default_factory=dict)
+
+
+class MemoryStore:
+    """In-memory Store with the same behaviour as SqliteStore (tests, offline runs)."""
+
+    def __init__(self, salt: str | None = None, clock: Callable[[], datetime] = utcnow) -> None:
+        """Create an empty store; user ids are hashed with `salt` (random if omitted)."""
+        self._salt = salt or secrets.token_hex(16)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._questions: dict[int, _MemQuestion] = {}
+        self._next_id = 1
+
+    def record_question(self, rec: QuestionRecord) -> int:
+        """Persist a question and return its id."""
+        with self._lock:
+            qid = self._next_id
+            self._next_id += 1
+            row = _Row(qid, _to_utc(rec.asked_at), rec.question, rec.answered, rec.passage_ids)
+            self._questions[qid] = _MemQuestion(row, hash_user(self._salt, rec.user_id))
+            return qid
+
+    def record_vote(self, question_id: int, user_id: int, vote: int) -> None:
+        """Record (or replace) one user's +1/-1 vote on a question."""
+        _check_vote(vote)
+        with self._lock:
+            q = self._questions.get(question_id)
+            if q is None:
+                raise KeyError(f"unknown question id {question_id}")
+            q.votes[hash_user(self._salt, user_id)] = vote
+
+    def question_text(self, question_id: int) -> str | None:
+        """Return the text of a recorded question, or None when it is unknown or purged."""
+        with self._lock:
+            q = self._questions.get(question_id)
+            return q.row.question if q else None
+
+    def votes(self, question_id: int) -> tuple[int, int]:
+        """Return (up, down) vote counts of a question."""
+        with self._lock:
+            q = self._questions.get(question_id)
+            values = list(q.votes.values()) if q else []
+        return values.count(1), values.count(-1)
+
+    def stats(self, days: int = 30, top: int = 10) -> Stats:
+        """Aggregate the last `days` days of questions and votes."""
+        _check_days(days)
+        since = _to_utc(self._clock()) - timedelta(days=days)
+        with self._lock:
+            qs = [q for q in self._questions.values() if q.row.asked_at >= since]
+            rows = [q.row for q in qs]
+            votes = [(q.row.id, v) for q in qs for v in q.votes.values()]
+        return _compute_stats(rows, votes, days, top)
+
+    def purge(self, older_than_days: int) -> int:
+        """Delete questions (and their votes) older than N days; return how many."""
+        _check_days(older_than_days)
+        cutoff = _to_utc(self._clock()) - timedelta(days=older_than_days)
+        with self._lock:
+            old = [qid for qid, q in self._questions.items() if q.row.asked_at < cutoff]
+            for qid in old:
+                del self._questions[qid]
+        return len(old)
+
+    def close(self) -> None:
+        """Release resources (nothing to do)."""
+
+
+# --------------------------------------------------------------------------- sqlite store
+
+
+def _migrate_v1(conn: sqlite3.Connection) -> None:
+    """Create the questions table."""
+    conn.execute(
+        """
+        CREATE TABLE questions (
+            id          INTEGER PRIMARY KEY AUTOINCREMENT,
+            asked_at    TEXT    NOT NULL,
+            guild_id    INTEGER,
+            channel_id  INTEGER,
+            user_hash   TEXT    NOT NULL,
+            locale      TEXT    NOT NULL,
+            question    TEXT    NOT NULL,
+            answered    INTEGER NOT NULL,
+            passage_ids TEXT    NOT NULL DEFAULT '[]',
+            latency_ms  REAL    NOT NULL DEFAULT 0
+        )
+        """
+    )
+
+
+def _migrate_v2(conn: sqlite3.Connection) -> None:
+    """Add the votes table and the indexes statistics and purging use."""
+    conn.execute(
+        """
+        CREATE TABLE votes (
+            question_id INTEGER NOT NULL REFERENCES questions(id) ON DELETE CASCADE,
+            user_hash   TEXT    NOT NULL,
+            vote        INTEGER NOT NULL CHECK (vote IN (-1, 1)),
+            voted_at    TEXT    NOT NULL,
+            PRIMARY KEY (question_id, user_hash)
+        )
+        """
+    )
+    conn.execute("CREATE INDEX idx_questions_asked_at ON questions(asked_at)")
+    conn.execute("CREATE INDEX idx_questions_answered ON questions(answered, asked_at)")
+
+
+# MIGRATIONS[i] upgrades a database from user_version i to i + 1. Append only, never edit.
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_migrate_v1, _migrate_v2)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(conn: sqlite3.Connection, target: int = SCHEMA_VERSION) -> int:
+    """Apply pending migrations up to `target`, one transaction each; return the final version."""
+    current = conn.execute("PRAGMA user_version").fetchone()[0]
+    if current > SCHEMA_VERSION:
+        raise RuntimeError(
+            f"database schema v{current} is newer than this bot (v{SCHEMA_VERSION}); upgrade it"
+        )
+    for version in range(current, target):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if conn.execute("PRAGMA user_version").fetchone()[0] != version:
+                conn.execute("ROLLBACK")  # another process migrated meanwhile
+                continue
+            log.info("migrating database schema v%d -> v%d", version, version + 1)
+            MIGRATIONS[version](conn)
+            conn.execute(f"PRAGMA user_version = {version + 1}")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    return max(current, target)
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open a WAL, autocommit connection usable from any thread (callers must serialise)."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10.0)
+    mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+    if str(mode).lower() != "wal":
+        log.warning("sqlite refused WAL mode for %s (got %s)", path, mode)
+    # With WAL, NORMAL writes every commit to the WAL file before COMMIT returns, so a killed
+    # process (kill -9, OOM, crash) loses no committed record; only an OS crash or power loss
+    # can roll back the last few commits. That is acceptable for usage statistics and saves an
+    # fsync per question. Use FULL if the host is prone to power cuts.
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=10000")
+    return conn
+
+
+class SqliteStore:
+    """Store backed by one SQLite file; each write is its own committed transaction."""
+
+    def __init__(self, path: Path, salt: str, clock: Callable[[], datetime] = utcnow) -> None:
+        """Open (creating and migrating if needed) the database at `path`."""
+        if not salt:
+            raise ValueError("a non-empty salt is required to hash user ids")
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._salt = salt
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = connect(self.path)
+        try:
+            migrate(self._conn)
+        except BaseException:
+            self._conn.close()
+            raise
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """Run a block in one immediate transaction under the lock, committing at the end."""
+        with self._lock:
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def _connection(self) -> sqlite3.Connection:
+        """Return the open connection or fail if the store was closed."""
+        if self._conn is None:
+            raise RuntimeError("store is closed")
+        return self._conn
+
+    def record_question(self, rec: QuestionRecord) -> int:
+        """Persist a question and return its id."""
+        with self._tx() as conn:
+            cur = conn.execute(
+                "INSERT INTO questions (asked_at, guild_id, channel_id, user_hash, locale,"
+                " question, answered, passage_ids, latency_ms)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    _ts_text(rec.asked_at),
+                    rec.guild_id,
+                    rec.channel_id,
+                    hash_user(self._salt, rec.user_id),
+                    rec.locale,
+                    rec.question,
+                    int(rec.answered),
+                    json.dumps(list(rec.passage_ids)),
+                    float(rec.latency_ms),
+                ),
+            )
+            qid = cur.lastrowid
+        assert qid is not None
+        return qid
+
+    def record_vote(self, question_id: int, user_id: int, vote: int) -> None:
+        """Record (or replace) one user's +1/-1 vote on a question."""
+        _check_vote(vote)
+        with self._tx() as conn:
+            if conn.execute("SELECT 1 FROM questions WHERE id = ?", (question_id,)).fetchone():
+                conn.execute(
+                    "INSERT INTO votes (question_id, user_hash, vote, voted_at)"
+                    " VALUES (?, ?, ?, ?)"
+                    " ON CONFLICT (question_id, user_hash)"
+                    " DO UPDATE SET vote = excluded.vote, voted_at = excluded.voted_at",
+                    (question_id, hash_user(self._salt, user_id), vote, _ts_text(self._clock())),
+                )
+                return
+        raise KeyError(f"unknown question id {question_id}")
+
+    def question_text(self, question_id: int) -> str | None:
+        """Return the text of a recorded question, or None when it is unknown or purged."""
+        with self._lock:
+            row = (
+                self._connection()
+                .execute("SELECT question FROM questions WHERE id = ?", (question_id,))
+                .fetchone()
+            )
+        return row[0] if row else None
+
+    def votes(self, question_id: int) -> tuple[int, int]:
+        """Return (up, down) vote counts of a question."""
+        with self._lock:
+            up, down = (
+                self._connection()
+                .execute(
+                    "SELECT COALESCE(SUM(vote = 1), 0), COALESCE(SUM(vote = -1), 0)"
+                    " FROM votes WHERE question_id = ?",
+                    (question_id,),
+                )
+                .fetchone()
+            )
+        return int(up), int(down)
+
+    def stats(self, days: int = 30, top: int = 10) -> Stats:
+        """Aggregate the last `days` days of questions and votes."""
+        _check_days(days)
+        since = _ts_text(self._clock() - timedelta(days=days))
+        with self._lock:
+            conn = self._connection()
+            raw = conn.execute(
+                "SELECT id, asked_at, question, answered, passage_ids FROM questions"
+                " WHERE asked_at >= ? ORDER BY id",
+                (since,),
+            ).fetchall()
+            votes = conn.execute(
+                "SELECT v.question_id, v.vote FROM votes v"
+                " JOIN questions q ON q.id = v.question_id WHERE q.asked_at >= ?",
+                (since,),
+            ).fetchall()
+        rows = [
+            _Row(i, datetime.fromisoformat(at), q, bool(a), tuple(json.loads(p or "[]")))
+            for i, at, q, a, p in raw
+        ]
+        return _compute_stats(rows, votes, days, top)
+
+    def purge(self, older_than_days: int) -> int:
+        """Delete questions (and their votes) older than N days; return how many."""
+        _check_days(older_than_days)
+        cutoff = _ts_text(self._clock() - timedelta(days=older_than_days))
+        with self._tx() as conn:
+            conn.execute(
+                "DELETE FROM votes WHERE question_id IN"
+                " (SELECT id FROM questions WHERE asked_at < ?)",
+                (cutoff,),
+            )
+            deleted = conn.execute("DELETE FROM questions WHERE asked_at < ?", (cutoff,)).rowcount
+        return deleted
+
+    def close(self) -> None:
+        """Checkpoint and close the database (idempotent)."""
+        with self._lock:
+            if self._conn is None:
+                return
+            try:
+                self._conn.execute("PRAGMA optimize")
+            except sqlite3.Error:
+                log.debug("PRAGMA optimize failed", exc_info=True)
+            self._conn.close()
+            self._conn = None
+
+
+# --------------------------------------------------------------------------- maintenance
+
+
+async def purge_daily(
+    store: Store, days: int, stop: asyncio.Event, interval: float = DAY_SECONDS
+) -> None:
+    """Purge questions older than `days` now and then every `interval` seconds until stop."""
+    while not stop.is_set():
+        try:
+            deleted = await asyncio.to_thread(store.purge, days)
+        except Exception:
+            log.exception("purging questions older than %d days failed", days)
+        else:
+            log.info("purged %d questions older than %d days", deleted, days)
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=interval)
+        except TimeoutError:
+            continue
+
+
+# --------------------------------------------------------------------------- rendering
+
+_LABELS: dict[str, dict[str, str]] = {
+    "es": {
+        "title": "Estadísticas de los últimos {days} días",
+        "summary": "Preguntas: {total} · respondidas: {share:.0%}",
+        "per_day": "Por día (preguntas / respondidas)",
+        "most_asked": "Más preguntadas",
+        "unanswered": "Sin respuesta (añadir a la carpeta knowledge)",
+        "passage_votes": "Votos por pasaje (👍 / 👎)",
+        "none": "(ninguna)",
+    },
+    "en": {
+        "title": "Statistics for the last {days} days",
+        "summary": "Questions: {total} · answered: {share:.0%}",
+        "per_day": "Per day (asked / answered)",
+        "most_asked": "Most asked",
+        "unanswered": "Unanswered (add to the knowledge folder)",
+        "passage_votes": "Votes per passage (👍 / 👎)",
+        "none": "(none)",
+    },
+}
+
+
+def _labels(lang: str) -> dict[str, str]:
+    """Return the Spanish labels for any es* locale, English otherwise."""
+    return _LABELS["es" if lang.lower().startswith("es") else "en"]
+
+
+def _clip(text: str, limit: int = _MAX_RENDERED_QUESTION) -> str:
+    """Shorten text to `limit` characters with an ellipsis."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def stats_sections(stats: Stats, lang: str = "es") -> tuple[tuple[str, str], ...]:
+    """Return (title, body) pairs of the report, e.g. for Discord embed fields."""
+    t = _labels(lang)
+    none = t["none"]
+    per_day = "\n".join(f"{d}  {a} / {b}" for d, a, b in stats.per_day) or none
+    most = "\n".join(f"{i}. {_clip(q)} ({n})" for i, (q, n) in enumerate(stats.most_asked, 1))
+    unans = "\n".join(f"{i}. {_clip(q)} ({n})" for i, (q, n) in enumerate(stats.unanswered, 1))
+    votes = "\n".join(f"{p}  +{up} / -{down}" for p, up, down in stats.passage_votes)
+    return (
+        (t["per_day"], per_day),
+        (t["most_asked"], most or none),
+        (t["unanswered"], unans or none),
+        (t["passage_votes"], votes or none),
+    )
+
+
+def render_stats(stats: Stats, lang: str = "es") -> str:
+    """Render stats as a plain-text report in Spanish (es*) or English."""
+    t = _labels(lang)
+    lines = [
+        t["title"].format(days=stats.days),
+        t["summary"].format(total=stats.total, share=stats.answered_share),
+    ]
+    for title, body in stats_sections(stats, lang):
+        lines += ["", f"{title}:", *("  " + line for line in body.splitlines())]
+    return "\n".join(lines) + "\n"
