@@ -135,5 +135,6 @@ STRINGS.update(
         },
         "stats_title": {"es": "Estadísticas ({days} días)", "en": "Statistics ({days} days)"},
         "link": {"es": "Leer el artículo", "en": "Read the article"},
+        "overview_title": {"es": "Resumen: «{title}»", "en": "Summary: «{title}»"},
     }
 )

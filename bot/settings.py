@@ -60,6 +60,13 @@ class Settings(BaseSettings):
             return None
         return value
 
+    @field_validator("knowledge_dir", mode="before")
+    @classmethod
+    def _blank_is_bundled(cls, value: object) -> object:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return BUNDLED_KNOWLEDGE
+        return value
+
     @field_validator("allowed_channel_ids", "shard_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:

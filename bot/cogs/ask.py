@@ -92,7 +92,8 @@ class AskCog(commands.Cog):
         """Summarize the whole article through the summary template."""
         lang = locale_lang(interaction)
         answer = self.bot.engine.overview(lang=lang)
-        await respond(interaction, {"embeds": ui.answer_embeds(answer, lang)})
+        heading = t("overview_title", lang, title=answer.question)
+        await respond(interaction, {"embeds": ui.answer_embeds(answer, lang, heading)})
 
     @app_commands.command(name="fuentes", description="Documentos de la base de conocimiento")
     async def fuentes(self, interaction: discord.Interaction) -> None:

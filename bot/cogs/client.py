@@ -123,14 +123,18 @@ class DealBotMixin:
         await self.close()  # type: ignore[attr-defined]
 
     async def setup_hook(self) -> None:
-        """Load the cog, register persistent buttons and the translator, sync commands."""
+        """Prepare the commands, then sync them (at login, before the gateway connects)."""
+        await self.prepare()
+        await self.sync_commands(force=self.sync_only)
+
+    async def prepare(self) -> None:
+        """Load the cog, register the persistent buttons and the translator."""
         from bot.cogs.ask import AskCog
         from bot.cogs.views import DYNAMIC_ITEMS
 
         await self.add_cog(AskCog(self))  # type: ignore[arg-type, attr-defined]
         self.add_dynamic_items(*DYNAMIC_ITEMS)  # type: ignore[attr-defined]
         await self.tree.set_translator(Translator())
-        await self.sync_commands(force=self.sync_only)
 
     def engine_suggestion(self, key: str) -> str | None:
         """Return the suggested question behind a button key, if it still exists."""

@@ -109,12 +109,12 @@ class _Packer:
         return True
 
 
-def answer_embeds(answer: Answer, lang: str) -> list[discord.Embed]:
+def answer_embeds(answer: Answer, lang: str, heading: str | None = None) -> list[discord.Embed]:
     """Render an answer: question, quotes with bold terms and citations, summary, footer."""
     footer = t("footer", lang)
     if not answer.answered:
         return [_not_covered_embed(answer, lang, footer)]
-    title = shorten(f"{t('question', lang)}: {answer.question}", TITLE_MAX)
+    title = shorten(heading or f"{t('question', lang)}: {answer.question}", TITLE_MAX)
     first = discord.Embed(title=escape_title(title), colour=COLOR_ANSWER)
     packer = _Packer(COLOR_ANSWER, [first], used=len(first.title or "") + len(footer))
     summary_chunks = split_words(escape(answer.summary), FIELD_VALUE_MAX)

@@ -36,6 +36,8 @@ MIN_RELATIVE_SCORE = 0.25
 ALTERNATIVE_WEIGHT = 0.8
 MAX_CANDIDATES = 50
 COVERAGE_FLOOR = 0.5
+# Autocomplete shows a suggested question when the typed text nearly appears in it (0-100).
+COMPLETE_MIN_SIMILARITY = 80
 
 
 @dataclass(frozen=True)
@@ -191,7 +193,8 @@ class Engine:
         page = relevant[offset : offset + k]
         matched = {t for g in groups for t in g.terms}
         quoted = tuple(self._quote(r, matched) for r in page)
-        summary = self._summary(lang, quoted, groups) if quoted else ""
+        strong = tuple(q for q, r in zip(quoted, page, strict=True) if r.coverage >= MIN_COVERAGE)
+        summary = self._summary(lang, strong or quoted[:1], groups) if quoted else ""
         return Answer(
             question=question,
             lang=lang,
@@ -434,7 +437,7 @@ class Engine:
             scored = process.extract(
                 key, [fold(q) for q in pool], scorer=_partial_ratio, limit=len(pool)
             )
-            pool = [pool[i] for _, score, i in scored if score >= 60]
+            pool = [pool[i] for _, score, i in scored if score >= COMPLETE_MIN_SIMILARITY]
         choices = [typed] if typed else []
         choices += [q for q in pool if q != typed]
         return choices[:limit]

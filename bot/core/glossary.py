@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 from bot.core.errors import KnowledgeError
+from bot.core.knowledge import SAFE_LOADER
 from bot.core.text import Analyzer, words
 
 MAX_PHRASE_WORDS = 4
@@ -33,7 +34,7 @@ def load_glossary(path: Path, es: Analyzer, en: Analyzer) -> Glossary:
     if not path.exists():
         return Glossary()
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER) or {}
     except (OSError, UnicodeDecodeError) as exc:
         raise KnowledgeError([f"{path}:1: cannot read the glossary: {exc}"]) from exc
     except yaml.YAMLError as exc:

@@ -15,6 +15,8 @@ from bot.core.text import sentences
 
 log = logging.getLogger(__name__)
 
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
+
 MAX_PASSAGE_CHARS = 700
 FENCE = "---"
 
@@ -133,7 +135,7 @@ def _load_document(path: Path) -> tuple[Document, int]:
     header = "\n".join(lines[1:close])
     key_lines = _key_lines(path, header)
     try:
-        data = yaml.safe_load(header) or {}
+        data = yaml.load(header, Loader=SAFE_LOADER) or {}
     except yaml.YAMLError as exc:  # pragma: no cover - _key_lines already parsed it
         raise KnowledgeError([f"{path}:1: invalid YAML: {exc}"]) from exc
     if not isinstance(data, dict):
@@ -181,7 +183,7 @@ def _load_document(path: Path) -> tuple[Document, int]:
 def _key_lines(path: Path, header: str) -> dict[str, int]:
     """Map each top-level front-matter key to its 1-based line in the file."""
     try:
-        node = yaml.compose(header)
+        node = yaml.compose(header, Loader=SAFE_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1
