@@ -1,0 +1,26 @@
+# deal-bot container image. Build: docker compose build   Run: docker compose up -d
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+# Match these to the owner of ./data on the host (docker compose build --build-arg UID=$(id -u)).
+ARG UID=1000
+ARG GID=1000
+RUN groupadd --gid "${GID}" bot \
+    && useradd --uid "${UID}" --gid bot --no-create-home --shell /usr/sbin/nologin bot
+
+WORKDIR /app
+COPY . /app
+
+# Same install command as the README quick start; code and venv stay root-owned (read-only).
+RUN python3 -m venv .venv && .venv/bin/pip install -e '.[test]'
+
+RUN mkdir -p /app/data /app/knowledge && chown bot:bot /app/data
+VOLUME ["/app/knowledge", "/app/data"]
+
+USER bot
+STOPSIGNAL SIGTERM
+CMD ["/app/.venv/bin/python", "-m", "bot"]
