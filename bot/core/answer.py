@@ -32,6 +32,8 @@ BUNDLED_TEMPLATES = Path(__file__).resolve().parents[2] / "knowledge" / "templat
 MIN_COVERAGE = 0.5
 # Passages scoring below this share of the best one are not worth quoting.
 MIN_RELATIVE_SCORE = 0.25
+# ...and passages holding less than this share of the question are off the point.
+MIN_PASSAGE_COVERAGE = 0.3
 # Glossary synonyms and typo corrections count a little less than the word itself.
 ALTERNATIVE_WEIGHT = 0.8
 MAX_CANDIDATES = 50
@@ -189,7 +191,11 @@ class Engine:
         if not ranked or coverage < MIN_COVERAGE:
             return self._not_covered(question, lang, groups, coverage)
         best = ranked[0].score
-        relevant = [r for r in ranked if r.score >= MIN_RELATIVE_SCORE * best and r.coverage > 0]
+        relevant = [
+            r
+            for r in ranked
+            if r.score >= MIN_RELATIVE_SCORE * best and r.coverage >= MIN_PASSAGE_COVERAGE
+        ]
         page = relevant[offset : offset + k]
         matched = {t for g in groups for t in g.terms}
         quoted = tuple(self._quote(r, matched) for r in page)
