@@ -57,8 +57,29 @@ def readme_install_command() -> str | None:
     for raw in readme.read_text(encoding="utf-8").splitlines():
         line = raw.strip().removeprefix("$ ").strip()
         if line.startswith(INSTALL_PREFIX):
-            return " ".join(line.split())
+            # The quick start installs, then asks: the install is the venv + pip part.
+            steps = [step.strip() for step in line.split("&&")]
+            install = [step for step in steps if "-m bot" not in step]
+            return " ".join(" && ".join(install).split())
     return None
+
+
+def readme_quick_start() -> list[str]:
+    """Return the two commands of the README's quick start code block."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Quick start", 1)[1]
+    block = section.split("```", 2)[1]
+    return [line.strip() for line in block.splitlines() if line.strip()]
+
+
+def test_readme_quick_start_is_two_commands_and_ci_runs_them_verbatim() -> None:
+    commands = readme_quick_start()
+    assert len(commands) == 2, commands
+    assert "-m bot ask" in commands[0] and "pytest" in commands[1]
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    for command in commands:
+        assert command in ci, f".ci/run does not run the README command {command!r}"
+    assert any(line.startswith("rm -rf .venv") for line in ci), "CI must start from a fresh venv"
 
 
 # ------------------------------------------------------------------ Dockerfile
