@@ -63,10 +63,11 @@ def fail(message: str, code: int = EXIT_USAGE) -> int:
 
 
 def load_engine(folder: Path) -> Engine:
-    """Build the engine over a knowledge folder."""
+    """Build the engine over a knowledge folder (with a progress bar on a terminal)."""
+    from bot.cli import ProgressBar
     from bot.core.answer import Engine
 
-    return Engine.load(folder)
+    return Engine.load(folder, ProgressBar())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -143,7 +144,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         folder = args.folder or settings.knowledge_dir
         engine = load_engine(folder)
         print(
-            f"{folder}: OK — {len(engine.documents)} document(s), {len(engine.passages)} passages"
+            f"{folder}: OK — {len(engine.documents)} document(s), {len(engine.passages)} "
+            f"passages, {len(engine.index.vocab)} terms, built in {engine.build_seconds:.2f} s"
         )
         return 0
     if command == "bench":
@@ -152,10 +154,13 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
         return run_bench(sizes, args.queries, args.ref_max, args.seed)
     if command == "stats":
-        from bot.runner import salt_of
-        from bot.store import SqliteStore, render_stats
+        from bot.store import DB_NAME, SqliteStore, render_stats, salt_of
 
-        store = SqliteStore(settings.data_dir / "deal-bot.sqlite3", salt_of(settings))
+        path = settings.data_dir / DB_NAME
+        if not path.exists():
+            return fail(f"no database at {path}: the bot has not recorded any question yet", 1)
+        configured = settings.hash_salt.get_secret_value() if settings.hash_salt else None
+        store = SqliteStore(path, salt_of(configured, settings.data_dir))
         try:
             print(render_stats(store.stats(days=args.days), args.lang or settings.default_lang))
         finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from collections.abc import Iterable
 from typing import IO, TYPE_CHECKING
 
@@ -15,6 +16,32 @@ if TYPE_CHECKING:
     from bot.core.answer import Answer, Citation, Engine
 
 BOLD, RESET, DIM = "\033[1m", "\033[0m", "\033[2m"
+
+
+class ProgressBar:
+    """A one-line progress bar on a terminal's stderr while a large folder is indexed."""
+
+    def __init__(self, stream: IO[str] | None = None, min_documents: int = 20) -> None:
+        self.stream = stream or sys.stderr
+        self.min_documents = min_documents
+        self.started = time.perf_counter()
+        self.shown = False
+
+    def __call__(self, done: int, total: int, passages: int) -> None:
+        """Redraw the bar (only on a terminal, and only for folders worth a bar)."""
+        if total < self.min_documents or not self.stream.isatty():
+            return
+        width = 30
+        filled = width * done // total
+        rate = passages / max(time.perf_counter() - self.started, 1e-9)
+        self.stream.write(
+            f"\rindexing [{'#' * filled}{'.' * (width - filled)}] {done}/{total} documents, "
+            f"{passages} passages, {rate:,.0f} passages/s"
+        )
+        self.shown = True
+        if done == total:
+            self.stream.write("\n")
+        self.stream.flush()
 
 
 def use_color(stream: IO[str]) -> bool:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import secrets
 import signal
 import sys
 
@@ -15,33 +14,12 @@ from bot.cogs.client import make_bot
 from bot.core.answer import Engine
 from bot.logs import register_secret
 from bot.settings import Settings
-from bot.store import SqliteStore, purge_daily
+from bot.store import DB_NAME, SqliteStore, purge_daily, salt_of
 from bot.watch import watch_folder
 
 log = logging.getLogger(__name__)
 
 EXIT_TOKEN = 2
-DB_NAME = "deal-bot.sqlite3"
-
-
-def salt_of(settings: Settings) -> str:
-    """Return HASH_SALT, or a random salt kept in the data folder (created on first use)."""
-    if settings.hash_salt is not None:
-        return settings.hash_salt.get_secret_value()
-    path = settings.data_dir / "hash-salt"
-    try:
-        return path.read_text(encoding="utf-8").strip() or _new_salt(path)
-    except FileNotFoundError:
-        return _new_salt(path)
-
-
-def _new_salt(path) -> str:
-    salt = secrets.token_hex(32)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(salt + "\n", encoding="utf-8")
-    with contextlib.suppress(OSError):
-        path.chmod(0o600)
-    return salt
 
 
 def _token_error(message: str) -> int:
@@ -58,7 +36,8 @@ def run_bot(settings: Settings, *, sync_only: bool = False) -> int:
     token = settings.discord_token.get_secret_value().strip()
     register_secret(token)
     engine = Engine.load(settings.knowledge_dir)
-    salt = salt_of(settings)
+    configured = settings.hash_salt.get_secret_value() if settings.hash_salt else None
+    salt = salt_of(configured, settings.data_dir)
     register_secret(salt)
     store = SqliteStore(settings.data_dir / DB_NAME, salt)
     try:

@@ -22,6 +22,7 @@ from typing import Protocol
 log = logging.getLogger(__name__)
 
 DAY_SECONDS = 24 * 60 * 60
+DB_NAME = "deal-bot.sqlite3"
 _MAX_RENDERED_QUESTION = 80
 _EDGE_PUNCTUATION = "?¿!¡"
 
@@ -91,6 +92,25 @@ class Store(Protocol):
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def salt_of(configured: str | None, data_dir: Path) -> str:
+    """Return the configured salt, or a random one kept in the data folder (made on first use)."""
+    if configured:
+        return configured
+    path = data_dir / "hash-salt"
+    try:
+        existing = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        existing = ""
+    if existing:
+        return existing
+    salt = secrets.token_hex(32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(salt + "\n", encoding="utf-8")
+    with contextlib.suppress(OSError):
+        path.chmod(0o600)
+    return salt
 
 
 def utcnow() -> datetime:

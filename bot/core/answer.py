@@ -17,7 +17,7 @@ from rapidfuzz.distance import OSA
 from bot.core.errors import KnowledgeError, QuestionError
 from bot.core.glossary import MAX_PHRASE_WORDS, Glossary, load_glossary
 from bot.core.index import BM25Index
-from bot.core.knowledge import Document, Passage, load_folder
+from bot.core.knowledge import Document, Passage, Progress, load_folder
 from bot.core.text import Analyzer, fold, sentences, stopwords, word_spans, words
 
 log = logging.getLogger(__name__)
@@ -144,13 +144,13 @@ class Engine:
         self._es_stop = stopwords("es")
 
     @classmethod
-    def load(cls, knowledge_dir: Path) -> Engine:
+    def load(cls, knowledge_dir: Path, progress: Progress | None = None) -> Engine:
         """Load documents, glossary and templates of a folder; raise KnowledgeError on problems."""
         started = time.perf_counter()
         problems: list[str] = []
         documents: tuple[Document, ...] = ()
         try:
-            documents = load_folder(knowledge_dir)
+            documents = load_folder(knowledge_dir, progress)
         except KnowledgeError as exc:
             problems.extend(exc.problems)
         glossary = Glossary()

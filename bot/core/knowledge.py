@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -82,7 +83,10 @@ class FrontMatter(BaseModel):
         return cleaned
 
 
-def load_folder(folder: Path) -> tuple[Document, ...]:
+Progress = Callable[[int, int, int], None]  # (documents done, documents total, passages)
+
+
+def load_folder(folder: Path, progress: Progress | None = None) -> tuple[Document, ...]:
     """Load every `*.md` document of a folder; raise KnowledgeError listing all problems."""
     if not folder.is_dir():
         raise KnowledgeError([f"{folder}: not a readable folder"])
@@ -93,12 +97,17 @@ def load_folder(folder: Path) -> tuple[Document, ...]:
     problems: list[str] = []
     documents: list[Document] = []
     titles: dict[str, Path] = {}
-    for path in paths:
+    passages = 0
+    for done, path in enumerate(paths, start=1):
         try:
             doc, title_line = _load_document(path)
+            passages += len(doc.passages)
         except KnowledgeError as exc:
             problems.extend(exc.problems)
             continue
+        finally:
+            if progress is not None:
+                progress(done, len(paths), passages)
         key = doc.title.casefold()
         if key in titles:
             problems.append(

@@ -1,0 +1,124 @@
+"""Operations: watch mode, metrics endpoint, progress bar, hash salt."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import shutil
+import socket
+import urllib.request
+from pathlib import Path
+
+from bot.cli import ProgressBar
+from bot.core.answer import Engine
+from bot.core.errors import KnowledgeError
+from bot.metrics import Metrics
+from bot.settings import BUNDLED_KNOWLEDGE
+from bot.store import salt_of
+from bot.watch import folder_signature, watch_folder
+
+
+def _copy_knowledge(tmp_path: Path) -> Path:
+    folder = tmp_path / "knowledge"
+    shutil.copytree(BUNDLED_KNOWLEDGE, folder)
+    return folder
+
+
+async def test_watch_reloads_on_change_and_keeps_the_old_index_on_a_broken_file(
+    tmp_path: Path,
+) -> None:
+    folder = _copy_knowledge(tmp_path)
+    engines = [Engine.load(folder)]
+    errors: list[str] = []
+
+    async def reload() -> None:
+        try:
+            engines.append(Engine.load(folder))
+        except KnowledgeError as exc:
+            errors.append(str(exc))
+            raise
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(watch_folder(folder, reload, stop, interval=0.02))
+    await asyncio.sleep(0.1)  # let the watcher take its first look
+    doc = folder / "microsoft-openai-acuerdo-2025.md"
+    doc.write_text(doc.read_text(encoding="utf-8") + "\nUn párrafo nuevo sobre Azure.\n", "utf-8")
+    for _ in range(200):
+        if len(engines) > 1:
+            break
+        await asyncio.sleep(0.02)
+    assert len(engines) == 2 and len(engines[1].passages) == len(engines[0].passages) + 1
+
+    (folder / "roto.md").write_text("sin front matter\n", encoding="utf-8")
+    for _ in range(200):
+        if errors:
+            break
+        await asyncio.sleep(0.02)
+    stop.set()
+    await asyncio.wait_for(task, 5)
+    assert errors and "roto.md:1" in errors[0]
+    assert len(engines) == 2, "a broken file must not produce a new index"
+
+
+def test_folder_signature_notices_edits(tmp_path: Path) -> None:
+    folder = _copy_knowledge(tmp_path)
+    before = folder_signature(folder)
+    (folder / "nuevo.md").write_text("x", encoding="utf-8")
+    assert folder_signature(folder) != before
+    assert folder_signature(tmp_path / "missing") == ()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_metrics_endpoint_counts_questions_on_loopback() -> None:
+    metrics = Metrics(latency_source=lambda: 0.042)
+    metrics.observe(True, 0.003)
+    metrics.observe(False, 0.002)
+    port = _free_port()
+    metrics.serve("127.0.0.1", port)
+    body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    assert 'dealbot_questions_total{answered="yes"} 1.0' in body
+    assert 'dealbot_questions_total{answered="no"} 1.0' in body
+    assert "dealbot_answer_seconds_count 2.0" in body
+    assert "dealbot_gateway_latency_seconds 0.042" in body
+
+
+def test_metrics_gateway_latency_is_zero_before_connecting() -> None:
+    metrics = Metrics(latency_source=lambda: float("nan"))
+    samples = {s.name: s.value for m in metrics.registry.collect() for s in m.samples}
+    assert samples["dealbot_gateway_latency_seconds"] == 0.0
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_shows_passages_per_second_on_a_terminal_only() -> None:
+    tty = _Tty()
+    bar = ProgressBar(tty, min_documents=2)
+    for done in range(1, 4):
+        bar(done, 3, done * 10)
+    out = tty.getvalue()
+    assert "3/3 documents" in out and "passages/s" in out and out.endswith("\n")
+    piped = io.StringIO()
+    ProgressBar(piped, min_documents=2)(1, 3, 10)
+    assert piped.getvalue() == ""
+
+
+def test_engine_load_reports_progress_per_document(tmp_path: Path) -> None:
+    folder = _copy_knowledge(tmp_path)
+    calls: list[tuple[int, int, int]] = []
+    Engine.load(folder, lambda done, total, passages: calls.append((done, total, passages)))
+    assert calls == [(1, 1, 10)]
+
+
+def test_salt_is_created_once_and_kept(tmp_path: Path) -> None:
+    first = salt_of(None, tmp_path)
+    assert len(first) == 64 and salt_of(None, tmp_path) == first
+    assert (tmp_path / "hash-salt").stat().st_mode & 0o077 == 0
+    assert salt_of("configured", tmp_path) == "configured"
