@@ -89,9 +89,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _dispatch(args, settings)
     except KnowledgeError as exc:
+        if len(exc.problems) == 1:
+            return fail(exc.problems[0], 1)
         for problem in exc.problems:
             print(problem, file=sys.stderr)
-        return fail(f"the knowledge folder has {len(exc.problems)} problem(s)", 1)
+        return fail(f"the knowledge folder has {len(exc.problems)} problems", 1)
     except CoreError as exc:
         return fail(str(exc), 1)
     except KeyboardInterrupt:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import math
 import time
@@ -294,8 +295,11 @@ def render_answer(
     url = next((c.url for c in answer.citations if c.url), None)
     if not answer.answered and engine.documents:
         url = engine.documents[0].url
+    embeds, shown = ui.answer_page(answer, lang)
+    if shown < len(answer.passages):  # the passages that did not fit open the next page
+        answer = dataclasses.replace(answer, passages=answer.passages[:shown], more=True)
     view = answer_view(answer, lang, question_id, user_id, url)
-    payload: dict[str, Any] = {"embeds": ui.answer_embeds(answer, lang)}
+    payload: dict[str, Any] = {"embeds": embeds}
     if view.children:
         payload["view"] = view
     return payload
@@ -319,9 +323,21 @@ async def deliver(
     except TimeoutError:
         await interaction.response.defer(thinking=True, ephemeral=ephemeral)
         payload = await task
-        await interaction.followup.send(**payload, ephemeral=ephemeral)
+        try:
+            await interaction.followup.send(**payload, ephemeral=ephemeral)
+        except discord.HTTPException as exc:  # discord.py already retried 429s and 5xx
+            await _deferred_failed(interaction, exc)
         return
     await interaction.response.send_message(**payload, ephemeral=ephemeral)
+
+
+async def _deferred_failed(interaction: discord.Interaction, exc: discord.HTTPException) -> None:
+    """The deferred answer could not be sent: log it, turn "thinking…" into a short error."""
+    log.error("could not send the answer of interaction %s: %s", interaction.id, exc)
+    try:
+        await interaction.edit_original_response(content=t("err_generic", locale_lang(interaction)))
+    except discord.HTTPException as edit_exc:
+        log.warning("could not show an error for interaction %s: %s", interaction.id, edit_exc)
 
 
 async def respond(

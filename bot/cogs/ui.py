@@ -24,6 +24,7 @@ EMBEDS_MAX = 10
 CUSTOM_ID_MAX = 100
 LABEL_MAX = 80
 ELLIPSIS = "…"
+SUMMARY_FIELDS = 2  # the summary repeats quotes: capped so that it never crowds them out
 
 COLOR_ANSWER = discord.Colour.from_rgb(0, 120, 212)
 COLOR_NOT_COVERED = discord.Colour.from_rgb(232, 145, 45)
@@ -111,26 +112,50 @@ class _Packer:
 
 def answer_embeds(answer: Answer, lang: str, heading: str | None = None) -> list[discord.Embed]:
     """Render an answer: question, quotes with bold terms and citations, summary, footer."""
+    return answer_page(answer, lang, heading)[0]
+
+
+def answer_page(
+    answer: Answer, lang: str, heading: str | None = None
+) -> tuple[list[discord.Embed], int]:
+    """Render an answer; also return how many of its passages fit (the rest go to a next page)."""
     footer = t("footer", lang)
     if not answer.answered:
-        return [_not_covered_embed(answer, lang, footer)]
+        return [_not_covered_embed(answer, lang, footer)], 0
     title = shorten(heading or f"{t('question', lang)}: {answer.question}", TITLE_MAX)
     first = discord.Embed(title=escape_title(title), colour=COLOR_ANSWER)
-    packer = _Packer(COLOR_ANSWER, [first], used=len(first.title or "") + len(footer))
-    summary_chunks = split_words(escape(answer.summary), FIELD_VALUE_MAX)
-    reserve = sum(len(c) for c in summary_chunks) + len(t("summary", lang)) * len(summary_chunks)
+    # The page suffix is added to the title at the end: count its longest form now.
+    last_page = t("page", lang, a=answer.offset + 1, b=answer.offset + len(answer.passages))
+    title_cost = min(TITLE_MAX, len(first.title or "") + (len(last_page) + 3) * bool(answer.offset))
+    packer = _Packer(COLOR_ANSWER, [first], used=title_cost + len(footer))
+    summary = escape(answer.summary)
+    summary_chunks = split_words(summary, FIELD_VALUE_MAX)[:SUMMARY_FIELDS] if summary else []
+    names = [
+        t("summary", lang) if i == 0 else f"{t('summary', lang)} ({i + 1})"
+        for i in range(len(summary_chunks))
+    ]
+    reserve = sum(len(c) for c in summary_chunks) + sum(len(n) for n in names)
     packer.used += reserve
+    hint_max = len(t("more_hint", lang, n=len(answer.passages))) + 2
     shown = 0
     for p in answer.passages:
         if not packer.add(f"{bold_quote(p)}\n{citation_line(p.citation, lang)}"):
             break
         shown += 1
-    if shown < len(answer.passages):
+    if not shown and answer.passages:
+        # The best passage alone is too long: quote its beginning, cut visibly at a word.
+        p = answer.passages[0]
+        cite = citation_line(p.citation, lang)
+        room = packer.room() - len(cite) - hint_max - 8
+        if room >= 100 and packer.add(f"{shorten(bold_quote(p), room)}\n{cite}"):
+            shown = 1
+    if not answer.passages:
+        packer.add(t("no_more", lang))
+    elif shown < len(answer.passages):
         packer.add(t("more_hint", lang, n=len(answer.passages) - shown))
     packer.used -= reserve
     last = packer.embeds[-1]
-    for i, chunk in enumerate(summary_chunks[:FIELDS_MAX]):
-        name = t("summary", lang) if i == 0 else f"{t('summary', lang)} ({i + 1})"
+    for name, chunk in zip(names, summary_chunks, strict=True):
         last.add_field(name=name, value=chunk, inline=False)
     if answer.offset:
         first.title = shorten(
@@ -138,7 +163,7 @@ def answer_embeds(answer: Answer, lang: str, heading: str | None = None) -> list
             TITLE_MAX,
         )
     last.set_footer(text=footer)
-    return packer.embeds
+    return packer.embeds, shown
 
 
 def escape_title(text: str) -> str:
@@ -201,7 +226,8 @@ def payload_problems(
         if e.footer and e.footer.text and len(e.footer.text) > FOOTER_MAX:
             problems.append("footer too long")
     if view is not None:
-        for item in view.children:
+        for child in view.children:
+            item = getattr(child, "item", child)  # a DynamicItem wraps the real button
             custom_id = getattr(item, "custom_id", None)
             label = getattr(item, "label", None)
             if custom_id and len(custom_id) > CUSTOM_ID_MAX:

@@ -37,6 +37,7 @@ MIN_PASSAGE_COVERAGE = 0.3
 # Glossary synonyms and typo corrections count a little less than the word itself.
 ALTERNATIVE_WEIGHT = 0.8
 MAX_CANDIDATES = 50
+MIN_WEIGHT_SHARE = 0.1
 COVERAGE_FLOOR = 0.5
 # Autocomplete shows a suggested question when the typed text nearly appears in it (0-100).
 COMPLETE_MIN_SIMILARITY = 80
@@ -307,6 +308,8 @@ class Engine:
         # A word's importance is its own rarity; else that of its first (usual) translation.
         primary = [u for u, w in units.items() if w == 1.0] or list(units)[:1]
         weight = max(self.index.term_idf(t) or 0.0 for u in primary for t in u)
+        # BM25's idf is 0 for words in half the passages of a tiny corpus; keep them counted.
+        weight = max(weight, MIN_WEIGHT_SHARE * self.index.unseen_idf())
         return QueryGroup(surface, tuple(units), tuple(units.values()), weight, known=True)
 
     def _fuzzy(
@@ -326,29 +329,28 @@ class Engine:
         return found
 
     def _rank(self, groups: list[QueryGroup]) -> list[_Ranked]:
-        """Score passages: per group the best of its terms (BM25 contributions), summed."""
+        """Score passages: per group the best of its units (BM25 contributions), summed."""
         total_weight = sum(g.weight for g in groups)
         if not total_weight or not any(g.terms for g in groups):
             return []
-        score = np.zeros(self.index.n_docs)
-        covered = np.zeros(self.index.n_docs)
+        n = self.index.n_docs
+        score = np.zeros(n)
+        covered = np.zeros(n)
         for g in groups:
-            if not g.terms:
-                continue
-            best = np.zeros(self.index.n_docs)
+            best = np.zeros(n)
+            present = np.zeros(n, dtype=bool)
             for unit, w in zip(g.units, g.unit_weights, strict=True):
-                unit_score = self.index.scores(dict.fromkeys(unit, w))
-                for term in unit[1:] if len(unit) > 1 else ():
-                    unit_score[~self._has(term)] = 0.0  # a phrase counts only when whole
-                if len(unit) > 1:
-                    unit_score[~self._has(unit[0])] = 0.0
+                whole = np.logical_and.reduce([self._has(t) for t in unit])  # phrases count whole
+                unit_score = np.where(whole, self.index.scores(dict.fromkeys(unit, w)), 0.0)
                 np.maximum(best, unit_score, out=best)
+                present |= whole
             score += best
-            covered += np.where(best > 0, g.weight, 0.0)
-        candidates = np.flatnonzero(score > 0)
+            covered += np.where(present, g.weight, 0.0)
+        candidates = np.flatnonzero(covered > 0)
         coverage = covered / total_weight
-        # A passage that holds more of the question beats one that repeats a single word.
-        final = score * (COVERAGE_FLOOR + coverage)
+        # A passage that holds more of the question beats one that repeats a single word; in a
+        # tiny corpus where BM25's idf is 0 for every word, coverage alone still ranks.
+        final = score * (COVERAGE_FLOOR + coverage) + 1e-6 * coverage
         order = candidates[np.lexsort((candidates, -final[candidates]))][:MAX_CANDIDATES]
         return [_Ranked(int(d), float(final[d]), float(coverage[d])) for d in order]
 

@@ -5,10 +5,9 @@ postings sit in one flat int64 array, each posting packing the document id (high
 the precomputed float32 term score (low 32 bits), documents ascending within a term. A query
 touches only the documents that contain its terms; the scores are the same.
 
-`search` is exact top-k. Short queries merge their postings with one sort; long ones prune
-first (threshold algorithm): a lower bound of the k-th score from each term's best postings
-picks, per term, a weight cut such that a document below every cut cannot reach it, and only
-the documents above some cut are scored, by binary search in every term's postings.
+`search` is exact top-k: one sort of the query's postings groups them by document. Most
+documents hold one query term, so only the few that hold several are summed; the k-th best of
+those bounds the k-th score, and of the single-term documents only the ones at or above it count.
 """
 
 from __future__ import annotations
@@ -28,12 +27,7 @@ EPSILON = 0.25
 
 _LOW = 0 if sys.byteorder == "little" else 1  # int32 half of a posting holding the weight bits
 _HIGH = 1 - _LOW  # and the half holding the document id
-_BINS = 16  # weight histogram bins per term, relative to the term's best weight
-_PRUNE_MIN = 12_000  # postings of a query below which one sort beats pruning
-_PRUNE_MAX_TERMS = 8  # presence masks of the pruned path are bytes-sized tables
-_PRUNE_MAX_DOCS = 1 << 27  # document id bits left once a term tag is packed in
-_LAMBDAS = np.geomspace(1e-4, 1e9, 60)  # trade-offs (postings per score unit) for the cuts
-_SLACK = 1e-9  # relative margin for float rounding in bounds (only ever widens candidates)
+_SLACK = 1e-6  # relative margin on a float32 threshold (only ever widens the candidates)
 
 
 @dataclass(frozen=True)
@@ -129,19 +123,6 @@ class BM25Index:
         weights = (self.idf[term] * (tf * (k1 + 1) / (tf + norm[doc]))).astype(np.float32)
         self._nonneg = bool(len(weights) == 0 or weights.min() >= 0)
         self._packed = (doc << 32) | weights.view(np.uint32).astype(np.int64)
-        # Per term: best weight, and how many postings reach each 1/16 of it (pruning plans).
-        self._maxw = (
-            np.maximum.reduceat(weights, self._offsets[:-1])
-            if len(weights)
-            else np.zeros(0, np.float32)
-        )
-        scale = np.divide(_BINS, self._maxw, out=np.zeros(len(df)), where=self._maxw > 0)
-        bins = np.minimum(weights * scale[term], _BINS - 1).astype(np.int64)
-        np.maximum(bins, 0, out=bins)
-        hist = np.bincount(term * _BINS + bins, minlength=len(df) * _BINS).reshape(-1, _BINS)
-        reach = np.zeros((len(df), _BINS + 1), dtype=np.int32)
-        reach[:, :_BINS] = np.cumsum(hist[:, ::-1], axis=1)[:, ::-1]
-        self._reach = reach
 
     def _idf(self, df: np.ndarray) -> np.ndarray:
         """Compute rank-bm25's idf: log((N-n+0.5)/(n+0.5)), negatives floored at eps*mean."""
@@ -202,142 +183,29 @@ class BM25Index:
         ]
         if not spans or k <= 0:
             return []
-        tids = [t for t, _ in spans]
         w = spans[0][1]
         if not self._nonneg or w < 0 or any(x != w for _, x in spans):
             return _top(*self._merge_weighted(spans), k)
-        if (
-            len(tids) <= _PRUNE_MAX_TERMS
-            and self.n_docs < _PRUNE_MAX_DOCS
-            and int(self.df[tids].sum()) >= _PRUNE_MIN
-        ):
-            hits = self._search_pruned(tids, w, k)
-            if hits is not None:
-                return hits
-        return _top(*self._merge(tids, w), k)
-
-    def _merge(self, tids: list[int], w: float) -> tuple[np.ndarray, np.ndarray]:
-        """Sum every posting of the terms per document (summands ascending, see `_exact`)."""
-        keys = np.concatenate([self._segment(t) for t in tids])
-        if len(tids) > 1:
-            keys.sort()  # by document, then by weight: the weight bits order like the floats
-        vals = _weights_of(keys)
-        if w != 1.0:
-            vals *= w
-        if len(tids) == 1:
-            return keys >> 32, vals
-        docs = keys.view(np.int32)[_HIGH::2]
-        first = np.ones(len(keys), dtype=bool)
-        np.not_equal(docs[1:], docs[:-1], out=first[1:])
-        starts = np.flatnonzero(first)
-        return docs[starts], np.add.reduceat(vals, starts)
+        keys = np.concatenate([self._segment(t) for t, _ in spans])
+        if len(spans) > 1:
+            keys.sort(kind="stable")  # merges the runs: by document, then weight (its bits order)
+        return _top(*_candidates(keys, w, k), k)
 
     def _merge_weighted(self, spans: list[tuple[int, float]]) -> tuple[np.ndarray, np.ndarray]:
-        """Sum per document with a weight per term (summands in query order)."""
+        """Sum per document with a weight per term, in query order."""
         docs = np.concatenate([self._segment(t) >> 32 for t, _ in spans])
         vals = np.concatenate([_weights_of(self._segment(t)) * w for t, w in spans])
         order = np.argsort(docs, kind="stable")
         docs, vals = docs[order], vals[order]
+        more = np.flatnonzero(docs[1:] == docs[:-1]) + 1
         first = np.ones(len(docs), dtype=bool)
-        np.not_equal(docs[1:], docs[:-1], out=first[1:])
+        first[more] = False
         starts = np.flatnonzero(first)
-        return docs[starts], np.add.reduceat(vals, starts)
-
-    def _exact(self, tids: list[int], w: float, docs: np.ndarray) -> np.ndarray:
-        """Score sorted documents by binary search; summands ascending, as `_merge` adds them."""
-        parts = np.zeros((len(tids), len(docs)))
-        keys = docs << 32
-        for i, tid in enumerate(tids):
-            seg = self._segment(tid)
-            pos = np.searchsorted(seg, keys)
-            np.minimum(pos, len(seg) - 1, out=pos)
-            found = seg[pos]
-            parts[i] = np.where(found >> 32 == docs, _weights_of(found), 0.0)
-        if w != 1.0:
-            parts *= w
-        parts.sort(axis=0)
-        total = parts[0].copy()
-        for row in parts[1:]:
-            total += row  # leading zeros (absent terms) add nothing
-        return total
-
-    def _above(self, tid: int, cut: float) -> np.ndarray:
-        """Return the postings of a term whose weight is at least `cut` (float32 compare)."""
-        seg = self._segment(tid)
-        if cut <= 0:
-            return seg
-        low = seg.view(np.float32)[_LOW::2]
-        return seg[np.flatnonzero(low >= np.float32(cut * (1 - 1e-6)))]
-
-    def _search_pruned(self, tids: list[int], w: float, k: int) -> list[Hit] | None:
-        """Exact top-k touching few documents; None when pruning cannot work for the query."""
-        reach = self._reach[tids]
-        maxw = self._maxw[tids].astype(np.float64)
-        # 1. A lower bound of the k-th best score: the exact scores of each term's best postings.
-        seed_bin = np.maximum((reach[:, :_BINS] >= k).sum(axis=1) - 1, 0)
-        seeds = _distinct(
-            np.concatenate(
-                [
-                    self._above(t, m * s / _BINS) >> 32
-                    for t, m, s in zip(tids, maxw.tolist(), seed_bin.tolist(), strict=True)
-                ]
-            )
-        )
-        if len(seeds) < k:
-            return None
-        seed_scores = self._exact(tids, w, seeds)
-        theta = float(np.partition(seed_scores, len(seeds) - k)[len(seeds) - k])
-        if theta <= 0:
-            return None
-        # 2. Per term a cut t_j with sum(t_j) < theta: a document below every cut scores less
-        #    than theta. Among the cuts at 1/16 steps of each best weight, minimise the
-        #    postings kept, for each trade-off lambda, and keep the best feasible plan.
-        cuts = maxw[:, None] * w * (np.arange(_BINS + 1) / _BINS)  # cut _BINS drops the term
-        cost = reach[:, :, None] + _LAMBDAS[None, None, :] * cuts[:, :, None]
-        plan = cost.argmin(axis=1)  # (terms, lambdas)
-        rows = np.arange(len(tids))[:, None]
-        budget = cuts[rows, plan].sum(axis=0)
-        kept = reach[rows, plan].sum(axis=0)
-        feasible = budget < theta * (1 - 1e-6)
-        if not feasible.any():
-            return None
-        choice = plan[:, int(np.argmin(np.where(feasible, kept, np.iinfo(np.int64).max)))]
-        cut = cuts[np.arange(len(tids)), choice]
-        # 3. Gather the postings above the cuts, tagged by term; per document a partial sum and
-        #    which terms it was seen in. Its upper bound adds the cut of every term it missed.
-        tagged = [
-            ((seg >> 32) << 36) | (j << 32) | (seg & 0xFFFFFFFF)
-            for j, (t, c, s) in enumerate(zip(tids, cut.tolist(), choice.tolist(), strict=True))
-            if s < _BINS and len(seg := self._above(t, c / w)) > 0
-        ]
-        if not tagged:
-            return None
-        keys = np.concatenate(tagged)
-        keys.sort()
-        docs = keys >> 36
-        first = np.ones(len(keys), dtype=bool)
-        np.not_equal(docs[1:], docs[:-1], out=first[1:])
-        starts = np.flatnonzero(first)
-        partial = np.add.reduceat(_weights_of(keys) * w, starts)
-        seen = np.bitwise_or.reduceat(1 << ((keys >> 32) & 15), starts)
-        bits = (np.arange(1 << len(tids))[:, None] >> np.arange(len(tids))) & 1
-        missed = (1 - bits) @ cut
-        upper = partial + missed[seen]
-        if len(partial) >= k:
-            theta = max(theta, float(np.partition(partial, len(partial) - k)[len(partial) - k]))
-        cand = docs[starts[upper >= theta * (1 - _SLACK)]]
-        return _top(cand, self._exact(tids, w, cand), k)
+        return docs[starts], _fold_groups(vals, starts, more)
 
     def memory_bytes(self) -> int:
         """Return the bytes held by the index arrays (the vocabulary dict not included)."""
-        return int(
-            self._packed.nbytes
-            + self._offsets.nbytes
-            + self.idf.nbytes
-            + self.df.nbytes
-            + self._maxw.nbytes
-            + self._reach.nbytes
-        )
+        return int(self._packed.nbytes + self._offsets.nbytes + self.idf.nbytes + self.df.nbytes)
 
 
 def _weights_of(packed: np.ndarray) -> np.ndarray:
@@ -345,12 +213,49 @@ def _weights_of(packed: np.ndarray) -> np.ndarray:
     return packed.view(np.float32)[_LOW::2].astype(np.float64)
 
 
-def _distinct(values: np.ndarray) -> np.ndarray:
-    """Return the sorted distinct values (np.unique without its overhead)."""
-    values = np.sort(values)
-    keep = np.ones(len(values), dtype=bool)
-    np.not_equal(values[1:], values[:-1], out=keep[1:])
-    return values[keep]
+def _fold_groups(vals: np.ndarray, starts: np.ndarray, more: np.ndarray) -> np.ndarray:
+    """Sum runs of `vals` left to right: `starts` open the runs, `more` are the other positions."""
+    totals = vals[starts].astype(np.float64)
+    if len(more):
+        group = np.searchsorted(starts, more, side="right") - 1
+        rank = more - starts[group]
+        for r in range(1, int(rank.max()) + 1):
+            at = rank == r
+            totals[group[at]] += vals[more[at]]
+    return totals
+
+
+def _candidates(keys: np.ndarray, w: float, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """From postings sorted by (doc, weight), return documents and totals holding the top k.
+
+    A document's total adds its weights left to right, ascending. The k-th best total of the
+    documents with several postings bounds the k-th score from below, so a document with a
+    single posting matters only when its weight reaches that bound.
+    """
+    docs = keys.view(np.int32)[_HIGH::2]
+    low = keys.view(np.float32)[_LOW::2]
+    n = len(keys)
+    more = np.flatnonzero(docs[1:] == docs[:-1]) + 1  # postings continuing their document
+    if not len(more):
+        return docs, low * np.float64(w)
+    opens = np.ones(len(more), dtype=bool)
+    np.not_equal(more[1:], more[:-1] + 1, out=opens[1:])
+    starts = more[opens] - 1  # first posting of each document with several
+    multi = _fold_groups(low if w == 1.0 else low.astype(np.float64) * w, starts, more)
+    if len(multi) >= k:
+        theta = np.partition(multi, len(multi) - k)[len(multi) - k]
+        single = np.flatnonzero(low >= np.float32(theta / w * (1 - _SLACK)))
+    else:
+        single = np.arange(n)
+    here = docs[single]
+    alone = ((single == 0) | (docs[np.maximum(single - 1, 0)] != here)) & (
+        (single == n - 1) | (docs[np.minimum(single + 1, n - 1)] != here)
+    )
+    single = single[alone]
+    return (
+        np.concatenate([docs[single], docs[starts]]),
+        np.concatenate([low[single] * np.float64(w), multi]),
+    )
 
 
 def _top(docs: np.ndarray, totals: np.ndarray, k: int) -> list[Hit]:

@@ -145,6 +145,9 @@ def _load_document(path: Path) -> tuple[Document, int]:
     key_lines = _key_lines(path, header)
     try:
         data = yaml.load(header, Loader=SAFE_LOADER) or {}
+    except ValueError as exc:  # a date-shaped value that is no date: 2025-02-30
+        line = key_lines.get("published", 1)
+        raise KnowledgeError([f"{path}:{line}: published: not a valid date ({exc})"]) from exc
     except yaml.YAMLError as exc:  # pragma: no cover - _key_lines already parsed it
         raise KnowledgeError([f"{path}:1: invalid YAML: {exc}"]) from exc
     if not isinstance(data, dict):

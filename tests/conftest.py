@@ -1,0 +1,147 @@
+"""Shared fixtures: the bundled knowledge folder, a loaded engine, small knowledge folders."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+BUNDLED_KNOWLEDGE = REPO / "knowledge"
+EVAL_DIR = REPO / "eval"
+TEST_DATA = Path(__file__).resolve().parent / "data"
+
+MakeKnowledge = Callable[..., Path]
+RunBot = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def doc_text(
+    title: str = "Documento de prueba",
+    body: str = "Primer párrafo del documento de prueba.",
+    *,
+    source: str = "Diario Test",
+    published: str = "2024-05-03",
+    language: str = "es",
+    suggested: tuple[str, ...] = ("¿De qué trata el documento?",),
+    extra: str = "",
+) -> str:
+    """Return the text of a valid knowledge document (front matter + body)."""
+    questions = "".join(f"  - {q}\n" for q in suggested)
+    return (
+        "---\n"
+        f"title: {title}\n"
+        f"source: {source}\n"
+        f"published: {published}\n"
+        f"language: {language}\n"
+        f"{extra}"
+        f"suggested_questions:\n{questions}"
+        "---\n"
+        "\n"
+        f"{body}\n"
+    )
+
+
+def write_knowledge(
+    tmp_path: Path,
+    files: dict[str, str | bytes],
+    *,
+    glossary: bool = False,
+    templates: bool = False,
+    name: str = "knowledge",
+) -> Path:
+    """Write a knowledge folder under tmp_path; copy the bundled glossary/templates on request.
+
+    Keys are paths relative to the folder ("a.md", "templates/summary.es.txt"); str values are
+    written as UTF-8, bytes values as they are.
+    """
+    folder = tmp_path / name
+    folder.mkdir(parents=True, exist_ok=True)
+    if glossary:
+        shutil.copy(BUNDLED_KNOWLEDGE / "glossary.yaml", folder / "glossary.yaml")
+    if templates:
+        shutil.copytree(BUNDLED_KNOWLEDGE / "templates", folder / "templates", dirs_exist_ok=True)
+    for rel, content in files.items():
+        path = folder / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def make_knowledge() -> MakeKnowledge:
+    """Return `make_knowledge(tmp_path, files)`, which writes a small knowledge folder."""
+    return write_knowledge
+
+
+@pytest.fixture
+def make_doc() -> Callable[..., str]:
+    """Return a builder of valid knowledge documents (see `doc_text`)."""
+    return doc_text
+
+
+@pytest.fixture(scope="session")
+def knowledge_dir() -> Path:
+    """The bundled knowledge folder of the repository."""
+    return BUNDLED_KNOWLEDGE
+
+
+@pytest.fixture(scope="session")
+def engine():  # -> bot.core.answer.Engine (imported lazily: keeps collection cheap)
+    """The engine over the bundled knowledge, loaded once per session (it is immutable)."""
+    from bot.core.answer import Engine
+
+    return Engine.load(BUNDLED_KNOWLEDGE)
+
+
+def bot_env(**overrides: str) -> dict[str, str]:
+    """Return an environment for `python -m bot`: bundled knowledge, no token, no colour."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DISCORD_TOKEN", "HASH_SALT", "LOG_LEVEL", "DEFAULT_LANG", "TOP_K"}
+        # Buffered like a user's pipe: streaming must flush, not rely on PYTHONUNBUFFERED.
+        and k != "PYTHONUNBUFFERED"
+    }
+    env["KNOWLEDGE_DIR"] = str(BUNDLED_KNOWLEDGE)
+    # Import the package of this checkout, whatever the working directory.
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    env["NO_COLOR"] = "1"
+    env["PYTHONIOENCODING"] = "utf-8"
+    env.update(overrides)
+    return env
+
+
+@pytest.fixture
+def cli_env() -> Callable[..., dict[str, str]]:
+    """Return `cli_env(**overrides)`: the environment `run_bot` uses, for Popen and friends."""
+    return bot_env
+
+
+@pytest.fixture
+def run_bot(tmp_path: Path) -> RunBot:
+    """Return a runner of `python -m bot ARGS...` in a temporary working directory."""
+
+    def _run(
+        *args: str, env: dict[str, str] | None = None, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bot", *args],
+            cwd=tmp_path,
+            env=bot_env() if env is None else env,
+            input=stdin,
+            stdin=subprocess.DEVNULL if stdin is None else None,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            timeout=60,
+        )
+
+    return _run

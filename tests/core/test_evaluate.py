@@ -1,0 +1,109 @@
+"""The eval harness: the shipped engine meets its regression bars; bad eval files name the line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.core.answer import Engine
+from bot.core.errors import CoreError
+from bot.core.evaluate import Case, evaluate, load_cases
+
+EVAL = Path(__file__).resolve().parents[2] / "eval"
+
+
+def report_text(report) -> str:
+    return "\n".join(report.lines())
+
+
+def test_dev_set_meets_the_bar(engine: Engine) -> None:
+    cases = load_cases(EVAL / "questions.jsonl")
+    report = evaluate(engine, cases)
+    text = report_text(report)
+    assert (report.in_scope, report.out_of_scope) == (15, 5), text
+    assert report.hit1 >= 14, f"regression: hit@1 below 14/15\n{text}"
+    assert report.hit3 == 15, f"regression: hit@3 below 15/15\n{text}"
+    assert report.abstained == 5, f"regression: answered an out-of-scope question\n{text}"
+    assert report.false_abstentions == 0, f"regression: refused an in-scope question\n{text}"
+
+
+def test_dev_and_extra_sets_meet_the_bar(engine: Engine) -> None:
+    cases = load_cases(EVAL / "questions.jsonl") + load_cases(EVAL / "extra_questions.jsonl")
+    report = evaluate(engine, cases)
+    text = report_text(report)
+    assert (report.in_scope, report.out_of_scope) == (45, 15), text
+    assert report.hit1 >= 38, f"regression: hit@1 below 38/45\n{text}"
+    assert report.hit3 >= 43, f"regression: hit@3 below 43/45\n{text}"
+    assert report.abstained == 15, f"regression: answered an out-of-scope question\n{text}"
+    assert report.false_abstentions <= 1, f"regression: more than 1 false abstention\n{text}"
+
+
+def test_report_lines_show_the_figures_and_the_misses(engine: Engine) -> None:
+    cases = [
+        Case("ok", "es", "in", "¿Hasta cuándo estará vigente el acuerdo?", ("vigente hasta 2030",)),
+        Case("bad", "es", "in", "¿Hasta cuándo estará vigente el acuerdo?", ("no está",)),
+        Case("oos", "es", "oos", "zxcvb poiuy", ()),
+    ]
+    report = evaluate(engine, cases)
+    lines = report.lines()
+    assert lines[0].split() == ["hit@1", "1/2"]
+    assert lines[1].split() == ["hit@3", "1/2"]
+    assert lines[2].split() == ["abstained", "(oos)", "1/1"]
+    assert lines[3].split() == ["false", "abstentions", "0"]
+    assert len(lines) == 5
+    assert lines[4].startswith("MISS bad [in]")
+
+
+def test_out_of_scope_answer_counts_as_a_miss(engine: Engine) -> None:
+    case = Case("x", "es", "oos", "¿Hasta cuándo estará vigente el acuerdo?", ())
+    report = evaluate(engine, [case])
+    assert (report.out_of_scope, report.abstained) == (1, 0)
+    assert report.misses[0].reason == "answered out-of-scope"
+
+
+def test_evidence_in_metadata_counts_only_when_where_is_any(engine: Engine) -> None:
+    q = "¿Hasta cuándo estará vigente el acuerdo?"
+    strict = Case("a", "es", "in", q, ("Portaltic/EP",))
+    loose = Case("b", "es", "in", q, ("Portaltic/EP",), where="any")
+    assert evaluate(engine, [strict]).hit1 == 0
+    assert evaluate(engine, [loose]).hit1 == 1
+
+
+def test_load_cases_reads_the_fields(tmp_path: Path) -> None:
+    path = tmp_path / "q.jsonl"
+    rows = [
+        {"id": 1, "kind": "in", "q": "¿Qué?", "evidence": ["x"]},
+        {"id": "b", "lang": "en", "kind": "oos-hard", "q": "What?"},
+    ]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n\n", encoding="utf-8")
+    assert load_cases(path) == [
+        Case("1", "es", "in", "¿Qué?", ("x",)),
+        Case("b", "en", "oos-hard", "What?", ()),
+    ]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "{not json",
+        json.dumps({"id": "x", "q": "sin kind"}),
+        json.dumps({"id": "x", "kind": "in"}),
+        json.dumps({"id": "x", "kind": "maybe", "q": "¿Qué?"}),
+        json.dumps(["a", "list"]),
+    ],
+)
+def test_malformed_line_names_file_and_line(tmp_path: Path, bad: str) -> None:
+    path = tmp_path / "q.jsonl"
+    good = json.dumps({"id": "ok", "kind": "in", "q": "¿Qué?", "evidence": ["x"]})
+    path.write_text(f"{good}\n\n{bad}\n{good}\n", encoding="utf-8")
+    with pytest.raises(CoreError) as info:
+        load_cases(path)
+    assert str(info.value).startswith(f"{path}:3: "), str(info.value)
+
+
+def test_unreadable_eval_file_is_a_core_error(tmp_path: Path) -> None:
+    with pytest.raises(CoreError) as info:
+        load_cases(tmp_path / "missing.jsonl")
+    assert str(tmp_path / "missing.jsonl") in str(info.value)

@@ -1,0 +1,87 @@
+"""The glossary: broken files are reported with their path; English entries reach Spanish text."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from bot.core.answer import Engine
+from bot.core.errors import KnowledgeError
+from bot.core.glossary import load_glossary
+from bot.core.text import Analyzer
+
+WINERY_BODY = (
+    "La bodega Rioja Alta ganó el concurso regional de vinos tintos este año.\n\n"
+    "El jurado destacó la calidad de la cosecha y el trabajo de los viticultores."
+)
+
+
+@pytest.fixture(scope="module")
+def analyzers() -> tuple[Analyzer, Analyzer]:
+    return Analyzer("spanish"), Analyzer("english")
+
+
+def test_bundled_glossary_loads(knowledge_dir: Path, analyzers) -> None:
+    glossary = load_glossary(knowledge_dir / "glossary.yaml", *analyzers)
+    assert glossary.size > 50
+    _es, en = analyzers
+    # "agreement" is looked up by its English stem and gives Spanish phrases.
+    assert any("acuerdo" in phrase for phrase in glossary.english[(en.stem("agreement"),)])
+
+
+def test_missing_glossary_is_empty(tmp_path: Path, analyzers) -> None:
+    assert load_glossary(tmp_path / "glossary.yaml", *analyzers).size == 0
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "en:\n  winery: [bodega\n",  # unclosed flow list
+        "en:\n  winery: bodega\n   bad: indent\n",  # bad indentation
+        "- just\n- a list\n",  # not a mapping
+        "en:\n  winery: [42, '']\n",  # not non-empty strings
+        "en: [bodega]\n",  # a section that is not a mapping
+    ],
+)
+def test_broken_glossary_is_reported_with_its_path(tmp_path: Path, analyzers, content: str) -> None:
+    path = tmp_path / "glossary.yaml"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(KnowledgeError) as info:
+        load_glossary(path, *analyzers)
+    assert info.value.problems
+    for problem in info.value.problems:
+        assert re.match(rf"^{re.escape(str(path))}:\d+: ", problem), problem
+
+
+def test_engine_load_reports_a_broken_glossary(
+    tmp_path: Path, make_knowledge, make_doc: Callable[..., str]
+) -> None:
+    folder = make_knowledge(
+        tmp_path, {"a.md": make_doc(body=WINERY_BODY), "glossary.yaml": "en: {winery: [bodega\n"}
+    )
+    with pytest.raises(KnowledgeError) as info:
+        Engine.load(folder)
+    assert any(p.startswith(f"{folder / 'glossary.yaml'}:") for p in info.value.problems)
+
+
+def test_english_entry_makes_english_question_match_spanish_text(
+    tmp_path: Path, make_knowledge, make_doc: Callable[..., str]
+) -> None:
+    doc = make_doc(title="Premios del vino", body=WINERY_BODY)
+    plain = Engine.load(make_knowledge(tmp_path, {"a.md": doc}, name="plain"))
+    with_glossary = Engine.load(
+        make_knowledge(
+            tmp_path, {"a.md": doc, "glossary.yaml": "en:\n  winery: [bodega]\n"}, name="glossed"
+        )
+    )
+    question = "Which winery won?"
+    assert not plain.ask(question, lang="en").answered, "without the entry nothing matches"
+    answer = with_glossary.ask(question, lang="en")
+    assert answer.answered
+    assert answer.passages[0].text.startswith("La bodega Rioja Alta ganó")
+    # The quote stays Spanish and the Spanish word is highlighted.
+    first = answer.passages[0]
+    assert "bodega" in [first.text[s:e] for s, e in first.highlights]

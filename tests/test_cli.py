@@ -1,0 +1,284 @@
+"""`python -m bot` as a user runs it: answers, JSON, streaming, eval, check, short errors."""
+
+from __future__ import annotations
+
+import json
+import queue
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+QUESTION = "¿Hasta cuándo estará vigente el acuerdo?"
+PUBLIC_KEYS = {"question", "answered", "passages", "summary", "citations", "suggestions"}
+QUOTE = re.compile(r"«([^»]*)»")
+
+RunBot = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def assert_one_error_line(result: subprocess.CompletedProcess[str]) -> str:
+    """The command failed with exactly one line on stderr and no traceback; return the line."""
+    assert result.returncode != 0, result.stdout
+    assert "Traceback" not in result.stderr + result.stdout, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, f"expected one stderr line, got:\n{result.stderr}"
+    return lines[0]
+
+
+# -- ask ---------------------------------------------------------------------------------
+
+
+def test_ask_prints_the_quote_and_the_citation(run_bot: RunBot) -> None:
+    result = run_bot("ask", QUESTION)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Traceback" not in result.stderr
+    assert any("vigente hasta 2030" in q for q in QUOTE.findall(out)), out
+    citations = [line for line in out.splitlines() if line.strip().startswith("—")]
+    assert any("Portaltic/EP" in c and "22/01/2025" in c for c in citations), out
+    assert "\033[" not in out, "no ANSI styles when stdout is not a terminal"
+
+
+def test_ask_quotes_are_verbatim_from_the_article(run_bot: RunBot) -> None:
+    article = (REPO / "knowledge" / "microsoft-openai-acuerdo-2025.md").read_text("utf-8")
+    result = run_bot("ask", QUESTION)
+    quotes = [q.replace("**", "") for q in QUOTE.findall(result.stdout)]
+    assert quotes
+    for q in quotes:
+        assert q in article, q
+
+
+def test_ask_json_is_one_object_with_plain_text(run_bot: RunBot) -> None:
+    result = run_bot("ask", QUESTION, "--json")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1, result.stdout
+    data = json.loads(lines[0])
+    assert set(data) >= PUBLIC_KEYS
+    assert data["question"] == QUESTION
+    assert data["answered"] is True
+    assert data["passages"], data
+    assert "vigente hasta 2030" in data["passages"][0]["text"]
+    for p in data["passages"]:
+        assert {"text", "score", "document", "paragraph"} <= set(p)
+        assert "**" not in p["text"]
+        assert "\033" not in p["text"]
+    assert data["citations"][0]["source"] == "Portaltic/EP"
+    assert data["citations"][0]["published"] == "22/01/2025"
+
+
+def test_ask_json_not_covered(run_bot: RunBot) -> None:
+    result = run_bot("ask", "zxcvb poiuy", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["answered"] is False
+    assert data["passages"] == []
+    assert data["summary"].startswith("El artículo no trata eso")
+    assert 1 <= len(data["suggestions"]) <= 3
+
+
+def test_ask_lang_en_frames_in_english(run_bot: RunBot) -> None:
+    result = run_bot("ask", QUESTION, "--lang", "en")
+    assert result.returncode == 0, result.stderr
+    assert "According to" in result.stdout
+    assert f"Question: {QUESTION}" in result.stdout
+    assert any("vigente hasta 2030" in q for q in QUOTE.findall(result.stdout))
+
+
+def test_ask_k_limits_the_passages(run_bot: RunBot) -> None:
+    result = run_bot("ask", "Microsoft OpenAI", "--json", "-k", "2")
+    assert len(json.loads(result.stdout)["passages"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("question", "needle"),
+    [
+        ("", None),
+        ("   ", None),
+        ("x" * 301, "300"),
+        ("¿Hasta cuándo?\x1b[2J", None),
+        ("hola\x07", None),
+    ],
+    ids=["empty", "whitespace", "too-long", "escape", "bell"],
+)
+def test_ask_bad_question_is_one_error_line(
+    run_bot: RunBot, question: str, needle: str | None
+) -> None:
+    result = run_bot("ask", question)
+    line = assert_one_error_line(result)
+    assert result.stdout == ""
+    if needle:
+        assert needle in line
+
+
+def test_ask_k_out_of_range_is_one_error_line(run_bot: RunBot) -> None:
+    line = assert_one_error_line(run_bot("ask", QUESTION, "-k", "11"))
+    assert "-k" in line
+
+
+def test_ask_with_a_missing_knowledge_folder(run_bot: RunBot, cli_env, tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-folder"
+    line = assert_one_error_line(run_bot("ask", QUESTION, env=cli_env(KNOWLEDGE_DIR=str(missing))))
+    assert str(missing) in line
+
+
+def test_ask_with_a_broken_knowledge_file(
+    run_bot: RunBot, cli_env, tmp_path: Path, make_knowledge, make_doc
+) -> None:
+    folder = make_knowledge(tmp_path, {"a.md": make_doc().replace("source: Diario Test\n", "")})
+    result = run_bot("ask", QUESTION, env=cli_env(KNOWLEDGE_DIR=str(folder)))
+    line = assert_one_error_line(result)
+    assert re.search(rf"{re.escape(str(folder / 'a.md'))}:\d+: ", line), line
+
+
+# -- ask - (one question per line) -------------------------------------------------------------
+
+
+def test_ask_stdin_answers_every_line(run_bot: RunBot) -> None:
+    result = run_bot("ask", "-", "--json", stdin=f"{QUESTION}\n\nzxcvb poiuy\n")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 3, result.stdout
+    first, middle, last = (json.loads(line) for line in lines)
+    assert first["question"] == QUESTION
+    assert first["answered"] is True
+    assert set(middle) == {"question", "error"}
+    assert middle["question"] == ""
+    assert middle["error"]
+    assert last["question"] == "zxcvb poiuy"
+    assert last["answered"] is False
+
+
+def test_ask_stdin_streams_one_answer_per_line(cli_env, tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "ask", "-", "--json"],
+        cwd=tmp_path,
+        env=cli_env(),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+    )
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+
+    def round_trip(question: str) -> dict:
+        assert proc.stdin is not None
+        proc.stdin.write(question + "\n")
+        proc.stdin.flush()
+        try:
+            line = lines.get(timeout=30)
+        except queue.Empty:
+            pytest.fail(f"no answer to {question!r} while stdin is still open: not streaming")
+        assert line is not None, "the process ended early"
+        return json.loads(line)
+
+    try:
+        first = round_trip(QUESTION)
+        assert first["answered"] is True
+        assert "vigente hasta 2030" in first["passages"][0]["text"]
+        middle = round_trip("")
+        assert middle == {"question": "", "error": middle["error"]}
+        assert middle["error"]
+        last = round_trip("What does Amazon think about the deal?")
+        assert last["answered"] is False
+        assert proc.stdin is not None
+        proc.stdin.close()
+        assert proc.wait(timeout=30) == 0
+        assert lines.get(timeout=30) is None, "nothing more after the third answer"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+
+
+# -- eval and check ----------------------------------------------------------------------------
+
+
+def test_eval_prints_the_figures(run_bot: RunBot, tmp_path: Path) -> None:
+    (tmp_path / "eval").mkdir()
+    shutil.copy(REPO / "eval" / "questions.jsonl", tmp_path / "eval" / "questions.jsonl")
+    result = run_bot("eval", "eval/questions.jsonl")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    labels = [" ".join(line.split()[:-1]) for line in lines[:4]]
+    assert labels == ["hit@1", "hit@3", "abstained (oos)", "false abstentions"], result.stdout
+    assert lines[0].split()[-1].endswith("/15")
+    assert lines[2].split()[-1] == "5/5"
+
+
+def test_eval_malformed_file_is_one_error_line(run_bot: RunBot, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "a", "kind": "in", "q": "¿Qué?"}\n{oops\n', encoding="utf-8")
+    line = assert_one_error_line(run_bot("eval", str(bad)))
+    assert f"{bad}:2:" in line
+
+
+def test_check_good_folder(run_bot: RunBot, tmp_path: Path, make_knowledge, make_doc) -> None:
+    folder = make_knowledge(tmp_path, {"a.md": make_doc(title="Uno"), "b.md": make_doc("Dos")})
+    result = run_bot("check", str(folder))
+    assert result.returncode == 0, result.stderr
+    assert "OK" in result.stdout
+    assert "2 document" in result.stdout
+
+
+def test_check_defaults_to_knowledge_dir(run_bot: RunBot) -> None:
+    result = run_bot("check")
+    assert result.returncode == 0, result.stderr
+    assert "1 document" in result.stdout
+
+
+def test_check_lists_every_bad_file(
+    run_bot: RunBot, tmp_path: Path, make_knowledge, make_doc
+) -> None:
+    folder = make_knowledge(
+        tmp_path,
+        {
+            "a.md": make_doc(title="Uno").replace("language: es\n", ""),
+            "b.md": make_doc(title="Dos", published="mañana"),
+            "c.md": make_doc(title="Tres"),
+        },
+    )
+    result = run_bot("check", str(folder))
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert re.search(rf"^{re.escape(str(folder / 'a.md'))}:\d+: ", result.stderr, re.M)
+    assert re.search(rf"^{re.escape(str(folder / 'b.md'))}:4: ", result.stderr, re.M)
+    assert "c.md" not in result.stderr
+
+
+# -- no subcommand: the bot ----------------------------------------------------------------------
+
+
+def test_no_token_and_no_terminal_is_a_usage_error(run_bot: RunBot) -> None:
+    result = run_bot()
+    assert result.returncode == 2
+    line = assert_one_error_line(result)
+    assert "DISCORD_TOKEN" in line
+
+
+def test_malformed_token_is_refused_without_echoing_it(run_bot: RunBot, cli_env) -> None:
+    token = "not-a-real-token-s3cr3t-value"
+    result = run_bot(env=cli_env(DISCORD_TOKEN=token))
+    assert result.returncode == 2
+    line = assert_one_error_line(result)
+    assert "DISCORD_TOKEN" in line
+    assert token not in result.stdout + result.stderr
+    assert "s3cr3t" not in result.stdout + result.stderr
