@@ -24,11 +24,11 @@ log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 300
 LANGS = ("es", "en")
-TEMPLATE_NAMES = ("summary", "not_covered", "overview")
+TEMPLATE_NAMES = ("summary", "not_covered", "overview", "metadata")
 TEMPLATE_SLOTS = frozenset({"quotes", "source", "date", "title"})
 BUNDLED_TEMPLATES = Path(__file__).resolve().parents[2] / "knowledge" / "templates"
 
-# Share of the question's content (idf-weighted) the best passage must contain to answer.
+# Share of the question's content (idf-weighted) the best passage must exceed to answer.
 MIN_COVERAGE = 0.5
 # Passages scoring below this share of the best one are not worth quoting.
 MIN_RELATIVE_SCORE = 0.25
@@ -101,6 +101,7 @@ class QueryGroup:
     unit_weights: tuple[float, ...]
     weight: float
     known: bool
+    meta: bool = False  # asks about the document itself (date, outlet), not its content
 
     @property
     def terms(self) -> tuple[str, ...]:
@@ -126,7 +127,7 @@ class Engine:
     loaded_at: float = field(default_factory=time.time)
 
     def __post_init__(self) -> None:
-        self.es = Analyzer("spanish")
+        self.es = Analyzer("spanish", keep=self.glossary.keep_es)
         self.en = Analyzer("english")
         self.passages: tuple[Passage, ...] = tuple(p for d in self.documents for p in d.passages)
         self._docs = {d.id: d for d in self.documents}
@@ -186,10 +187,13 @@ class Engine:
         question = clean_question(question)
         lang = lang if lang in LANGS else "es"
         k = max(1, min(k, 10))
-        groups = self.analyze(question)
+        analyzed = self.analyze(question)
+        groups = [g for g in analyzed if not g.meta]
+        if not groups and len(analyzed) > 0:
+            return self._about_document(question, lang)
         ranked = self._rank(groups)
         coverage = ranked[0].coverage if ranked else 0.0
-        if not ranked or coverage < MIN_COVERAGE:
+        if not ranked or coverage <= MIN_COVERAGE + 1e-9:
             return self._not_covered(question, lang, groups, coverage)
         best = ranked[0].score
         relevant = [
@@ -223,6 +227,10 @@ class Engine:
         i = 0
         while i < len(tokens):
             span, alternatives = self._glossary_match(tokens, i, english, min_words=2)
+            if span == 0 and self._is_metadata(tokens[i], english):
+                groups.append(QueryGroup(tokens[i], (), (), 0.0, known=True, meta=True))
+                i += 1
+                continue
             if span == 0:
                 if self._is_noise(tokens[i], english):
                     i += 1
@@ -250,6 +258,12 @@ class Engine:
             for phrase in self.glossary.spanish.get((self.es.stem(w),), ()):
                 out.extend(self.es.terms(phrase))
         return out
+
+    def _is_metadata(self, word: str, english: bool) -> bool:
+        """Tell whether a word asks about the document itself (published, outlet, date)."""
+        if self.es.stem(word) in self.glossary.metadata_es:
+            return True
+        return english and self.en.stem(word) in self.glossary.metadata_en
 
     def _is_noise(self, word: str, english: bool) -> bool:
         """Tell whether a word carries no content (stopword or question framing)."""
@@ -411,6 +425,22 @@ class Engine:
             date=doc.published_label,
             title=doc.title,
         ).strip()
+
+    def _about_document(self, question: str, lang: str) -> Answer:
+        """Answer a question about the document itself from its front matter and headline."""
+        doc = self.documents[0]
+        headline = next(i for i, p in enumerate(self.passages) if p.document_id == doc.id)
+        quoted = (self._quote(_Ranked(headline, 0.0, 1.0), set()),)
+        return Answer(
+            question=question,
+            lang=lang,
+            answered=True,
+            passages=quoted,
+            summary=self._fill("metadata", lang, doc, []),
+            citations=(quoted[0].citation,),
+            suggestions=(),
+            confidence=1.0,
+        )
 
     def _not_covered(
         self, question: str, lang: str, groups: list[QueryGroup], coverage: float

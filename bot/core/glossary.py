@@ -22,6 +22,9 @@ class Glossary:
     spanish: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)
     framing_es: frozenset[str] = frozenset()
     framing_en: frozenset[str] = frozenset()
+    keep_es: frozenset[str] = frozenset()
+    metadata_es: frozenset[str] = frozenset()
+    metadata_en: frozenset[str] = frozenset()
 
     @property
     def size(self) -> int:
@@ -46,17 +49,26 @@ def load_glossary(path: Path, es: Analyzer, en: Analyzer) -> Glossary:
     problems: list[str] = []
     english = _phrase_map(path, data.get("en") or {}, en, "en", problems)
     spanish = _phrase_map(path, data.get("es") or {}, es, "es", problems)
-    framing = data.get("framing") or {}
-    if not isinstance(framing, dict):
-        problems.append(f"{path}:1: 'framing' must map 'es' and 'en' to lists of words")
-        framing = {}
+    lists = {}
+    for name in ("framing", "keep", "metadata"):
+        section = data.get(name) or {}
+        if not isinstance(section, dict) or not all(isinstance(v, list) for v in section.values()):
+            problems.append(f"{path}:1: '{name}' must map 'es' and 'en' to lists of words")
+            section = {}
+        lists[name] = {
+            lang: [w for item in section.get(lang) or [] for w in words(str(item))]
+            for lang in ("es", "en")
+        }
     if problems:
         raise KnowledgeError(problems)
     return Glossary(
         english=english,
         spanish=spanish,
-        framing_es=frozenset(es.stem(w) for item in framing.get("es") or [] for w in words(item)),
-        framing_en=frozenset(en.stem(w) for item in framing.get("en") or [] for w in words(item)),
+        framing_es=frozenset(es.stem(w) for w in lists["framing"]["es"]),
+        framing_en=frozenset(en.stem(w) for w in lists["framing"]["en"]),
+        keep_es=frozenset(lists["keep"]["es"]),
+        metadata_es=frozenset(es.stem(w) for w in lists["metadata"]["es"]),
+        metadata_en=frozenset(en.stem(w) for w in lists["metadata"]["en"]),
     )
 
 

@@ -188,7 +188,9 @@ class BM25Index:
             return _top(*self._merge_weighted(spans), k)
         keys = np.concatenate([self._segment(t) for t, _ in spans])
         if len(spans) > 1:
-            keys.sort(kind="stable")  # merges the runs: by document, then weight (its bits order)
+            # By document, then weight (its bits order like the floats). Timsort merges two or
+            # three sorted runs faster than quicksort sorts them; more runs, it is slower.
+            keys.sort(kind="stable" if len(spans) <= 3 else "quicksort")
         return _top(*_candidates(keys, w, k), k)
 
     def _merge_weighted(self, spans: list[tuple[int, float]]) -> tuple[np.ndarray, np.ndarray]:
@@ -201,7 +203,8 @@ class BM25Index:
         first = np.ones(len(docs), dtype=bool)
         first[more] = False
         starts = np.flatnonzero(first)
-        return docs[starts], _fold_groups(vals, starts, more)
+        group = (np.cumsum(first) - 1)[more]
+        return docs[starts], _fold_groups(vals, starts, more, group)
 
     def memory_bytes(self) -> int:
         """Return the bytes held by the index arrays (the vocabulary dict not included)."""
@@ -213,11 +216,12 @@ def _weights_of(packed: np.ndarray) -> np.ndarray:
     return packed.view(np.float32)[_LOW::2].astype(np.float64)
 
 
-def _fold_groups(vals: np.ndarray, starts: np.ndarray, more: np.ndarray) -> np.ndarray:
-    """Sum runs of `vals` left to right: `starts` open the runs, `more` are the other positions."""
+def _fold_groups(
+    vals: np.ndarray, starts: np.ndarray, more: np.ndarray, group: np.ndarray
+) -> np.ndarray:
+    """Sum runs of `vals` left to right: run i opens at starts[i]; more[j] adds to group[j]."""
     totals = vals[starts].astype(np.float64)
     if len(more):
-        group = np.searchsorted(starts, more, side="right") - 1
         rank = more - starts[group]
         for r in range(1, int(rank.max()) + 1):
             at = rank == r
@@ -235,13 +239,15 @@ def _candidates(keys: np.ndarray, w: float, k: int) -> tuple[np.ndarray, np.ndar
     docs = keys.view(np.int32)[_HIGH::2]
     low = keys.view(np.float32)[_LOW::2]
     n = len(keys)
-    more = np.flatnonzero(docs[1:] == docs[:-1]) + 1  # postings continuing their document
+    # Postings continuing their document: same high half, so the xor is below 2**32.
+    more = np.flatnonzero((keys[1:] ^ keys[:-1]) < (1 << 32)) + 1
     if not len(more):
         return docs, low * np.float64(w)
     opens = np.ones(len(more), dtype=bool)
     np.not_equal(more[1:], more[:-1] + 1, out=opens[1:])
     starts = more[opens] - 1  # first posting of each document with several
-    multi = _fold_groups(low if w == 1.0 else low.astype(np.float64) * w, starts, more)
+    group = np.cumsum(opens) - 1
+    multi = _fold_groups(low if w == 1.0 else low.astype(np.float64) * w, starts, more, group)
     if len(multi) >= k:
         theta = np.partition(multi, len(multi) - k)[len(multi) - k]
         single = np.flatnonzero(low >= np.float32(theta / w * (1 - _SLACK)))

@@ -49,9 +49,10 @@ def stopwords(language: str) -> frozenset[str]:
 class Analyzer:
     """Turns text into index terms: fold, drop stopwords, stem (digits are kept as is)."""
 
-    def __init__(self, language: str = "spanish") -> None:
+    def __init__(self, language: str = "spanish", keep: frozenset[str] = frozenset()) -> None:
         self._stemmer = Stemmer.Stemmer(language)
-        self._stop = stopwords("es" if language == "spanish" else "en")
+        # `keep`: words a stopword list drops although they carry content ("tiempo").
+        self._stop = stopwords("es" if language == "spanish" else "en") - keep
         self._cache: dict[str, str] = {}
 
     def is_stopword(self, word: str) -> bool:
