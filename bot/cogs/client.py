@@ -54,6 +54,8 @@ class DealTree(app_commands.CommandTree):
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         """Refuse questions outside the allowed channels, when an allowlist is set."""
         allowed = self.client.settings.allowed_channel_ids  # type: ignore[attr-defined]
+        if interaction.type is discord.InteractionType.autocomplete:
+            return True  # only choices can answer it (no refusal message); the command refuses
         if allowed and interaction.channel_id not in allowed:
             raise ChannelNotAllowed(" ".join(f"<#{c}>" for c in allowed))
         return True

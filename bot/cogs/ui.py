@@ -157,11 +157,9 @@ def answer_page(
     last = packer.embeds[-1]
     for name, chunk in zip(names, summary_chunks, strict=True):
         last.add_field(name=name, value=chunk, inline=False)
-    if answer.offset:
-        first.title = shorten(
-            f"{first.title} · {t('page', lang, a=answer.offset + 1, b=answer.offset + shown)}",
-            TITLE_MAX,
-        )
+    if answer.offset:  # the page stays readable however long the question
+        page = f" · {t('page', lang, a=answer.offset + 1, b=answer.offset + shown)}"
+        first.title = shorten(first.title or "", TITLE_MAX - len(page)) + page
     last.set_footer(text=footer)
     return packer.embeds, shown
 

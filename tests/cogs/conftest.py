@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -10,6 +13,7 @@ from unittest.mock import AsyncMock, MagicMock
 
 import discord
 import pytest
+from discord import app_commands
 
 from bot.cogs.client import DealBot
 from bot.core.answer import Engine
@@ -42,7 +46,9 @@ class Sent:
 
     @property
     def embeds(self) -> list[discord.Embed]:
-        return list(self.kwargs.get("embeds") or ([self.kwargs["embed"]] if "embed" in self.kwargs else []))
+        return list(
+            self.kwargs.get("embeds") or ([self.kwargs["embed"]] if "embed" in self.kwargs else [])
+        )
 
     @property
     def text(self) -> str:
@@ -64,10 +70,17 @@ class Call:
 
     interaction: discord.Interaction
     sent: list[Sent] = field(default_factory=list)
+    # Protocol violations (a second response, a followup before the ack). They are also raised
+    # where they happen, but the bot's error handler may swallow them: the harness checks here.
+    violations: list[str] = field(default_factory=list)
 
     @property
     def responses(self) -> list[Sent]:
-        return [s for s in self.sent if s.kind in ("send_message", "defer", "edit_message", "autocomplete")]
+        return [
+            s
+            for s in self.sent
+            if s.kind in ("send_message", "defer", "edit_message", "autocomplete")
+        ]
 
     @property
     def visible(self) -> Sent:
@@ -76,28 +89,82 @@ class Call:
         assert shown, f"nothing was shown: {self.sent}"
         return shown[-1]
 
+    @property
+    def choices(self) -> list[app_commands.Choice[str]]:
+        """The autocomplete choices the bot offered."""
+        (sent,) = [s for s in self.sent if s.kind == "autocomplete"]
+        return list(sent.kwargs.get("choices") or sent.kwargs["_args"][0])
+
+    @property
+    def shown(self) -> list[Sent]:
+        """Every message payload the bot sent (responses and followups)."""
+        return [s for s in self.sent if s.kind in ("send_message", "followup", "edit_message")]
+
+    @property
+    def ephemeral(self) -> bool:
+        """Whether the message the user sees is only visible to them."""
+        visible = self.visible
+        if visible.kind == "followup":
+            defer = next(s for s in self.sent if s.kind == "defer")
+            return bool(defer.kwargs.get("ephemeral")) and bool(visible.kwargs.get("ephemeral"))
+        return bool(visible.kwargs.get("ephemeral"))
+
 
 def _user(user_id: int) -> dict[str, Any]:
-    return {"id": str(user_id), "username": f"user{user_id % 1000}", "discriminator": "0",
-            "global_name": None, "avatar": None}
+    return {
+        "id": str(user_id),
+        "username": f"user{user_id % 1000}",
+        "discriminator": "0",
+        "global_name": None,
+        "avatar": None,
+    }
 
 
 def interaction_payload(
-    itype: int, data: dict[str, Any], *, locale: str = "es-ES", user_id: int = USER_ID,
-    permissions: str = "0", message: dict[str, Any] | None = None,
+    itype: int,
+    data: dict[str, Any],
+    *,
+    locale: str = "es-ES",
+    user_id: int = USER_ID,
+    permissions: str = "0",
+    message: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Return an INTERACTION_CREATE payload shaped like Discord's."""
     payload: dict[str, Any] = {
-        "id": str(next(_ids)), "application_id": str(APP_ID), "type": itype,
-        "token": f"tok{next(_ids)}", "version": 1, "locale": locale, "guild_locale": "es-ES",
-        "guild_id": str(GUILD_ID), "channel_id": str(CHANNEL_ID),
-        "channel": {"id": str(CHANNEL_ID), "type": 0, "guild_id": str(GUILD_ID), "name": "general",
-                    "position": 0, "permission_overwrites": [], "nsfw": False, "parent_id": None},
-        "member": {"user": _user(user_id), "roles": [], "permissions": permissions,
-                   "joined_at": "2024-01-01T00:00:00+00:00", "deaf": False, "mute": False,
-                   "flags": 0},
-        "app_permissions": "0", "entitlements": [], "authorizing_integration_owners": {},
-        "context": 0, "attachment_size_limit": 8_388_608, "data": data,
+        "id": str(next(_ids)),
+        "application_id": str(APP_ID),
+        "type": itype,
+        "token": f"tok{next(_ids)}",
+        "version": 1,
+        "locale": locale,
+        "guild_locale": "es-ES",
+        "guild_id": str(GUILD_ID),
+        "channel_id": str(CHANNEL_ID),
+        "channel": {
+            "id": str(CHANNEL_ID),
+            "type": 0,
+            "guild_id": str(GUILD_ID),
+            "name": "general",
+            "position": 0,
+            "permission_overwrites": [],
+            "nsfw": False,
+            "parent_id": None,
+        },
+        "member": {
+            "user": _user(user_id),
+            "roles": [],
+            "permissions": permissions,
+            "joined_at": "2024-01-01T00:00:00+00:00",
+            "deaf": False,
+            "mute": False,
+            "flags": 0,
+        },
+        "app_permissions": "0",
+        "entitlements": [],
+        "authorizing_integration_owners": {},
+        "context": 0,
+        "attachment_size_limit": 8_388_608,
+        "data": data,
     }
     if message is not None:
         payload["message"] = message
@@ -119,11 +186,14 @@ class Harness:
 
         def responder(kind: str) -> AsyncMock:
             async def record(*args: Any, **kwargs: Any) -> None:
-                assert not done["value"], f"second response ({kind}) to one interaction"
+                if done["value"]:
+                    call.violations.append(f"second response ({kind}) to one interaction")
+                    raise AssertionError(call.violations[-1])
                 done["value"] = True
                 if args:
                     kwargs["_args"] = args
                 call.sent.append(Sent(kind, kwargs))
+
             return AsyncMock(side_effect=record)
 
         response.send_message = responder("send_message")
@@ -133,7 +203,9 @@ class Harness:
         followup = MagicMock(spec=discord.Webhook)
 
         async def follow(*args: Any, **kwargs: Any) -> MagicMock:
-            assert done["value"], "followup before the interaction was acknowledged"
+            if not done["value"]:
+                call.violations.append("followup before the interaction was acknowledged")
+                raise AssertionError(call.violations[-1])
             call.sent.append(Sent("followup", kwargs))
             return MagicMock(spec=discord.WebhookMessage)
 
@@ -145,60 +217,154 @@ class Harness:
     def command_data(self, name: str, **options: Any) -> dict[str, Any]:
         types = {str: 3, bool: 5, int: 4}
         return {
-            "id": str(next(_ids)), "name": name, "type": 1,
-            "options": [{"name": k, "type": types[type(v)], "value": v} for k, v in options.items()],
+            "id": str(next(_ids)),
+            "name": name,
+            "type": 1,
+            "options": [
+                {"name": k, "type": types[type(v)], "value": v} for k, v in options.items()
+            ],
         }
 
-    async def slash(self, name: str, *, locale: str = "es-ES", user_id: int = USER_ID,
-                    permissions: str = "0", **options: Any) -> Call:
-        call = self._mock(interaction_payload(2, self.command_data(name, **options), locale=locale,
-                                              user_id=user_id, permissions=permissions))
-        await self.bot.tree._call(call.interaction)
+    async def slash(
+        self,
+        name: str,
+        *,
+        locale: str = "es-ES",
+        user_id: int = USER_ID,
+        permissions: str = "0",
+        setup: Callable[[Call], None] | None = None,
+        **options: Any,
+    ) -> Call:
+        """Run a slash command; `setup(call)` may adjust the mocks before the bot sees it."""
+        call = self._mock(
+            interaction_payload(
+                2,
+                self.command_data(name, **options),
+                locale=locale,
+                user_id=user_id,
+                permissions=permissions,
+            )
+        )
+        if setup is not None:
+            setup(call)
+        await self.run(call)
         return call
 
+    async def run(self, call: Call) -> None:
+        """Feed an interaction to the tree the way discord.py does, then check the protocol."""
+        tree = self.bot.tree
+        try:
+            await tree._call(call.interaction)
+        except app_commands.AppCommandError as exc:  # as CommandTree._from_interaction does
+            await tree._dispatch_error(call.interaction, exc)
+        self.check(call)
+
+    @staticmethod
+    def check(call: Call) -> None:
+        """What must hold for every interaction: one response, every payload within limits."""
+        assert not call.violations, call.violations
+        assert problems(call) == [], problems(call)
+
     async def autocomplete(self, typed: str, *, locale: str = "es-ES") -> Call:
+        """Type `typed` in /preguntar's question option; the choices are in `call.choices`."""
         data = self.command_data("preguntar")
         data["options"] = [{"name": "pregunta", "type": 3, "value": typed, "focused": True}]
         call = self._mock(interaction_payload(4, data, locale=locale))
-        await self.bot.tree._call(call.interaction)
+        await self.run(call)
         return call
 
-    async def context_menu(self, content: str, *, locale: str = "es-ES") -> Call:
+    async def context_menu(
+        self, content: str, *, locale: str = "es-ES", user_id: int = USER_ID
+    ) -> Call:
+        """Use the message menu "Preguntar al bot" on a message with `content`."""
         msg_id = str(next(_ids))
-        message = {"id": msg_id, "channel_id": str(CHANNEL_ID), "author": _user(999),
-                   "content": content, "timestamp": "2025-01-22T10:00:00+00:00",
-                   "edited_timestamp": None, "tts": False, "mention_everyone": False,
-                   "mentions": [], "mention_roles": [], "attachments": [], "embeds": [],
-                   "pinned": False, "type": 0}
-        data = {"id": str(next(_ids)), "name": "Preguntar al bot", "type": 3,
-                "target_id": msg_id, "resolved": {"messages": {msg_id: message}}}
-        call = self._mock(interaction_payload(2, data, locale=locale))
-        await self.bot.tree._call(call.interaction)
+        message = {
+            "id": msg_id,
+            "channel_id": str(CHANNEL_ID),
+            "author": _user(999),
+            "content": content,
+            "timestamp": "2025-01-22T10:00:00+00:00",
+            "edited_timestamp": None,
+            "tts": False,
+            "mention_everyone": False,
+            "mentions": [],
+            "mention_roles": [],
+            "attachments": [],
+            "embeds": [],
+            "pinned": False,
+            "type": 0,
+        }
+        data = {
+            "id": str(next(_ids)),
+            "name": "Preguntar al bot",
+            "type": 3,
+            "target_id": msg_id,
+            "resolved": {"messages": {msg_id: message}},
+        }
+        call = self._mock(interaction_payload(2, data, locale=locale, user_id=user_id))
+        await self.run(call)
         return call
 
     async def press(
-        self, view: discord.ui.View, custom_id: str, *, locale: str = "es-ES",
+        self,
+        view: discord.ui.View,
+        custom_id: str,
+        *,
+        locale: str = "es-ES",
         user_id: int = USER_ID,
     ) -> Call:
         """Press a button of a message the bot sent (its components come from `view`)."""
-        message = {"id": str(next(_ids)), "channel_id": str(CHANNEL_ID), "author": _user(APP_ID),
-                   "content": "", "timestamp": "2025-01-22T10:00:00+00:00",
-                   "edited_timestamp": None, "tts": False, "mention_everyone": False,
-                   "mentions": [], "mention_roles": [], "attachments": [], "embeds": [],
-                   "pinned": False, "type": 0, "components": view.to_components()}
+        message = {
+            "id": str(next(_ids)),
+            "channel_id": str(CHANNEL_ID),
+            "author": _user(APP_ID),
+            "content": "",
+            "timestamp": "2025-01-22T10:00:00+00:00",
+            "edited_timestamp": None,
+            "tts": False,
+            "mention_everyone": False,
+            "mentions": [],
+            "mention_roles": [],
+            "attachments": [],
+            "embeds": [],
+            "pinned": False,
+            "type": 0,
+            "components": view.to_components(),
+        }
         data = {"custom_id": custom_id, "component_type": 2}
-        call = self._mock(interaction_payload(3, data, locale=locale, user_id=user_id,
-                                              message=message))
+        call = self._mock(
+            interaction_payload(3, data, locale=locale, user_id=user_id, message=message)
+        )
         store = self.bot._connection._view_store
-        store.dispatch_view(2, custom_id, call.interaction)
-        # DynamicItem callbacks run as tasks: wait for them to finish.
-        import asyncio
-
-        for _ in range(200):
-            if call.sent and (call.sent[-1].kind != "defer"):
-                break
-            await asyncio.sleep(0.005)
+        failures = _ErrorLogs()
+        ui_log = logging.getLogger("discord.ui")
+        ui_log.addHandler(failures)
+        try:
+            before = asyncio.all_tasks()
+            store.dispatch_view(2, custom_id, call.interaction)
+            # DynamicItem callbacks run as tasks: wait for them (and what they start) to finish.
+            for _ in range(10):
+                pending = asyncio.all_tasks() - before - {asyncio.current_task()}
+                pending = {t for t in pending if not t.done()}
+                if not pending:
+                    break
+                await asyncio.wait(pending, timeout=5)
+        finally:
+            ui_log.removeHandler(failures)
+        assert not failures.messages, failures.messages
+        self.check(call)
         return call
+
+
+class _ErrorLogs(logging.Handler):
+    """Collects the errors discord.py logs (and swallows) for a button callback."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(f"{record.getMessage()} {record.exc_info and record.exc_info[1]!r}")
 
 
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
@@ -213,18 +379,91 @@ def engine() -> Engine:
     return Engine.load(BUNDLED_KNOWLEDGE)
 
 
-@pytest.fixture
-async def bot(tmp_path: Path, engine: Engine) -> DealBot:
-    client = DealBot(make_settings(tmp_path), engine, MemoryStore(salt="test"))
+async def new_bot(settings: Settings, engine: Engine, store: Any = None) -> DealBot:
+    """Return a prepared bot (cog, buttons, translator) that never connects to Discord."""
+    client = DealBot(settings, engine, store if store is not None else MemoryStore(salt="test"))
     client._connection.user = discord.ClientUser(
         state=client._connection, data={**_user(APP_ID), "bot": True}
     )
     client._connection.application_id = APP_ID
     await client.prepare()
+    return client
+
+
+@pytest.fixture
+async def bot(tmp_path: Path, engine: Engine) -> AsyncIterator[DealBot]:
+    client = await new_bot(make_settings(tmp_path), engine)
     yield client
     await client.close()
+
+
+MakeBot = Callable[..., Awaitable[DealBot]]
+
+
+@pytest.fixture
+async def make_bot(tmp_path: Path, engine: Engine) -> AsyncIterator[MakeBot]:
+    """Return `await make_bot(engine=None, store=None, **settings)`; bots close at teardown."""
+    made: list[DealBot] = []
+
+    async def make(engine_: Engine | None = None, store: Any = None, **settings: Any) -> DealBot:
+        client = await new_bot(make_settings(tmp_path, **settings), engine_ or engine, store)
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        await client.close()
 
 
 @pytest.fixture
 def harness(bot: DealBot) -> Harness:
     return Harness(bot)
+
+
+# -- what users read ----------------------------------------------------------------------------
+
+
+def plain(text: str) -> str:
+    """Return rendered text as a reader sees it: no markdown escapes, bold, quote marks or
+    mention guards, whitespace collapsed."""
+    lines = []
+    for line in text.replace("\u200b", "").split("\n"):
+        line = line.removeprefix("> ")
+        out, i = [], 0
+        while i < len(line):
+            if line[i] == "\\" and i + 1 < len(line):
+                out.append(line[i + 1])
+                i += 2
+            elif line.startswith("**", i):
+                i += 2
+            else:
+                out.append(line[i])
+                i += 1
+        lines.append("".join(out))
+    return squash("\n".join(lines))
+
+
+def squash(text: str) -> str:
+    """Collapse whitespace (to compare quotes across line breaks)."""
+    return " ".join(text.split())
+
+
+def problems(call: Call) -> list[str]:
+    """Every Discord limit broken by any message the bot sent for an interaction."""
+    from bot.cogs.ui import payload_problems
+
+    found = []
+    for sent in call.shown:
+        kw = sent.kwargs
+        found += payload_problems(kw.get("content"), sent.embeds, kw.get("view"))
+    return found
+
+
+def buttons(sent: Sent) -> dict[str, str]:
+    """Map each button's custom_id (or URL) to its label, in the order users see them."""
+    view = sent.kwargs.get("view")
+    out: dict[str, str] = {}
+    for child in view.children if view is not None else ():
+        item = getattr(child, "item", child)
+        out[item.custom_id or item.url] = item.label or str(item.emoji or "")
+    return out

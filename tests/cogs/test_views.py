@@ -1,0 +1,254 @@
+"""The buttons under answers: votes, suggestions, more passages; they survive a restart."""
+
+from __future__ import annotations
+
+import re
+
+import discord
+import pytest
+
+from bot.cogs.client import DealBot
+from bot.cogs.ui import suggestion_key
+from bot.cogs.views import FeedbackButton, MoreButton, SuggestionButton, answer_view
+from bot.core.answer import Engine
+from bot.store import MemoryStore
+
+from .conftest import USER_ID, Harness, MakeBot, buttons, plain, problems
+
+MANY = "microsoft openai"  # more relevant passages than one page holds
+OFF_TOPIC = "¿Cuál es la capital de Francia?"
+
+
+def quoted_lines(call) -> list[str]:
+    """The quotes of an answer (block-quote lines), as read."""
+    text = "\n".join(e.description or "" for e in call.visible.embeds)
+    return [plain(line) for line in text.splitlines() if line.startswith("> ")]
+
+
+async def ask(harness: Harness, question: str, **kwargs: object):
+    call = await harness.slash("preguntar", pregunta=question, **kwargs)
+    return call, call.visible.kwargs.get("view")
+
+
+# -- feedback -------------------------------------------------------------------------------------
+
+
+async def test_thumbs_up_records_a_vote(harness: Harness) -> None:
+    _, view = await ask(harness, "¿Hasta cuándo estará vigente el acuerdo?")
+    qid = next(c.question_id for c in view.children if isinstance(c, FeedbackButton))
+
+    call = await harness.press(view, f"fb:up:{qid}")
+
+    assert harness.bot.store.votes(qid) == (1, 0)
+    assert len(call.responses) == 1 and call.ephemeral
+    assert call.visible.kwargs["content"].startswith("Gracias por tu voto 👍")
+
+
+async def test_changing_a_vote_replaces_it_and_other_users_add(harness: Harness) -> None:
+    _, view = await ask(harness, "¿Hasta cuándo estará vigente el acuerdo?")
+    qid = next(c.question_id for c in view.children if isinstance(c, FeedbackButton))
+    store = harness.bot.store
+
+    await harness.press(view, f"fb:up:{qid}")
+    down = await harness.press(view, f"fb:down:{qid}")
+    assert store.votes(qid) == (0, 1)
+    assert down.visible.kwargs["content"].startswith("Gracias por tu voto 👎")
+
+    await harness.press(view, f"fb:up:{qid}", user_id=USER_ID + 1)
+    assert store.votes(qid) == (1, 1)
+    await harness.press(view, f"fb:up:{qid}", user_id=USER_ID + 2, locale="en-US")
+    assert store.votes(qid) == (2, 1)
+
+
+async def test_vote_thanks_in_english(harness: Harness) -> None:
+    _, view = await ask(harness, "microsoft openai", locale="en-US")
+
+    call = await harness.press(view, "fb:down:1", locale="en-US")
+
+    assert call.visible.kwargs["content"].startswith("Thanks for your vote 👎")
+
+
+async def test_each_answer_has_its_own_votes(harness: Harness) -> None:
+    _, first = await ask(harness, "¿Hasta cuándo estará vigente el acuerdo?")
+    _, second = await ask(harness, "¿Quién está detrás del proyecto Stargate?")
+
+    await harness.press(first, "fb:up:1")
+    await harness.press(second, "fb:down:2")
+
+    assert harness.bot.store.votes(1) == (1, 0)
+    assert harness.bot.store.votes(2) == (0, 1)
+
+
+async def test_vote_on_a_purged_question_says_it_is_gone(harness: Harness) -> None:
+    _, view = await ask(harness, "¿Hasta cuándo estará vigente el acuerdo?")
+    harness.bot.store.purge(0)
+
+    call = await harness.press(view, "fb:up:1")
+
+    assert call.ephemeral
+    assert "ya no está disponible" in call.visible.kwargs["content"]
+
+
+# -- more passages --------------------------------------------------------------------------------
+
+
+async def test_more_passages_is_only_for_the_asker(harness: Harness) -> None:
+    _, view = await ask(harness, MANY)
+    more = next(c for c in view.children if isinstance(c, MoreButton))
+    assert more.item.label == "Más pasajes"
+
+    call = await harness.press(view, more.custom_id, user_id=USER_ID + 1)
+
+    assert len(call.responses) == 1 and call.ephemeral
+    assert call.visible.kwargs["content"].startswith("Solo quien preguntó puede pedir más pasajes")
+    assert not call.visible.embeds
+
+
+async def test_more_passages_refusal_in_english(harness: Harness) -> None:
+    _, view = await ask(harness, MANY)
+    more = next(c for c in view.children if isinstance(c, MoreButton))
+
+    call = await harness.press(view, more.custom_id, user_id=USER_ID + 1, locale="en-US")
+
+    assert "Only the person who asked" in call.visible.kwargs["content"]
+
+
+async def test_more_passages_shows_the_next_page(harness: Harness, engine: Engine) -> None:
+    first, view = await ask(harness, MANY)
+    more = next(c for c in view.children if isinstance(c, MoreButton))
+
+    call = await harness.press(view, more.custom_id)
+
+    assert len(call.responses) == 1 and call.ephemeral
+    page1, page2 = quoted_lines(first), quoted_lines(call)
+    assert page1 and page2 and not set(page1) & set(page2)
+    expected = engine.ask(MANY, offset=len(page1))
+    assert page2 == [p.text for p in expected.passages]
+    title = call.visible.embeds[0].title
+    assert title == f"Pregunta: {MANY} · Pasajes {len(page1) + 1}–{len(page1) + len(page2)}"
+    assert problems(call) == []
+
+
+async def test_paging_reaches_every_relevant_passage_once(harness: Harness, engine: Engine) -> None:
+    call, view = await ask(harness, MANY)
+    seen = quoted_lines(call)
+    for _ in range(10):
+        more = [c for c in (view.children if view else ()) if isinstance(c, MoreButton)]
+        if not more:
+            break
+        call = await harness.press(view, more[0].custom_id)
+        seen += quoted_lines(call)
+        view = call.visible.kwargs.get("view")
+    everything = engine.ask(MANY, k=10)
+    assert not everything.more
+    assert seen == [p.text for p in everything.passages]
+    assert harness.bot.store.stats().total == 1  # paging is not a new question
+
+
+async def test_paging_does_not_spend_the_question_budget(make_bot: MakeBot) -> None:
+    harness = Harness(await make_bot(cooldown_questions=1))
+    _, view = await ask(harness, MANY)
+    more = next(c for c in view.children if isinstance(c, MoreButton))
+
+    call = await harness.press(view, more.custom_id)
+
+    assert call.visible.embeds and "vuelve a intentarlo" not in call.visible.text
+
+
+# -- restart --------------------------------------------------------------------------------------
+
+
+async def test_buttons_work_after_a_restart(make_bot: MakeBot) -> None:
+    store = MemoryStore(salt="shared")
+    old = Harness(await make_bot(store=store))
+    _, answered = await ask(old, MANY)
+    _, not_covered = await ask(old, OFF_TOPIC)
+    await old.bot.close()
+
+    new = Harness(await make_bot(store=store))
+    assert new.bot is not old.bot
+
+    vote = await new.press(answered, "fb:up:1")
+    assert store.votes(1) == (1, 0)
+    assert vote.ephemeral
+    suggestion = next(c for c in not_covered.children if isinstance(c, SuggestionButton))
+    asked = await new.press(not_covered, suggestion.custom_id)
+    assert asked.visible.embeds[0].title == f"Pregunta: {suggestion.item.label}"
+    more = next(c for c in answered.children if isinstance(c, MoreButton))
+    page = await new.press(answered, more.custom_id)
+    assert "Pasajes 4–" in page.visible.embeds[0].title
+
+
+async def test_suggestion_that_no_longer_exists(harness: Harness) -> None:
+    view = discord.ui.View(timeout=None)
+    view.add_item(SuggestionButton(suggestion_key("¿Una pregunta retirada?"), "retirada"))
+
+    call = await harness.press(view, view.children[0].custom_id)
+
+    assert call.ephemeral
+    assert "ya no está disponible" in call.visible.kwargs["content"]
+
+
+async def test_more_passages_of_a_purged_question(harness: Harness) -> None:
+    _, view = await ask(harness, MANY)
+    harness.bot.store.purge(0)
+    more = next(c for c in view.children if isinstance(c, MoreButton))
+
+    call = await harness.press(view, more.custom_id)
+
+    assert call.ephemeral and "ya no está disponible" in call.visible.text
+
+
+# -- the view itself ------------------------------------------------------------------------------
+
+
+def test_custom_ids_round_trip_through_the_templates(engine: Engine) -> None:
+    answer = engine.ask(MANY)
+    view = answer_view(answer, "es", 42, USER_ID, "https://example.org/a")
+    ids = list(buttons(SimpleSent(view)))
+    assert ids == [f"more:42:3:{USER_ID}", "fb:up:42", "fb:down:42", "https://example.org/a"]
+    for item, cid in zip(view.children[:3], ids, strict=False):
+        assert re.fullmatch(type(item).__discord_ui_compiled_template__, cid)
+        assert len(cid) <= 100
+    link = view.children[-1]
+    assert link.style is discord.ButtonStyle.link and link.label == "Leer el artículo"
+
+
+def test_not_covered_view_has_suggestions_and_no_votes(engine: Engine) -> None:
+    answer = engine.ask(OFF_TOPIC, lang="en")
+    view = answer_view(answer, "en", 7, USER_ID, None)
+    assert all(isinstance(c, SuggestionButton) for c in view.children)
+    assert [c.item.label for c in view.children] == list(answer.suggestions[:3])
+    for c in view.children:
+        assert c.custom_id == f"sg:{suggestion_key(c.item.label)}"
+
+
+def test_without_a_question_id_there_are_no_vote_or_more_buttons(engine: Engine) -> None:
+    view = answer_view(engine.ask(MANY), "es", None, USER_ID, None)
+    assert view.children == []
+
+
+@pytest.mark.parametrize("cls", [FeedbackButton, SuggestionButton, MoreButton])
+def test_dynamic_items_are_registered(bot: DealBot, cls: type) -> None:
+    store = bot._connection._view_store
+    assert cls in store._dynamic_items.values()
+
+
+class SimpleSent:
+    """Just enough of `Sent` for `buttons()`."""
+
+    def __init__(self, view: discord.ui.View) -> None:
+        self.kwargs = {"view": view}
+
+
+async def test_a_page_past_the_end_says_there_is_nothing_more(harness: Harness) -> None:
+    """An old "Más pasajes" button after the knowledge changed: a valid, explicit answer."""
+    await ask(harness, MANY)
+    view = discord.ui.View(timeout=None)
+    view.add_item(MoreButton(1, 40, USER_ID))
+
+    call = await harness.press(view, f"more:1:40:{USER_ID}")
+
+    assert problems(call) == []
+    assert call.ephemeral
+    assert "No hay más pasajes." in call.visible.text
