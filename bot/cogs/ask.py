@@ -322,18 +322,25 @@ async def deliver(
         payload = await asyncio.wait_for(asyncio.shield(task), timeout=budget)
     except TimeoutError:
         await interaction.response.defer(thinking=True, ephemeral=ephemeral)
-        payload = await task
         try:
+            payload = await task
             await interaction.followup.send(**payload, ephemeral=ephemeral)
-        except discord.HTTPException as exc:  # discord.py already retried 429s and 5xx
+        except Exception as exc:  # discord.py already retried 429s and 5xx
+            # Nothing may leave the user on "thinking…": the error handler would only add a
+            # second message, so the placeholder itself becomes the error.
             await _deferred_failed(interaction, exc)
         return
     await interaction.response.send_message(**payload, ephemeral=ephemeral)
 
 
-async def _deferred_failed(interaction: discord.Interaction, exc: discord.HTTPException) -> None:
-    """The deferred answer could not be sent: log it, turn "thinking…" into a short error."""
-    log.error("could not send the answer of interaction %s: %s", interaction.id, exc)
+async def _deferred_failed(interaction: discord.Interaction, exc: Exception) -> None:
+    """The deferred answer could not be built or sent: log it, turn "thinking…" into an error."""
+    log.error(
+        "could not send the answer of interaction %s: %s",
+        interaction.id,
+        exc,
+        exc_info=not isinstance(exc, discord.HTTPException),
+    )
     try:
         await interaction.edit_original_response(content=t("err_generic", locale_lang(interaction)))
     except discord.HTTPException as edit_exc:

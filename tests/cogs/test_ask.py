@@ -570,3 +570,26 @@ async def test_answer_view_holds_only_persistent_buttons(harness: Harness) -> No
     assert kinds == [MoreButton, FeedbackButton, FeedbackButton]
     assert view.timeout is None
     assert all(c.custom_id for c in view.children)
+
+
+async def test_a_failure_after_deferring_turns_thinking_into_the_error(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import bot.cogs.ask as ask_module
+
+    monkeypatch.setattr(ask_module, "ACK_MARGIN", ask_module.ACK_DEADLINE)  # always defer
+    monkeypatch.setattr(harness.bot.engine, "ask", lambda *a, **k: 1 / 0)
+    edits: list[dict[str, object]] = []
+
+    async def edit_original_response(self: discord.Interaction, **kwargs: object) -> None:
+        edits.append(kwargs)
+
+    monkeypatch.setattr(discord.Interaction, "edit_original_response", edit_original_response)
+    caplog.set_level(logging.ERROR)
+    call = await harness.slash("preguntar", pregunta=VIGENTE, locale="en-US")
+
+    assert [s.kind for s in call.sent] == ["defer"], "exactly one response, then no followup"
+    assert edits == [
+        {"content": "Something went wrong while answering. Please try again in a moment."}
+    ]
+    assert any(str(call.interaction.id) in r.getMessage() for r in caplog.records)
