@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from rapidfuzz import process
+from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from bot.core.errors import KnowledgeError, QuestionError
@@ -37,7 +37,9 @@ MIN_PASSAGE_COVERAGE = 0.3
 # Glossary synonyms and typo corrections count a little less than the word itself.
 ALTERNATIVE_WEIGHT = 0.8
 MAX_CANDIDATES = 50
+# No content word weighs less than this share of an unseen word (BM25's idf can be 0).
 MIN_WEIGHT_SHARE = 0.1
+# Ranking multiplies BM25 by (COVERAGE_FLOOR + coverage): coverage decides close calls.
 COVERAGE_FLOOR = 0.5
 # Autocomplete shows a suggested question when the typed text nearly appears in it (0-100).
 COMPLETE_MIN_SIMILARITY = 80
@@ -473,7 +475,7 @@ class Engine:
         if typed:
             key = fold(typed)
             scored = process.extract(
-                key, [fold(q) for q in pool], scorer=_partial_ratio, limit=len(pool)
+                key, [fold(q) for q in pool], scorer=fuzz.partial_ratio, limit=len(pool)
             )
             pool = [pool[i] for _, score, i in scored if score >= COMPLETE_MIN_SIMILARITY]
         choices = [typed] if typed else []
@@ -577,9 +579,3 @@ def _looks_english(tokens: list[str], en_stop: frozenset[str], es_stop: frozense
     en = sum(1 for t in tokens if t in en_stop and t not in es_stop)
     es = sum(1 for t in tokens if t in es_stop and t not in en_stop)
     return en > es
-
-
-def _partial_ratio(a: str, b: str, **kwargs: Any) -> float:
-    from rapidfuzz import fuzz
-
-    return fuzz.partial_ratio(a, b, **kwargs)
