@@ -27,6 +27,7 @@ EPSILON = 0.25
 
 _LOW = 0 if sys.byteorder == "little" else 1  # int32 half of a posting holding the weight bits
 _HIGH = 1 - _LOW  # and the half holding the document id
+_CHUNK = 1 << 22  # postings per batch when computing the weights (bounds the temporaries)
 _SLACK = 1e-6  # relative margin on a float32 threshold (only ever widens the candidates)
 
 
@@ -55,7 +56,7 @@ class BM25Index:
         lengths = np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
         term_ids = np.fromiter(
             map(vocab.__getitem__, chain.from_iterable(docs)),
-            dtype=np.int64,
+            dtype=np.int32,
             count=int(lengths.sum()),
         )
         self._build(term_ids, lengths, list(vocab), k1, b, epsilon)
@@ -75,7 +76,9 @@ class BM25Index:
         if len(set(terms)) != len(terms):
             raise ValueError("terms must be distinct")
         lengths = np.asarray(lengths, dtype=np.int64)
-        term_ids = np.asarray(term_ids, dtype=np.int64)
+        term_ids = np.asarray(term_ids)
+        if term_ids.dtype.kind not in "iu":
+            raise ValueError("term ids must be integers")
         if int(lengths.sum()) != len(term_ids):
             raise ValueError("lengths must add up to the number of term ids")
         if len(term_ids) and not 0 <= int(term_ids.min()) <= int(term_ids.max()) < len(terms):
@@ -96,20 +99,26 @@ class BM25Index:
         self.k1, self.b, self.epsilon = k1, b, epsilon
         n = self.n_docs = len(lengths)
         # One sort of (term, doc) keys groups the postings by term, documents ascending.
-        key = term_ids * max(n, 1) + np.repeat(np.arange(n, dtype=np.int64), lengths)
+        # (In place where it can: a million passages make tens of millions of postings.)
+        key = term_ids.astype(np.int64)
+        key *= max(n, 1)
+        key += np.repeat(np.arange(n, dtype=np.int32), lengths)
         key.sort()
         first = np.ones(len(key), dtype=bool)
         np.not_equal(key[1:], key[:-1], out=first[1:])
         starts = np.flatnonzero(first)
-        tf = np.diff(starts, append=len(key)).astype(np.float64)
+        del first
+        tf = np.diff(starts, append=len(key)).astype(np.int32)
         key = key[starts]
-        term = key // max(n, 1)
-        doc = key - term * max(n, 1)
-        del key, first, starts
+        del starts
+        term64, doc64 = np.divmod(key, max(n, 1))
+        del key
+        term, doc = term64.astype(np.int32), doc64.astype(np.int32)
+        del term64, doc64
         df = np.bincount(term, minlength=len(terms))
         if len(df) and not df.all():  # from_term_ids: drop terms no document uses
             used = df > 0
-            term = (np.cumsum(used) - 1)[term]
+            term = (np.cumsum(used) - 1).astype(np.int32)[term]
             terms = [t for t, u in zip(terms, used.tolist(), strict=True) if u]
             df = df[used]
         self.vocab: dict[str, int] = {t: i for i, t in enumerate(terms)}
@@ -120,9 +129,19 @@ class BM25Index:
         self.idf = self._idf(df)
         doc_len = lengths.astype(np.float64)
         norm = k1 * (1 - b + b * doc_len / self.avgdl) if self.avgdl else doc_len
-        weights = (self.idf[term] * (tf * (k1 + 1) / (tf + norm[doc]))).astype(np.float32)
+        # rank-bm25's term score, in float64 as it computes it, stored as float32 (by chunks).
+        weights = np.empty(len(term), dtype=np.float32)
+        for lo in range(0, len(term), _CHUNK):
+            t, d = term[lo : lo + _CHUNK], doc[lo : lo + _CHUNK]
+            f = tf[lo : lo + _CHUNK].astype(np.float64)
+            weights[lo : lo + _CHUNK] = self.idf[t] * (f * (k1 + 1) / (f + norm[d]))
+        del term, tf
         self._nonneg = bool(len(weights) == 0 or weights.min() >= 0)
-        self._packed = (doc << 32) | weights.view(np.uint32).astype(np.int64)
+        packed = doc.astype(np.int64)
+        del doc
+        packed <<= 32
+        packed |= weights.view(np.uint32)
+        self._packed = packed
 
     def _idf(self, df: np.ndarray) -> np.ndarray:
         """Compute rank-bm25's idf: log((N-n+0.5)/(n+0.5)), negatives floored at eps*mean."""
@@ -152,7 +171,9 @@ class BM25Index:
         tid = self.vocab.get(term)
         if tid is None:
             return np.zeros(0, dtype=np.int32)
-        return self._segment(tid).view(np.int32)[_HIGH::2]
+        docs = self._segment(tid).view(np.int32)[_HIGH::2]
+        docs.flags.writeable = False  # a view into the index
+        return docs
 
     def contains(self, term: str, doc: int) -> bool:
         """Tell whether a document contains a term."""
@@ -160,7 +181,7 @@ class BM25Index:
         if tid is None or not 0 <= doc < self.n_docs:
             return False
         seg = self._segment(tid)
-        i = int(np.searchsorted(seg, doc << 32))
+        i = int(np.searchsorted(seg, int(doc) << 32))
         return i < len(seg) and int(seg[i]) >> 32 == doc
 
     def scores(self, query: Mapping[str, float] | Sequence[str]) -> np.ndarray:
@@ -238,26 +259,23 @@ def _candidates(keys: np.ndarray, w: float, k: int) -> tuple[np.ndarray, np.ndar
     """
     docs = keys.view(np.int32)[_HIGH::2]
     low = keys.view(np.float32)[_LOW::2]
-    n = len(keys)
-    # Postings continuing their document: same high half, so the xor is below 2**32.
-    more = np.flatnonzero((keys[1:] ^ keys[:-1]) < (1 << 32)) + 1
+    # joined[i]: posting i continues the document of posting i - 1 (same high half, so the
+    # xor is below 2**32); the two ends stay False.
+    joined = np.zeros(len(keys) + 1, dtype=bool)
+    np.less(keys[1:] ^ keys[:-1], 1 << 32, out=joined[1:-1])
+    more = joined.nonzero()[0]
     if not len(more):
         return docs, low * np.float64(w)
-    opens = np.ones(len(more), dtype=bool)
-    np.not_equal(more[1:], more[:-1] + 1, out=opens[1:])
-    starts = more[opens] - 1  # first posting of each document with several
-    group = np.cumsum(opens) - 1
+    opens = ~joined[more - 1]  # the first continuation of each document with several
+    starts = more[opens] - 1
+    group = opens.cumsum() - 1
     multi = _fold_groups(low if w == 1.0 else low.astype(np.float64) * w, starts, more, group)
     if len(multi) >= k:
         theta = np.partition(multi, len(multi) - k)[len(multi) - k]
-        single = np.flatnonzero(low >= np.float32(theta / w * (1 - _SLACK)))
+        single = (low >= np.float32(theta / w * (1 - _SLACK))).nonzero()[0]
+        single = single[~(joined[single] | joined[single + 1])]
     else:
-        single = np.arange(n)
-    here = docs[single]
-    alone = ((single == 0) | (docs[np.maximum(single - 1, 0)] != here)) & (
-        (single == n - 1) | (docs[np.minimum(single + 1, n - 1)] != here)
-    )
-    single = single[alone]
+        single = (~(joined[:-1] | joined[1:])).nonzero()[0]
     return (
         np.concatenate([docs[single], docs[starts]]),
         np.concatenate([low[single] * np.float64(w), multi]),
@@ -267,12 +285,11 @@ def _candidates(keys: np.ndarray, w: float, k: int) -> tuple[np.ndarray, np.ndar
 def _top(docs: np.ndarray, totals: np.ndarray, k: int) -> list[Hit]:
     """Return the k best positive (doc, total) pairs, ties broken by the lower doc id."""
     n = len(totals)
-    if k < n:
+    if n > 4 * k:
         kth = np.partition(totals, n - k)[n - k]
-        cand = np.flatnonzero(totals >= kth)
-    else:
-        cand = np.arange(n)
-    best = cand[np.lexsort((docs[cand], -totals[cand]))[:k]]
+        keep = (totals >= kth).nonzero()[0]
+        docs, totals = docs[keep], totals[keep]
+    best = np.lexsort((docs, -totals))[:k]
     return [
         Hit(d, s) for d, s in zip(docs[best].tolist(), totals[best].tolist(), strict=True) if s > 0
     ]
@@ -281,4 +298,7 @@ def _top(docs: np.ndarray, totals: np.ndarray, k: int) -> list[Hit]:
 def _weighted(query: Mapping[str, float] | Sequence[str]) -> dict[str, float]:
     if isinstance(query, Mapping):
         return {t: float(w) for t, w in query.items()}
-    return {t: float(c) for t, c in Counter(query).items()}
+    weights = dict.fromkeys(query, 1.0)
+    if len(weights) < len(query):  # repeated terms weigh their count
+        weights = {t: float(c) for t, c in Counter(query).items()}
+    return weights
