@@ -6,7 +6,7 @@ import logging
 import string
 import time
 import unicodedata
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,8 @@ MAX_CANDIDATES = 50
 MIN_WEIGHT_SHARE = 0.1
 # Ranking multiplies BM25 by (COVERAGE_FLOOR + coverage): coverage decides close calls.
 COVERAGE_FLOOR = 0.5
+# An unknown capitalized name weighs this many times an unknown word.
+NAME_WEIGHT = 1.5
 # Autocomplete shows a suggested question when the typed text nearly appears in it (0-100).
 COMPLETE_MIN_SIMILARITY = 80
 
@@ -143,6 +145,11 @@ class Engine:
         }
         self._surface_list = list(self._surface)
         self._vocab_list = list(self.index.vocab)
+        g = self.glossary
+        self._glossary_words = [
+            (list(g.words_en), g.words_en, g.english),
+            (list(g.words_es), g.words_es, g.spanish),
+        ]
         self.build_seconds = time.perf_counter() - started
         self._en_stop = stopwords("en")
         self._es_stop = stopwords("es")
@@ -225,6 +232,7 @@ class Engine:
         """Turn a question into content groups (glossary, stopwords, typo tolerance applied)."""
         tokens = words(question)
         english = _looks_english(tokens, self._en_stop, self._es_stop)
+        names = _proper_nouns(question)
         groups: list[QueryGroup] = []
         i = 0
         while i < len(tokens):
@@ -251,7 +259,11 @@ class Engine:
                 units += [(t,) for p in alternatives for t in self._synonyms(words(p))]
             if not own and not units and alternatives:
                 continue  # the glossary maps it to function words only ("still" -> "aún")
-            groups.append(self._group(" ".join(chunk), own, units))
+            group = self._group(" ".join(chunk), own, units)
+            if not group.known and group.surface in names:
+                # A name the article never mentions ("Google") is what the question is about.
+                group = replace(group, weight=group.weight * NAME_WEIGHT)
+            groups.append(group)
         return groups
 
     def _synonyms(self, tokens: list[str]) -> list[str]:
@@ -294,6 +306,19 @@ class Engine:
             hit = self.glossary.spanish.get(tuple(self.es.stem(w) for w in chunk))
             if hit:
                 return n, hit
+        word = tokens[i]
+        if (
+            min_words == 1
+            and len(word) >= 5
+            and self.es.stem(word) not in self.index.vocab
+            and not self._fuzzy([word], self._surface_list, self._surface)  # article words first
+        ):
+            # A typo in a word the glossary knows ("agremeent"): the closest entry stands in.
+            limit = 1 if len(word) < 8 else 2
+            for choices, keys, table in self._glossary_words:
+                close = process.extractOne(word, choices, scorer=OSA.distance, score_cutoff=limit)
+                if close is not None and close[0][0] == word[0] and keys[close[0]] in table:
+                    return 1, table[keys[close[0]]]
         return 0, ()
 
     def _group(
@@ -579,3 +604,13 @@ def _looks_english(tokens: list[str], en_stop: frozenset[str], es_stop: frozense
     en = sum(1 for t in tokens if t in en_stop and t not in es_stop)
     es = sum(1 for t in tokens if t in es_stop and t not in en_stop)
     return en > es
+
+
+def _proper_nouns(question: str) -> set[str]:
+    """Return the folded words written capitalized after the first word ("Google", "IBM")."""
+    found = set()
+    for n, (_s, _e, word) in enumerate(word_spans(question)):
+        original = question[_s:_e]
+        if n > 0 and original[:1].isupper():
+            found.add(word)
+    return found

@@ -23,6 +23,9 @@ class Glossary:
     framing_es: frozenset[str] = frozenset()
     framing_en: frozenset[str] = frozenset()
     keep_es: frozenset[str] = frozenset()
+    # One-word entries as written (folded) -> their key, to match typos of them.
+    words_en: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    words_es: dict[str, tuple[str, ...]] = field(default_factory=dict)
     metadata_es: frozenset[str] = frozenset()
     metadata_en: frozenset[str] = frozenset()
 
@@ -37,7 +40,11 @@ def load_glossary(path: Path, es: Analyzer, en: Analyzer) -> Glossary:
     if not path.exists():
         return Glossary()
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER) or {}
+        text = path.read_text(encoding="utf-8")
+        duplicates = _duplicate_keys(path, yaml.compose(text, Loader=SAFE_LOADER))
+        if duplicates:
+            raise KnowledgeError(duplicates)
+        data = yaml.load(text, Loader=SAFE_LOADER) or {}
     except (OSError, UnicodeDecodeError) as exc:
         raise KnowledgeError([f"{path}:1: cannot read the glossary: {exc}"]) from exc
     except yaml.YAMLError as exc:
@@ -64,12 +71,42 @@ def load_glossary(path: Path, es: Analyzer, en: Analyzer) -> Glossary:
     return Glossary(
         english=english,
         spanish=spanish,
+        words_en=_one_word_keys(data.get("en"), en),
+        words_es=_one_word_keys(data.get("es"), es),
         framing_es=frozenset(es.stem(w) for w in lists["framing"]["es"]),
         framing_en=frozenset(en.stem(w) for w in lists["framing"]["en"]),
         keep_es=frozenset(lists["keep"]["es"]),
         metadata_es=frozenset(es.stem(w) for w in lists["metadata"]["es"]),
         metadata_en=frozenset(en.stem(w) for w in lists["metadata"]["en"]),
     )
+
+
+def _one_word_keys(section: object, analyzer: Analyzer) -> dict[str, tuple[str, ...]]:
+    if not isinstance(section, dict):
+        return {}
+    out = {}
+    for key in section:
+        tokens = words(str(key))
+        if len(tokens) == 1:
+            out[tokens[0]] = (analyzer.stem(tokens[0]),)
+    return out
+
+
+def _duplicate_keys(path: Path, node: yaml.Node | None) -> list[str]:
+    """List keys defined twice in one mapping (YAML would silently keep the last one)."""
+    problems: list[str] = []
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
+        for key, value in node.value:
+            line = key.start_mark.line + 1
+            if isinstance(key, yaml.ScalarNode) and key.value in seen:
+                problems.append(
+                    f"{path}:{line}: duplicate key {key.value!r} (first on line {seen[key.value]})"
+                )
+            elif isinstance(key, yaml.ScalarNode):
+                seen[key.value] = line
+            problems.extend(_duplicate_keys(path, value))
+    return problems
 
 
 def _phrase_map(

@@ -85,3 +85,35 @@ def test_english_entry_makes_english_question_match_spanish_text(
     # The quote stays Spanish and the Spanish word is highlighted.
     first = answer.passages[0]
     assert "bodega" in [first.text[s:e] for s, e in first.highlights]
+
+
+def test_a_key_defined_twice_is_reported_with_both_lines(tmp_path: Path) -> None:
+    path = tmp_path / "glossary.yaml"
+    path.write_text("en:\n  deal: [acuerdo]\n  deal: [pacto]\n", encoding="utf-8")
+    with pytest.raises(KnowledgeError) as err:
+        load_glossary(path, Analyzer("spanish"), Analyzer("english"))
+    assert err.value.problems == (f"{path}:3: duplicate key 'deal' (first on line 2)",)
+
+
+def test_a_typo_in_an_english_word_still_finds_its_translation(engine: Engine) -> None:
+    answer = engine.ask("When does the agremeent end?", lang="en")
+    assert answer.answered and "vigente hasta 2030" in answer.passages[0].text
+
+
+def test_an_unknown_name_outweighs_shared_words(engine: Engine) -> None:
+    assert not engine.ask("What did Google announce about AI?").answered
+    assert engine.ask("What did Trump announce?").answered
+
+
+def test_content_words_the_stopword_list_drops_are_kept(engine: Engine) -> None:
+    assert not engine.ask("¿Qué tiempo hace en Madrid?").answered
+
+
+def test_a_question_about_the_document_is_answered_from_its_front_matter(
+    engine: Engine,
+) -> None:
+    answer = engine.ask("¿Quién publicó la noticia?")
+    assert answer.answered
+    assert answer.summary.endswith("lo publicó Portaltic/EP el 22/01/2025.")
+    assert answer.passages[0].paragraph == 0
+    assert answer.citations[0].source == "Portaltic/EP"
