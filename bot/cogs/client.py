@@ -186,6 +186,11 @@ class DealBotMixin:
             log.warning("could not remember the synced tree in %s: %s", marker, exc)
 
 
+# The bot never joins voice: discord.py's warnings about missing voice libraries are noise.
+discord.VoiceClient.warn_nacl = False
+discord.VoiceClient.warn_dave = False
+
+
 def _bot_kwargs(settings: Settings) -> dict[str, Any]:
     intents = discord.Intents.none()
     intents.guilds = True
