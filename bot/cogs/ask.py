@@ -35,10 +35,6 @@ AUTOCOMPLETE_MAX = 25
 CHOICE_MAX = 100
 
 
-class Cooldown(app_commands.CommandOnCooldown):
-    """The per-user question budget is spent."""
-
-
 class AskCog(commands.Cog):
     """Questions about the article, answered with quotes."""
 
