@@ -120,6 +120,26 @@ def _user(user_id: int) -> dict[str, Any]:
     }
 
 
+def message_payload(*, author_id: int, content: str) -> dict[str, Any]:
+    """Return a MESSAGE object shaped like Discord's, in the test channel."""
+    return {
+        "id": str(next(_ids)),
+        "channel_id": str(CHANNEL_ID),
+        "author": _user(author_id),
+        "content": content,
+        "timestamp": "2025-01-22T10:00:00+00:00",
+        "edited_timestamp": None,
+        "tts": False,
+        "mention_everyone": False,
+        "mentions": [],
+        "mention_roles": [],
+        "attachments": [],
+        "embeds": [],
+        "pinned": False,
+        "type": 0,
+    }
+
+
 def interaction_payload(
     itype: int,
     data: dict[str, Any],
@@ -277,23 +297,8 @@ class Harness:
         self, content: str, *, locale: str = "es-ES", user_id: int = USER_ID
     ) -> Call:
         """Use the message menu "Preguntar al bot" on a message with `content`."""
-        msg_id = str(next(_ids))
-        message = {
-            "id": msg_id,
-            "channel_id": str(CHANNEL_ID),
-            "author": _user(999),
-            "content": content,
-            "timestamp": "2025-01-22T10:00:00+00:00",
-            "edited_timestamp": None,
-            "tts": False,
-            "mention_everyone": False,
-            "mentions": [],
-            "mention_roles": [],
-            "attachments": [],
-            "embeds": [],
-            "pinned": False,
-            "type": 0,
-        }
+        message = message_payload(author_id=999, content=content)
+        msg_id = message["id"]
         data = {
             "id": str(next(_ids)),
             "name": "Preguntar al bot",
@@ -314,23 +319,8 @@ class Harness:
         user_id: int = USER_ID,
     ) -> Call:
         """Press a button of a message the bot sent (its components come from `view`)."""
-        message = {
-            "id": str(next(_ids)),
-            "channel_id": str(CHANNEL_ID),
-            "author": _user(APP_ID),
-            "content": "",
-            "timestamp": "2025-01-22T10:00:00+00:00",
-            "edited_timestamp": None,
-            "tts": False,
-            "mention_everyone": False,
-            "mentions": [],
-            "mention_roles": [],
-            "attachments": [],
-            "embeds": [],
-            "pinned": False,
-            "type": 0,
-            "components": view.to_components(),
-        }
+        message = message_payload(author_id=APP_ID, content="")
+        message["components"] = view.to_components()
         data = {"custom_id": custom_id, "component_type": 2}
         call = self._mock(
             interaction_payload(3, data, locale=locale, user_id=user_id, message=message)
