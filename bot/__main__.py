@@ -121,8 +121,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             try:
                 clean_question(args.question)
             except QuestionError as exc:
-                length = len(" ".join(args.question.split()))
-                return fail(question_error(exc.code, lang, length))
+                return fail(question_error(exc, lang))
         engine = load_engine(settings.knowledge_dir)
         if args.question == "-":
             cli.ask_stream(engine, sys.stdin, sys.stdout, as_json=args.json, lang=lang, k=k)

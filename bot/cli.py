@@ -106,7 +106,7 @@ def ask_stream(
             answer = engine.ask(line, lang=lang, k=k)
         except QuestionError as exc:
             failures += 1
-            message = question_error(exc.code, lang, len(" ".join(line.split())))
+            message = question_error(exc, lang)
             error = {"question": line, "error": message}
             out.write(json.dumps(error, ensure_ascii=False) if as_json else f"error: {message}\n")
         else:
@@ -150,4 +150,4 @@ def console(engine: Engine, lang: str, k: int) -> int:
         try:
             print(render_answer(engine.ask(line, lang=lang, k=k), color))
         except QuestionError as exc:
-            print(f"error: {question_error(exc.code, lang, len(line.strip()))}")
+            print(f"error: {question_error(exc, lang)}")

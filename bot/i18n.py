@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.core.errors import QuestionError
+
 STRINGS: dict[str, dict[str, str]] = {
     "question": {"es": "Pregunta", "en": "Question"},
     "summary": {"es": "Resumen", "en": "Summary"},
@@ -48,12 +53,17 @@ def lang_of_locale(locale: str | None, default: str = "es") -> str:
     return head if head in ("es", "en") else default
 
 
-def question_error(code: str, lang: str, length: int = 0, limit: int = 300) -> str:
-    """Return the user-facing message for a QuestionError code."""
-    key = f"err_{code}"
+def cooldown_message(retry_after: float, lang: str) -> str:
+    """Return the "try again in N s" message for a spent question budget."""
+    return t("err_cooldown", lang, s=max(1, round(retry_after)))
+
+
+def question_error(error: QuestionError, lang: str) -> str:
+    """Return the user-facing message for a QuestionError."""
+    key = f"err_{error.code}"
     if key not in STRINGS:
         key = "err_generic"
-    return t(key, lang, n=length, limit=limit) if code == "too_long" else t(key, lang)
+    return t(key, lang, n=error.length, limit=error.limit)
 
 
 STRINGS.update(

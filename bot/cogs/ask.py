@@ -20,7 +20,7 @@ from bot.cogs import ui
 from bot.cogs.views import SuggestionButton, answer_view, locale_lang
 from bot.core.answer import Answer, Engine, clean_question
 from bot.core.errors import KnowledgeError, QuestionError
-from bot.i18n import t
+from bot.i18n import cooldown_message, question_error, t
 from bot.store import QuestionRecord, stats_sections
 
 if TYPE_CHECKING:
@@ -204,12 +204,12 @@ class AskCog(commands.Cog):
         try:
             question = clean_question(question)
         except QuestionError as exc:
-            await send_error(interaction, ui.question_error_text(exc, question, lang))
+            await send_error(interaction, question_error(exc, lang))
             return
         if question_id is None:
             retry = self.bot.cooldowns.hit(interaction.user.id)
             if retry is not None:
-                await send_error(interaction, t("err_cooldown", lang, s=math.ceil(retry)))
+                await send_error(interaction, cooldown_message(retry, lang))
                 return
         engine = self.bot.engine
         started = time.perf_counter()

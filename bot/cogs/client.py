@@ -15,8 +15,8 @@ from discord.ext import commands
 
 from bot.cogs.translator import Translator
 from bot.cogs.ui import suggestion_key
-from bot.core.answer import Engine
-from bot.i18n import t
+from bot.core.answer import MAX_QUESTION_CHARS, Engine
+from bot.i18n import cooldown_message, t
 from bot.metrics import Metrics
 from bot.settings import Settings
 from bot.store import Store
@@ -75,11 +75,11 @@ class DealTree(app_commands.CommandTree):
         if isinstance(error, ChannelNotAllowed):
             message = t("err_channel", lang, channels=str(error))
         elif isinstance(error, app_commands.CommandOnCooldown):
-            message = t("err_cooldown", lang, s=max(1, round(error.retry_after)))
+            message = cooldown_message(error.retry_after, lang)
         elif isinstance(error, app_commands.MissingPermissions | app_commands.NoPrivateMessage):
             message = t("err_forbidden", lang)
         elif isinstance(error, app_commands.TransformerError):
-            message = t("err_too_long", lang, n=len(str(error.value)), limit=300)
+            message = t("err_too_long", lang, n=len(str(error.value)), limit=MAX_QUESTION_CHARS)
         else:
             log.error(
                 "unexpected error in interaction %s (%s)",

@@ -235,13 +235,6 @@ def payload_problems(
     return problems
 
 
-def question_error_text(exc: Any, question: str, lang: str) -> str:
-    """Return the localized message for a QuestionError."""
-    from bot.i18n import question_error
-
-    return question_error(exc.code, lang, len(" ".join(question.split())))
-
-
 def sources_embed(engine: Any, lang: str) -> discord.Embed:
     """List the documents: title, outlet, date, link, passages."""
     embed = discord.Embed(title=t("sources_title", lang), colour=COLOR_INFO)

@@ -554,6 +554,8 @@ def clean_question(question: str) -> str:
         raise QuestionError(
             "too_long",
             f"the question has {len(cleaned)} characters; the limit is {MAX_QUESTION_CHARS}",
+            length=len(cleaned),
+            limit=MAX_QUESTION_CHARS,
         )
     return cleaned
 

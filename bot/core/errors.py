@@ -16,6 +16,8 @@ class KnowledgeError(CoreError):
 class QuestionError(CoreError):
     """The question cannot be asked as typed (empty, too long, control characters)."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, length: int = 0, limit: int = 0) -> None:
         self.code = code
+        self.length = length  # characters of the question, whitespace collapsed
+        self.limit = limit
         super().__init__(message)
