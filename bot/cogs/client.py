@@ -140,11 +140,7 @@ class DealBotMixin:
 
     def engine_suggestion(self, key: str) -> str | None:
         """Return the suggested question behind a button key, if it still exists."""
-        for doc in self.engine.documents:
-            for q in doc.suggested_questions:
-                if suggestion_key(q) == key:
-                    return q
-        return None
+        return next((q for q in self.engine.suggested_questions if suggestion_key(q) == key), None)
 
     async def reload_knowledge(self) -> Engine:
         """Rebuild the engine from the knowledge folder; keep the old one on any error."""

@@ -135,6 +135,10 @@ class Engine:
         self.en = Analyzer("english")
         self.passages: tuple[Passage, ...] = tuple(p for d in self.documents for p in d.passages)
         self._docs = {d.id: d for d in self.documents}
+        self.suggested_questions: tuple[str, ...] = tuple(
+            dict.fromkeys(q for d in self.documents for q in d.suggested_questions)
+        )
+        self._overview: tuple[int, ...] | None = None
         started = time.perf_counter()
         self.index = BM25Index(self.es.terms(p.text) for p in self.passages)
         self._surface = {
@@ -202,7 +206,7 @@ class Engine:
             return self._about_document(question, lang)
         ranked = self._rank(groups)
         coverage = ranked[0].coverage if ranked else 0.0
-        if not ranked or coverage <= MIN_COVERAGE + 1e-9:
+        if not ranked or not _covers(coverage):
             return self._not_covered(question, lang, groups, coverage)
         best = ranked[0].score
         relevant = [
@@ -213,7 +217,7 @@ class Engine:
         page = relevant[offset : offset + k]
         matched = {t for g in groups for t in g.terms}
         quoted = tuple(self._quote(r, matched) for r in page)
-        strong = tuple(q for q, r in zip(quoted, page, strict=True) if r.coverage >= MIN_COVERAGE)
+        strong = tuple(q for q, r in zip(quoted, page, strict=True) if _covers(r.coverage))
         summary = self._summary(lang, strong or quoted[:1], groups) if quoted else ""
         return Answer(
             question=question,
@@ -487,7 +491,7 @@ class Engine:
     def suggest(self, groups: list[QueryGroup], limit: int = 3) -> tuple[str, ...]:
         """Return up to `limit` suggested questions, the closest to the question first."""
         wanted = {t for g in groups for t in g.terms}
-        pool = [q for d in self.documents for q in d.suggested_questions]
+        pool = self.suggested_questions
         ranked = sorted(
             enumerate(pool), key=lambda iq: (-len(wanted.intersection(self.es.terms(iq[1]))), iq[0])
         )
@@ -496,7 +500,7 @@ class Engine:
     def complete(self, typed: str, limit: int = 25) -> list[str]:
         """Return autocomplete choices: what was typed, then matching suggested questions."""
         typed = " ".join(typed.split())[:MAX_QUESTION_CHARS]
-        pool = list(dict.fromkeys(q for d in self.documents for q in d.suggested_questions))
+        pool = list(self.suggested_questions)
         if typed:
             key = fold(typed)
             scored = process.extract(
@@ -509,22 +513,27 @@ class Engine:
 
     # -- whole-article summary ----------------------------------------------------------------
 
-    def overview(self, *, lang: str = "es", max_quotes: int = 4) -> Answer:
+    def key_passages(self, max_quotes: int = 4) -> tuple[int, ...]:
+        """Return the lead passage and the best answers to the suggested questions (cached)."""
+        if self._overview is None:
+            lead = next((i for i, p in enumerate(self.passages) if p.paragraph == 1), 0)
+            chosen = [lead]
+            for q in self.suggested_questions:
+                if len(chosen) >= max_quotes:
+                    break
+                ranked = self._rank(self.analyze(q))
+                if ranked and ranked[0].passage not in chosen and _covers(ranked[0].coverage):
+                    chosen.append(ranked[0].passage)
+            self._overview = tuple(chosen)
+        return self._overview
+
+    def overview(self, *, lang: str = "es") -> Answer:
         """Summarize the knowledge base through the overview template, with its key quotes."""
         lang = lang if lang in LANGS else "es"
         doc = self.documents[0]
-        chosen: list[int] = []
-        lead = next((i for i, p in enumerate(self.passages) if p.paragraph == 1), 0)
-        chosen.append(lead)
-        for q in (q for d in self.documents for q in d.suggested_questions):
-            if len(chosen) >= max_quotes:
-                break
-            ranked = self._rank(self.analyze(q))
-            if ranked and ranked[0].passage not in chosen and ranked[0].coverage >= MIN_COVERAGE:
-                chosen.append(ranked[0].passage)
         quoted = []
         quotes = []
-        for i in chosen:
+        for i in self.key_passages():
             passage = self.passages[i]
             quoted.append(self._quote(_Ranked(i, 0.0, 1.0), set()))
             spans = sentences(passage.text)
@@ -538,9 +547,14 @@ class Engine:
             passages=quoted_t,
             summary=self._fill("overview", lang, doc, quotes),
             citations=tuple(dict.fromkeys(q.citation for q in quoted_t)),
-            suggestions=tuple(q for d in self.documents for q in d.suggested_questions)[:3],
+            suggestions=self.suggested_questions[:3],
             confidence=1.0,
         )
+
+
+def _covers(coverage: float) -> bool:
+    """Tell whether a passage holds enough of the question to answer it (more than half)."""
+    return coverage > MIN_COVERAGE + 1e-9  # 1e-9: "exactly half" computed in floating point
 
 
 def clean_question(question: str) -> str:
