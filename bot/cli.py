@@ -25,7 +25,6 @@ class ProgressBar:
         self.stream = stream or sys.stderr
         self.min_documents = min_documents
         self.started = time.perf_counter()
-        self.shown = False
 
     def __call__(self, done: int, total: int, passages: int) -> None:
         """Redraw the bar (only on a terminal, and only for folders worth a bar)."""
@@ -38,7 +37,6 @@ class ProgressBar:
             f"\rindexing [{'#' * filled}{'.' * (width - filled)}] {done}/{total} documents, "
             f"{passages} passages, {rate:,.0f} passages/s"
         )
-        self.shown = True
         if done == total:
             self.stream.write("\n")
         self.stream.flush()
@@ -123,13 +121,7 @@ def console(engine: Engine, lang: str, k: int) -> int:
     except ImportError:  # pragma: no cover - not on every platform
         pass
     color = use_color(sys.stdout)
-    hello = {
-        "es": "Pregunta sobre el acuerdo Microsoft-OpenAI. /en o /es cambia el idioma; "
-        "/salir (o Ctrl-D) termina.",
-        "en": "Ask about the Microsoft-OpenAI agreement. /en or /es switches language; "
-        "/quit (or Ctrl-D) exits.",
-    }
-    print(hello[lang])
+    print(t("console_hello", lang))
     for q in engine.complete("")[:3]:
         print(f"  • {q}")
     while True:
@@ -143,7 +135,7 @@ def console(engine: Engine, lang: str, k: int) -> int:
             return 0
         if command in ("/en", "/es"):
             lang = command[1:]
-            print(hello[lang])
+            print(t("console_hello", lang))
             continue
         if not command:
             continue

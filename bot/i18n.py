@@ -10,8 +10,6 @@ if TYPE_CHECKING:
 STRINGS: dict[str, dict[str, str]] = {
     "question": {"es": "Pregunta", "en": "Question"},
     "summary": {"es": "Resumen", "en": "Summary"},
-    "sources": {"es": "Fuentes", "en": "Sources"},
-    "quote": {"es": "Cita", "en": "Quote"},
     "suggestions": {"es": "Prueba a preguntar", "en": "Try asking"},
     "footer": {
         "es": "Las respuestas solo citan el artículo; no se inventa nada.",
@@ -35,6 +33,108 @@ STRINGS: dict[str, dict[str, str]] = {
         "es": "Algo ha fallado al responder. Inténtalo de nuevo en un momento.",
         "en": "Something went wrong while answering. Please try again in a moment.",
     },
+    "more_hint": {
+        "es": "(+{n} pasajes más: pulsa «Más pasajes»)",
+        "en": "(+{n} more passages: press “More passages”)",
+    },
+    "err_cooldown": {
+        "es": "Vas muy rápido: vuelve a intentarlo en {s} s.",
+        "en": "You are going fast: try again in {s} s.",
+    },
+    "err_channel": {
+        "es": "Aquí no respondo. Pregúntame en: {channels}.",
+        "en": "I don't answer here. Ask me in: {channels}.",
+    },
+    "err_forbidden": {
+        "es": "Este comando es solo para administradores (Gestionar servidor).",
+        "en": "This command is for admins only (Manage Server).",
+    },
+    "err_no_text": {
+        "es": "Ese mensaje no tiene texto que pueda usar como pregunta.",
+        "en": "That message has no text I can use as a question.",
+    },
+    "err_not_yours": {
+        "es": "Solo quien preguntó puede pedir más pasajes. Pregunta tú con /preguntar.",
+        "en": "Only the person who asked can page through passages. Ask with /ask.",
+    },
+    "err_gone": {
+        "es": "Esa pregunta ya no está disponible; vuelve a preguntar con /preguntar.",
+        "en": "That question is no longer available; ask again with /ask.",
+    },
+    "vote_thanks_up": {
+        "es": "Gracias por tu voto 👍 (puedes cambiarlo cuando quieras).",
+        "en": "Thanks for your vote 👍 (you can change it any time).",
+    },
+    "vote_thanks_down": {
+        "es": "Gracias por tu voto 👎: nos ayuda a mejorar la base de conocimiento.",
+        "en": "Thanks for your vote 👎: it helps us improve the knowledge base.",
+    },
+    "sources_title": {"es": "Fuentes", "en": "Sources"},
+    "sources_line": {
+        "es": "{source} · {date} · {n} pasajes",
+        "en": "{source} · {date} · {n} passages",
+    },
+    "help_title": {"es": "Cómo preguntar", "en": "How to ask"},
+    "help_body": {
+        "es": "Usa **/preguntar** con tu pregunta, en español o en inglés. Respondo solo con "
+        "citas textuales del artículo, con su párrafo y fuente; si el artículo no trata tu "
+        "pregunta, te lo digo. **/resumen** resume el artículo, **/fuentes** lista los "
+        "documentos y el menú contextual «Preguntar al bot» (clic derecho en un mensaje → "
+        "Apps) responde al texto de ese mensaje. Con `privado: True` solo tú ves la respuesta.",
+        "en": "Use **/ask** with your question, in Spanish or English. I only answer with "
+        "verbatim quotes from the article (in Spanish), with paragraph and source; if the "
+        "article does not cover your question, I say so. **/summary** summarizes the "
+        "article, **/sources** lists the documents, and the “Ask the bot” message menu "
+        "(right-click a message → Apps) answers that message's text. With `private: True` "
+        "only you see the answer.",
+    },
+    "examples": {"es": "Ejemplos", "en": "Examples"},
+    "status_title": {"es": "Estado", "en": "Status"},
+    "version": {"es": "Versión", "en": "Version"},
+    "documents": {"es": "Documentos", "en": "Documents"},
+    "passages": {"es": "Pasajes", "en": "Passages"},
+    "build_time": {"es": "Construcción del índice", "en": "Index build time"},
+    "uptime": {"es": "Tiempo activo", "en": "Uptime"},
+    "latency": {"es": "Latencia del gateway", "en": "Gateway latency"},
+    "reload_ok": {
+        "es": "Conocimiento recargado: {docs} documentos, {passages} pasajes ({secs:.2f} s).",
+        "en": "Knowledge reloaded: {docs} documents, {passages} passages ({secs:.2f} s).",
+    },
+    "reload_failed": {
+        "es": "No he recargado nada: sigo con el índice anterior. Problemas ({n}):",
+        "en": "Nothing was reloaded: the previous index stays. Problems ({n}):",
+    },
+    "stats_title": {"es": "Estadísticas ({days} días)", "en": "Statistics ({days} days)"},
+    "link": {"es": "Leer el artículo", "en": "Read the article"},
+    "overview_title": {"es": "Resumen: «{title}»", "en": "Summary: «{title}»"},
+    "console_hello": {
+        "es": "Pregunta sobre el acuerdo Microsoft-OpenAI. /en o /es cambia el idioma; "
+        "/salir (o Ctrl-D) termina.",
+        "en": "Ask about the Microsoft-OpenAI agreement. /en or /es switches language; "
+        "/quit (or Ctrl-D) exits.",
+    },
+    "stats_report_title": {
+        "es": "Estadísticas de los últimos {days} días",
+        "en": "Statistics for the last {days} days",
+    },
+    "stats_summary": {
+        "es": "Preguntas: {total} · respondidas: {share:.0%}",
+        "en": "Questions: {total} · answered: {share:.0%}",
+    },
+    "stats_per_day": {
+        "es": "Por día (preguntas / respondidas)",
+        "en": "Per day (asked / answered)",
+    },
+    "stats_most_asked": {"es": "Más preguntadas", "en": "Most asked"},
+    "stats_unanswered": {
+        "es": "Sin respuesta (añadir a la carpeta knowledge)",
+        "en": "Unanswered (add to the knowledge folder)",
+    },
+    "stats_passage_votes": {
+        "es": "Votos por pasaje (👍 / 👎)",
+        "en": "Votes per passage (👍 / 👎)",
+    },
+    "stats_none": {"es": "(ninguna)", "en": "(none)"},
 }
 
 
@@ -64,87 +164,3 @@ def question_error(error: QuestionError, lang: str) -> str:
     if key not in STRINGS:
         key = "err_generic"
     return t(key, lang, n=error.length, limit=error.limit)
-
-
-STRINGS.update(
-    {
-        "more_hint": {
-            "es": "(+{n} pasajes más: pulsa «Más pasajes»)",
-            "en": "(+{n} more passages: press “More passages”)",
-        },
-        "err_cooldown": {
-            "es": "Vas muy rápido: vuelve a intentarlo en {s} s.",
-            "en": "You are going fast: try again in {s} s.",
-        },
-        "err_channel": {
-            "es": "Aquí no respondo. Pregúntame en: {channels}.",
-            "en": "I don't answer here. Ask me in: {channels}.",
-        },
-        "err_forbidden": {
-            "es": "Este comando es solo para administradores (Gestionar servidor).",
-            "en": "This command is for admins only (Manage Server).",
-        },
-        "err_no_text": {
-            "es": "Ese mensaje no tiene texto que pueda usar como pregunta.",
-            "en": "That message has no text I can use as a question.",
-        },
-        "err_not_yours": {
-            "es": "Solo quien preguntó puede pedir más pasajes. Pregunta tú con /preguntar.",
-            "en": "Only the person who asked can page through passages. Ask with /ask.",
-        },
-        "err_gone": {
-            "es": "Esa pregunta ya no está disponible; vuelve a preguntar con /preguntar.",
-            "en": "That question is no longer available; ask again with /ask.",
-        },
-        "err_busy": {
-            "es": "El bot se está reiniciando; pregunta de nuevo en unos segundos.",
-            "en": "The bot is restarting; ask again in a few seconds.",
-        },
-        "vote_thanks_up": {
-            "es": "Gracias por tu voto 👍 (puedes cambiarlo cuando quieras).",
-            "en": "Thanks for your vote 👍 (you can change it any time).",
-        },
-        "vote_thanks_down": {
-            "es": "Gracias por tu voto 👎: nos ayuda a mejorar la base de conocimiento.",
-            "en": "Thanks for your vote 👎: it helps us improve the knowledge base.",
-        },
-        "sources_title": {"es": "Fuentes", "en": "Sources"},
-        "sources_line": {
-            "es": "{source} · {date} · {n} pasajes",
-            "en": "{source} · {date} · {n} passages",
-        },
-        "help_title": {"es": "Cómo preguntar", "en": "How to ask"},
-        "help_body": {
-            "es": "Usa **/preguntar** con tu pregunta, en español o en inglés. Respondo solo con "
-            "citas textuales del artículo, con su párrafo y fuente; si el artículo no trata tu "
-            "pregunta, te lo digo. **/resumen** resume el artículo, **/fuentes** lista los "
-            "documentos y el menú contextual «Preguntar al bot» (clic derecho en un mensaje → "
-            "Apps) responde al texto de ese mensaje. Con `privado: True` solo tú ves la respuesta.",
-            "en": "Use **/ask** with your question, in Spanish or English. I only answer with "
-            "verbatim quotes from the article (in Spanish), with paragraph and source; if the "
-            "article does not cover your question, I say so. **/summary** summarizes the "
-            "article, **/sources** lists the documents, and the “Ask the bot” message menu "
-            "(right-click a message → Apps) answers that message's text. With `private: True` "
-            "only you see the answer.",
-        },
-        "examples": {"es": "Ejemplos", "en": "Examples"},
-        "status_title": {"es": "Estado", "en": "Status"},
-        "version": {"es": "Versión", "en": "Version"},
-        "documents": {"es": "Documentos", "en": "Documents"},
-        "passages": {"es": "Pasajes", "en": "Passages"},
-        "build_time": {"es": "Construcción del índice", "en": "Index build time"},
-        "uptime": {"es": "Tiempo activo", "en": "Uptime"},
-        "latency": {"es": "Latencia del gateway", "en": "Gateway latency"},
-        "reload_ok": {
-            "es": "Conocimiento recargado: {docs} documentos, {passages} pasajes ({secs:.2f} s).",
-            "en": "Knowledge reloaded: {docs} documents, {passages} passages ({secs:.2f} s).",
-        },
-        "reload_failed": {
-            "es": "No he recargado nada: sigo con el índice anterior. Problemas ({n}):",
-            "en": "Nothing was reloaded: the previous index stays. Problems ({n}):",
-        },
-        "stats_title": {"es": "Estadísticas ({days} días)", "en": "Statistics ({days} days)"},
-        "link": {"es": "Leer el artículo", "en": "Read the article"},
-        "overview_title": {"es": "Resumen: «{title}»", "en": "Summary: «{title}»"},
-    }
-)

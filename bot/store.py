@@ -19,6 +19,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
+from bot.i18n import lang_of_locale, t
+
 log = logging.getLogger(__name__)
 
 DAY_SECONDS = 24 * 60 * 60
@@ -543,32 +545,6 @@ async def purge_daily(
 
 # --------------------------------------------------------------------------- rendering
 
-_LABELS: dict[str, dict[str, str]] = {
-    "es": {
-        "title": "Estadísticas de los últimos {days} días",
-        "summary": "Preguntas: {total} · respondidas: {share:.0%}",
-        "per_day": "Por día (preguntas / respondidas)",
-        "most_asked": "Más preguntadas",
-        "unanswered": "Sin respuesta (añadir a la carpeta knowledge)",
-        "passage_votes": "Votos por pasaje (👍 / 👎)",
-        "none": "(ninguna)",
-    },
-    "en": {
-        "title": "Statistics for the last {days} days",
-        "summary": "Questions: {total} · answered: {share:.0%}",
-        "per_day": "Per day (asked / answered)",
-        "most_asked": "Most asked",
-        "unanswered": "Unanswered (add to the knowledge folder)",
-        "passage_votes": "Votes per passage (👍 / 👎)",
-        "none": "(none)",
-    },
-}
-
-
-def _labels(lang: str) -> dict[str, str]:
-    """Return the Spanish labels for any es* locale, English otherwise."""
-    return _LABELS["es" if lang.lower().startswith("es") else "en"]
-
 
 def _clip(text: str, limit: int = _MAX_RENDERED_QUESTION) -> str:
     """Shorten text to `limit` characters with an ellipsis."""
@@ -577,26 +553,31 @@ def _clip(text: str, limit: int = _MAX_RENDERED_QUESTION) -> str:
 
 def stats_sections(stats: Stats, lang: str = "es") -> tuple[tuple[str, str], ...]:
     """Return (title, body) pairs of the report, e.g. for Discord embed fields."""
-    t = _labels(lang)
-    none = t["none"]
+    lang = lang_of_locale(lang, default="en")
+    none = t("stats_none", lang)
     per_day = "\n".join(f"{d}  {a} / {b}" for d, a, b in stats.per_day) or none
     most = "\n".join(f"{i}. {_clip(q)} ({n})" for i, (q, n) in enumerate(stats.most_asked, 1))
     unans = "\n".join(f"{i}. {_clip(q)} ({n})" for i, (q, n) in enumerate(stats.unanswered, 1))
     votes = "\n".join(f"{p}  +{up} / -{down}" for p, up, down in stats.passage_votes)
     return (
-        (t["per_day"], per_day),
-        (t["most_asked"], most or none),
-        (t["unanswered"], unans or none),
-        (t["passage_votes"], votes or none),
+        (t("stats_per_day", lang), per_day),
+        (t("stats_most_asked", lang), most or none),
+        (t("stats_unanswered", lang), unans or none),
+        (t("stats_passage_votes", lang), votes or none),
     )
+
+
+def stats_headline(stats: Stats, lang: str = "es") -> str:
+    """Return the one-line total: questions asked and the share answered."""
+    lang = lang_of_locale(lang, default="en")
+    return t("stats_summary", lang, total=stats.total, share=stats.answered_share)
 
 
 def render_stats(stats: Stats, lang: str = "es") -> str:
     """Render stats as a plain-text report in Spanish (es*) or English."""
-    t = _labels(lang)
     lines = [
-        t["title"].format(days=stats.days),
-        t["summary"].format(total=stats.total, share=stats.answered_share),
+        t("stats_report_title", lang_of_locale(lang, default="en"), days=stats.days),
+        stats_headline(stats, lang),
     ]
     for title, body in stats_sections(stats, lang):
         lines += ["", f"{title}:", *("  " + line for line in body.splitlines())]

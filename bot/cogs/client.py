@@ -13,7 +13,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cogs.translator import Translator
+from bot.cogs.translator import ENGLISH, Translator
 from bot.cogs.ui import suggestion_key
 from bot.core.answer import MAX_QUESTION_CHARS, Engine
 from bot.i18n import cooldown_message, t
@@ -153,7 +153,7 @@ class DealBotMixin:
     def tree_hash(self) -> str:
         """Return a hash of the command payload, to sync only when it changed."""
         payload = [c.to_dict(self.tree) for c in self.tree.get_commands()]
-        blob = json.dumps([payload, sorted(Translator.english_table().items())], sort_keys=True)
+        blob = json.dumps([payload, sorted(ENGLISH.items())], sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()
 
     async def sync_commands(self, *, force: bool = False) -> None:

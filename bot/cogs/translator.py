@@ -54,11 +54,3 @@ class Translator(app_commands.Translator):
         if locale in SPANISH_LOCALES:
             return string.message
         return None
-
-
-def english_table() -> dict[str, str]:
-    """Return the translation table (part of the synced payload's identity)."""
-    return dict(ENGLISH)
-
-
-Translator.english_table = staticmethod(english_table)  # type: ignore[attr-defined]

@@ -192,11 +192,6 @@ def button_label(text: str) -> str:
     return shorten(" ".join(text.split()), LABEL_MAX)
 
 
-def embed_size(embed: discord.Embed) -> int:
-    """Return the characters Discord counts toward the 6000 total of an embed."""
-    return len(embed)
-
-
 def payload_problems(
     content: str | None, embeds: list[discord.Embed], view: Any = None
 ) -> list[str]:
