@@ -21,7 +21,7 @@ from bot.cogs.views import SuggestionButton, answer_view, locale_lang
 from bot.core.answer import Answer, Engine, clean_question
 from bot.core.errors import KnowledgeError, QuestionError
 from bot.i18n import cooldown_message, question_error, t
-from bot.store import QuestionRecord, stats_sections
+from bot.store import QuestionRecord, stats_headline, stats_sections
 
 if TYPE_CHECKING:
     from bot.cogs.client import DealBot
@@ -180,11 +180,9 @@ class AskCog(commands.Cog):
 
         async def build() -> dict[str, Any]:
             stats = await asyncio.to_thread(self.bot.store.stats, dias)
-            return {
-                "embeds": [
-                    ui.stats_embed(t("stats_title", lang, days=dias), stats_sections(stats, lang))
-                ]
-            }
+            title = t("stats_title", lang, days=dias)
+            embed = ui.stats_embed(title, stats_headline(stats, lang), stats_sections(stats, lang))
+            return {"embeds": [embed]}
 
         await deliver(interaction, build, ephemeral=True)
 

@@ -283,9 +283,9 @@ def problems_embed(heading: str, problems: tuple[str, ...] | list[str]) -> disco
     return discord.Embed(description=f"{heading}\n```\n{body}\n```", colour=COLOR_ERROR)
 
 
-def stats_embed(title: str, sections: tuple[tuple[str, str], ...]) -> discord.Embed:
-    """Render the admin statistics sections as embed fields."""
-    embed = discord.Embed(title=shorten(title, TITLE_MAX), colour=COLOR_INFO)
+def stats_embed(title: str, headline: str, sections: tuple[tuple[str, str], ...]) -> discord.Embed:
+    """Render the admin statistics: totals as the description, then one field per section."""
+    embed = discord.Embed(title=shorten(title, TITLE_MAX), description=headline, colour=COLOR_INFO)
     for name, value in sections[:FIELDS_MAX]:
         embed.add_field(
             name=shorten(name, FIELD_NAME_MAX),

@@ -317,6 +317,7 @@ async def test_stats_show_questions_and_the_unanswered_one(harness: Harness) -> 
     assert call.ephemeral
     embed = call.visible.embeds[0]
     assert embed.title == "Estadísticas (30 días)"
+    assert embed.description == "Preguntas: 2 · respondidas: 50%"
     fields = {f.name: f.value for f in embed.fields}
     assert "2 / 1" in fields["Por día (preguntas / respondidas)"]
     assert OFF_TOPIC in fields["Sin respuesta (añadir a la carpeta knowledge)"]
