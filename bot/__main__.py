@@ -10,13 +10,12 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 from bot import __version__
+from bot.cli import fail
 from bot.core.errors import CoreError, KnowledgeError, QuestionError
 
 if TYPE_CHECKING:
     from bot.core.answer import Engine
     from bot.settings import Settings
-
-EXIT_USAGE = 2
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,12 +53,6 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--days", type=int, default=30)
     stats.add_argument("--lang", choices=("es", "en"), default=None)
     return parser
-
-
-def fail(message: str, code: int = EXIT_USAGE) -> int:
-    """Print one error line to stderr and return the exit code."""
-    print(f"error: {message}", file=sys.stderr)
-    return code
 
 
 def load_engine(folder: Path) -> Engine:
@@ -155,13 +148,12 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
         return run_bench(sizes, args.queries, args.ref_max, args.seed)
     if command == "stats":
-        from bot.store import DB_NAME, SqliteStore, render_stats, salt_of
+        from bot.store import DB_NAME, open_store, render_stats
 
         path = settings.data_dir / DB_NAME
         if not path.exists():
             return fail(f"no database at {path}: the bot has not recorded any question yet", 1)
-        configured = settings.hash_salt.get_secret_value() if settings.hash_salt else None
-        store = SqliteStore(path, salt_of(configured, settings.data_dir))
+        store, _salt = open_store(settings)
         try:
             print(render_stats(store.stats(days=args.days), args.lang or settings.default_lang))
         finally:

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from bot.core.answer import Answer, Citation, Engine
 
 BOLD, RESET, DIM = "\033[1m", "\033[0m", "\033[2m"
+EXIT_USAGE = 2  # bad input or a bad token; 1 is for knowledge problems
 
 
 class ProgressBar:
@@ -40,6 +41,12 @@ class ProgressBar:
         if done == total:
             self.stream.write("\n")
         self.stream.flush()
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> int:
+    """Print one error line to stderr and return the exit code."""
+    print(f"error: {message}", file=sys.stderr)
+    return code
 
 
 def use_color(stream: IO[str]) -> bool:

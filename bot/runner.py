@@ -6,49 +6,40 @@ import asyncio
 import contextlib
 import logging
 import signal
-import sys
 
 import discord
 
+from bot.cli import fail
 from bot.cogs.client import make_bot
 from bot.core.answer import Engine
 from bot.logs import register_secret
 from bot.settings import Settings
-from bot.store import DB_NAME, SqliteStore, purge_daily, salt_of
+from bot.store import SqliteStore, open_store, purge_daily
 from bot.watch import watch_folder
 
 log = logging.getLogger(__name__)
-
-EXIT_TOKEN = 2
-
-
-def _token_error(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return EXIT_TOKEN
 
 
 def run_bot(settings: Settings, *, sync_only: bool = False) -> int:
     """Run the bot until SIGTERM/SIGINT (or only sync the commands); return the exit code."""
     problem = settings.token_problem()
     if problem is not None:
-        return _token_error(f"{problem}. Set it in .env (see .env.example and the README).")
+        return fail(f"{problem}. Set it in .env (see .env.example and the README).")
     assert settings.discord_token is not None
     token = settings.discord_token.get_secret_value().strip()
     register_secret(token)
     engine = Engine.load(settings.knowledge_dir)
-    configured = settings.hash_salt.get_secret_value() if settings.hash_salt else None
-    salt = salt_of(configured, settings.data_dir)
+    store, salt = open_store(settings)
     register_secret(salt)
-    store = SqliteStore(settings.data_dir / DB_NAME, salt)
     try:
         return asyncio.run(_serve(settings, engine, store, token, sync_only))
     except discord.LoginFailure:
-        return _token_error(
+        return fail(
             "Discord rejected DISCORD_TOKEN (401 Unauthorized): copy the bot token again from "
             "the Developer Portal (Bot → Reset Token) into .env"
         )
     except discord.PrivilegedIntentsRequired:  # pragma: no cover - the bot asks for none
-        return _token_error("Discord refused the gateway intents for this application")
+        return fail("Discord refused the gateway intents for this application")
     finally:
         store.close()
 

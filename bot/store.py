@@ -17,9 +17,12 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot.i18n import lang_of_locale, t
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +116,13 @@ def salt_of(configured: str | None, data_dir: Path) -> str:
     with contextlib.suppress(OSError):
         path.chmod(0o600)
     return salt
+
+
+def open_store(settings: Settings) -> tuple[SqliteStore, str]:
+    """Open the data folder's database with HASH_SALT (or the kept random salt); return both."""
+    configured = settings.hash_salt.get_secret_value() if settings.hash_salt else None
+    salt = salt_of(configured, settings.data_dir)
+    return SqliteStore(settings.data_dir / DB_NAME, salt), salt
 
 
 def utcnow() -> datetime:
