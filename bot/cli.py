@@ -65,11 +65,11 @@ def emphasize(text: str, spans: Iterable[tuple[int, int]], color: bool) -> str:
     return "".join(out)
 
 
-def citation_label(c: Citation, lang: str) -> str:
-    """Return a one-line citation: title, paragraph, outlet, date and link."""
+def citation_label(c: Citation, lang: str, *, link: bool = True) -> str:
+    """Return a one-line citation: title, paragraph, outlet, date (and link)."""
     where = t("headline", lang) if c.paragraph == 0 else t("paragraph", lang, n=c.paragraph)
     parts = [f"«{c.title}»", where, c.source, c.published]
-    if c.url:
+    if link and c.url:
         parts.append(c.url)
     return " · ".join(parts)
 

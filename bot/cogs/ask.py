@@ -17,7 +17,7 @@ from discord.ext import commands
 
 from bot import __version__
 from bot.cogs import ui
-from bot.cogs.views import SuggestionButton, answer_view, locale_lang
+from bot.cogs.views import add_suggestions, answer_view, locale_lang
 from bot.core.answer import Answer, Engine, clean_question
 from bot.core.errors import KnowledgeError, QuestionError
 from bot.i18n import cooldown_message, question_error, t
@@ -103,9 +103,7 @@ class AskCog(commands.Cog):
         """Explain how to ask, with example questions as buttons."""
         lang = locale_lang(interaction)
         examples = self.bot.engine.complete("")[:3]
-        view = discord.ui.View(timeout=None)
-        for q in examples:
-            view.add_item(SuggestionButton(ui.suggestion_key(q), q))
+        view = add_suggestions(discord.ui.View(timeout=None), examples)
         embed = ui.help_embed(lang, examples)
         await respond(interaction, {"embeds": [embed], "view": view}, ephemeral=True)
 

@@ -73,11 +73,7 @@ def bold_quote(passage: QuotedPassage) -> str:
 
 def citation_line(c: Citation, lang: str) -> str:
     """Return the citation under a quote; the link is clickable when the document has one."""
-    label = escape(
-        citation_label(
-            Citation(c.document_id, c.title, c.paragraph, c.source, c.published, None), lang
-        )
-    )
+    label = escape(citation_label(c, lang, link=False))  # the link is added unescaped
     return f"— {label} · <{c.url}>" if c.url else f"— {label}"
 
 

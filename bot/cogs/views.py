@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -115,6 +116,13 @@ DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
 )
 
 
+def add_suggestions(view: discord.ui.View, questions: Iterable[str]) -> discord.ui.View:
+    """Add one button per suggested question; pressing it asks the question."""
+    for q in questions:
+        view.add_item(SuggestionButton(suggestion_key(q), q))
+    return view
+
+
 def answer_view(
     answer: Answer, lang: str, question_id: int | None, user_id: int, url: str | None
 ) -> discord.ui.View:
@@ -128,8 +136,7 @@ def answer_view(
             view.add_item(FeedbackButton("up", question_id))
             view.add_item(FeedbackButton("down", question_id))
     else:
-        for q in answer.suggestions[:3]:
-            view.add_item(SuggestionButton(suggestion_key(q), q))
+        add_suggestions(view, answer.suggestions[:3])
     if url:
         view.add_item(
             discord.ui.Button(style=discord.ButtonStyle.link, label=t("link", lang), url=url)
