@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 import re
@@ -12,6 +10,8 @@ import sys
 import threading
 from datetime import UTC, datetime
 from typing import Any, TextIO
+
+from bot.store import hash_user
 
 log = logging.getLogger(__name__)  # module convention; this module logs nothing itself
 
@@ -34,7 +34,7 @@ _STANDARD_ATTRS = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__di
 _secrets_lock = threading.Lock()
 _secrets: set[str] = set()
 _secret_re: re.Pattern[str] | None = None
-_hash_key: bytes = secrets.token_bytes(32)
+_hash_key: str = secrets.token_hex(32)  # per process unless setup_logging gets one
 
 
 def register_secret(secret: str | None) -> None:
@@ -58,8 +58,7 @@ def redact(text: str) -> str:
 
 def hash_user_id(user_id: int | str) -> str:
     """Return a short keyed hash standing in for a raw Discord user id in logs."""
-    digest = hmac.new(_hash_key, str(user_id).encode(), hashlib.sha256).hexdigest()
-    return f"u_{digest[:12]}"
+    return f"u_{hash_user(_hash_key, int(user_id))[:12]}"
 
 
 def _is_raw_id(value: object) -> bool:
@@ -160,7 +159,7 @@ def setup_logging(
     else:
         raise ValueError(f"unknown log format {fmt!r}; use 'text' or 'json'")
     if hash_key:
-        _hash_key = hash_key.encode()
+        _hash_key = hash_key
 
     root = logging.getLogger()
     for old in [h for h in root.handlers if getattr(h, _HANDLER_MARK, False)]:

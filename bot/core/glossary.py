@@ -40,11 +40,15 @@ def load_glossary(path: Path, es: Analyzer, en: Analyzer) -> Glossary:
     if not path.exists():
         return Glossary()
     try:
-        text = path.read_text(encoding="utf-8")
-        duplicates = _duplicate_keys(path, yaml.compose(text, Loader=SAFE_LOADER))
-        if duplicates:
-            raise KnowledgeError(duplicates)
-        data = yaml.load(text, Loader=SAFE_LOADER) or {}
+        loader = SAFE_LOADER(path.read_text(encoding="utf-8"))
+        try:
+            node = loader.get_single_node()  # parsed once: checked for duplicates, then built
+            duplicates = _duplicate_keys(path, node)
+            if duplicates:
+                raise KnowledgeError(duplicates)
+            data = loader.construct_document(node) if node is not None else {}
+        finally:
+            loader.dispose()
     except (OSError, UnicodeDecodeError) as exc:
         raise KnowledgeError([f"{path}:1: cannot read the glossary: {exc}"]) from exc
     except yaml.YAMLError as exc:
