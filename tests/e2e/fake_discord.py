@@ -1380,36 +1380,39 @@ class FakeDiscord:
             return state.original
         return state.followups.get(mid)
 
+    def _webhook_message(
+        self, app: str, token: str, mid: str
+    ) -> tuple[InteractionState, JSON, None] | tuple[None, None, tuple[int, JSON]]:
+        """Find a message of an interaction webhook, or the 404 Discord would answer."""
+        state = self._token_state(app, token)
+        if state is None:
+            return None, None, (404, UNKNOWN_WEBHOOK)
+        msg = self._find_message(state, mid)
+        if msg is None:
+            return None, None, (404, UNKNOWN_MESSAGE)
+        return state, msg, None
+
     def _get_webhook_message(
         self, record: RecordedRequest, app: str, token: str, mid: str
     ) -> tuple[int, JSON]:
-        state = self._token_state(app, token)
-        if state is None:
-            return 404, UNKNOWN_WEBHOOK
-        msg = self._find_message(state, mid)
-        return (200, msg) if msg is not None else (404, UNKNOWN_MESSAGE)
+        _state, msg, error = self._webhook_message(app, token, mid)
+        return error or (200, msg)
 
     def _patch_webhook_message(
         self, record: RecordedRequest, app: str, token: str, mid: str
     ) -> tuple[int, JSON]:
-        state = self._token_state(app, token)
-        if state is None:
-            return 404, UNKNOWN_WEBHOOK
-        msg = self._find_message(state, mid)
-        if msg is None:
-            return 404, UNKNOWN_MESSAGE
+        _state, msg, error = self._webhook_message(app, token, mid)
+        if error:
+            return error
         body = record.body if isinstance(record.body, dict) else {}
         return 200, self._edit(msg, body, record.files)
 
     def _delete_webhook_message(
         self, record: RecordedRequest, app: str, token: str, mid: str
     ) -> tuple[int, JSON]:
-        state = self._token_state(app, token)
-        if state is None:
-            return 404, UNKNOWN_WEBHOOK
-        msg = self._find_message(state, mid)
-        if msg is None:
-            return 404, UNKNOWN_MESSAGE
+        state, msg, error = self._webhook_message(app, token, mid)
+        if error:
+            return error
         state.deleted.append(msg["id"])
         if msg is state.original:
             state.original = None
