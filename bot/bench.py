@@ -193,13 +193,24 @@ def reference_top(scores: np.ndarray, k: int) -> tuple[list[int], list[float]]:
     return order.tolist(), scores[order].tolist()
 
 
+def measure(
+    build: Callable[[], Any],
+    run: Callable[[Any, list[str]], Any],
+    queries: list[list[str]],
+) -> tuple[Row, Any, list[Any]]:
+    """Time a build, build again under tracemalloc, then time each query: the same for both."""
+    model, build_s = timed(build)
+    del model
+    model, retained, peak = traced(build)
+    results, lat = latencies(lambda q: run(model, q), queries)
+    return Row(build_s, retained, peak, *np.percentile(lat, [50, 95]).tolist()), model, results
+
+
 def bench_ours(docs: Sequence[list[str]], queries: list[list[str]]) -> tuple[Row, list[Any]]:
     """Build, measure and query our index."""
-    index, build_s = timed(lambda: BM25Index(docs))
-    del index
-    index, retained, peak = traced(lambda: BM25Index(docs))
-    hits, lat = latencies(lambda q: index.search(q, k=TOP_K), queries)
-    row = Row(build_s, retained, peak, *np.percentile(lat, [50, 95]).tolist())
+    row, index, hits = measure(
+        lambda: BM25Index(docs), lambda index, q: index.search(q, k=TOP_K), queries
+    )
     row.arrays_mb = index.memory_bytes() / 1e6
     return row, hits
 
@@ -208,18 +219,13 @@ def bench_reference(docs: Sequence[list[str]], queries: list[list[str]]) -> tupl
     """Build, measure and query rank-bm25's BM25Okapi (scores + argpartition top-k)."""
     from rank_bm25 import BM25Okapi
 
-    model, build_s = timed(lambda: BM25Okapi(docs))
-    del model
-    model, retained, peak = traced(lambda: BM25Okapi(docs))
-
-    def run(q: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    def run(model: BM25Okapi, q: list[str]) -> tuple[np.ndarray, np.ndarray]:
         scores = model.get_scores(q)
         k = min(TOP_K, len(scores))
         top = np.argpartition(-scores, k - 1)[:k]
         return scores, top[np.lexsort((top, -scores[top]))]
 
-    results, lat = latencies(run, queries)
-    row = Row(build_s, retained, peak, *np.percentile(lat, [50, 95]).tolist())
+    row, _model, results = measure(lambda: BM25Okapi(docs), run, queries)
     return row, [reference_top(scores, TOP_K) for scores, _ in results]
 
 
