@@ -6,7 +6,7 @@ import logging
 import string
 import time
 import unicodedata
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -127,8 +127,7 @@ class Engine:
     documents: tuple[Document, ...]
     glossary: Glossary
     templates: dict[tuple[str, str], string.Template]
-    build_seconds: float = 0.0
-    loaded_at: float = field(default_factory=time.time)
+    build_seconds: float = 0.0  # set by load(): reading, validating and indexing the folder
 
     def __post_init__(self) -> None:
         self.es = Analyzer("spanish", keep=self.glossary.keep_es)
@@ -139,14 +138,11 @@ class Engine:
             dict.fromkeys(q for d in self.documents for q in d.suggested_questions)
         )
         self._overview: tuple[int, ...] | None = None
-        started = time.perf_counter()
-        self.index = BM25Index(self.es.terms(p.text) for p in self.passages)
-        self._surface = {
-            w: self.es.stem(w)
-            for p in self.passages
-            for w in words(p.text)
-            if not self.es.is_stopword(w)
-        }
+        # Each passage is tokenized once: its content words feed both the index and the
+        # typo matcher (folded word -> index term).
+        content = [[w for w in words(p.text) if not self.es.is_stopword(w)] for p in self.passages]
+        self.index = BM25Index([self.es.stem(w) for w in ws] for ws in content)
+        self._surface = {w: self.es.stem(w) for ws in content for w in ws}
         self._surface_list = list(self._surface)
         self._vocab_list = list(self.index.vocab)
         g = self.glossary
@@ -154,7 +150,6 @@ class Engine:
             (list(g.words_en), g.words_en, g.english),
             (list(g.words_es), g.words_es, g.spanish),
         ]
-        self.build_seconds = time.perf_counter() - started
         self._en_stop = stopwords("en")
         self._es_stop = stopwords("es")
 
