@@ -115,8 +115,10 @@ def test_sentence_spans_drop_the_spaces_between_sentences() -> None:
 # Characters that stress folding: ñ in every form, accents precomposed and decomposed, marks on
 # their own or after other letters, Latin-1 punctuation, other scripts, whitespace of all kinds.
 _FOLD_CHARS = st.sampled_from(
-    list("anNñÑoOáÁéüÜçßİıﬁ ¿?¡!«»—–“”’.,;:-_0123456789²½\t\n\u00a0\u2003\u3000")
-    + ["\u0303", "\u0301", "\u0308", "\u0327", "\u0307", "\u1100", "\u1161", "\u01d6", "ǅ"]
+    [
+        *"anNñÑoOáÁéüÜçßİıﬁ ¿?¡!«»—–“”’.,;:-_0123456789²½\t\n\u00a0\u2003\u3000",
+        *("\u0303", "\u0301", "\u0308", "\u0327", "\u0307", "\u1100", "\u1161", "\u01d6", "ǅ"),
+    ]
 )
 _FOLD_TEXT = st.lists(st.one_of(_FOLD_CHARS, st.characters()), max_size=40).map("".join)
 
