@@ -19,7 +19,7 @@ from bot.core.glossary import Glossary, load_glossary
 from bot.core.index import BM25Index
 from bot.core.knowledge import Document, Passage, Progress, load_folder
 from bot.core.rank import Ranked, rank
-from bot.core.text import Analyzer, fold, sentences, word_spans
+from bot.core.text import Analyzer, fold, sentences
 
 log = logging.getLogger(__name__)
 
@@ -206,11 +206,7 @@ class Engine:
 
     def highlights(self, text: str, terms: set[str]) -> tuple[tuple[int, int], ...]:
         """Return the spans of the words of a text whose index term is in `terms`."""
-        return tuple(
-            (s, e)
-            for s, e, w in word_spans(text)
-            if not self.es.is_stopword(w) and self.es.stem(w) in terms
-        )
+        return tuple((s, e) for s, e, term in self.es.term_spans(text) if term in terms)
 
     def _best_sentence(self, text: str, groups: list[QueryGroup]) -> str:
         best, best_score = "", -1.0

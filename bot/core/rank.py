@@ -35,11 +35,10 @@ def rank(index: BM25Index, groups: list[QueryGroup]) -> list[Ranked]:
     if not total_weight or not any(g.terms for g in groups):
         return []
     per_group = [_group_best(index, g) for g in groups]
-    docs = _union([d for d, _ in per_group])
+    docs, where = _union([d for d, _ in per_group])
     score = np.zeros(len(docs))
     covered = np.zeros(len(docs))
-    for g, (group_docs, best) in zip(groups, per_group, strict=True):
-        at = np.searchsorted(docs, group_docs)
+    for g, (_, best), at in zip(groups, per_group, where, strict=True):
         score[at] += best
         covered[at] += g.weight
     keep = np.flatnonzero(covered > 0)
@@ -70,10 +69,9 @@ def _group_best(index: BM25Index, group: QueryGroup) -> tuple[np.ndarray, np.nda
     if len(found) == 1:
         docs, scores = found[0]
         return docs, np.maximum(np.zeros(len(docs)), scores)  # no unit scores below 0
-    docs = _union([d for d, _ in found])
+    docs, where = _union([d for d, _ in found])
     best = np.zeros(len(docs))
-    for unit_docs, scores in found:
-        at = np.searchsorted(docs, unit_docs)
+    for (_, scores), at in zip(found, where, strict=True):
         best[at] = np.maximum(best[at], scores)
     return docs, best
 
@@ -95,14 +93,16 @@ def _unit(index: BM25Index, unit: tuple[str, ...], w: float) -> tuple[np.ndarray
     return docs, score
 
 
-def _union(parts: list[np.ndarray]) -> np.ndarray:
-    """Return the sorted distinct ids of several sorted id arrays."""
-    parts = [p for p in parts if len(p)]
-    if len(parts) <= 1:
-        return parts[0] if parts else np.zeros(0, dtype=np.int32)
-    docs = np.concatenate(parts)
-    # Timsort merges a few sorted runs faster than quicksort sorts them.
-    docs.sort(kind="stable" if len(parts) <= 3 else "quicksort")
-    first = np.ones(len(docs), dtype=bool)
-    np.not_equal(docs[1:], docs[:-1], out=first[1:])
-    return docs[first]
+def _union(parts: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Return the sorted distinct ids of sorted id arrays, and where each array's ids sit."""
+    if len(parts) == 1:
+        return parts[0], [np.arange(len(parts[0]))]
+    ids = np.concatenate(parts)
+    # A stable sort merges the sorted runs (faster than sorting from scratch).
+    order = np.argsort(ids, kind="stable")
+    ordered = ids[order]
+    first = np.ones(len(ids), dtype=bool)
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    at = np.empty(len(ids), dtype=np.int64)
+    at[order] = np.cumsum(first) - 1
+    return ordered[first], np.split(at, np.cumsum([len(p) for p in parts[:-1]]))

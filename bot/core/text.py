@@ -78,6 +78,7 @@ class Analyzer:
         # `keep`: words a stopword list drops although they carry content ("tiempo").
         self._stop = stopwords("es" if language == "spanish" else "en") - keep
         self._cache: dict[str, str] = {}
+        self._token_terms = _TokenTerms(self)
 
     def is_stopword(self, word: str) -> bool:
         """Tell whether a folded word is a stopword."""
@@ -95,7 +96,19 @@ class Analyzer:
 
     def terms(self, text: str) -> list[str]:
         """Return the index terms of a text, in order, duplicates kept."""
-        return [self.stem(w) for w in words(text) if w not in self._stop]
+        folded = text.casefold()
+        if not folded.isascii() and _UNSAFE.search(folded) is not None:
+            folded = fold_slow(folded)  # else its words fold one by one (in the token cache)
+        found = map(self._token_terms.__getitem__, WORD_RE.findall(folded))
+        return [t for t in found if t is not None]
+
+    def term_spans(self, text: str) -> Iterator[tuple[int, int, str]]:
+        """Yield (start, end, index term) for each content word of the original text."""
+        term_of = self._token_terms.__getitem__
+        for m in WORD_RE.finditer(text):
+            term = term_of(m.group())
+            if term is not None:
+                yield m.start(), m.end(), term
 
     def analyze_all(self, texts: Iterable[str]) -> AnalyzedTexts:
         """Analyse many texts in bulk: each distinct word is folded, filtered and stemmed once."""
@@ -124,6 +137,24 @@ class Analyzer:
             terms=list(codes.terms),
             surface=codes.surface,
         )
+
+
+class _TokenTerms(dict[str, str | None]):
+    """Word token -> its index term (None for a stopword), computed once per distinct token."""
+
+    def __init__(self, analyzer: Analyzer) -> None:
+        super().__init__()
+        self.analyzer = analyzer
+
+    def __missing__(self, token: str) -> str | None:
+        word = fold(token)
+        term = None if self.analyzer.is_stopword(word) else self.analyzer.stem(word)
+        if len(self) < _TOKEN_CACHE_SIZE:
+            self[token] = term
+        return term
+
+
+_TOKEN_CACHE_SIZE = 200_000
 
 
 @dataclass(frozen=True)
