@@ -39,11 +39,21 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("files", nargs="+", type=Path, help="JSONL question files")
     ev.add_argument("-k", type=int, default=3, help="passages per answer")
 
-    bench = sub.add_parser("bench", help="benchmark our index against rank-bm25")
-    bench.add_argument("--sizes", default="10000,100000,1000000", help="passage counts")
-    bench.add_argument("--queries", type=int, default=200, help="queries per size")
+    bench = sub.add_parser(
+        "bench", help="time Engine.ask, index.search and rank-bm25 on synthetic folders"
+    )
+    bench.add_argument(
+        "--sizes", default="10000,100000", help="passage counts, e.g. 10000,100000,1000000"
+    )
+    bench.add_argument("--queries", type=int, default=200, help="questions per size")
     bench.add_argument("--ref-max", type=int, default=100_000, help="largest size for rank-bm25")
     bench.add_argument("--seed", type=int, default=7)
+    bench.add_argument(
+        "--stream", type=int, default=1000, help="questions for `ask - --json` (0: skip)"
+    )
+    bench.add_argument(
+        "--stream-size", type=int, default=100_000, help="passage count for the stream"
+    )
 
     check = sub.add_parser("check", help="validate a knowledge folder")
     check.add_argument("folder", nargs="?", type=Path, default=None)
@@ -145,8 +155,15 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if command == "bench":
         from bot.bench import run_bench
 
-        sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
-        return run_bench(sizes, args.queries, args.ref_max, args.seed)
+        try:
+            sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+        except ValueError:
+            return fail(f"--sizes: expected passage counts like 10000,100000, got {args.sizes!r}")
+        if not sizes or min(sizes) < 1:
+            return fail(f"--sizes: passage counts must be positive, got {args.sizes!r}")
+        return run_bench(
+            sizes, args.queries, args.ref_max, args.seed, args.stream, args.stream_size
+        )
     if command == "stats":
         from bot.store import DB_NAME, open_store, render_stats
 

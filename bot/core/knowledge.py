@@ -22,7 +22,7 @@ MAX_PASSAGE_CHARS = 700
 FENCE = "---"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a million passages, a __dict__ each
 class Passage:
     """A quotable piece of a document: a paragraph, or part of a long one."""
 

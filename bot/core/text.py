@@ -167,7 +167,7 @@ class AnalyzedTexts:
     surface: dict[str, str]  # folded content word -> its index term, in order of first use
 
 
-_BATCH = 50_000  # texts per numpy batch in analyze_all (bounds the temporaries)
+_BATCH = 10_000  # texts per numpy batch in analyze_all (bounds the temporaries)
 _DROP = -1  # chunk code: no content word ("de", "—")
 _MANY = -2  # chunk codes _MANY - i: several words ("2.000", "ee.uu."), the terms in many[i]
 

@@ -50,6 +50,10 @@ class TypoMatcher:
             self._cache[key] = found
         return list(found)
 
+    def clear_cache(self) -> None:
+        """Forget the repaired words (the benchmark times each repair afresh)."""
+        self._cache.clear()
+
     def _match(self, word: str, limit: int) -> list[str]:
         if not word:
             return []
