@@ -70,6 +70,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Thanks for your vote 👎: it helps us improve the knowledge base.",
     },
     "sources_title": {"es": "Fuentes", "en": "Sources"},
+    "sources_page": {"es": "página {a}/{b}", "en": "page {a}/{b}"},
+    "sources_count": {"es": "{n} documentos", "en": "{n} documents"},
+    "previous": {"es": "Anterior", "en": "Previous"},
+    "next": {"es": "Siguiente", "en": "Next"},
     "sources_line": {
         "es": "{source} · {date} · {n} pasajes",
         "en": "{source} · {date} · {n} passages",

@@ -17,7 +17,7 @@ from discord.ext import commands
 
 from bot import __version__
 from bot.cogs import ui
-from bot.cogs.views import add_suggestions, answer_view, locale_lang
+from bot.cogs.views import add_suggestions, answer_view, locale_lang, sources_view
 from bot.core.answer import Answer, Engine, clean_question
 from bot.core.errors import KnowledgeError, QuestionError
 from bot.i18n import cooldown_message, question_error, t
@@ -95,8 +95,19 @@ class AskCog(commands.Cog):
     @app_commands.command(name="fuentes", description="Documentos de la base de conocimiento")
     async def fuentes(self, interaction: discord.Interaction) -> None:
         """List the documents of the knowledge base."""
+        await respond(interaction, self._sources_payload(interaction, 0))
+
+    def _sources_payload(self, interaction: discord.Interaction, page: int) -> dict[str, Any]:
         lang = locale_lang(interaction)
-        await respond(interaction, {"embeds": [ui.sources_embed(self.bot.engine, lang)]})
+        embed, page, pages = ui.sources_embed(self.bot.engine, lang, page)
+        view = sources_view(page, pages, lang)
+        return {"embeds": [embed], "view": view} if view else {"embeds": [embed]}
+
+    async def sources_page(self, interaction: discord.Interaction, page: int) -> None:
+        """Replace a /fuentes message with another of its pages."""
+        payload = self._sources_payload(interaction, page)
+        payload.setdefault("view", None)
+        await interaction.response.edit_message(**payload)
 
     @app_commands.command(name="ayuda", description="Cómo preguntar, con ejemplos")
     async def ayuda(self, interaction: discord.Interaction) -> None:

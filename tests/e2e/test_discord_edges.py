@@ -1,0 +1,140 @@
+"""End to end: Discord edges the first fake did not catch (issue 10, sections 1, 3 and 6).
+
+The real bot runs in-process against the fake Discord, which answers 400 50035 for bodies that
+break Discord's rules (tests/e2e/discord_rules.py), as Discord does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.core.answer import Engine
+from bot.i18n import t
+from bot.settings import BUNDLED_KNOWLEDGE
+from bot.store import SqliteStore
+
+from .bot_harness import (
+    DEADLINE,
+    SETTINGS_ENV,
+    InProcessBot,
+    custom_ids,
+    is_ephemeral,
+    make_settings,
+    start_in_process,
+)
+from .fake_discord import FakeDiscord
+
+JSON = Any
+
+
+@pytest.fixture(autouse=True)
+def _no_bot_settings_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in SETTINGS_ENV:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return Engine.load(BUNDLED_KNOWLEDGE)
+
+
+StartBot = Callable[..., Any]
+
+
+@pytest.fixture
+async def start_bot(fake_discord: FakeDiscord, tmp_path: Path) -> AsyncIterator[StartBot]:
+    """``await start_bot(engine, **settings)``: the real bot logged in and connected."""
+    started: list[tuple[InProcessBot, SqliteStore]] = []
+
+    async def start(engine: Engine, **overrides: Any) -> InProcessBot:
+        overrides.setdefault("cooldown_questions", 1000)
+        settings = make_settings(tmp_path, **overrides)
+        store = SqliteStore(tmp_path / f"e2e-{len(started)}.sqlite3", "salt-for-tests")
+        bot = await start_in_process(fake_discord, settings, engine, store, skip_identify_wait=True)
+        started.append((bot, store))
+        return bot
+
+    try:
+        yield start
+    finally:
+        for bot, store in started:
+            await bot.stop()
+            store.close()
+
+
+async def interact(fake: FakeDiscord, payload: JSON) -> JSON:
+    """Dispatch; wait for the accepted initial response (in time) and the message shown."""
+    sent = await fake.dispatch_interaction(payload)
+    callback = await fake.wait_for_callback(payload["id"], timeout=DEADLINE + 1)
+    assert callback.time - sent <= DEADLINE, f"answered after {callback.time - sent:.2f} s"
+    return await fake.wait_for_message(payload["id"], timeout=5)
+
+
+def many_documents(tmp_path: Path, n: int) -> Engine:
+    """An engine over n documents with long titles, outlets and links (the worst /fuentes)."""
+    folder = tmp_path / "knowledge"
+    folder.mkdir()
+    for i in range(n):
+        title = f"Documento {i:03d} " + "con un título muy largo sobre el acuerdo " * 5
+        (folder / f"doc{i:03d}.md").write_text(
+            "---\n"
+            f"title: {title.strip()}\n"
+            f"source: Diario de prueba número {i} con un nombre largo\n"
+            "published: 2025-01-22\n"
+            "language: es\n"
+            f"url: https://example.com/noticias/2025/01/22/documento-{i:03d}-" + "x" * 80 + "\n"
+            "suggested_questions:\n"
+            f"  - ¿De qué trata el documento {i}?\n"
+            "---\n\n"
+            f"Párrafo {i} sobre el acuerdo entre Microsoft y OpenAI.\n",
+            encoding="utf-8",
+        )
+    return Engine.load(folder)
+
+
+# ---------------------------------------------------------------------- 6. /fuentes pages
+
+
+@pytest.mark.parametrize("locale", ["es-ES", "en-US"])
+async def test_sources_page_through_200_documents_within_discord_limits(
+    fake_discord: FakeDiscord, start_bot: StartBot, tmp_path: Path, locale: str
+) -> None:
+    fake = fake_discord
+    lang = "en" if locale == "en-US" else "es"
+    engine = many_documents(tmp_path, 200)
+    await start_bot(engine)
+    message = await interact(fake, fake.slash_interaction("fuentes", locale=locale))
+    seen: list[str] = []
+    pages = 0
+    while True:
+        pages += 1
+        assert pages <= 200, "paging never ends"
+        (embed,) = message["embeds"]
+        assert embed["title"].startswith(t("sources_title", lang))
+        assert embed["footer"]["text"] == t("sources_count", lang, n=200)
+        seen += [f["name"].split()[1] for f in embed["fields"]]
+        nxt = [i for i in custom_ids(message) if i.endswith(":next")]
+        buttons = {c["custom_id"]: c for row in message["components"] for c in row["components"]}
+        if buttons[nxt[0]].get("disabled"):
+            break
+        click = fake.component_interaction(nxt[0], message, locale=locale)
+        message = await interact(fake, click)
+        assert fake.callbacks_for(click["id"])[0].body["type"] == 7  # the same message, edited
+    assert seen == [f"{i:03d}" for i in range(200)]  # every document once, in order
+    assert pages > 1 and not is_ephemeral(message)
+    prev = next(i for i in custom_ids(message) if i.endswith(":prev"))
+    back = await interact(fake, fake.component_interaction(prev, message, locale=locale))
+    assert back["embeds"][0]["fields"] != message["embeds"][0]["fields"]
+    fake.assert_no_spec_violations()
+
+
+async def test_sources_with_few_documents_have_no_page_buttons(
+    fake_discord: FakeDiscord, start_bot: StartBot, engine: Engine
+) -> None:
+    await start_bot(engine)
+    message = await interact(fake_discord, fake_discord.slash_interaction("fuentes"))
+    assert message["components"] == [] and message["embeds"][0]["title"] == "Fuentes"
