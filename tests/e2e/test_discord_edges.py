@@ -138,3 +138,57 @@ async def test_sources_with_few_documents_have_no_page_buttons(
     await start_bot(engine)
     message = await interact(fake_discord, fake_discord.slash_interaction("fuentes"))
     assert message["components"] == [] and message["embeds"][0]["title"] == "Fuentes"
+
+
+# ---------------------------------------------------------------------- 6. command sync
+
+
+def puts(fake: FakeDiscord) -> list[tuple[str | None, int]]:
+    """(guild id or None, command count) of every accepted command sync, in order."""
+    out = []
+    for r in fake.requests:
+        if r.method == "PUT" and r.ok and r.template and r.template.endswith("/commands"):
+            parts = r.path.split("/")
+            out.append((parts[4] if "guilds" in parts else None, len(r.body)))
+    return out
+
+
+async def test_going_global_removes_the_test_guild_copies(
+    fake_discord: FakeDiscord, start_bot: StartBot, engine: Engine
+) -> None:
+    fake = fake_discord
+    gid = fake.guild_id
+    dev = await start_bot(engine, discord_guild_id=int(gid))
+    n = len(fake.commands[gid])
+    assert n == 8 and None not in fake.commands
+    await dev.stop()
+
+    await start_bot(engine)  # production: DISCORD_GUILD_ID removed from .env
+    assert puts(fake) == [(gid, n), (None, n), (gid, 0)]
+    assert fake.commands[gid] == [] and len(fake.commands[None]) == n  # each command once
+
+
+async def test_forced_sync_with_the_guild_still_set_removes_its_copies(
+    fake_discord: FakeDiscord, start_bot: StartBot, engine: Engine
+) -> None:
+    fake = fake_discord
+    gid = fake.guild_id
+    await (await start_bot(engine, discord_guild_id=int(gid))).stop()
+    bot = await start_bot(engine, discord_guild_id=int(gid))
+    await bot.bot.sync_commands(force=True)  # what `python -m bot sync` does
+    assert fake.commands[gid] == [] and len(fake.commands[None]) == 8
+
+
+async def test_another_application_with_the_same_data_folder_syncs(
+    fake_discord: FakeDiscord, start_bot: StartBot, engine: Engine
+) -> None:
+    fake = fake_discord
+    await (await start_bot(engine)).stop()
+    await (await start_bot(engine)).stop()
+    assert puts(fake) == [(None, 8)]  # unchanged tree, same application: no second sync
+
+    fake.application_id = fake.snowflake()  # another bot token, same DATA_DIR
+    fake.bot_user["id"] = fake.application_id
+    await start_bot(engine)
+    assert puts(fake) == [(None, 8), (None, 8)]
+    assert any(r.path == f"/applications/{fake.application_id}/commands" for r in fake.requests)
