@@ -207,7 +207,7 @@ class AskCog(commands.Cog):
         question_id: int | None = None,
     ) -> None:
         """Validate, answer through the core, record, render and respond (exactly once)."""
-        lang = locale_lang(interaction, self.bot.settings.default_lang)
+        lang = locale_lang(interaction)
         try:
             question = clean_question(question)
         except QuestionError as exc:
@@ -331,21 +331,35 @@ async def deliver(
         except Exception as exc:  # discord.py already retried 429s and 5xx
             # Nothing may leave the user on "thinking…": the error handler would only add a
             # second message, so the placeholder itself becomes the error.
-            await _deferred_failed(interaction, exc)
+            await _deferred_failed(interaction, exc, ephemeral=ephemeral)
         return
     await interaction.response.send_message(**payload, ephemeral=ephemeral)
 
 
-async def _deferred_failed(interaction: discord.Interaction, exc: Exception) -> None:
-    """The deferred answer could not be built or sent: log it, turn "thinking…" into an error."""
+async def _deferred_failed(
+    interaction: discord.Interaction, exc: Exception, *, ephemeral: bool
+) -> None:
+    """The deferred answer could not be built or sent: log it, show the error privately.
+
+    A private "thinking…" becomes the error. A public one is deleted and the error goes in a
+    private followup (the first followup after a defer would take the defer's visibility).
+    """
     log.error(
         "could not send the answer of interaction %s: %s",
         interaction.id,
         exc,
         exc_info=not isinstance(exc, discord.HTTPException),
     )
+    message = t("err_generic", locale_lang(interaction))
     try:
-        await interaction.edit_original_response(content=t("err_generic", locale_lang(interaction)))
+        if ephemeral:
+            await interaction.edit_original_response(content=message)
+            return
+        try:
+            await interaction.delete_original_response()
+        except discord.NotFound:
+            pass  # already gone: the followup below is a new private message anyway
+        await interaction.followup.send(content=message, ephemeral=True)
     except discord.HTTPException as edit_exc:
         log.warning("could not show an error for interaction %s: %s", interaction.id, edit_exc)
 

@@ -49,6 +49,14 @@ class Cooldowns:
         return bucket.update_rate_limit(now)
 
 
+def _channel_allowed(interaction: discord.Interaction, allowed: set[int]) -> bool:
+    """An allowed channel, or a thread or forum post whose parent is one."""
+    if interaction.channel_id in allowed:
+        return True
+    channel = interaction.channel
+    return isinstance(channel, discord.Thread) and channel.parent_id in allowed
+
+
 class DealTree(app_commands.CommandTree):
     """Command tree with the channel allowlist and one error handler."""
 
@@ -57,7 +65,7 @@ class DealTree(app_commands.CommandTree):
         allowed = self.client.settings.allowed_channel_ids  # type: ignore[attr-defined]
         if interaction.type is discord.InteractionType.autocomplete:
             return True  # only choices can answer it (no refusal message); the command refuses
-        if allowed and interaction.channel_id not in allowed:
+        if allowed and not _channel_allowed(interaction, set(allowed)):
             raise ChannelNotAllowed(" ".join(f"<#{c}>" for c in allowed))
         return True
 

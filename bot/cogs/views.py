@@ -185,7 +185,10 @@ def answer_view(
     return view
 
 
-def locale_lang(interaction: discord.Interaction, default: str = "es") -> str:
-    """Return the frame language for an interaction's user locale."""
+def locale_lang(interaction: discord.Interaction, default: str | None = None) -> str:
+    """Return the frame language for a user's locale (DEFAULT_LANG for other languages)."""
+    if default is None:
+        settings = getattr(interaction.client, "settings", None)
+        default = getattr(settings, "default_lang", "es")
     locale = getattr(interaction, "locale", None)
     return lang_of_locale(str(locale.value if hasattr(locale, "value") else locale or ""), default)

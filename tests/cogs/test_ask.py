@@ -585,12 +585,27 @@ async def test_a_failure_after_deferring_turns_thinking_into_the_error(
     async def edit_original_response(self: discord.Interaction, **kwargs: object) -> None:
         edits.append(kwargs)
 
-    monkeypatch.setattr(discord.Interaction, "edit_original_response", edit_original_response)
-    caplog.set_level(logging.ERROR)
-    call = await harness.slash("preguntar", pregunta=VIGENTE, locale="en-US")
+    deleted: list[bool] = []
 
-    assert [s.kind for s in call.sent] == ["defer"], "exactly one response, then no followup"
+    async def delete_original_response(self: discord.Interaction) -> None:
+        deleted.append(True)
+
+    monkeypatch.setattr(discord.Interaction, "edit_original_response", edit_original_response)
+    monkeypatch.setattr(discord.Interaction, "delete_original_response", delete_original_response)
+    caplog.set_level(logging.ERROR)
+    private = await harness.slash("preguntar", pregunta=VIGENTE, locale="en-US", privado=True)
+
+    assert [s.kind for s in private.sent] == ["defer"], "exactly one response, then no followup"
     assert edits == [
         {"content": "Something went wrong while answering. Please try again in a moment."}
     ]
-    assert any(str(call.interaction.id) in r.getMessage() for r in caplog.records)
+    assert any(str(private.interaction.id) in r.getMessage() for r in caplog.records)
+
+    # A public "thinking…" is removed; the error is shown to the asker only.
+    public = await harness.slash("preguntar", pregunta=VIGENTE, locale="en-US")
+    assert [s.kind for s in public.sent] == ["defer", "followup"] and deleted == [True]
+    assert public.sent[1].kwargs == {
+        "content": "Something went wrong while answering. Please try again in a moment.",
+        "ephemeral": True,
+    }
+    assert len(edits) == 1

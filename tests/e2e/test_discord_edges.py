@@ -24,6 +24,7 @@ from .bot_harness import (
     custom_ids,
     is_ephemeral,
     make_settings,
+    message_text,
     start_in_process,
 )
 from .fake_discord import FakeDiscord
@@ -192,3 +193,74 @@ async def test_another_application_with_the_same_data_folder_syncs(
     await start_bot(engine)
     assert puts(fake) == [(None, 8), (None, 8)]
     assert any(r.path == f"/applications/{fake.application_id}/commands" for r in fake.requests)
+
+
+# ---------------------------------------------------------------------- 6. threads, languages
+
+
+def in_thread(fake: FakeDiscord, payload: JSON, parent_id: str) -> JSON:
+    """Move an interaction into a thread (or forum post) under ``parent_id``."""
+    thread_id = fake.snowflake()
+    payload["channel_id"] = thread_id
+    payload["channel"] = {
+        "id": thread_id,
+        "type": 11,
+        "guild_id": payload["guild_id"],
+        "parent_id": parent_id,
+        "owner_id": fake.user["id"],
+        "name": "hilo",
+        "last_message_id": None,
+        "rate_limit_per_user": 0,
+        "message_count": 1,
+        "member_count": 1,
+        "flags": 0,
+        "applied_tags": [],
+        "thread_metadata": {
+            "archived": False,
+            "auto_archive_duration": 1440,
+            "archive_timestamp": "2025-01-22T10:00:00+00:00",
+            "locked": False,
+        },
+    }
+    return payload
+
+
+async def test_threads_and_forum_posts_under_an_allowed_channel_are_answered(
+    fake_discord: FakeDiscord, start_bot: StartBot, engine: Engine
+) -> None:
+    fake = fake_discord
+    forum = fake.snowflake()
+    await start_bot(engine, allowed_channel_ids=[int(fake.channel_id), int(forum)])
+    ask = {"pregunta": "¿Hasta cuándo estará vigente el acuerdo?"}
+    for parent in (fake.channel_id, forum):
+        payload = in_thread(fake, fake.slash_interaction("preguntar", ask), parent)
+        answer = await interact(fake, payload)
+        assert "vigente hasta 2030" in message_text(answer).replace("**", "")
+        assert not is_ephemeral(answer)
+    elsewhere = in_thread(fake, fake.slash_interaction("preguntar", ask), fake.snowflake())
+    refused = await interact(fake, elsewhere)
+    assert is_ephemeral(refused) and refused["content"].startswith("Aquí no respondo")
+
+
+async def test_default_lang_frames_every_command_for_other_locales(
+    fake_discord: FakeDiscord, start_bot: StartBot, engine: Engine
+) -> None:
+    fake = fake_discord
+    await start_bot(engine, default_lang="en", allowed_channel_ids=[int(fake.channel_id)])
+
+    def slash(name: str, **kw: Any) -> JSON:
+        return fake.slash_interaction(name, locale="fr", **kw)
+
+    help_msg = await interact(fake, slash("ayuda"))
+    assert help_msg["embeds"][0]["title"] == t("help_title", "en")
+    summary = await interact(fake, slash("resumen"))
+    assert summary["embeds"][0]["title"].startswith("Summary: ")
+    sources = await interact(fake, slash("fuentes"))
+    assert sources["embeds"][0]["title"] == t("sources_title", "en")
+    status = await interact(fake, slash("estado"))
+    assert status["embeds"][0]["title"] == t("status_title", "en")
+    refused = await interact(fake, slash("fuentes", channel_id=fake.snowflake()))
+    assert refused["content"].startswith("I don't answer here")
+    # A Spanish-speaking user still gets Spanish.
+    spanish = await interact(fake, fake.slash_interaction("ayuda", locale="es-419"))
+    assert spanish["embeds"][0]["title"] == t("help_title", "es")
