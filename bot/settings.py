@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     cooldown_questions: int = Field(default=5, ge=1, le=1000)
     cooldown_seconds: float = Field(default=30.0, gt=0, le=86400)
     allowed_channel_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    operator_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
     hash_salt: SecretStr | None = None
@@ -67,7 +68,7 @@ class Settings(BaseSettings):
             return BUNDLED_KNOWLEDGE
         return value
 
-    @field_validator("allowed_channel_ids", "shard_ids", mode="before")
+    @field_validator("allowed_channel_ids", "operator_ids", "shard_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:
         return _id_list(value)

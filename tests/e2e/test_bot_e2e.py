@@ -308,9 +308,10 @@ async def test_every_command_button_and_menu_answers_once(
     status = await interact(fake, slash("estado"))
     assert status["embeds"][0]["title"] == t("status_title", lang) and is_ephemeral(status)
 
-    forbidden = await interact(fake, slash("recargar"))
-    assert forbidden["content"] == t("err_forbidden", lang) and is_ephemeral(forbidden)
-    reloaded = await interact(fake, slash("recargar", permissions=ADMIN))
+    # Reload is the operator's (the application owner here), not any server admin's.
+    forbidden = await interact(fake, slash("recargar", permissions=ADMIN))
+    assert forbidden["content"] == t("err_operator", lang) and is_ephemeral(forbidden)
+    reloaded = await interact(fake, slash("recargar", user_id=fake.owner_user["id"]))
     head = t("reload_ok", lang, docs=1, passages=0, secs=0).split(":")[0]
     assert reloaded["embeds"][0]["description"].startswith(head) and is_ephemeral(reloaded)
     stats = await interact(fake, slash("estadisticas", permissions=ADMIN))
