@@ -6,14 +6,18 @@ break Discord's rules (tests/e2e/discord_rules.py), as Discord does.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import io
+import logging
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import bot.cogs.ask as ask_module
 from bot.core.answer import Engine
 from bot.i18n import t
+from bot.logs import setup_logging
 from bot.settings import BUNDLED_KNOWLEDGE
 from bot.store import SqliteStore
 
@@ -30,6 +34,7 @@ from .bot_harness import (
 from .fake_discord import FakeDiscord
 
 JSON = Any
+QUESTION = "¿Hasta cuándo estará vigente el acuerdo?"
 
 
 @pytest.fixture(autouse=True)
@@ -264,3 +269,49 @@ async def test_default_lang_frames_every_command_for_other_locales(
     # A Spanish-speaking user still gets Spanish.
     spanish = await interact(fake, fake.slash_interaction("ayuda", locale="es-419"))
     assert spanish["embeds"][0]["title"] == t("help_title", "es")
+
+
+# ---------------------------------------------------------------------- 1. logs at DEBUG
+
+
+@pytest.fixture
+def debug_log() -> Iterator[io.StringIO]:
+    """The bot's own logging set up at DEBUG into a buffer (root logger restored after)."""
+    root = logging.getLogger()
+    saved_handlers, saved_level = list(root.handlers), root.level
+    stream = io.StringIO()
+    setup_logging("DEBUG", "text", stream=stream)
+    try:
+        yield stream
+    finally:
+        for handler in list(root.handlers):
+            if handler not in saved_handlers:
+                root.removeHandler(handler)
+        root.setLevel(saved_level)
+        logging.captureWarnings(False)
+
+
+async def test_debug_logs_never_hold_user_ids_or_interaction_tokens(
+    fake_discord: FakeDiscord,
+    start_bot: StartBot,
+    engine: Engine,
+    debug_log: io.StringIO,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fake = fake_discord
+    monkeypatch.setattr(ask_module, "ACK_MARGIN", ask_module.ACK_DEADLINE)  # defer: followups
+    await start_bot(engine)
+    user = fake.snowflake()
+    ask = fake.slash_interaction("preguntar", {"pregunta": QUESTION}, user_id=user)
+    answer = await interact(fake, ask)
+    vote = fake.component_interaction(custom_ids(answer)[0], answer, user_id=user)
+    await interact(fake, vote)
+
+    out = debug_log.getvalue()
+    # discord.py's real DEBUG lines were written: the gateway event and the webhook URL.
+    assert "WebSocket Event" in out and "INTERACTION_CREATE" in out
+    assert "/webhooks/" in out and "[REDACTED]" in out
+    for secret in (user, ask["token"], vote["token"], fake.user["id"]):
+        assert secret not in out
+    for secret in (ask["token"].split("-")[-1], vote["token"].split("-")[-1]):
+        assert secret not in out
