@@ -63,6 +63,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "es": "Solo quien preguntó puede pedir más pasajes. Pregunta tú con /preguntar.",
         "en": "Only the person who asked can page through passages. Ask with /ask.",
     },
+    "err_busy": {
+        "es": "Estoy muy ocupado ahora mismo; vuelve a pulsar en unos segundos.",
+        "en": "I'm very busy right now; press again in a few seconds.",
+    },
     "err_gone": {
         "es": "Esa pregunta ya no está disponible; vuelve a preguntar con /preguntar.",
         "en": "That question is no longer available; ask again with /ask.",

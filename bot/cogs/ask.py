@@ -19,7 +19,7 @@ from discord.ext import commands
 
 from bot import __version__
 from bot.cogs import ui
-from bot.cogs.views import add_suggestions, answer_view, locale_lang, sources_view
+from bot.cogs.views import SafeView, add_suggestions, answer_view, locale_lang, sources_view
 from bot.core.answer import Answer, Engine, clean_question
 from bot.core.errors import KnowledgeError, QuestionError
 from bot.i18n import cooldown_message, question_error, t
@@ -36,6 +36,8 @@ ACK_MARGIN = 0.8
 AUTOCOMPLETE_MAX = 25
 CHOICE_MAX = 100
 OWNER_TIMEOUT = 1.0
+# A store read before the first response gets this long; the answer then defers if need be.
+STORE_GUARD = 1.0
 
 
 class AskCog(commands.Cog):
@@ -117,7 +119,7 @@ class AskCog(commands.Cog):
         """Explain how to ask, with example questions as buttons."""
         lang = locale_lang(interaction)
         examples = self.bot.engine.complete("")[:3]
-        view = add_suggestions(discord.ui.View(timeout=None), examples)
+        view = add_suggestions(SafeView(), examples)
         embed = ui.help_embed(lang, examples)
         await respond(interaction, {"embeds": [embed], "view": view}, ephemeral=True)
 
@@ -268,15 +270,18 @@ class AskCog(commands.Cog):
     async def vote(self, interaction: discord.Interaction, question_id: int, vote: int) -> None:
         """Record a 👍/👎 vote (one per user per answer, changeable)."""
         lang = locale_lang(interaction)
-        try:
-            await asyncio.to_thread(
-                self.bot.store.record_vote, question_id, interaction.user.id, vote
-            )
-        except KeyError:  # the question was purged by the retention policy
-            await send_error(interaction, t("err_gone", lang))
-            return
-        key = "vote_thanks_up" if vote > 0 else "vote_thanks_down"
-        await respond(interaction, {"content": t(key, lang)}, ephemeral=True)
+
+        async def build() -> dict[str, Any]:  # SQLite may wait on a lock: deliver defers
+            try:
+                await asyncio.to_thread(
+                    self.bot.store.record_vote, question_id, interaction.user.id, vote
+                )
+            except KeyError:  # the question was purged by the retention policy
+                return {"content": t("err_gone", lang)}
+            key = "vote_thanks_up" if vote > 0 else "vote_thanks_down"
+            return {"content": t(key, lang)}
+
+        await deliver(interaction, build, ephemeral=True)
 
     async def ask_suggestion(self, interaction: discord.Interaction, key: str) -> None:
         """Ask the suggested question behind a button."""
@@ -294,7 +299,15 @@ class AskCog(commands.Cog):
         if interaction.user.id != user_id:
             await send_error(interaction, t("err_not_yours", lang))
             return
-        question = await asyncio.to_thread(self.bot.store.question_text, question_id)
+        try:  # before the first response: never past Discord's 3 s (SQLite waits up to 10 s)
+            question = await asyncio.wait_for(
+                asyncio.to_thread(self.bot.store.question_text, question_id),
+                timeout=STORE_GUARD,
+            )
+        except TimeoutError:
+            log.warning("the store was too slow to page interaction %s", interaction.id)
+            await send_error(interaction, t("err_busy", lang))
+            return
         if question is None:
             await send_error(interaction, t("err_gone", lang))
             return
@@ -331,10 +344,8 @@ async def deliver(
     if track is not None:
         track()
     task = asyncio.ensure_future(build())
-    age = (discord.utils.utcnow() - interaction.created_at).total_seconds()
-    budget = max(0.0, min(1.5, ACK_DEADLINE - ACK_MARGIN - max(age, 0.0)))
     try:
-        payload = await asyncio.wait_for(asyncio.shield(task), timeout=budget)
+        payload = await asyncio.wait_for(asyncio.shield(task), timeout=ack_budget(interaction))
     except TimeoutError:
         await interaction.response.defer(thinking=True, ephemeral=ephemeral)
         try:
@@ -346,6 +357,12 @@ async def deliver(
             await _deferred_failed(interaction, exc, ephemeral=ephemeral)
         return
     await interaction.response.send_message(**payload, ephemeral=ephemeral)
+
+
+def ack_budget(interaction: discord.Interaction) -> float:
+    """Seconds left for work before the first response must go (Discord's 3 s, a margin)."""
+    age = (discord.utils.utcnow() - interaction.created_at).total_seconds()
+    return max(0.0, min(1.5, ACK_DEADLINE - ACK_MARGIN - max(age, 0.0)))
 
 
 async def _deferred_failed(
