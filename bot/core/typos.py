@@ -60,7 +60,7 @@ class TypoMatcher:
         edits = max_edits(word)
         lo, hi = np.searchsorted(self._lengths, [len(word) - edits, len(word) + edits + 1])
         masks = self._masks[lo:hi]
-        mask = letter_masks([word])[0]
+        mask = np.uint32(letter_mask(word))
         possible = (np.bitwise_count(masks & ~mask) <= edits) & (
             np.bitwise_count(mask & ~masks) <= edits
         )
@@ -88,6 +88,22 @@ def letter_masks(strings: list[str]) -> np.ndarray:
         if len(s) > _MASK_WIDTH:
             masks[i] = np.bitwise_or.reduce(_bits(np.frombuffer(s.encode("utf-32-le"), "<u4")))
     return masks
+
+
+def letter_mask(word: str) -> int:
+    """Return one string's letter mask (as letter_masks does, without numpy)."""
+    mask = 0
+    for c in set(word):
+        p = ord(c)
+        if 97 <= p <= 122:
+            mask |= 1 << (p - 97)
+        elif p == 0xF1:
+            mask |= 1 << 26
+        elif 48 <= p <= 57:
+            mask |= 1 << 27
+        elif p:
+            mask |= 1 << (28 + p % 4)
+    return mask
 
 
 def _bits(points: np.ndarray) -> np.ndarray:

@@ -113,3 +113,19 @@ def test_ranking_keeps_at_most_the_best_candidates() -> None:
     assert len(ranked) == MAX_CANDIDATES
     assert ranked == rank_dense(index, [group])
     assert all(r.coverage == 1.0 for r in ranked)
+
+
+def test_answers_on_the_squad_es_sample_are_those_before_the_speed_work() -> None:
+    engine = Engine.load(SQUAD_SAMPLE / "knowledge")
+    recorded = json.loads((SQUAD_SAMPLE / "answers_before_issue9.json").read_text())
+    assert sum(r["answered"] for r in recorded) > 50
+    for r in recorded:
+        answer = engine.ask(r["q"])
+        got = {
+            "q": r["q"],
+            "answered": answer.answered,
+            "passages": [p.id for p in answer.passages],
+            "scores": [p.score for p in answer.passages],
+            "confidence": answer.confidence,
+        }
+        assert got == r

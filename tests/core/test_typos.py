@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from bot.core.typos import TypoMatcher, letter_masks, max_edits
+from bot.core.typos import TypoMatcher, letter_mask, letter_masks, max_edits
 
 
 def match_every_choice(choices: list[str], word: str, limit: int = 3) -> list[str]:
@@ -50,3 +50,8 @@ def test_letter_masks_of_long_and_short_words_agree() -> None:
     long = "a" * 70 + "ñ"
     assert letter_masks([long])[0] == letter_masks(["añ"])[0]
     assert letter_masks(["abc", ""])[1] == 0
+
+
+@given(st.lists(st.text(max_size=80), max_size=5))
+def test_one_mask_equals_the_masks_of_many(strings: list[str]) -> None:
+    assert letter_masks(strings).tolist() == [letter_mask(s) for s in strings]
