@@ -168,6 +168,7 @@ class AnalyzedTexts:
 
 
 _BATCH = 10_000  # texts per numpy batch in analyze_all (bounds the temporaries)
+_PUNCTUATION = ".,;:!?¿¡()[]«»\"'“”‘’…-–—"  # no word character among them
 _DROP = -1  # chunk code: no content word ("de", "—")
 _MANY = -2  # chunk codes _MANY - i: several words ("2.000", "ee.uu."), the terms in many[i]
 
@@ -183,10 +184,11 @@ class _ChunkCodes(dict[str, int]):
         self.many: list[np.ndarray] = []
 
     def __missing__(self, chunk: str) -> int:
-        folded = chunk.casefold()
-        code = self.get(folded) if folded != chunk else None
+        # "Acuerdo," holds the words of "acuerdo": punctuation around a word is no word.
+        bare = chunk.casefold().strip(_PUNCTUATION)
+        code = self.get(bare) if bare != chunk else None
         if code is None:
-            code = self._analyse(folded)
+            code = self._analyse(bare)
         self[chunk] = code
         return code
 
@@ -207,7 +209,9 @@ class _ChunkCodes(dict[str, int]):
         """Return a folded word's term id, or _DROP for a stopword."""
         if self.analyzer.is_stopword(word):
             return _DROP
-        term = self.surface.setdefault(word, self.analyzer.stem(word))
+        term = self.surface.get(word)
+        if term is None:
+            term = self.surface[word] = self.analyzer.stem(word)
         return self.terms.setdefault(term, len(self.terms))
 
     def flush(self, batch: array[int], counts: array[int], lengths: list[np.ndarray]) -> np.ndarray:
