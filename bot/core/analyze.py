@@ -10,6 +10,7 @@ from rapidfuzz.distance import OSA
 from bot.core.glossary import MAX_PHRASE_WORDS, Glossary
 from bot.core.index import BM25Index
 from bot.core.text import Analyzer, stopwords, word_spans, words
+from bot.core.translate import Translator, spanish_words
 from bot.core.typos import TypoMatcher
 
 # Glossary synonyms and typo corrections count a little less than the word itself.
@@ -18,6 +19,8 @@ ALTERNATIVE_WEIGHT = 0.8
 MIN_WEIGHT_SHARE = 0.1
 # An unknown capitalized name weighs this many times an unknown word.
 NAME_WEIGHT = 1.5
+# A machine translation of an English word counts less than a glossary translation.
+TRANSLATION_WEIGHT = 0.7
 
 
 @dataclass(frozen=True)
@@ -47,9 +50,11 @@ class QuestionAnalyzer:
         es: Analyzer,
         en: Analyzer,
         surface: dict[str, str],
+        translator: Translator | None = None,
     ) -> None:
         """Build over an index and the map of the article's folded words to index terms."""
         self.index = index
+        self.translator = translator
         self.glossary = glossary
         self.es = es
         self.en = en
@@ -99,7 +104,38 @@ class QuestionAnalyzer:
                 # A name the article never mentions ("Google") is what the question is about.
                 group = replace(group, weight=group.weight * NAME_WEIGHT)
             groups.append(group)
+        if english and self.translator is not None:
+            groups = self._translated(groups, names)
         return groups
+
+    def _translated(self, groups: list[QueryGroup], names: set[str]) -> list[QueryGroup]:
+        """Add each English word's machine translation as a lighter unit (names stay)."""
+        todo = [i for i, g in enumerate(groups) if not g.meta and g.surface not in names]
+        assert self.translator is not None
+        spanish = self.translator.translate([groups[i].surface for i in todo])
+        if spanish is None:
+            return groups  # the translator failed: the glossary alone answers
+        out = list(groups)
+        for i, text in zip(todo, spanish, strict=True):
+            terms = [self.es.stem(w) for w in spanish_words(text) if not self.es.is_stopword(w)]
+            found = [t for t in terms if t in self.index.vocab]
+            extra = [tuple(found)] if found == terms else [(t,) for t in found]
+            g = out[i]
+            new = [u for u in dict.fromkeys(extra) if u and u not in g.units]
+            if not new:
+                continue
+            weight = g.weight
+            if not g.known:
+                weight = max(self.index.term_idf(t) or 0.0 for u in new for t in u)
+                weight = max(weight, MIN_WEIGHT_SHARE * self.index.unseen_idf())
+            out[i] = replace(
+                g,
+                units=g.units + tuple(new),
+                unit_weights=g.unit_weights + (TRANSLATION_WEIGHT,) * len(new),
+                weight=weight,
+                known=True,
+            )
+        return out
 
     def _synonyms(self, tokens: list[str]) -> list[str]:
         out: list[str] = []

@@ -20,6 +20,7 @@ from bot.core.index import BM25Index
 from bot.core.knowledge import Document, Passage, Progress, load_folder
 from bot.core.rank import Ranked, rank
 from bot.core.text import Analyzer, fold, sentences, word_spans, words
+from bot.core.translate import Translator
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,7 @@ class Engine:
     glossary: Glossary
     templates: dict[tuple[str, str], string.Template]
     build_seconds: float = 0.0  # set by load(): reading, validating and indexing the folder
+    translator: Translator | None = None  # English -> Spanish; None: the glossary alone
 
     def __post_init__(self) -> None:
         self.es = Analyzer("spanish", keep=self.glossary.keep_es)
@@ -109,10 +111,17 @@ class Engine:
         content = [[w for w in words(p.text) if not self.es.is_stopword(w)] for p in self.passages]
         self.index = BM25Index([self.es.stem(w) for w in ws] for ws in content)
         surface = {w: self.es.stem(w) for ws in content for w in ws}
-        self.analyzer = QuestionAnalyzer(self.index, self.glossary, self.es, self.en, surface)
+        self.analyzer = QuestionAnalyzer(
+            self.index, self.glossary, self.es, self.en, surface, self.translator
+        )
 
     @classmethod
-    def load(cls, knowledge_dir: Path, progress: Progress | None = None) -> Engine:
+    def load(
+        cls,
+        knowledge_dir: Path,
+        progress: Progress | None = None,
+        translator: Translator | None = None,
+    ) -> Engine:
         """Load documents, glossary and templates of a folder; raise KnowledgeError on problems."""
         started = time.perf_counter()
         problems: list[str] = []
@@ -135,7 +144,7 @@ class Engine:
             problems.extend(exc.problems)
         if problems:
             raise KnowledgeError(problems)
-        engine = cls(documents, glossary, templates)
+        engine = cls(documents, glossary, templates, translator=translator)
         engine.build_seconds = time.perf_counter() - started
         log.info(
             "index built: %d documents, %d passages, %d terms in %.3f s",

@@ -1,0 +1,275 @@
+"""English -> Spanish machine translation through one long-lived Apertium process."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import select
+import shlex
+import shutil
+import signal
+import subprocess
+import threading
+import time
+import weakref
+from collections.abc import Sequence
+from pathlib import Path
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.core.text import words
+
+log = logging.getLogger(__name__)
+
+MODE = "eng-spa"
+INSTALL_HINT = "apt-get install apertium-en-es"
+# The pair's pipeline in null-flush mode (`apertium-wblank-mode -z` writes it from the .mode
+# file): each text ends with "\n\0" and is answered at once. Not the `apertium` wrapper: its
+# text deformatter and record-splitting gawk hold the first text back until more input arrives.
+MODES_DIRS = (Path("/usr/share/apertium/modes"), Path("/usr/local/share/apertium/modes"))
+DEFAULT_TIMEOUT = 1.0
+# The first translation loads the dictionaries; give it longer than a question.
+WARMUP_TIMEOUT = 10.0
+# After a failed restart, wait this long (doubling, capped) before trying the process again.
+RETRY_SECONDS = (1.0, 60.0)
+# Apertium's stream format reserves \ ^ $ / < > { } [ ] @ * # + ~ |: send letters and
+# ordinary punctuation only.
+_UNSAFE = re.compile(r"[^\w\s.,;:?!¿¡'\"()-]|_")
+# The last lines of a pipeline fault ("Error: Malformed input stream.") are not Spanish.
+_GARBAGE = re.compile(r"[\^$<>{}\[\]\\]|[\x00-\x08\x0b-\x1f]")
+
+
+class Translator(Protocol):
+    """Translates short texts; None means "not now" (the caller falls back)."""
+
+    def translate(self, texts: Sequence[str]) -> list[str] | None:
+        """Return one translation per text, or None when translation failed."""
+        ...
+
+
+class TranslatorFault(Exception):
+    """The translator process died, hung or answered something that is not a translation."""
+
+
+class ProcessTranslator:
+    """One translator process kept alive; thread-safe; restarted after any fault."""
+
+    def __init__(self, command: Sequence[str], timeout: float = DEFAULT_TIMEOUT) -> None:
+        """Start the process (it loads in the background) for a null-flush command line."""
+        self.command = tuple(command)
+        self.timeout = timeout
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._healthy = True
+        self._retry_at = 0.0
+        self._failures = 0
+        self.faults = 0
+        self._start()
+
+    @property
+    def name(self) -> str:
+        """Return the command's program name (for the status line)."""
+        return " ".join(self.command)
+
+    def translate(self, texts: Sequence[str]) -> list[str] | None:
+        """Translate texts in one round trip; on a fault restart the process and return None."""
+        if not texts:
+            return []
+        if not self._lock.acquire(timeout=self.timeout):
+            return None  # another question holds the process past its own deadline
+        try:
+            if self._proc is None and time.monotonic() >= self._retry_at:
+                self._start()
+            if self._proc is None:
+                return None
+            try:
+                out = self._round_trip(texts, self.timeout)
+            except TranslatorFault as exc:
+                self._fault(str(exc))
+                return None
+            if not self._healthy:
+                log.info("English translation recovered (%s)", self.name)
+            self._healthy, self._failures = True, 0
+            return out
+        finally:
+            self._lock.release()
+
+    def warm_up(self) -> bool:
+        """Translate one word with a long deadline (loads the dictionaries); tell if it worked."""
+        with self._lock:
+            if self._proc is None:
+                return False
+            try:
+                self._round_trip(["hello"], WARMUP_TIMEOUT)
+            except TranslatorFault as exc:
+                self._fault(str(exc))
+                return False
+            return True
+
+    def close(self) -> None:
+        """Stop the process."""
+        with self._lock:
+            self._stop()
+
+    # -- the process --------------------------------------------------------------------------
+
+    def _start(self) -> None:
+        try:
+            self._proc = subprocess.Popen(
+                self.command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,  # its own process group: a restart ends the pipeline
+            )
+        except OSError as exc:
+            self._proc = None
+            self._fault(f"cannot start: {exc}", restart=False)
+            return
+        self._finalizer = weakref.finalize(self, _kill, self._proc)
+
+    def _stop(self) -> None:
+        if self._proc is not None:
+            self._finalizer.detach()
+            _kill(self._proc)
+            self._proc = None
+
+    def _fault(self, reason: str, *, restart: bool = True) -> None:
+        """Log the first fault of a run of faults, then restart (or wait before retrying)."""
+        self.faults += 1
+        self._failures += 1
+        if self._healthy:
+            log.warning(
+                "English translation failed (%s: %s); answering from the glossary and "
+                "restarting the translator",
+                self.name,
+                reason,
+            )
+        else:
+            log.debug("English translation still failing: %s", reason)
+        self._healthy = False
+        self._stop()
+        if restart and self._failures == 1:
+            self._start()
+        else:
+            low, high = RETRY_SECONDS
+            self._retry_at = time.monotonic() + min(high, low * 2 ** (self._failures - 1))
+
+    def _round_trip(self, texts: Sequence[str], timeout: float) -> list[str]:
+        proc = self._proc
+        assert proc is not None and proc.stdin is not None and proc.stdout is not None
+        clean = [" ".join(_UNSAFE.sub(" ", t).split()) for t in texts]
+        payload = b"".join(t.encode("utf-8") + b"\n\0" for t in clean)
+        deadline = time.monotonic() + timeout
+        fd = proc.stdout.fileno()
+        if select.select([fd], [], [], 0)[0]:
+            raise TranslatorFault("output nobody asked for (a late or extra answer)")
+        try:
+            proc.stdin.write(payload)
+            proc.stdin.flush()
+        except OSError as exc:
+            raise TranslatorFault(f"the process is gone ({exc})") from exc
+        buf = b""
+        while buf.count(b"\0") < len(clean):
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                raise TranslatorFault(f"no answer within {timeout:g} s")
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                raise TranslatorFault(f"the process exited (code {proc.poll()})")
+            buf += chunk
+        parts = buf.split(b"\0")
+        if parts[-1]:
+            raise TranslatorFault("more output than questions")
+        try:
+            out = [p.decode("utf-8").strip() for p in parts[:-1]]
+        except UnicodeDecodeError as exc:
+            raise TranslatorFault("output is not UTF-8") from exc
+        for source, text in zip(clean, out, strict=True):
+            if _GARBAGE.search(text) or len(text) > 3 * len(source) + 40:
+                raise TranslatorFault(f"unexpected output {text[:60]!r}")
+        return out
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    """End a translator process group and reap it."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    for stream in (proc.stdin, proc.stdout):
+        if stream is not None:
+            try:
+                stream.close()
+            except OSError:
+                pass
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:  # pragma: no cover - SIGKILL does not fail
+        pass
+
+
+@dataclass(frozen=True)
+class Translation:
+    """The translator the engine uses (None: glossary only) and why, for status lines."""
+
+    translator: ProcessTranslator | None
+    reason: str
+
+    @property
+    def on(self) -> bool:
+        """Tell whether English questions are machine-translated."""
+        return self.translator is not None
+
+    def line(self) -> str:
+        """Return the one-line status for `check` and the startup log."""
+        if self.translator is not None:
+            return f"English translation: on ({self.reason})"
+        return f"English translation: off, glossary only ({self.reason})"
+
+
+def open_translation(
+    setting: str = "auto", command: str | None = None, timeout: float = DEFAULT_TIMEOUT
+) -> Translation:
+    """Start the translator a TRANSLATOR setting asks for: off, auto (Apertium if installed)."""
+    if setting == "off":
+        return Translation(None, "TRANSLATOR=off")
+    if command:
+        argv = shlex.split(command)
+        name = f"TRANSLATOR_COMMAND={command}"
+    elif (pipeline := apertium_pipeline()) is not None:
+        argv, name = ["bash", "-c", pipeline, "apertium", "-g", ""], f"Apertium {MODE}"
+    else:
+        return Translation(None, f"Apertium not found; to add it: {INSTALL_HINT}")
+    translator = ProcessTranslator(argv, timeout)
+    if not translator.warm_up():
+        translator.close()
+        return Translation(None, f"{name} does not answer; for Apertium: {INSTALL_HINT}")
+    return Translation(translator, name)
+
+
+def apertium_pipeline(mode: str = MODE) -> str | None:
+    """Return the null-flush shell pipeline of an installed Apertium mode, or None."""
+    tool = shutil.which("apertium-wblank-mode")
+    found = [d / f"{mode}.mode" for d in MODES_DIRS if (d / f"{mode}.mode").is_file()]
+    if tool is None or not found:
+        return None
+    try:
+        done = subprocess.run(
+            [tool, "-z", str(found[0])], capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    pipeline = done.stdout.strip()
+    return pipeline if done.returncode == 0 and pipeline else None
+
+
+def spanish_words(text: str) -> list[str]:
+    """Return the translated words of an Apertium output, folded (untranslated ones dropped).
+
+    Apertium marks a word it does not know with '*' and one missing from the bilingual
+    dictionary with '@' (both are the English word as typed); '#' only flags a Spanish form it
+    could not inflect, so that word is kept.
+    """
+    return words(re.sub(r"[*@]\w+", " ", text).replace("#", " "))
