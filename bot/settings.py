@@ -100,9 +100,7 @@ class Settings(BaseSettings):
         """Start the English translator these settings ask for (or say why there is none)."""
         from bot.core.translate import open_translation
 
-        return open_translation(
-            self.translator, self.translator_command, self.translator_timeout
-        )
+        return open_translation(self.translator, self.translator_command, self.translator_timeout)
 
     def token_problem(self) -> str | None:
         """Return why the token cannot be a bot token, or None when its shape is right."""

@@ -68,10 +68,13 @@ class QuestionAnalyzer:
         self._en_stop = stopwords("en")
         self._es_stop = stopwords("es")
 
-    def analyze(self, question: str) -> list[QueryGroup]:
+    def analyze(
+        self, question: str, *, english: bool | None = None, translate: bool = True
+    ) -> list[QueryGroup]:
         """Turn a question into content groups (glossary, stopwords, typo tolerance applied)."""
         tokens = words(question)
-        english = looks_english(tokens, self._en_stop, self._es_stop)
+        if english is None:
+            english = looks_english(tokens, self._en_stop, self._es_stop)
         names = proper_nouns(question)
         groups: list[QueryGroup] = []
         i = 0
@@ -104,38 +107,44 @@ class QuestionAnalyzer:
                 # A name the article never mentions ("Google") is what the question is about.
                 group = replace(group, weight=group.weight * NAME_WEIGHT)
             groups.append(group)
-        if english and self.translator is not None:
-            groups = self._translated(groups, names)
+        if translate and self.translator is not None and self._may_be_english(tokens, groups):
+            groups = self._translated(question, groups, names)
         return groups
 
-    def _translated(self, groups: list[QueryGroup], names: set[str]) -> list[QueryGroup]:
-        """Add each English word's machine translation as a lighter unit (names stay)."""
-        todo = [i for i, g in enumerate(groups) if not g.meta and g.surface not in names]
+    def _may_be_english(self, tokens: list[str], groups: list[QueryGroup]) -> bool:
+        """Tell whether to translate: English, or keywords with no Spanish word and unknowns."""
+        if looks_english(tokens, self._en_stop, self._es_stop):
+            return True
+        return not any(t in self._es_stop for t in tokens) and not all(g.known for g in groups)
+
+    def _translated(
+        self, question: str, groups: list[QueryGroup], names: set[str]
+    ) -> list[QueryGroup]:
+        """Replace the English words nobody knows by the Spanish analysis of the translation.
+
+        Glossary (and other known) matches of the English words keep priority, names stay as
+        typed; the translation's words join a little lighter, and its unknown words never
+        outnumber the English unknown words they stand for.
+        """
         assert self.translator is not None
-        spanish = self.translator.translate([groups[i].surface for i in todo])
-        if spanish is None:
+        out = self.translator.translate([question])
+        if out is None:
             return groups  # the translator failed: the glossary alone answers
-        out = list(groups)
-        for i, text in zip(todo, spanish, strict=True):
-            terms = [self.es.stem(w) for w in spanish_words(text) if not self.es.is_stopword(w)]
-            found = [t for t in terms if t in self.index.vocab]
-            extra = [tuple(found)] if found == terms else [(t,) for t in found]
-            g = out[i]
-            new = [u for u in dict.fromkeys(extra) if u and u not in g.units]
-            if not new:
+        kept = [g for g in groups if g.known or g.meta or g.surface in names]
+        replaced = len(groups) - len(kept)
+        taken = {t for g in kept for t in g.terms}
+        extra = []
+        for g in self.analyze(" ".join(spanish_words(out[0])), english=False, translate=False):
+            if g.meta or taken.intersection(g.terms):
                 continue
-            weight = g.weight
             if not g.known:
-                weight = max(self.index.term_idf(t) or 0.0 for u in new for t in u)
-                weight = max(weight, MIN_WEIGHT_SHARE * self.index.unseen_idf())
-            out[i] = replace(
-                g,
-                units=g.units + tuple(new),
-                unit_weights=g.unit_weights + (TRANSLATION_WEIGHT,) * len(new),
-                weight=weight,
-                known=True,
-            )
-        return out
+                if replaced == 0:
+                    continue
+                replaced -= 1
+            weights = tuple(w * TRANSLATION_WEIGHT for w in g.unit_weights)
+            extra.append(replace(g, unit_weights=weights))
+            taken.update(g.terms)
+        return kept + extra
 
     def _synonyms(self, tokens: list[str]) -> list[str]:
         out: list[str] = []

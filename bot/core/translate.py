@@ -266,10 +266,10 @@ def apertium_pipeline(mode: str = MODE) -> str | None:
 
 
 def spanish_words(text: str) -> list[str]:
-    """Return the translated words of an Apertium output, folded (untranslated ones dropped).
+    """Return the folded words of an Apertium output, its unknown-word marks removed.
 
-    Apertium marks a word it does not know with '*' and one missing from the bilingual
-    dictionary with '@' (both are the English word as typed); '#' only flags a Spanish form it
-    could not inflect, so that word is kept.
+    Apertium marks a word it does not know with '*' and one missing from its bilingual
+    dictionary with '@'; both stay as typed (names, rare words), '#' only flags a Spanish
+    form it could not inflect.
     """
-    return words(re.sub(r"[*@]\w+", " ", text).replace("#", " "))
+    return words(re.sub(r"[*@#](?=\w)", "", text))
