@@ -14,8 +14,8 @@ import threading
 import time
 import weakref
 from collections.abc import Sequence
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from bot.core.text import words
