@@ -145,7 +145,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             f"{folder}: OK — {len(engine.documents)} document(s), {len(engine.passages)} "
             f"passages, {len(engine.index.vocab)} terms, built in {engine.build_seconds:.2f} s"
         )
-        print(settings.open_translation().line())
+        print(settings.open_translation(warm=True).line())
         return 0
     if command == "bench":
         from bot.bench import run_bench

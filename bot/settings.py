@@ -110,11 +110,13 @@ class Settings(BaseSettings):
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
 
-    def open_translation(self) -> Translation:
-        """Start the English translator these settings ask for (or say why there is none)."""
+    def open_translation(self, *, warm: bool = False) -> Translation:
+        """Prepare the English translator these settings ask for (or say why there is none)."""
         from bot.core.translate import open_translation
 
-        return open_translation(self.translator, self.translator_command, self.translator_timeout)
+        return open_translation(
+            self.translator, self.translator_command, self.translator_timeout, warm=warm
+        )
 
     def token_problem(self) -> str | None:
         """Return why the token cannot be a bot token, or None when its shape is right."""

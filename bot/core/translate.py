@@ -31,7 +31,9 @@ MODES_DIRS = (Path("/usr/share/apertium/modes"), Path("/usr/local/share/apertium
 DEFAULT_TIMEOUT = 1.0
 # The first translation loads the dictionaries; give it longer than a question.
 WARMUP_TIMEOUT = 10.0
-# After a failed restart, wait this long (doubling, capped) before trying the process again.
+# After this many faults in a row, pause the translator before the next try...
+RESTARTS_BEFORE_PAUSE = 3
+# ...for this long (doubling, capped) before trying the process again.
 RETRY_SECONDS = (1.0, 60.0)
 # Apertium's stream format reserves \ ^ $ / < > { } [ ] @ * # + ~ |: send letters and
 # ordinary punctuation only.
@@ -56,21 +58,27 @@ class ProcessTranslator:
     """One translator process kept alive; thread-safe; restarted after any fault."""
 
     def __init__(self, command: Sequence[str], timeout: float = DEFAULT_TIMEOUT) -> None:
-        """Start the process (it loads in the background) for a null-flush command line."""
+        """Prepare a null-flush command line; the process starts on first use (or warm_up)."""
         self.command = tuple(command)
         self.timeout = timeout
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
+        self._fresh = False  # a new process has not answered yet (it is loading)
         self._healthy = True
+        self._closed = False
         self._retry_at = 0.0
         self._failures = 0
         self.faults = 0
-        self._start()
 
     @property
     def name(self) -> str:
-        """Return the command's program name (for the status line)."""
+        """Return the command line (for status and log lines)."""
         return " ".join(self.command)
+
+    @property
+    def pid(self) -> int | None:
+        """Return the running process's id, if one runs."""
+        return self._proc.pid if self._proc is not None else None
 
     def translate(self, texts: Sequence[str]) -> list[str] | None:
         """Translate texts in one round trip; on a fault restart the process and return None."""
@@ -79,40 +87,40 @@ class ProcessTranslator:
         if not self._lock.acquire(timeout=self.timeout):
             return None  # another question holds the process past its own deadline
         try:
-            if self._proc is None and time.monotonic() >= self._retry_at:
-                self._start()
-            if self._proc is None:
-                return None
-            try:
-                out = self._round_trip(texts, self.timeout)
-            except TranslatorFault as exc:
-                self._fault(str(exc))
-                return None
-            if not self._healthy:
-                log.info("English translation recovered (%s)", self.name)
-            self._healthy, self._failures = True, 0
-            return out
+            return self._translate(texts)
         finally:
             self._lock.release()
 
     def warm_up(self) -> bool:
-        """Translate one word with a long deadline (loads the dictionaries); tell if it worked."""
+        """Start the process and wait for its first answer; tell whether it answered."""
         with self._lock:
-            if self._proc is None:
-                return False
-            try:
-                self._round_trip(["hello"], WARMUP_TIMEOUT)
-            except TranslatorFault as exc:
-                self._fault(str(exc))
-                return False
-            return True
+            return self._translate(["hello"]) is not None
 
     def close(self) -> None:
-        """Stop the process."""
+        """Stop the process for good."""
         with self._lock:
+            self._closed = True
             self._stop()
 
     # -- the process --------------------------------------------------------------------------
+
+    def _translate(self, texts: Sequence[str]) -> list[str] | None:
+        if self._closed:
+            return None
+        if self._proc is None and time.monotonic() >= self._retry_at:
+            self._start()
+        if self._proc is None:
+            return None
+        try:
+            # A new process loads its dictionaries while answering its first text.
+            out = self._round_trip(texts, WARMUP_TIMEOUT if self._fresh else self.timeout)
+        except TranslatorFault as exc:
+            self._fault(str(exc))
+            return None
+        if not self._healthy:
+            log.info("English translation recovered (%s)", self.name)
+        self._healthy, self._failures, self._fresh = True, 0, False
+        return out
 
     def _start(self) -> None:
         try:
@@ -127,6 +135,7 @@ class ProcessTranslator:
             self._proc = None
             self._fault(f"cannot start: {exc}", restart=False)
             return
+        self._fresh = True
         self._finalizer = weakref.finalize(self, _kill, self._proc)
 
     def _stop(self) -> None:
@@ -150,9 +159,10 @@ class ProcessTranslator:
             log.debug("English translation still failing: %s", reason)
         self._healthy = False
         self._stop()
-        if restart and self._failures == 1:
+        if restart and self._failures < RESTARTS_BEFORE_PAUSE:
             self._start()
         else:
+            # A translator that keeps failing would cost every English question its timeout.
             low, high = RETRY_SECONDS
             self._retry_at = time.monotonic() + min(high, low * 2 ** (self._failures - 1))
 
@@ -230,9 +240,17 @@ class Translation:
 
 
 def open_translation(
-    setting: str = "auto", command: str | None = None, timeout: float = DEFAULT_TIMEOUT
+    setting: str = "auto",
+    command: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    *,
+    warm: bool = False,
 ) -> Translation:
-    """Start the translator a TRANSLATOR setting asks for: off, auto (Apertium if installed)."""
+    """Prepare the translator a TRANSLATOR setting asks for: off, auto (Apertium if installed).
+
+    With `warm`, start it now and check that it answers (the bot, `check`); otherwise it
+    starts with the first English question (one-shot commands that may never need it).
+    """
     if setting == "off":
         return Translation(None, "TRANSLATOR=off")
     if command:
@@ -243,7 +261,7 @@ def open_translation(
     else:
         return Translation(None, f"Apertium not found; to add it: {INSTALL_HINT}")
     translator = ProcessTranslator(argv, timeout)
-    if not translator.warm_up():
+    if warm and not translator.warm_up():
         translator.close()
         return Translation(None, f"{name} does not answer; for Apertium: {INSTALL_HINT}")
     return Translation(translator, name)
