@@ -55,7 +55,11 @@ class TranslatorFault(Exception):
 
 
 class ProcessTranslator:
-    """One translator process kept alive; thread-safe; restarted after any fault."""
+    """One translator process kept alive; thread-safe; restarted after any fault.
+
+    A new process answers a first "hello" while it loads its dictionaries; questions asked
+    meanwhile fall back to the glossary (without killing it) until WARMUP_TIMEOUT has passed.
+    """
 
     def __init__(self, command: Sequence[str], timeout: float = DEFAULT_TIMEOUT) -> None:
         """Prepare a null-flush command line; the process starts on first use (or warm_up)."""
@@ -63,7 +67,9 @@ class ProcessTranslator:
         self.timeout = timeout
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
-        self._fresh = False  # a new process has not answered yet (it is loading)
+        self._buf = b""  # output read but not yet used
+        self._owed = 0  # answers the process still owes to texts nobody waits for any more
+        self._loading_until = 0.0  # a new process may take this long for its first answer
         self._healthy = True
         self._closed = False
         self._retry_at = 0.0
@@ -81,20 +87,20 @@ class ProcessTranslator:
         return self._proc.pid if self._proc is not None else None
 
     def translate(self, texts: Sequence[str]) -> list[str] | None:
-        """Translate texts in one round trip; on a fault restart the process and return None."""
+        """Translate texts in one round trip within the timeout; None means "use the glossary"."""
         if not texts:
             return []
         if not self._lock.acquire(timeout=self.timeout):
             return None  # another question holds the process past its own deadline
         try:
-            return self._translate(texts)
+            return self._translate(texts, self.timeout)
         finally:
             self._lock.release()
 
     def warm_up(self) -> bool:
         """Start the process and wait for its first answer; tell whether it answered."""
         with self._lock:
-            return self._translate(["hello"]) is not None
+            return self._translate((), WARMUP_TIMEOUT) is not None
 
     def close(self) -> None:
         """Stop the process for good."""
@@ -104,7 +110,7 @@ class ProcessTranslator:
 
     # -- the process --------------------------------------------------------------------------
 
-    def _translate(self, texts: Sequence[str]) -> list[str] | None:
+    def _translate(self, texts: Sequence[str], timeout: float) -> list[str] | None:
         if self._closed:
             return None
         if self._proc is None and time.monotonic() >= self._retry_at:
@@ -112,14 +118,15 @@ class ProcessTranslator:
         if self._proc is None:
             return None
         try:
-            # A new process loads its dictionaries while answering its first text.
-            out = self._round_trip(texts, WARMUP_TIMEOUT if self._fresh else self.timeout)
+            out = self._round_trip(texts, timeout)
         except TranslatorFault as exc:
             self._fault(str(exc))
             return None
+        if out is None:
+            return None  # still loading
         if not self._healthy:
             log.info("English translation recovered (%s)", self.name)
-        self._healthy, self._failures, self._fresh = True, 0, False
+        self._healthy, self._failures = True, 0
         return out
 
     def _start(self) -> None:
@@ -135,8 +142,15 @@ class ProcessTranslator:
             self._proc = None
             self._fault(f"cannot start: {exc}", restart=False)
             return
-        self._fresh = True
         self._finalizer = weakref.finalize(self, _kill, self._proc)
+        self._buf, self._owed = b"", 0
+        self._loading_until = time.monotonic() + WARMUP_TIMEOUT
+        try:
+            self._send(["hello"])  # loads the dictionaries before the first question
+        except TranslatorFault as exc:
+            self._fault(str(exc), restart=False)
+            return
+        self._owed = 1
 
     def _stop(self) -> None:
         if self._proc is not None:
@@ -150,8 +164,8 @@ class ProcessTranslator:
         self._failures += 1
         if self._healthy:
             log.warning(
-                "English translation failed (%s: %s); answering from the glossary and "
-                "restarting the translator",
+                "English translation failed (%s: %s); answering from the glossary until "
+                "the translator works again",
                 self.name,
                 reason,
             )
@@ -166,34 +180,42 @@ class ProcessTranslator:
             low, high = RETRY_SECONDS
             self._retry_at = time.monotonic() + min(high, low * 2 ** (self._failures - 1))
 
-    def _round_trip(self, texts: Sequence[str], timeout: float) -> list[str]:
+    def _send(self, texts: Sequence[str]) -> list[str]:
         proc = self._proc
-        assert proc is not None and proc.stdin is not None and proc.stdout is not None
+        assert proc is not None and proc.stdin is not None
         clean = [" ".join(_UNSAFE.sub(" ", t).split()) for t in texts]
-        payload = b"".join(t.encode("utf-8") + b"\n\0" for t in clean)
-        deadline = time.monotonic() + timeout
-        fd = proc.stdout.fileno()
-        if select.select([fd], [], [], 0)[0]:
-            raise TranslatorFault("output nobody asked for (a late or extra answer)")
         try:
-            proc.stdin.write(payload)
+            proc.stdin.write(b"".join(t.encode("utf-8") + b"\n\0" for t in clean))
             proc.stdin.flush()
         except OSError as exc:
             raise TranslatorFault(f"the process is gone ({exc})") from exc
-        buf = b""
-        while buf.count(b"\0") < len(clean):
+        return clean
+
+    def _round_trip(self, texts: Sequence[str], timeout: float) -> list[str] | None:
+        """Send texts and read their answers; None when a new process is still loading."""
+        proc = self._proc
+        assert proc is not None and proc.stdout is not None
+        deadline = time.monotonic() + timeout
+        clean = self._send(texts) if texts else []
+        need = self._owed + len(clean)
+        fd = proc.stdout.fileno()
+        while self._buf.count(b"\0") < need:
             left = deadline - time.monotonic()
             if left <= 0 or not select.select([fd], [], [], left)[0]:
+                if self._buf.count(b"\0") == 0 and time.monotonic() < self._loading_until:
+                    self._owed = need  # still loading: the answers will be skipped later
+                    return None
                 raise TranslatorFault(f"no answer within {timeout:g} s")
             chunk = os.read(fd, 65536)
             if not chunk:
                 raise TranslatorFault(f"the process exited (code {proc.poll()})")
-            buf += chunk
-        parts = buf.split(b"\0")
-        if parts[-1]:
-            raise TranslatorFault("more output than questions")
+            self._buf += chunk
+        *answers, rest = self._buf.split(b"\0")
+        if rest or len(answers) != need:
+            raise TranslatorFault("more output than texts")
+        self._buf, self._owed, self._loading_until = b"", 0, 0.0
         try:
-            out = [p.decode("utf-8").strip() for p in parts[:-1]]
+            out = [a.decode("utf-8").strip() for a in answers[need - len(clean) :]]
         except UnicodeDecodeError as exc:
             raise TranslatorFault("output is not UTF-8") from exc
         for source, text in zip(clean, out, strict=True):
