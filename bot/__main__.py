@@ -44,6 +44,13 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--queries", type=int, default=200, help="queries per size")
     bench.add_argument("--ref-max", type=int, default=100_000, help="largest size for rank-bm25")
     bench.add_argument("--seed", type=int, default=7)
+    bench.add_argument(
+        "--english",
+        type=int,
+        metavar="N",
+        default=None,
+        help="instead: time N English questions with and without translation",
+    )
 
     check = sub.add_parser("check", help="validate a knowledge folder")
     check.add_argument("folder", nargs="?", type=Path, default=None)
@@ -147,6 +154,13 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         )
         print(settings.open_translation(warm=True).line())
         return 0
+    if command == "bench" and args.english is not None:
+        from bot.bench_english import run_english_bench
+
+        translation = settings.open_translation(warm=True)
+        return run_english_bench(
+            settings.knowledge_dir, translation.translator, args.english, translation.line()
+        )
     if command == "bench":
         from bot.bench import run_bench
 
