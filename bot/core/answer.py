@@ -172,7 +172,13 @@ class Engine:
             if r.score >= MIN_RELATIVE_SCORE * best and r.coverage >= MIN_PASSAGE_COVERAGE
         ]
         # Time enters at the quote stage only: newer reports first, disagreements kept in view.
-        relevant = dated.order(relevant, self._published, latest=dated.is_latest_question(question))
+        latest = dated.is_latest_question(question)
+        relevant = dated.order(
+            relevant,
+            self._published,
+            latest=latest,
+            coverage=self._latest_coverage(groups) if latest else None,
+        )
         relevant = self._keep_disagreement_in_view(relevant, groups, k)
         page = relevant[offset : offset + k]
         matched = {t for g in groups for t in g.terms}
@@ -230,6 +236,13 @@ class Engine:
             if score > best_score:
                 best, best_score = sentence, score
         return best
+
+    def _latest_coverage(self, groups: list[QueryGroup]) -> dict[int, float] | None:
+        """Return passage -> share of the question without its recency words and figures."""
+        core = [g for g in groups if not dated.is_cue(g.surface) and not g.surface.isdigit()]
+        if not core or len(core) == len(groups):
+            return None
+        return {r.passage: r.coverage for r in rank(self.index, core)}
 
     def _published(self, ranked: Ranked) -> date:
         return self._docs[self.passages[ranked.passage].document_id].published

@@ -12,13 +12,17 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from bot.core.decide import covers
 from bot.core.rank import Ranked
-from bot.core.text import fold, words
+from bot.core.text import Analyzer, fold, stopwords, word_spans, words
 
 # Passages scoring within this share of a run's best are a near-tie: the newer report leads.
 NEAR_TIE = 0.15
+# For a latest-state question a passage answers when it holds nearly as much of the question as
+# the best one: a newer report that only shares the names ("Microsoft", "OpenAI") does not.
+ANSWER_COVERAGE_SLACK = 0.1
 # A multi-document summary quotes at most this many documents (one sentence each).
 MAX_SUMMARY_DOCUMENTS = 3
 
@@ -54,6 +58,8 @@ LATEST_CUES = (
     ("anymore",),
 )
 
+CUE_WORDS = frozenset(w for cue in LATEST_CUES for w in cue)
+
 # Figures a report can disagree on: a percentage, an amount of money, a year.
 _PERCENT = re.compile(r"(\d+(?:[.,]\d+)?)\s*(?:%|por\s+ciento|percent)", re.IGNORECASE)
 _AMOUNT = re.compile(
@@ -64,13 +70,22 @@ _AMOUNT = re.compile(
 _YEAR = re.compile(r"\b(19\d{2}|20\d{2})\b(?!\s*(?:%|por\s+ciento))")
 
 
-@dataclass(frozen=True)
-class Figures:
-    """The percentages, amounts and years a sentence states."""
+# Words either side of a figure that say what it measures; two figures disagree only when
+# they share one ("recibe el 15 por ciento de los ingresos" vs "recibe el 20 por ciento…"),
+# not a stake and a revenue share that both happen to be percentages.
+CONTEXT_WORDS = 2
+_UNIT_WORDS = frozenset(
+    {"por", "ciento", "percent", "mil", "millones", "billones", "euros", "dolares"}
+)
 
-    percent: frozenset[str]
-    amount: frozenset[str]
-    year: frozenset[str]
+
+@dataclass(frozen=True)
+class Figure:
+    """A figure a sentence states: its kind, its normalized value and what it measures."""
+
+    kind: str  # "percent", "amount" or "year"
+    value: str
+    context: frozenset[str]
 
 
 def is_latest_question(question: str) -> bool:
@@ -83,12 +98,24 @@ def is_latest_question(question: str) -> bool:
     return False
 
 
+def is_cue(surface: str) -> bool:
+    """Tell whether a question word only asks for recency ("sigue", "ahora", "latest")."""
+    tokens = words(surface)
+    return bool(tokens) and all(t in CUE_WORDS for t in tokens)
+
+
 def order(
-    ranked: Sequence[Ranked], published: Callable[[Ranked], date], *, latest: bool
+    ranked: Sequence[Ranked],
+    published: Callable[[Ranked], date],
+    *,
+    latest: bool,
+    coverage: Mapping[int, float] | None = None,
 ) -> list[Ranked]:
     """Order relevant passages: newest document first on near-ties; newest answer if `latest`.
 
-    With a single publication date among the passages the ranking is returned as it is.
+    `coverage` (passage -> share of the question) measures what a passage answers without the
+    recency words and figures of the question: "¿sigue vigente hasta 2030?" is answered by a
+    newer report that says 2032. With a single publication date the ranking stands.
     """
     dates = [published(r) for r in ranked]
     if len(set(dates)) < 2:
@@ -108,7 +135,14 @@ def order(
         out.extend(ranked[n] for n in run)
         i = j
     if latest:
-        answering = [r for r in out if covers(r.coverage)]
+
+        def share(r: Ranked) -> float:
+            return coverage.get(r.passage, 0.0) if coverage is not None else r.coverage
+
+        best = max(share(r) for r in out)
+        answering = [
+            r for r in out if covers(share(r)) and share(r) >= best - ANSWER_COVERAGE_SLACK
+        ]
         if answering:
             newest = max(published(r) for r in answering)
             front = [r for r in answering if published(r) == newest]
@@ -116,31 +150,65 @@ def order(
     return out
 
 
-def figures(sentence: str) -> Figures:
-    """Return the figures a sentence states, normalized for comparison."""
-    amounts = frozenset(
-        f"{n.replace('.', '')} {fold(' '.join(unit.split()))}"
-        for n, unit in _AMOUNT.findall(sentence)
-    )
-    without_amounts = _AMOUNT.sub(" ", sentence)
-    return Figures(
-        percent=frozenset(n.replace(",", ".") for n in _PERCENT.findall(sentence)),
-        amount=amounts,
-        year=frozenset(_YEAR.findall(_PERCENT.sub(" ", without_amounts))),
-    )
+def figures(sentence: str) -> list[Figure]:
+    """Return the figures a sentence states, with the content words around each."""
+    found: list[tuple[str, str, int, int]] = []
+    taken: list[tuple[int, int]] = []
+    for m in _AMOUNT.finditer(sentence):
+        unit = fold(" ".join(m.group(2).split()))
+        found.append(("amount", f"{m.group(1).replace('.', '')} {unit}", m.start(), m.end()))
+        taken.append(m.span())
+    for m in _PERCENT.finditer(sentence):
+        found.append(("percent", m.group(1).replace(",", "."), m.start(), m.end()))
+        taken.append(m.span())
+    for m in _YEAR.finditer(sentence):
+        if not any(s <= m.start() < e for s, e in taken):
+            found.append(("year", m.group(1), m.start(), m.end()))
+    content = [
+        (s, e, w)
+        for n, (s, e, w) in enumerate(word_spans(sentence))
+        if not w.isdigit()
+        and w not in _UNIT_WORDS
+        and w not in stopwords("es")
+        # Names ("Microsoft", "OpenAI") are in every report on the subject: they say nothing
+        # about what a figure measures.
+        and not (n > 0 and sentence[s].isupper())
+    ]
+    out = []
+    for kind, value, start, end in found:
+        before = [_stem(w) for s, _e, w in content if s < start][-CONTEXT_WORDS:]
+        after = [_stem(w) for s, _e, w in content if s >= end][:CONTEXT_WORDS]
+        out.append(Figure(kind, value, frozenset(before + after)))
+    return out
 
 
 def differ(a: str, b: str) -> bool:
-    """Tell whether two sentences give different figures of one kind (each one the other lacks).
+    """Tell whether two sentences give different figures for the same thing.
 
-    "hasta 2030" and "hasta 2032 … desde 2019" differ; "en 2019" and "desde 2019 … 2032" do not
-    (the second only adds a figure).
+    "sigue vigente hasta 2030" and "sigue vigente hasta 2032" differ; "colaboran desde 2019" and
+    "desde 2019 … hasta 2032" do not (the second adds a figure), nor do a 27 % stake and a 15 %
+    revenue share.
     """
     fa, fb = figures(a), figures(b)
-    for x, y in ((fa.percent, fb.percent), (fa.amount, fb.amount), (fa.year, fb.year)):
-        if x - y and y - x:
-            return True
-    return False
+    values_a = {(f.kind, f.value) for f in fa}
+    values_b = {(f.kind, f.value) for f in fb}
+    return any(
+        x.kind == y.kind
+        and (x.kind, x.value) not in values_b
+        and (y.kind, y.value) not in values_a
+        and x.context & y.context
+        for x in fa
+        for y in fb
+    )
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Analyzer:
+    return Analyzer("spanish")
+
+
+def _stem(word: str) -> str:
+    return _stemmer().stem(word)
 
 
 def disagreements(
