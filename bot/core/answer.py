@@ -387,13 +387,42 @@ class Engine:
             self._overview = tuple(chosen)
         return self._overview
 
-    def overview(self, *, lang: str = "es") -> Answer:
-        """Summarize the knowledge base through the overview template, with its key quotes."""
+    def find_document(self, wanted: str) -> Document | None:
+        """Return the document with this id or title (case-insensitive), or None."""
+        wanted = " ".join(wanted.split())
+        key = wanted.casefold()
+        return self._docs.get(wanted) or next(
+            (d for d in self.documents if d.title.casefold() == key), None
+        )
+
+    def document_choices(self, typed: str, limit: int = 25) -> list[Document]:
+        """Return documents whose title nearly contains the typed text, newest first."""
+        docs = dated.timeline(self.documents)[::-1]
+        typed = " ".join(typed.split())
+        if not typed:
+            return docs[:limit]
+        scored = process.extract(
+            fold(typed), [fold(d.title) for d in docs], scorer=fuzz.partial_ratio, limit=None
+        )
+        hits = sorted(((-score, i) for _, score, i in scored if score >= COMPLETE_MIN_SIMILARITY))
+        return [docs[i] for _, i in hits][:limit]
+
+    def document_overview_passages(self, doc: Document, max_quotes: int = 4) -> tuple[int, ...]:
+        """Return the first paragraphs of one document (news puts the essentials first)."""
+        first = {}
+        for i, p in enumerate(self.passages):
+            if p.document_id == doc.id and p.paragraph > 0:
+                first.setdefault(p.paragraph, i)
+        return tuple(first[n] for n in sorted(first)[:max_quotes])
+
+    def overview(self, *, lang: str = "es", document: Document | None = None) -> Answer:
+        """Summarize the knowledge base (or one document) through the overview template."""
         lang = lang if lang in LANGS else "es"
-        doc = self.documents[0]
+        doc = document or self.documents[0]
+        keys = self.document_overview_passages(doc) if document else self.key_passages()
         quoted = []
         quotes = []
-        for i in self.key_passages():
+        for i in keys:
             passage = self.passages[i]
             quoted.append(self._quote(Ranked(i, 0.0, 1.0), set()))
             spans = sentences(passage.text)

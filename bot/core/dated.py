@@ -15,6 +15,7 @@ from datetime import date
 from functools import lru_cache
 
 from bot.core.decide import covers
+from bot.core.knowledge import Document
 from bot.core.rank import Ranked
 from bot.core.text import Analyzer, fold, stopwords, word_spans, words
 
@@ -233,6 +234,6 @@ def one_per_document(items: Sequence[tuple[str, str]]) -> list[int]:
     return list(seen.values())[:MAX_SUMMARY_DOCUMENTS]
 
 
-def newest_first(items: Mapping[str, date]) -> list[str]:
-    """Return document ids from the newest to the oldest (ties keep their order)."""
-    return sorted(items, key=lambda d: items[d], reverse=True)
+def timeline(documents: Sequence[Document]) -> list[Document]:
+    """Return the documents from the oldest to the newest (same date: folder order)."""
+    return sorted(documents, key=lambda d: d.published)
