@@ -64,3 +64,9 @@ def test_add_keeps_going_after_a_refusal(run_bot: RunBot, tmp_path: Path) -> Non
     assert "added:" in result.stdout
     assert "near-identical text already present in microsoft-y-openai" in result.stderr
     assert len(list(folder.glob("*.md"))) == 1
+
+
+def test_add_title_override_needs_a_single_source(run_bot: RunBot, tmp_path: Path) -> None:
+    result = run_bot("add", str(NEWS), str(NEWS), "--title", "X", "--dir", str(tmp_path))
+    assert result.returncode == 2 and "single SOURCE" in result.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -401,3 +401,10 @@ def test_shingled_jaccard() -> None:
     a = shingles("uno dos tres cuatro cinco seis siete")
     assert jaccard(a, a) == 1.0
     assert jaccard(a, shingles("ocho nueve diez once doce trece")) == 0.0
+
+
+def test_a_broken_knowledge_folder_is_reported_before_adding(tmp_path: Path) -> None:
+    (tmp_path / "roto.md").write_text("sin front matter\n", encoding="utf-8")
+    with pytest.raises(IngestError, match=r"fix the knowledge folder first .*roto\.md:1"):
+        add([str(NEWS)], tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["roto.md"]
