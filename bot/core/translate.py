@@ -38,7 +38,7 @@ RETRY_SECONDS = (1.0, 60.0)
 # Apertium's stream format reserves \ ^ $ / < > { } [ ] @ * # + ~ |: send letters and
 # ordinary punctuation only.
 _UNSAFE = re.compile(r"[^\w\s.,;:?!¿¡'\"()-]|_")
-# The last lines of a pipeline fault ("Error: Malformed input stream.") are not Spanish.
+# Stream-format symbols or control characters in an answer: the pipeline lost its place.
 _GARBAGE = re.compile(r"[\^$<>{}\[\]\\]|[\x00-\x08\x0b-\x1f]")
 
 
