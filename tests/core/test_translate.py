@@ -12,8 +12,11 @@ import pytest
 
 from bot.core import translate
 from bot.core.answer import Engine
+from bot.core.evaluate import load_cases
 from bot.core.translate import ProcessTranslator, open_translation, spanish_words
 from bot.settings import Settings
+
+EVAL_DIR = Path(__file__).resolve().parents[2] / "eval"
 
 # A stand-in for Apertium's null-flush pipeline: reads texts ending in "\0", answers each with
 # its line of table.txt ("english=spanish") and "\n\0". A file next to it changes its mood for
@@ -147,15 +150,19 @@ def test_translator_off_is_the_glossary_path(folder: Path, settings: Settings) -
 
 
 def test_missing_apertium_says_how_to_install_it(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, knowledge_dir: Path
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, knowledge_dir: Path, engine: Engine
 ) -> None:
     monkeypatch.setattr(translate, "MODES_DIRS", (tmp_path / "no-modes",))
     translation = open_translation("auto", warm=True)
     assert not translation.on
     assert "apt-get install apertium-en-es" in translation.line()
-    # English works as before: the glossary answers the bundled article's English questions.
-    engine = Engine.load(knowledge_dir, translator=translation.translator)
-    answer = engine.ask("Until when is the agreement valid?", lang="en")
+    # English works as before: every English eval question gets the glossary-only answer.
+    without = Engine.load(knowledge_dir, translator=translation.translator)
+    questions = [c.q for c in load_cases(EVAL_DIR / "english_questions.jsonl")]
+    assert [without.ask(q, lang="en").to_dict() for q in questions] == [
+        engine.ask(q, lang="en").to_dict() for q in questions
+    ]
+    answer = without.ask("Until when is the agreement valid?", lang="en")
     assert answer.answered and "vigente hasta 2030" in answer.passages[0].text
 
 
