@@ -23,6 +23,7 @@ class Case:
     q: str
     evidence: tuple[str, ...]
     where: str = "passages"
+    document: str | None = None  # the id of the document that must answer (date questions)
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ def load_cases(path: Path) -> list[Case]:
                 q=str(raw["q"]),
                 evidence=tuple(str(e) for e in raw.get("evidence", [])),
                 where=str(raw.get("where", "passages")),
+                document=str(raw["doc"]) if raw.get("doc") else None,
             )
         except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
             raise CoreError(f"{path}:{n}: malformed case: {exc}") from exc
@@ -93,7 +95,7 @@ def evaluate(engine: Engine, cases: Iterable[Case], k: int = 3) -> Report:
     report = Report()
     for case in cases:
         answer = engine.ask(case.q, lang=case.lang, k=k)
-        texts = tuple(p.text for p in answer.passages)
+        texts = tuple(p.document_id if case.document else p.text for p in answer.passages)
         if case.kind == "in":
             report.in_scope += 1
             _score_in(report, case, answer, texts)
@@ -116,6 +118,8 @@ def _score_in(report: Report, case: Case, answer: Answer, texts: tuple[str, ...]
         meta = " ".join(f"{c.source} {c.published} {c.title}" for c in answer.citations)
 
     def holds(text: str) -> bool:
+        if case.document:  # `text` is then the passage's document id
+            return text == case.document
         return any(e in text or e in meta for e in case.evidence)
 
     if holds(texts[0]):
