@@ -30,6 +30,7 @@ class QueryGroup:
     weight: float
     known: bool
     meta: bool = False  # asks about the document itself (date, outlet), not its content
+    name: bool = False  # an unknown capitalized name ("Google"): what the question is about
 
     @property
     def terms(self) -> tuple[str, ...]:
@@ -97,7 +98,7 @@ class QuestionAnalyzer:
             group = self._group(" ".join(chunk), own, units)
             if not group.known and group.surface in names:
                 # A name the article never mentions ("Google") is what the question is about.
-                group = replace(group, weight=group.weight * NAME_WEIGHT)
+                group = replace(group, weight=group.weight * NAME_WEIGHT, name=True)
             groups.append(group)
         return groups
 
