@@ -47,6 +47,7 @@ class Row:
     scope: bool  # in scope for this folder
     hit1: bool  # the top-ranked passage holds the evidence
     x: list[float] | None  # the decision features (None: no passage shares a word)
+    dev: bool = False  # an in-scope question of the dev set (eval/questions.jsonl)
 
 
 def questions(path: Path) -> list[dict]:
@@ -54,7 +55,12 @@ def questions(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
-def measure(engine: Engine, setting: str, cases: list[tuple[dict, str, bool]]) -> list[Row]:
+def measure(
+    engine: Engine,
+    setting: str,
+    cases: list[tuple[dict, str, bool]],
+    dev: frozenset[str] = frozenset(),
+) -> list[Row]:
     """Compute the features and the top-1 hit of each (question, article, in scope) case."""
     rows = []
     for q, article, scope in cases:
@@ -62,9 +68,11 @@ def measure(engine: Engine, setting: str, cases: list[tuple[dict, str, bool]]) -
         if not groups:
             continue  # a question about the document itself: answered from its front matter
         ranked = rank(engine.index, groups)
-        hit = bool(ranked) and any(e in engine.passages[ranked[0].passage].text for e in q["evidence"])
+        hit = bool(ranked) and any(
+            e in engine.passages[ranked[0].passage].text for e in q["evidence"]
+        )
         x = engine.decider.features(groups, ranked).vector() if ranked else None
-        rows.append(Row(setting, article, scope, hit and scope, x))
+        rows.append(Row(setting, article, scope, hit and scope, x, scope and q["id"] in dev))
     return rows
 
 
@@ -88,9 +96,12 @@ def collect(squad: Path) -> list[Row]:
         rows += measure(engine, f"half{n}", cases)
     bundled = Engine.load(ROOT / "knowledge")
     own = questions(ROOT / "eval" / "questions.jsonl")
+    dev = frozenset(q["id"] for q in own)
     own += questions(ROOT / "eval" / "extra_questions.jsonl")
-    cases = [(q, "bundled" if q["kind"] == "in" else f"oos-{q['id']}", q["kind"] == "in") for q in own]
-    rows += measure(bundled, "bundled", cases)
+    cases = [
+        (q, "bundled" if q["kind"] == "in" else f"oos-{q['id']}", q["kind"] == "in") for q in own
+    ]
+    rows += measure(bundled, "bundled", cases, dev)
     return rows
 
 
@@ -116,9 +127,13 @@ def predict(w: np.ndarray, x: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-np.clip(np.c_[x, np.ones(len(x))] @ w, -50, 50)))
 
 
-def threshold_for(p_oos: np.ndarray, target: float) -> float:
-    """Return the lowest confidence threshold that declines `target` of out-of-scope questions."""
-    return float(np.quantile(p_oos, target, method="higher")) + 1e-6
+def threshold_for(p_oos: np.ndarray, target: float, p_dev: np.ndarray) -> float:
+    """Return the threshold declining `target` of out-of-scope questions, or answering the dev set.
+
+    The lower of the two: the dev set's in-scope questions must all stay answered.
+    """
+    point = float(np.quantile(p_oos, target, method="higher")) + 1e-6
+    return min(point, float(p_dev.min()) - 1e-4) if len(p_dev) else point
 
 
 def figures(p: np.ndarray, scope: np.ndarray, hit: np.ndarray, th: float) -> tuple[float, ...]:
@@ -148,6 +163,7 @@ def main() -> int:
     scope = y.astype(bool)
     hit = np.array([r.hit1 for r in rows])
     setting = np.array([r.setting for r in rows])
+    dev = np.array([r.dev for r in rows])
     # The bundled article's questions are few and short (keywords, English): weigh them up to
     # a share of the fit so the model also holds on a one-article folder.
     bundled = setting == "bundled"
@@ -162,7 +178,8 @@ def main() -> int:
         train, test = (fold != k) & ~none, fold == k
         w = fit(x[train], y[train], s[train])
         p_train = predict(w, x[train])
-        th = threshold_for(p_train[~scope[train] & (setting[train] == "squad")], TARGET_DECLINED)
+        squad_oos = ~scope[train] & (setting[train] == "squad")
+        th = threshold_for(p_train[squad_oos], TARGET_DECLINED, p_train[dev[train]])
         held[test] = np.where(none[test], 0.0, predict(w, x[test]))
         answered[test] = held[test] >= th
     print("held out by article (per-fold model and threshold):")
@@ -178,12 +195,16 @@ def main() -> int:
         )
     w = fit(x[~none], y[~none], s[~none])
     squad_oos = (setting == "squad") & ~scope
-    th = round(threshold_for(predict(w, x[squad_oos & ~none]), TARGET_DECLINED), 4)
+    p = predict(w, x)
+    th = round(threshold_for(p[squad_oos & ~none], TARGET_DECLINED, p[dev & ~none]), 4)
     m = setting == "squad"
     right = float((answered & hit)[m & scope].mean())
     declined = float((~answered)[m & ~scope].mean())
     false = float((~answered)[m & scope].mean())
-    print(f"chosen threshold {th} (declines {TARGET_DECLINED:.1%} of squad-es oos as fitted)")
+    print(
+        f"chosen threshold {th}: declines {(p[squad_oos] < th).mean():.1%} of squad-es oos as "
+        f"fitted (target {TARGET_DECLINED:.1%}), answers {(p[dev] >= th).mean():.0%} of the dev set"
+    )
     print("operating curve (squad-es, held out):")
     for t in np.linspace(0.1, 0.9, 17):
         r, d, f = figures(held[m], scope[m], hit[m], t)
