@@ -30,7 +30,7 @@ class QueryGroup:
     weight: float
     known: bool
     meta: bool = False  # asks about the document itself (date, outlet), not its content
-    name: bool = False  # an unknown capitalized name ("Google"): what the question is about
+    name: bool = False  # written capitalized inside the question ("Google"): a name
 
     @property
     def terms(self) -> tuple[str, ...]:
@@ -96,9 +96,11 @@ class QuestionAnalyzer:
             if not own and not units and alternatives:
                 continue  # the glossary maps it to function words only ("still" -> "aún")
             group = self._group(" ".join(chunk), own, units)
-            if not group.known and group.surface in names:
-                # A name the article never mentions ("Google") is what the question is about.
-                group = replace(group, weight=group.weight * NAME_WEIGHT, name=True)
+            if group.surface in names:
+                group = replace(group, name=True)
+                if not group.known:
+                    # A name the article never mentions ("Google") is what the question is about.
+                    group = replace(group, weight=group.weight * NAME_WEIGHT)
             groups.append(group)
         return groups
 

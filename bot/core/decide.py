@@ -42,6 +42,8 @@ class Features:
     short: float  # 1 / number of content words: short questions match by chance more easily
     specific: float  # idf of its rarest matched word over the idf of a word in no passage
     unknown_words: float  # share of the question in words no passage has, names excepted
+    known_coverage: float  # coverage counting only the words some passage has
+    name_match: float  # specificity (as `specific`) of the rarest name of the question it holds
 
     def vector(self) -> list[float]:
         """Return the features in model order."""
@@ -148,6 +150,12 @@ class Decider:
             specific=max((g.weight for g, h in zip(groups, held, strict=True) if h), default=0.0)
             / (self.index.unseen_idf() or 1.0),
             unknown_words=sum(g.weight for g in groups if not g.known and not g.name) / total,
+            known_coverage=sum(g.weight for g, h in zip(groups, held, strict=True) if h)
+            / (sum(g.weight for g in groups if g.known) or 1.0),
+            name_match=max(
+                (g.weight for g, h in zip(groups, held, strict=True) if h and g.name), default=0.0
+            )
+            / (self.index.unseen_idf() or 1.0),
         )
 
     def _holds(self, group: QueryGroup, passage: int) -> bool:
