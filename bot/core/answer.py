@@ -19,6 +19,7 @@ from bot.core.errors import KnowledgeError, QuestionError
 from bot.core.glossary import Glossary, load_glossary
 from bot.core.index import BM25Index
 from bot.core.knowledge import Document, Passage, Progress, load_folder
+from bot.core.paraphrase import Paraphraser
 from bot.core.rank import Ranked, rank
 from bot.core.text import Analyzer, fold, sentences, word_spans, words
 
@@ -114,7 +115,10 @@ class Engine:
         content = [[w for w in words(p.text) if not self.es.is_stopword(w)] for p in self.passages]
         self.index = BM25Index([self.es.stem(w) for w in ws] for ws in content)
         surface = {w: self.es.stem(w) for ws in content for w in ws}
-        self.analyzer = QuestionAnalyzer(self.index, self.glossary, self.es, self.en, surface)
+        paraphraser = Paraphraser(self.es.stem, self.index.vocab)
+        self.analyzer = QuestionAnalyzer(
+            self.index, self.glossary, self.es, self.en, surface, paraphraser
+        )
         spans: list[tuple[int, int]] = []
         for d in self.documents:
             start = len(spans)

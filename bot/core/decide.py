@@ -9,6 +9,7 @@ default threshold live in `bot/core/data/decision.json`, fitted by `scripts/fit_
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from collections.abc import Callable, Sequence
@@ -20,6 +21,7 @@ import numpy as np
 from bot.core.analyze import QueryGroup
 from bot.core.errors import CoreError
 from bot.core.index import BM25Index
+from bot.core.paraphrase import SYNONYM_WEIGHT
 from bot.core.rank import COVERAGE_FLOOR, Ranked
 
 MODEL_PATH = Path(__file__).resolve().parent / "data" / "decision.json"
@@ -33,6 +35,7 @@ class Features:
     """What the decision looks at, for the best-ranked passage; each is a share in 0-1."""
 
     coverage: float  # idf-weighted share of the question's content words the passage holds
+    synonym_coverage: float  # share it holds only through a thesaurus synonym (not in coverage)
     coverage_sq: float  # coverage squared: a nearly whole match counts more than linearly
     relative_score: float  # its BM25 over the most this question could score (every word, tf 1)
     document_coverage: float  # share of the question the passage's whole document holds
@@ -128,7 +131,9 @@ class Decider:
         """Measure the best passage against the question."""
         best = ranked[0]
         total = sum(g.weight for g in groups) or 1.0
-        held = [self._holds(g, best.passage) for g in groups]
+        strength = [self._strength(g, best.passage) for g in groups]
+        held = [h > SYNONYM_WEIGHT for h in strength]
+        coverage = sum(g.weight for g, h in zip(groups, held, strict=True) if h) / total
         start, end = self.document_span(best.passage)
         in_doc = [self._in_documents(g, start, end) for g in groups]
         raw = best.score / (COVERAGE_FLOOR + best.coverage)
@@ -138,12 +143,16 @@ class Decider:
         rarest = sorted(range(len(groups)), key=lambda i: -groups[i].weight)[:2]
         rare_weight = sum(groups[i].weight for i in rarest) or 1.0
         return Features(
-            coverage=best.coverage,
-            coverage_sq=best.coverage**2,
+            coverage=coverage,
+            synonym_coverage=sum(
+                g.weight for g, h in zip(groups, strength, strict=True) if 0 < h <= SYNONYM_WEIGHT
+            )
+            / total,
+            coverage_sq=coverage**2,
             relative_score=min(1.0, raw / ceiling),
             document_coverage=sum(g.weight for g, h in zip(groups, in_doc, strict=True) if h)
             / total,
-            together=self._together(groups, best.passage, best.coverage),
+            together=self._together(groups, best.passage, coverage),
             rare=sum(groups[i].weight for i in rarest if held[i]) / rare_weight,
             margin=(best.score - second) / best.score if best.score > 0 else 0.0,
             short=1.0 / max(1, len(groups)),
@@ -158,8 +167,16 @@ class Decider:
             / (self.index.unseen_idf() or 1.0),
         )
 
-    def _holds(self, group: QueryGroup, passage: int) -> bool:
-        return any(all(self.index.contains(t, passage) for t in u) for u in group.units)
+    def _strength(self, group: QueryGroup, passage: int) -> float:
+        """Return the weight of the group's best unit the passage holds (0: none)."""
+        return max(
+            (
+                w
+                for u, w in zip(group.units, group.unit_weights, strict=True)
+                if all(self.index.contains(t, passage) for t in u)
+            ),
+            default=0.0,
+        )
 
     def _in_documents(self, group: QueryGroup, start: int, end: int) -> bool:
         """Tell whether any passage in [start, end) holds the group (postings are sorted)."""
@@ -177,7 +194,7 @@ class Decider:
             for term in sentence:
                 where.setdefault(term, set()).add(n)
         spots = [set().union(*(where.get(t, ()) for t in g.terms)) for g in groups]
-        close = sum(1 for a, b in zip(spots, spots[1:], strict=False) if a & b)
+        close = sum(1 for a, b in itertools.pairwise(spots) if a & b)
         return close / (len(groups) - 1)
 
     def _why(self, f: Features) -> str:
