@@ -12,7 +12,7 @@ from bot.core.errors import CoreError
 
 KINDS = ("in", "oos", "oos-hard")
 # Confidence thresholds the operating curve shows (the engine's own is added).
-CURVE = tuple(round(0.05 * i, 2) for i in range(1, 20))
+CURVE = frozenset(round(0.05 * i, 2) for i in range(1, 20))
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ class Report:
             sum(o.confidence < threshold for o in ins) / max(1, len(ins)),
         )
 
-    def curve(self, thresholds: tuple[float, ...] = CURVE) -> list[Point]:
+    def curve(self, thresholds: frozenset[float] = CURVE) -> list[Point]:
         """Return the operating curve, the engine's own threshold included."""
         return [self.point(t) for t in sorted({*thresholds, self.threshold})]
 
