@@ -45,6 +45,17 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--ref-max", type=int, default=100_000, help="largest size for rank-bm25")
     bench.add_argument("--seed", type=int, default=7)
 
+    add = sub.add_parser(
+        "add", help="add articles to the knowledge folder from a URL, an .html file or '-'"
+    )
+    add.add_argument("sources", nargs="+", metavar="SOURCE", help="URL, .html file, or '-'")
+    add.add_argument("--dir", type=Path, default=None, help="knowledge folder to write to")
+    add.add_argument("--dry-run", action="store_true", help="show what would be written")
+    add.add_argument("--title", default=None, help="title (instead of the page's)")
+    add.add_argument("--source", default=None, help="outlet (instead of the page's site name)")
+    add.add_argument("--published", default=None, metavar="YYYY-MM-DD", help="publication date")
+    add.add_argument("--timeout", type=float, default=None, help="download timeout, seconds")
+
     check = sub.add_parser("check", help="validate a knowledge folder")
     check.add_argument("folder", nargs="?", type=Path, default=None)
 
@@ -52,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     stats = sub.add_parser("stats", help="usage report from the data folder")
     stats.add_argument("--days", type=int, default=30)
     stats.add_argument("--lang", choices=("es", "en"), default=None)
+    stats.add_argument("--guild", type=int, default=None, metavar="ID", help="one server only")
     return parser
 
 
@@ -134,6 +146,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         report = evaluate(engine, cases, k=args.k)
         print("\n".join(report.lines()))
         return 0
+    if command == "add":
+        return cli.add_articles(args, args.dir or settings.knowledge_dir)
     if command == "check":
         folder = args.folder or settings.knowledge_dir
         engine = load_engine(folder, settings.answer_threshold)
@@ -155,7 +169,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return fail(f"no database at {path}: the bot has not recorded any question yet", 1)
         store, _salt = open_store(settings)
         try:
-            print(render_stats(store.stats(days=args.days), args.lang or settings.default_lang))
+            stats = store.stats(days=args.days, guild_id=args.guild)
+            print(render_stats(stats, args.lang or settings.default_lang))
         finally:
             store.close()
         return 0

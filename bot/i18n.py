@@ -49,6 +49,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "es": "Este comando es solo para administradores (Gestionar servidor).",
         "en": "This command is for admins only (Manage Server).",
     },
+    "err_operator": {
+        "es": "Solo quien opera el bot puede recargar el conocimiento (propietario de la "
+        "aplicación, su equipo u OPERATOR_IDS).",
+        "en": "Only the bot's operator can reload the knowledge (the application owner, its "
+        "team or OPERATOR_IDS).",
+    },
     "err_no_text": {
         "es": "Ese mensaje no tiene texto que pueda usar como pregunta.",
         "en": "That message has no text I can use as a question.",
@@ -56,6 +62,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "err_not_yours": {
         "es": "Solo quien preguntó puede pedir más pasajes. Pregunta tú con /preguntar.",
         "en": "Only the person who asked can page through passages. Ask with /ask.",
+    },
+    "err_busy": {
+        "es": "Estoy muy ocupado ahora mismo; vuelve a pulsar en unos segundos.",
+        "en": "I'm very busy right now; press again in a few seconds.",
     },
     "err_gone": {
         "es": "Esa pregunta ya no está disponible; vuelve a preguntar con /preguntar.",
@@ -69,7 +79,15 @@ STRINGS: dict[str, dict[str, str]] = {
         "es": "Gracias por tu voto 👎: nos ayuda a mejorar la base de conocimiento.",
         "en": "Thanks for your vote 👎: it helps us improve the knowledge base.",
     },
+    "err_no_document": {
+        "es": "No hay ningún documento titulado «{name}»: elige uno de la lista.",
+        "en": "There is no document titled «{name}»: pick one from the list.",
+    },
     "sources_title": {"es": "Fuentes", "en": "Sources"},
+    "sources_page": {"es": "página {a}/{b}", "en": "page {a}/{b}"},
+    "sources_count": {"es": "{n} documentos", "en": "{n} documents"},
+    "previous": {"es": "Anterior", "en": "Previous"},
+    "next": {"es": "Siguiente", "en": "Next"},
     "sources_line": {
         "es": "{source} · {date} · {n} pasajes",
         "en": "{source} · {date} · {n} passages",
@@ -120,6 +138,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "stats_summary": {
         "es": "Preguntas: {total} · respondidas: {share:.0%}",
         "en": "Questions: {total} · answered: {share:.0%}",
+    },
+    "stats_private": {
+        "es": "{n} privadas o por MD (solo contadas)",
+        "en": "{n} private or in DMs (counted only)",
     },
     "stats_per_day": {
         "es": "Por día (preguntas / respondidas)",

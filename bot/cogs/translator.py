@@ -21,6 +21,10 @@ ENGLISH: dict[str, str] = {
     "recargar": "reload",
     "estadisticas": "stats",
     "dias": "days",
+    "documento": "document",
+    "Título del documento a resumir (por defecto, el artículo)": (
+        "Title of the document to summarize (by default, the article)"
+    ),
     "Preguntar al bot": "Ask the bot",
     "Responde con citas textuales del artículo": "Answers with verbatim quotes from the article",
     "Lo que quieres saber del acuerdo (2 a 300 caracteres)": (
@@ -33,8 +37,10 @@ ENGLISH: dict[str, str] = {
     "Versión, documentos, pasajes, tiempo activo y latencia": (
         "Version, documents, passages, uptime and latency"
     ),
-    "Recarga la carpeta knowledge/ (administradores)": "Reload the knowledge/ folder (admins)",
-    "Preguntas, respuestas y votos (administradores)": "Questions, answers and votes (admins)",
+    "Recarga la carpeta knowledge/ (operador del bot)": (
+        "Reload the knowledge/ folder (bot operator)"
+    ),
+    "Preguntas, respuestas y votos de este servidor": "This server's questions, answers and votes",
     "Días a incluir (1 a 365)": "Days to include (1 to 365)",
 }
 

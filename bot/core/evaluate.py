@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.core.answer import Answer, Engine
+from bot.core.answer import Answer, Engine, QuotedPassage
 from bot.core.errors import CoreError
 
 KINDS = ("in", "oos", "oos-hard")
@@ -25,6 +25,7 @@ class Case:
     q: str
     evidence: tuple[str, ...]
     where: str = "passages"
+    document: str | None = None  # the id of the document that must answer (date questions)
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,7 @@ def load_cases(path: Path) -> list[Case]:
                 q=str(raw["q"]),
                 evidence=tuple(str(e) for e in raw.get("evidence", [])),
                 where=str(raw.get("where", "passages")),
+                document=str(raw["doc"]) if raw.get("doc") else None,
             )
         except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
             raise CoreError(f"{path}:{n}: malformed case: {exc}") from exc
@@ -141,9 +143,9 @@ def evaluate(engine: Engine, cases: Iterable[Case], k: int = 3) -> Report:
     report = Report(threshold=engine.decider.threshold)
     for case in cases:
         answer = engine.ask(case.q, lang=case.lang, k=k)
-        texts = tuple(p.text for p in answer.passages)
+        texts = tuple(_key(case, p) for p in answer.passages)
         best = (answer.passages or answer.candidates)[:1]
-        right = case.kind == "in" and bool(best) and _holds(case, answer, best[0].text)
+        right = case.kind == "in" and bool(best) and _holds(case, answer, _key(case, best[0]))
         report.outcomes.append(Outcome(case.kind == "in", answer.confidence, right))
         if case.kind == "in":
             report.in_scope += 1
@@ -176,8 +178,15 @@ def _score_in(report: Report, case: Case, answer: Answer, texts: tuple[str, ...]
         report.misses.append(Miss(case, "evidence not in top 3", texts[:3]))
 
 
+def _key(case: Case, passage: QuotedPassage) -> str:
+    """Return what a case checks of a passage: its document id (date questions) or its text."""
+    return passage.document_id if case.document else passage.text
+
+
 def _holds(case: Case, answer: Answer, text: str) -> bool:
     """Tell whether a passage (or, when the case allows, the answer's metadata) has evidence."""
+    if case.document:  # `text` is then the passage's document id
+        return text == case.document
     meta = ""
     if case.where == "any":
         meta = " ".join(f"{c.source} {c.published} {c.title}" for c in answer.citations)
