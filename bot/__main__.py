@@ -80,7 +80,12 @@ def load_engine(folder: Path, settings: Settings) -> Engine:
     from bot.core.answer import Engine
 
     translation = settings.open_translation()
-    return Engine.load(folder, ProgressBar(), translation.translator)
+    return Engine.load(
+        folder,
+        ProgressBar(),
+        answer_threshold=settings.answer_threshold,
+        translator=translation.translator,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -160,7 +165,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         from bot.core.answer import Engine
 
         folder = args.folder or settings.knowledge_dir
-        engine = Engine.load(folder, cli.ProgressBar())
+        engine = Engine.load(folder, cli.ProgressBar(), answer_threshold=settings.answer_threshold)
         print(
             f"{folder}: OK — {len(engine.documents)} document(s), {len(engine.passages)} "
             f"passages, {len(engine.index.vocab)} terms, built in {engine.build_seconds:.2f} s"

@@ -30,7 +30,11 @@ def run_bot(settings: Settings, *, sync_only: bool = False) -> int:
     register_secret(token)
     translation = settings.open_translation(warm=True)
     log.info("%s", translation.line())
-    engine = Engine.load(settings.knowledge_dir, translator=translation.translator)
+    engine = Engine.load(
+        settings.knowledge_dir,
+        answer_threshold=settings.answer_threshold,
+        translator=translation.translator,
+    )
     store, salt = open_store(settings)
     register_secret(salt)
     try:
