@@ -79,6 +79,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "es": "Gracias por tu voto 👎: nos ayuda a mejorar la base de conocimiento.",
         "en": "Thanks for your vote 👎: it helps us improve the knowledge base.",
     },
+    "err_no_document": {
+        "es": "No hay ningún documento titulado «{name}»: elige uno de la lista.",
+        "en": "There is no document titled «{name}»: pick one from the list.",
+    },
     "sources_title": {"es": "Fuentes", "en": "Sources"},
     "sources_page": {"es": "página {a}/{b}", "en": "page {a}/{b}"},
     "sources_count": {"es": "{n} documentos", "en": "{n} documents"},
@@ -109,6 +113,16 @@ STRINGS: dict[str, dict[str, str]] = {
     "passages": {"es": "Pasajes", "en": "Passages"},
     "build_time": {"es": "Construcción del índice", "en": "Index build time"},
     "uptime": {"es": "Tiempo activo", "en": "Uptime"},
+    "translation": {"es": "Preguntas en inglés", "en": "English questions"},
+    "translation_on": {"es": "traducidas con Apertium", "en": "translated with Apertium"},
+    "translation_off": {
+        "es": "solo glosario (TRANSLATOR=off)",
+        "en": "glossary only (TRANSLATOR=off)",
+    },
+    "translation_missing": {
+        "es": "solo glosario; para traducirlas: `{cmd}`",
+        "en": "glossary only; to translate them: `{cmd}`",
+    },
     "latency": {"es": "Latencia del gateway", "en": "Gateway latency"},
     "reload_ok": {
         "es": "Conocimiento recargado: {docs} documentos, {passages} pasajes ({secs:.2f} s).",

@@ -22,11 +22,13 @@ from bot.cogs import ui
 from bot.cogs.views import SafeView, add_suggestions, answer_view, locale_lang, sources_view
 from bot.core.answer import Answer, Engine, clean_question
 from bot.core.errors import KnowledgeError, QuestionError
+from bot.core.translate import INSTALL_HINT
 from bot.i18n import cooldown_message, question_error, t
 from bot.store import QuestionRecord, stats_headline, stats_sections
 
 if TYPE_CHECKING:
     from bot.cogs.client import DealBot
+    from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -90,12 +92,36 @@ class AskCog(commands.Cog):
         await self.answer(interaction, text, ephemeral=False)
 
     @app_commands.command(name="resumen", description="Resumen del artículo con sus citas clave")
-    async def resumen(self, interaction: discord.Interaction) -> None:
-        """Summarize the whole article through the summary template."""
+    @app_commands.describe(documento="Título del documento a resumir (por defecto, el artículo)")
+    async def resumen(
+        self,
+        interaction: discord.Interaction,
+        documento: app_commands.Range[str, 1, 300] | None = None,
+    ) -> None:
+        """Summarize the article, or the document chosen, through the summary template."""
         lang = locale_lang(interaction)
-        answer = self.bot.engine.overview(lang=lang)
+        doc = None
+        if documento is not None:
+            doc = self.bot.engine.find_document(documento)
+            if doc is None:
+                await send_error(interaction, t("err_no_document", lang, name=documento))
+                return
+        answer = self.bot.engine.overview(lang=lang, document=doc)
         heading = t("overview_title", lang, title=answer.question)
         await respond(interaction, {"embeds": ui.answer_embeds(answer, lang, heading)})
+
+    @resumen.autocomplete("documento")
+    async def _complete_document(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        choices = []
+        for doc in self.bot.engine.document_choices(current, limit=AUTOCOMPLETE_MAX):
+            # The value must fit Discord's 100 characters: the id when the title is longer.
+            value = doc.title if len(doc.title) <= CHOICE_MAX else doc.id
+            if len(value) <= CHOICE_MAX:
+                label = f"{doc.published_label} · {doc.title}"
+                choices.append(app_commands.Choice(name=ui.shorten(label, CHOICE_MAX), value=value))
+        return choices
 
     @app_commands.command(name="fuentes", description="Documentos de la base de conocimiento")
     async def fuentes(self, interaction: discord.Interaction) -> None:
@@ -137,6 +163,7 @@ class AskCog(commands.Cog):
             (t("build_time", lang), f"{engine.build_seconds * 1000:.0f} ms"),
             (t("uptime", lang), _duration(time.monotonic() - self.bot.started_at)),
             (t("latency", lang), _latency(self.bot.latency)),
+            (t("translation", lang), _translation(self.bot.settings, engine, lang)),
         ]
         embed = discord.Embed(title=t("status_title", lang), colour=ui.COLOR_INFO)
         for name, value in rows:
@@ -436,6 +463,15 @@ def _duration(seconds: float) -> str:
     if hours:
         return f"{hours} h {minutes} min"
     return f"{minutes} min {secs} s"
+
+
+def _translation(settings: Settings, engine: Engine, lang: str) -> str:
+    """Say whether English questions are machine-translated, and how to turn it on."""
+    if engine.translator is not None:
+        return t("translation_on", lang)
+    if settings.translator == "off":
+        return t("translation_off", lang)
+    return t("translation_missing", lang, cmd=INSTALL_HINT)
 
 
 def _latency(seconds: float) -> str:
