@@ -69,15 +69,22 @@ def _group_best(index: BM25Index, group: QueryGroup) -> tuple[np.ndarray, np.nda
     if len(found) == 1:
         docs, scores = found[0]
         return docs, np.maximum(np.zeros(len(docs)), scores)  # no unit scores below 0
-    docs, where = _union([d for d, _ in found])
-    best = np.zeros(len(docs))
-    for (_, scores), at in zip(found, where, strict=True):
-        best[at] = np.maximum(best[at], scores)
-    return docs, best
+    # The best unit per passage: one stable sort of all units' passages, a max per run.
+    docs = np.concatenate([d for d, _ in found])
+    order = np.argsort(docs, kind="stable")
+    docs = docs[order]
+    first = np.ones(len(docs), dtype=bool)
+    np.not_equal(docs[1:], docs[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    best = np.maximum.reduceat(np.concatenate([s for _, s in found])[order], starts)
+    return docs[starts], np.maximum(best, 0.0)
 
 
 def _unit(index: BM25Index, unit: tuple[str, ...], w: float) -> tuple[np.ndarray, np.ndarray]:
     """Return the passages holding every term of a unit and the unit's BM25 score in each."""
+    if len(unit) == 1:  # a word alone: its postings and weights
+        docs, weights = index.term_postings(unit[0])
+        return docs, weights * w
     postings = [index.term_postings(t) for t in dict.fromkeys(unit)]
     docs = min((d for d, _ in postings), key=len)
     for other, _ in postings:  # phrases count whole
