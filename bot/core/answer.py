@@ -21,7 +21,7 @@ from bot.core.glossary import Glossary, load_glossary
 from bot.core.index import BM25Index
 from bot.core.knowledge import Document, Passage, Progress, load_folder
 from bot.core.rank import Ranked, rank
-from bot.core.text import Analyzer, fold, sentences, word_spans
+from bot.core.text import Analyzer, fold, sentences, word_spans, words
 
 log = logging.getLogger(__name__)
 
@@ -180,6 +180,10 @@ class Engine:
         groups = [g for g in analyzed if not g.meta]
         if not groups and len(analyzed) > 0:
             return self._about_document(question, lang)
+        if self.many and len(groups) < len(analyzed):
+            outlet = self._by_outlet(groups)  # "¿Qué publicó Diario Ficticio?"
+            if outlet:
+                return self._about_document(question, lang, outlet)
         ranked = rank(self.index, groups)
         decision = decide(groups, ranked)
         if not decision.answer:
@@ -352,18 +356,33 @@ class Engine:
     def _headline(self, doc: Document) -> int:
         return next(i for i, p in enumerate(self.passages) if p.document_id == doc.id)
 
-    def _about_document(self, question: str, lang: str) -> Answer:
+    def _by_outlet(self, groups: list[QueryGroup]) -> list[Document]:
+        """Return the documents (newest first) of the outlet every group's words name."""
+        found = []
+        for doc in self._newest:
+            outlet = set(words(doc.source))
+            if groups and all(set(words(g.surface)) <= outlet for g in groups):
+                found.append(doc)
+        return found
+
+    def _about_document(
+        self, question: str, lang: str, outlet: list[Document] | None = None
+    ) -> Answer:
         """Answer a question about the document itself from its front matter and headline.
 
-        With several documents and nothing else in the question, list the newest few.
+        With several documents and nothing else in the question, list the newest few; when
+        the rest of the question names an outlet, the newest few of that outlet.
         """
-        docs = self._newest[:NEWEST_DOCUMENTS] if self.many else self.documents[:1]
+        if outlet:
+            docs = tuple(outlet[:NEWEST_DOCUMENTS])
+        else:
+            docs = self._newest[:NEWEST_DOCUMENTS] if self.many else self.documents[:1]
         quoted = tuple(self._quote(Ranked(self._headline(d), 0.0, 1.0), set()) for d in docs)
-        if self.many:
+        if self.many and not outlet:
             listed = "; ".join(f"«{d.title}» ({d.source}, {d.published_label})" for d in docs)
             summary = self._fill("metadata_many", lang, None, [], listed)
         else:
-            summary = self._fill("metadata", lang, docs[0], [])
+            summary = " ".join(self._fill("metadata", lang, d, []) for d in docs)
         return Answer(
             question=question,
             lang=lang,

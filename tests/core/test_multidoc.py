@@ -116,6 +116,17 @@ def test_a_date_question_with_nothing_else_lists_the_documents_newest_first(
     ]
 
 
+def test_a_question_about_what_an_outlet_published_lists_that_outlets_documents(
+    three: Engine,
+) -> None:
+    answer = three.ask("¿Qué publicó la Gaceta del Norte?")
+    assert answer.answered
+    assert answer.summary == (
+        f"«{BUDGET['title']}» lo publicó {BUDGET['source']} el {_label(BUDGET)}."
+    )
+    assert [p.document_id for p in answer.passages] == ["b-presupuesto"]
+
+
 @pytest.mark.parametrize("lang", ["es", "en"])
 def test_resumen_quotes_each_document_with_its_outlet_and_date(three: Engine, lang: str) -> None:
     answer = three.overview(lang=lang)
