@@ -93,12 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def load_engine(folder: Path) -> Engine:
+def load_engine(folder: Path, settings: Settings) -> Engine:
     """Build the engine over a knowledge folder (with a progress bar on a terminal)."""
     from bot.cli import ProgressBar
     from bot.core.answer import Engine
 
-    return Engine.load(folder, ProgressBar())
+    return Engine.load(folder, ProgressBar(), settings.max_document_bytes)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -155,7 +155,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
                 clean_question(args.question)
             except QuestionError as exc:
                 return fail(question_error(exc, lang))
-        engine = load_engine(settings.knowledge_dir)
+        engine = load_engine(settings.knowledge_dir, settings)
         if args.question == "-":
             cli.ask_stream(engine, sys.stdin, sys.stdout, as_json=args.json, lang=lang, k=k)
             return 0
@@ -169,14 +169,14 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if command == "eval":
         from bot.core.evaluate import evaluate, load_cases
 
-        engine = load_engine(settings.knowledge_dir)
+        engine = load_engine(settings.knowledge_dir, settings)
         cases = [c for path in args.files for c in load_cases(path)]
         report = evaluate(engine, cases, k=args.k)
         print("\n".join(report.lines()))
         return 0
     if command == "check":
         folder = args.folder or settings.knowledge_dir
-        engine = load_engine(folder)
+        engine = load_engine(folder, settings)
         print(
             f"{folder}: OK — {len(engine.documents)} document(s), {len(engine.passages)} "
             f"passages, {len(engine.index.vocab)} terms, built in {engine.build_seconds:.2f} s"
@@ -213,7 +213,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
         return run_bot(settings)
     if sys.stdin.isatty():
-        engine = load_engine(settings.knowledge_dir)
+        engine = load_engine(settings.knowledge_dir, settings)
         return cli.console(engine, settings.default_lang, settings.top_k)
     return fail(
         "DISCORD_TOKEN is not set: put it in .env (see .env.example) to run the bot, "

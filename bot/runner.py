@@ -65,7 +65,7 @@ def run_bot(settings: Settings, *, sync_only: bool = False) -> int:
     assert settings.discord_token is not None
     token = settings.discord_token.get_secret_value().strip()
     register_secret(token)
-    engine = Engine.load(settings.knowledge_dir)
+    engine = Engine.load(settings.knowledge_dir, max_bytes=settings.max_document_bytes)
     store, salt = open_store(settings)
     register_secret(salt)
     try:

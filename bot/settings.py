@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     hash_salt: SecretStr | None = None
     retention_days: int = Field(default=90, ge=1, le=3650)
     knowledge_watch: bool = False
+    max_document_mb: int = Field(default=5, ge=1, le=1024)
     shard_count: int | None = Field(default=None, ge=1)
     shard_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
@@ -76,6 +77,11 @@ class Settings(BaseSettings):
     @classmethod
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @property
+    def max_document_bytes(self) -> int:
+        """Return the size limit of one knowledge file in bytes."""
+        return self.max_document_mb * 1024 * 1024
 
     def token_problem(self) -> str | None:
         """Return why the token cannot be a bot token, or None when its shape is right."""

@@ -17,7 +17,14 @@ from rapidfuzz.distance import OSA
 from bot.core.errors import KnowledgeError, QuestionError
 from bot.core.glossary import MAX_PHRASE_WORDS, Glossary, load_glossary
 from bot.core.index import BM25Index
-from bot.core.knowledge import Document, Passage, Progress, load_folder
+from bot.core.knowledge import (
+    MAX_DOCUMENT_BYTES,
+    Document,
+    Passage,
+    Progress,
+    load_folder,
+    read_regular,
+)
 from bot.core.text import Analyzer, fold, sentences, stopwords, word_spans, words
 
 log = logging.getLogger(__name__)
@@ -154,13 +161,18 @@ class Engine:
         self._es_stop = stopwords("es")
 
     @classmethod
-    def load(cls, knowledge_dir: Path, progress: Progress | None = None) -> Engine:
+    def load(
+        cls,
+        knowledge_dir: Path,
+        progress: Progress | None = None,
+        max_bytes: int = MAX_DOCUMENT_BYTES,
+    ) -> Engine:
         """Load documents, glossary and templates of a folder; raise KnowledgeError on problems."""
         started = time.perf_counter()
         problems: list[str] = []
         documents: tuple[Document, ...] = ()
         try:
-            documents = load_folder(knowledge_dir, progress)
+            documents = load_folder(knowledge_dir, progress, max_bytes)
         except KnowledgeError as exc:
             problems.extend(exc.problems)
         glossary = Glossary()
@@ -579,9 +591,12 @@ def load_templates(folder: Path) -> dict[tuple[str, str], string.Template]:
             if not path.exists():
                 path = BUNDLED_TEMPLATES / f"{name}.{lang}.txt"
             try:
-                text = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
+                text = read_regular(path).decode("utf-8")
+            except UnicodeDecodeError as exc:
                 problems.append(f"{path}:1: cannot read the template: {exc}")
+                continue
+            except KnowledgeError as exc:
+                problems.extend(exc.problems)
                 continue
             template = string.Template(text)
             if not template.is_valid():
