@@ -57,6 +57,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "es": "Solo quien preguntó puede pedir más pasajes. Pregunta tú con /preguntar.",
         "en": "Only the person who asked can page through passages. Ask with /ask.",
     },
+    "err_stopping": {
+        "es": "El bot se está reiniciando; vuelve a preguntar en un momento.",
+        "en": "The bot is restarting; please ask again in a moment.",
+    },
     "err_gone": {
         "es": "Esa pregunta ya no está disponible; vuelve a preguntar con /preguntar.",
         "en": "That question is no longer available; ask again with /ask.",

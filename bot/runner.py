@@ -82,10 +82,15 @@ async def _serve(
     bot = make_bot(settings, engine, store)
     bot.sync_only = sync_only
     stop = asyncio.Event()
+
+    def on_signal() -> None:
+        bot.stopping = True  # from now on questions are refused politely, none is cut off
+        stop.set()
+
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, on_signal)
     async with bot:
         if settings.metrics_port and not sync_only:
             _serve_metrics(bot, settings)
