@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from bot import __version__
 from bot.cli import fail
 from bot.core.errors import CoreError, KnowledgeError, QuestionError
-from bot.faults import CONFIG, INTERRUPTED, Fault
+from bot.faults import CONFIG, FAULT, INTERRUPTED, Fault
 
 if TYPE_CHECKING:
     from bot.core.answer import Engine
@@ -157,8 +157,16 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
                 return fail(question_error(exc, lang))
         engine = load_engine(settings.knowledge_dir, settings)
         if args.question == "-":
-            cli.ask_stream(engine, sys.stdin, sys.stdout, as_json=args.json, lang=lang, k=k)
-            return 0
+            # Bytes in, one line at a time, so a line that is not UTF-8 is reported alone;
+            # JSON lines are UTF-8 whatever the locale (RFC 8259), text follows the terminal.
+            if args.json:
+                sys.stdout.reconfigure(encoding="utf-8", errors="strict")  # type: ignore[union-attr]
+            else:
+                sys.stdout.reconfigure(errors="replace")  # type: ignore[union-attr]
+            failed = cli.ask_stream(
+                engine, sys.stdin.buffer, sys.stdout, as_json=args.json, lang=lang, k=k
+            )
+            return FAULT if failed else 0
         answer = engine.ask(args.question, lang=lang, k=k)
         print(
             cli.answer_json(answer)

@@ -29,6 +29,15 @@ STRINGS: dict[str, dict[str, str]] = {
         "es": "La pregunta contiene caracteres de control; escríbela como texto normal.",
         "en": "The question contains control characters; type it as plain text.",
     },
+    "err_encoding": {
+        "es": "La pregunta no es texto UTF-8 válido.",
+        "en": "The question is not valid UTF-8 text.",
+    },
+    "err_bidi": {
+        "es": "La pregunta contiene caracteres que cambian la dirección del texto; "
+        "escríbela como texto normal.",
+        "en": "The question contains text-direction control characters; type it as plain text.",
+    },
     "err_generic": {
         "es": "Algo ha fallado al responder. Inténtalo de nuevo en un momento.",
         "en": "Something went wrong while answering. Please try again in a moment.",

@@ -26,6 +26,7 @@ from bot.core.knowledge import (
     read_regular,
 )
 from bot.core.text import Analyzer, fold, sentences, stopwords, word_spans, words
+from bot.core.unicode_guard import guard_question
 
 log = logging.getLogger(__name__)
 
@@ -566,6 +567,7 @@ def _covers(coverage: float) -> bool:
 
 def clean_question(question: str) -> str:
     """Validate and normalize a question; raise QuestionError with a code when it is unusable."""
+    question = guard_question(question)
     if any(unicodedata.category(c) == "Cc" and c not in "\t\n\r" for c in question):
         raise QuestionError("control", "the question contains control characters")
     cleaned = " ".join(question.split())

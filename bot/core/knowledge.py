@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +33,8 @@ _FILE_KINDS = {
     stat.S_IFBLK: "a block device",
     stat.S_IFSOCK: "a socket",
 }
+# Unicode category Cc (C0, DEL, C1) except tab, line feed and carriage return.
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _OPEN = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
 _CLOSE = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
 
@@ -214,6 +217,8 @@ def _load_document(path: Path, max_bytes: int) -> tuple[Document, int]:
         line = raw[: exc.start].count(b"\n") + 1
         raise KnowledgeError([f"{path}:{line}: not UTF-8 (byte {exc.start})"]) from exc
     lines = text.replace("\r\n", "\n").split("\n")
+    if CONTROL_CHARACTERS.search(text):
+        raise KnowledgeError(_control_characters(path, lines))
     if not lines or lines[0].strip() != FENCE:
         raise KnowledgeError([f"{path}:1: missing YAML front matter (first line must be '---')"])
     try:
@@ -281,6 +286,20 @@ def _load_document(path: Path, max_bytes: int) -> tuple[Document, int]:
         passages=tuple(passages),
     )
     return doc, key_lines.get("title", 1)
+
+
+def _control_characters(path: Path, lines: list[str], most: int = 5) -> list[str]:
+    """Report lines holding control characters (NUL, escape...): quotes must be plain text."""
+    found = []
+    for number, line in enumerate(lines, start=1):
+        bad = sorted(set(CONTROL_CHARACTERS.findall(line)))
+        if bad:
+            names = ", ".join(f"U+{ord(c):04X}" for c in bad)
+            found.append(f"{path}:{number}: control character(s) {names}; remove them")
+            if len(found) == most:
+                found.append(f"{path}: (more lines may hold control characters)")
+                break
+    return found
 
 
 def _key_lines(node: yaml.Node | None) -> dict[str, int]:
