@@ -90,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"report the last N days (1-{MAX_STATS_DAYS})",
     )
     stats.add_argument("--lang", choices=("es", "en"), default=None)
+    stats.add_argument("--guild", type=int, default=None, metavar="ID", help="one server only")
     return parser
 
 
@@ -207,7 +208,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return 0
         store, _salt = open_store(settings)
         try:
-            print(render_stats(store.stats(days=args.days), lang))
+            print(render_stats(store.stats(days=args.days, guild_id=args.guild), lang))
         finally:
             store.close()
         return 0

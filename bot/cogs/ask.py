@@ -6,9 +6,11 @@ import asyncio
 import dataclasses
 import logging
 import math
+import os
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -17,7 +19,7 @@ from discord.ext import commands
 
 from bot import __version__
 from bot.cogs import ui
-from bot.cogs.views import add_suggestions, answer_view, locale_lang
+from bot.cogs.views import SafeView, add_suggestions, answer_view, locale_lang, sources_view
 from bot.core.answer import Answer, Engine, clean_question
 from bot.core.errors import KnowledgeError, QuestionError
 from bot.i18n import cooldown_message, question_error, t
@@ -33,6 +35,9 @@ ACK_DEADLINE = 3.0
 ACK_MARGIN = 0.8
 AUTOCOMPLETE_MAX = 25
 CHOICE_MAX = 100
+OWNER_TIMEOUT = 1.0
+# A store read before the first response gets this long; the answer then defers if need be.
+STORE_GUARD = 1.0
 
 
 class AskCog(commands.Cog):
@@ -95,15 +100,26 @@ class AskCog(commands.Cog):
     @app_commands.command(name="fuentes", description="Documentos de la base de conocimiento")
     async def fuentes(self, interaction: discord.Interaction) -> None:
         """List the documents of the knowledge base."""
+        await respond(interaction, self._sources_payload(interaction, 0))
+
+    def _sources_payload(self, interaction: discord.Interaction, page: int) -> dict[str, Any]:
         lang = locale_lang(interaction)
-        await respond(interaction, {"embeds": [ui.sources_embed(self.bot.engine, lang)]})
+        embed, page, pages = ui.sources_embed(self.bot.engine, lang, page)
+        view = sources_view(page, pages, lang)
+        return {"embeds": [embed], "view": view} if view else {"embeds": [embed]}
+
+    async def sources_page(self, interaction: discord.Interaction, page: int) -> None:
+        """Replace a /fuentes message with another of its pages."""
+        payload = self._sources_payload(interaction, page)
+        payload.setdefault("view", None)
+        await interaction.response.edit_message(**payload)
 
     @app_commands.command(name="ayuda", description="Cómo preguntar, con ejemplos")
     async def ayuda(self, interaction: discord.Interaction) -> None:
         """Explain how to ask, with example questions as buttons."""
         lang = locale_lang(interaction)
         examples = self.bot.engine.complete("")[:3]
-        view = add_suggestions(discord.ui.View(timeout=None), examples)
+        view = add_suggestions(SafeView(), examples)
         embed = ui.help_embed(lang, examples)
         await respond(interaction, {"embeds": [embed], "view": view}, ephemeral=True)
 
@@ -128,28 +144,25 @@ class AskCog(commands.Cog):
         await respond(interaction, {"embeds": [embed]}, ephemeral=True)
 
     @app_commands.command(
-        name="recargar", description="Recarga la carpeta knowledge/ (administradores)"
+        name="recargar", description="Recarga la carpeta knowledge/ (operador del bot)"
     )
     @app_commands.default_permissions(manage_guild=True)
     @app_commands.guild_only()
     async def recargar(self, interaction: discord.Interaction) -> None:
         """Reload knowledge/; on any error keep the old index and show the problems."""
         lang = locale_lang(interaction)
-        if not _is_admin(interaction):
-            await send_error(interaction, t("err_forbidden", lang))
+        if not await self._is_operator(interaction):
+            await send_error(interaction, t("err_operator", lang))
             return
 
         async def build() -> dict[str, Any]:
             try:
                 engine = await self.bot.reload_knowledge()
             except KnowledgeError as exc:
-                return {
-                    "embeds": [
-                        ui.problems_embed(
-                            t("reload_failed", lang, n=len(exc.problems)), exc.problems
-                        )
-                    ]
-                }
+                folder = self.bot.settings.knowledge_dir
+                problems = [relative_problem(p, folder) for p in exc.problems]
+                heading = t("reload_failed", lang, n=len(problems))
+                return {"embeds": [ui.problems_embed(heading, problems)]}
             text = t(
                 "reload_ok",
                 lang,
@@ -162,7 +175,7 @@ class AskCog(commands.Cog):
         await deliver(interaction, build, ephemeral=True)
 
     @app_commands.command(
-        name="estadisticas", description="Preguntas, respuestas y votos (administradores)"
+        name="estadisticas", description="Preguntas, respuestas y votos de este servidor"
     )
     @app_commands.describe(dias="Días a incluir (1 a 365)")
     @app_commands.default_permissions(manage_guild=True)
@@ -170,14 +183,15 @@ class AskCog(commands.Cog):
     async def estadisticas(
         self, interaction: discord.Interaction, dias: app_commands.Range[int, 1, 365] = 30
     ) -> None:
-        """Show questions per day, answered share, most asked, unanswered, votes."""
+        """Show this server's questions per day, answered share, most asked, unanswered, votes."""
         lang = locale_lang(interaction)
-        if not _is_admin(interaction):
+        guild_id = interaction.guild_id
+        if guild_id is None:  # guild_only: Discord never sends it from a DM
             await send_error(interaction, t("err_forbidden", lang))
             return
 
         async def build() -> dict[str, Any]:
-            stats = await asyncio.to_thread(self.bot.store.stats, dias)
+            stats = await asyncio.to_thread(self.bot.store.stats, dias, guild_id=guild_id)
             title = t("stats_title", lang, days=dias)
             embed = ui.stats_embed(title, stats_headline(stats, lang), stats_sections(stats, lang))
             return {"embeds": [embed]}
@@ -196,7 +210,7 @@ class AskCog(commands.Cog):
         question_id: int | None = None,
     ) -> None:
         """Validate, answer through the core, record, render and respond (exactly once)."""
-        lang = locale_lang(interaction, self.bot.settings.default_lang)
+        lang = locale_lang(interaction)
         try:
             question = clean_question(question)
         except QuestionError as exc:
@@ -216,14 +230,14 @@ class AskCog(commands.Cog):
             )
             qid = question_id
             if qid is None:
-                qid = await self._record(interaction, answer, started)
+                qid = await self._record(interaction, answer, started, private=ephemeral)
             self.bot.metrics.observe(answer.answered, time.perf_counter() - started)
             return render_answer(answer, lang, qid, interaction.user.id, engine)
 
         await deliver(interaction, build, ephemeral=ephemeral)
 
     async def _record(
-        self, interaction: discord.Interaction, answer: Answer, started: float
+        self, interaction: discord.Interaction, answer: Answer, started: float, *, private: bool
     ) -> int | None:
         record = QuestionRecord(
             asked_at=datetime.now(UTC),
@@ -235,6 +249,7 @@ class AskCog(commands.Cog):
             answered=answer.answered,
             passage_ids=tuple(p.id for p in answer.passages),
             latency_ms=(time.perf_counter() - started) * 1000,
+            private=private,
         )
         try:
             return await asyncio.to_thread(self.bot.store.record_question, record)
@@ -242,18 +257,31 @@ class AskCog(commands.Cog):
             log.exception("could not record question of interaction %s", interaction.id)
             return None
 
+    async def _is_operator(self, interaction: discord.Interaction) -> bool:
+        """The application's owner, a member of its team, or a user in OPERATOR_IDS."""
+        if interaction.user.id in self.bot.settings.operator_ids:
+            return True
+        try:  # known since login (application info); fetched once otherwise
+            return await asyncio.wait_for(self.bot.is_owner(interaction.user), OWNER_TIMEOUT)
+        except (discord.HTTPException, TimeoutError) as exc:
+            log.warning("could not tell whether the user is the application owner: %s", exc)
+            return False
+
     async def vote(self, interaction: discord.Interaction, question_id: int, vote: int) -> None:
         """Record a 👍/👎 vote (one per user per answer, changeable)."""
         lang = locale_lang(interaction)
-        try:
-            await asyncio.to_thread(
-                self.bot.store.record_vote, question_id, interaction.user.id, vote
-            )
-        except KeyError:  # the question was purged by the retention policy
-            await send_error(interaction, t("err_gone", lang))
-            return
-        key = "vote_thanks_up" if vote > 0 else "vote_thanks_down"
-        await respond(interaction, {"content": t(key, lang)}, ephemeral=True)
+
+        async def build() -> dict[str, Any]:  # SQLite may wait on a lock: deliver defers
+            try:
+                await asyncio.to_thread(
+                    self.bot.store.record_vote, question_id, interaction.user.id, vote
+                )
+            except KeyError:  # the question was purged by the retention policy
+                return {"content": t("err_gone", lang)}
+            key = "vote_thanks_up" if vote > 0 else "vote_thanks_down"
+            return {"content": t(key, lang)}
+
+        await deliver(interaction, build, ephemeral=True)
 
     async def ask_suggestion(self, interaction: discord.Interaction, key: str) -> None:
         """Ask the suggested question behind a button."""
@@ -261,7 +289,7 @@ class AskCog(commands.Cog):
         if question is None:
             await send_error(interaction, t("err_gone", locale_lang(interaction)))
             return
-        await self.answer(interaction, question, ephemeral=False)
+        await self.answer(interaction, question, ephemeral=on_ephemeral_message(interaction))
 
     async def more(
         self, interaction: discord.Interaction, question_id: int, offset: int, user_id: int
@@ -271,7 +299,15 @@ class AskCog(commands.Cog):
         if interaction.user.id != user_id:
             await send_error(interaction, t("err_not_yours", lang))
             return
-        question = await asyncio.to_thread(self.bot.store.question_text, question_id)
+        try:  # before the first response: never past Discord's 3 s (SQLite waits up to 10 s)
+            question = await asyncio.wait_for(
+                asyncio.to_thread(self.bot.store.question_text, question_id),
+                timeout=STORE_GUARD,
+            )
+        except TimeoutError:
+            log.warning("the store was too slow to page interaction %s", interaction.id)
+            await send_error(interaction, t("err_busy", lang))
+            return
         if question is None:
             await send_error(interaction, t("err_gone", lang))
             return
@@ -311,10 +347,8 @@ async def deliver(
     if track is not None:
         track()
     task = asyncio.ensure_future(build())
-    age = (discord.utils.utcnow() - interaction.created_at).total_seconds()
-    budget = max(0.0, min(1.5, ACK_DEADLINE - ACK_MARGIN - max(age, 0.0)))
     try:
-        payload = await asyncio.wait_for(asyncio.shield(task), timeout=budget)
+        payload = await asyncio.wait_for(asyncio.shield(task), timeout=ack_budget(interaction))
     except TimeoutError:
         await interaction.response.defer(thinking=True, ephemeral=ephemeral)
         try:
@@ -323,21 +357,41 @@ async def deliver(
         except Exception as exc:  # discord.py already retried 429s and 5xx
             # Nothing may leave the user on "thinking…": the error handler would only add a
             # second message, so the placeholder itself becomes the error.
-            await _deferred_failed(interaction, exc)
+            await _deferred_failed(interaction, exc, ephemeral=ephemeral)
         return
     await interaction.response.send_message(**payload, ephemeral=ephemeral)
 
 
-async def _deferred_failed(interaction: discord.Interaction, exc: Exception) -> None:
-    """The deferred answer could not be built or sent: log it, turn "thinking…" into an error."""
+def ack_budget(interaction: discord.Interaction) -> float:
+    """Seconds left for work before the first response must go (Discord's 3 s, a margin)."""
+    age = (discord.utils.utcnow() - interaction.created_at).total_seconds()
+    return max(0.0, min(1.5, ACK_DEADLINE - ACK_MARGIN - max(age, 0.0)))
+
+
+async def _deferred_failed(
+    interaction: discord.Interaction, exc: Exception, *, ephemeral: bool
+) -> None:
+    """The deferred answer could not be built or sent: log it, show the error privately.
+
+    A private "thinking…" becomes the error. A public one is deleted and the error goes in a
+    private followup (the first followup after a defer would take the defer's visibility).
+    """
     log.error(
         "could not send the answer of interaction %s: %s",
         interaction.id,
         exc,
         exc_info=not isinstance(exc, discord.HTTPException),
     )
+    message = t("err_generic", locale_lang(interaction))
     try:
-        await interaction.edit_original_response(content=t("err_generic", locale_lang(interaction)))
+        if ephemeral:
+            await interaction.edit_original_response(content=message)
+            return
+        try:
+            await interaction.delete_original_response()
+        except discord.NotFound:
+            pass  # already gone: the followup below is a new private message anyway
+        await interaction.followup.send(content=message, ephemeral=True)
     except discord.HTTPException as edit_exc:
         log.warning("could not show an error for interaction %s: %s", interaction.id, edit_exc)
 
@@ -362,9 +416,17 @@ async def send_error(interaction: discord.Interaction, message: str) -> None:
         log.warning("could not show an error for interaction %s: %s", interaction.id, exc)
 
 
-def _is_admin(interaction: discord.Interaction) -> bool:
-    perms = getattr(interaction, "permissions", None)
-    return bool(perms and (perms.manage_guild or perms.administrator))
+def on_ephemeral_message(interaction: discord.Interaction) -> bool:
+    """Whether a button's message is only visible to the user (its answer must be too)."""
+    message = interaction.message
+    return bool(message is not None and message.flags.ephemeral)
+
+
+def relative_problem(problem: str, folder: Path) -> str:
+    """Return a knowledge problem with paths relative to the knowledge folder."""
+    for prefix in sorted({str(folder), str(folder.resolve())}, key=len, reverse=True):
+        problem = problem.replace(prefix + os.sep, "").replace(prefix, ".")
+    return problem
 
 
 def _duration(seconds: float) -> str:

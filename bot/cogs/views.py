@@ -26,8 +26,62 @@ def _cog(interaction: discord.Interaction) -> AskCog:
     return cog  # type: ignore[return-value]
 
 
+async def answer_failure(
+    interaction: discord.Interaction, error: Exception, item: object = None
+) -> None:
+    """Log a failed button or select; answer privately if it had not answered yet."""
+    from bot.cogs.ask import send_error
+
+    original = getattr(error, "original", error)
+    if isinstance(original, discord.NotFound) and original.code == 10062:
+        log.warning("interaction %s expired (10062 Unknown interaction)", interaction.id)
+        return
+    log.error(
+        "button %s of interaction %s failed",
+        getattr(item, "custom_id", None) or type(item).__name__,
+        interaction.id,
+        exc_info=original,
+    )
+    if not interaction.response.is_done():  # after a response, one more would be a second
+        await send_error(interaction, t("err_generic", locale_lang(interaction)))
+
+
+class AnswersOnce:
+    """Mixin for every button: whatever fails behind `press`, the user gets one answer.
+
+    discord.py only logs (and swallows) what a DynamicItem's callback raises, so neither the
+    tree's error handler nor View.on_error ever sees it.
+    """
+
+    async def press(self, interaction: discord.Interaction) -> None:
+        """Do what the button does (subclasses)."""
+        raise NotImplementedError
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        """Run `press`; turn any failure into a private error (if nothing was sent yet)."""
+        try:
+            await self.press(interaction)
+        except Exception as exc:
+            await answer_failure(interaction, exc, self)
+
+
+class SafeView(discord.ui.View):
+    """A persistent view whose items' failures are answered like the buttons' ones."""
+
+    def __init__(self) -> None:
+        super().__init__(timeout=None)
+
+    async def on_error(
+        self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any]
+    ) -> None:
+        """Answer privately (once) and log."""
+        await answer_failure(interaction, error, item)
+
+
 class FeedbackButton(
-    discord.ui.DynamicItem[discord.ui.Button], template=r"fb:(?P<vote>up|down):(?P<qid>\d+)"
+    AnswersOnce,
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"fb:(?P<vote>up|down):(?P<qid>\d+)",
 ):
     """👍 / 👎 on an answer: one vote per user per answer, changeable."""
 
@@ -48,13 +102,13 @@ class FeedbackButton(
         """Rebuild the button from its custom_id."""
         return cls(match["vote"], int(match["qid"]))
 
-    async def callback(self, interaction: discord.Interaction) -> None:
+    async def press(self, interaction: discord.Interaction) -> None:
         """Record the vote and thank the voter privately."""
         await _cog(interaction).vote(interaction, self.question_id, 1 if self.vote == "up" else -1)
 
 
 class SuggestionButton(
-    discord.ui.DynamicItem[discord.ui.Button], template=r"sg:(?P<key>[0-9a-f]{16})"
+    AnswersOnce, discord.ui.DynamicItem[discord.ui.Button], template=r"sg:(?P<key>[0-9a-f]{16})"
 ):
     """A suggested question; pressing it asks it."""
 
@@ -73,12 +127,13 @@ class SuggestionButton(
         """Rebuild the button from its custom_id."""
         return cls(match["key"], item.label or "?")
 
-    async def callback(self, interaction: discord.Interaction) -> None:
+    async def press(self, interaction: discord.Interaction) -> None:
         """Ask the suggested question."""
         await _cog(interaction).ask_suggestion(interaction, self.key)
 
 
 class MoreButton(
+    AnswersOnce,
     discord.ui.DynamicItem[discord.ui.Button],
     template=r"more:(?P<qid>\d+):(?P<offset>\d+):(?P<user>\d+)",
 ):
@@ -104,15 +159,58 @@ class MoreButton(
         """Rebuild the button from its custom_id."""
         return cls(int(match["qid"]), int(match["offset"]), int(match["user"]), item.label or "")
 
-    async def callback(self, interaction: discord.Interaction) -> None:
+    async def press(self, interaction: discord.Interaction) -> None:
         """Send the next page privately to the asker."""
         await _cog(interaction).more(interaction, self.question_id, self.offset, self.user_id)
+
+
+class SourcesPageButton(
+    AnswersOnce,
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"src:(?P<page>\d+):(?P<dir>prev|next)",
+):
+    """Previous / next page of /fuentes: edits the message it sits on (same visibility)."""
+
+    def __init__(self, page: int, direction: str, label: str = "", disabled: bool = False) -> None:
+        self.page, self.direction = page, direction
+        super().__init__(
+            discord.ui.Button(
+                style=discord.ButtonStyle.secondary,
+                label=label or None,
+                emoji="◀️" if direction == "prev" else "▶️",
+                custom_id=f"src:{page}:{direction}",
+                disabled=disabled,
+            )
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
+    ) -> SourcesPageButton:
+        """Rebuild the button from its custom_id."""
+        return cls(int(match["page"]), match["dir"], item.label or "")
+
+    async def press(self, interaction: discord.Interaction) -> None:
+        """Show the page this button points to, in place."""
+        await _cog(interaction).sources_page(interaction, self.page)
+
+
+def sources_view(page: int, pages: int, lang: str) -> discord.ui.View | None:
+    """Return the ◀ / ▶ buttons of a /fuentes page, or None when everything fits on one."""
+    if pages <= 1:
+        return None
+    view = SafeView()
+    view.add_item(SourcesPageButton(max(page - 1, 0), "prev", t("previous", lang), page == 0))
+    last = pages - 1
+    view.add_item(SourcesPageButton(min(page + 1, last), "next", t("next", lang), page == last))
+    return view
 
 
 DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
     FeedbackButton,
     SuggestionButton,
     MoreButton,
+    SourcesPageButton,
 )
 
 
@@ -127,7 +225,7 @@ def answer_view(
     answer: Answer, lang: str, question_id: int | None, user_id: int, url: str | None
 ) -> discord.ui.View:
     """Return the buttons under an answer: more passages, feedback, suggestions, link."""
-    view = discord.ui.View(timeout=None)
+    view = SafeView()
     if answer.answered:
         if answer.more and question_id is not None:
             offset = answer.offset + len(answer.passages)
@@ -144,7 +242,10 @@ def answer_view(
     return view
 
 
-def locale_lang(interaction: discord.Interaction, default: str = "es") -> str:
-    """Return the frame language for an interaction's user locale."""
+def locale_lang(interaction: discord.Interaction, default: str | None = None) -> str:
+    """Return the frame language for a user's locale (DEFAULT_LANG for other languages)."""
+    if default is None:
+        settings = getattr(interaction.client, "settings", None)
+        default = getattr(settings, "default_lang", "es")
     locale = getattr(interaction, "locale", None)
     return lang_of_locale(str(locale.value if hasattr(locale, "value") else locale or ""), default)
