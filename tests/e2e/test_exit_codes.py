@@ -146,6 +146,21 @@ async def test_gateway_close_that_cannot_be_retried_exits_with_one_line(
     assert TOKEN not in proc.stderr + proc.stdout
 
 
+async def test_discord_failing_with_a_5xx_at_start_exits_1(
+    fake_discord: FakeDiscord, fake_discord_env: dict[str, str], tmp_path: Path
+) -> None:
+    # discord.py retries 500/502/504 itself (up to 5 times); a 503 it hands back at once.
+    fake = fake_discord
+    fake.fail_next("PUT", COMMANDS_RX, 503, {"message": "Service Unavailable", "code": 0})
+    env = clean_env(fake_discord_env, DISCORD_TOKEN=TOKEN, DATA_DIR=str(tmp_path / "data"))
+    proc = await start_process(tmp_path, env)
+    assert await finish(proc, 60) == FAULT
+    line = one_error_line(proc.stderr)
+    assert "503" in line and "try again later" in line
+    assert [r.status for r in fake.requests if r.method == "PUT"] == [503]
+    assert fake.connects == 0
+
+
 async def test_discord_unreachable_at_start_exits_1(tmp_path: Path) -> None:
     dead = free_port()  # nothing listens there any more
     env = clean_env(
