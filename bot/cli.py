@@ -161,6 +161,9 @@ def console(engine: Engine, lang: str, k: int) -> int:
         except (EOFError, KeyboardInterrupt):
             print()
             return 0
+        except UnicodeDecodeError:  # bytes from the terminal that are not its encoding
+            print(f"error: {t('err_encoding', lang)}")
+            continue
         command = line.strip().lower()
         if command in ("/salir", "/quit", "/exit"):
             return 0
