@@ -78,6 +78,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--seed", type=int, default=7)
 
+    add = sub.add_parser(
+        "add", help="add articles to the knowledge folder from a URL, an .html file or '-'"
+    )
+    add.add_argument("sources", nargs="+", metavar="SOURCE", help="URL, .html file, or '-'")
+    add.add_argument("--dir", type=Path, default=None, help="knowledge folder to write to")
+    add.add_argument("--dry-run", action="store_true", help="show what would be written")
+    add.add_argument("--title", default=None, help="title (instead of the page's)")
+    add.add_argument("--source", default=None, help="outlet (instead of the page's site name)")
+    add.add_argument("--published", default=None, metavar="YYYY-MM-DD", help="publication date")
+    add.add_argument("--timeout", type=float, default=None, help="download timeout, seconds")
+
     check = sub.add_parser("check", help="validate a knowledge folder")
     check.add_argument("folder", nargs="?", type=Path, default=None)
 
@@ -99,7 +110,12 @@ def load_engine(folder: Path, settings: Settings) -> Engine:
     from bot.cli import ProgressBar
     from bot.core.answer import Engine
 
-    return Engine.load(folder, ProgressBar(), settings.max_document_bytes)
+    return Engine.load(
+        folder,
+        ProgressBar(),
+        max_bytes=settings.max_document_bytes,
+        answer_threshold=settings.answer_threshold,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -183,6 +199,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         report = evaluate(engine, cases, k=args.k)
         print("\n".join(report.lines()))
         return 0
+    if command == "add":
+        return cli.add_articles(args, args.dir or settings.knowledge_dir)
     if command == "check":
         folder = args.folder or settings.knowledge_dir
         engine = load_engine(folder, settings)

@@ -92,6 +92,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "es": "Gracias por tu voto 👎: nos ayuda a mejorar la base de conocimiento.",
         "en": "Thanks for your vote 👎: it helps us improve the knowledge base.",
     },
+    "err_no_document": {
+        "es": "No hay ningún documento titulado «{name}»: elige uno de la lista.",
+        "en": "There is no document titled «{name}»: pick one from the list.",
+    },
     "sources_title": {"es": "Fuentes", "en": "Sources"},
     "sources_page": {"es": "página {a}/{b}", "en": "page {a}/{b}"},
     "sources_count": {"es": "{n} documentos", "en": "{n} documents"},

@@ -90,12 +90,36 @@ class AskCog(commands.Cog):
         await self.answer(interaction, text, ephemeral=False)
 
     @app_commands.command(name="resumen", description="Resumen del artículo con sus citas clave")
-    async def resumen(self, interaction: discord.Interaction) -> None:
-        """Summarize the whole article through the summary template."""
+    @app_commands.describe(documento="Título del documento a resumir (por defecto, el artículo)")
+    async def resumen(
+        self,
+        interaction: discord.Interaction,
+        documento: app_commands.Range[str, 1, 300] | None = None,
+    ) -> None:
+        """Summarize the article, or the document chosen, through the summary template."""
         lang = locale_lang(interaction)
-        answer = self.bot.engine.overview(lang=lang)
+        doc = None
+        if documento is not None:
+            doc = self.bot.engine.find_document(documento)
+            if doc is None:
+                await send_error(interaction, t("err_no_document", lang, name=documento))
+                return
+        answer = self.bot.engine.overview(lang=lang, document=doc)
         heading = t("overview_title", lang, title=answer.question)
         await respond(interaction, {"embeds": ui.answer_embeds(answer, lang, heading)})
+
+    @resumen.autocomplete("documento")
+    async def _complete_document(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        choices = []
+        for doc in self.bot.engine.document_choices(current, limit=AUTOCOMPLETE_MAX):
+            # The value must fit Discord's 100 characters: the id when the title is longer.
+            value = doc.title if len(doc.title) <= CHOICE_MAX else doc.id
+            if len(value) <= CHOICE_MAX:
+                label = f"{doc.published_label} · {doc.title}"
+                choices.append(app_commands.Choice(name=ui.shorten(label, CHOICE_MAX), value=value))
+        return choices
 
     @app_commands.command(name="fuentes", description="Documentos de la base de conocimiento")
     async def fuentes(self, interaction: discord.Interaction) -> None:

@@ -157,7 +157,10 @@ class DealBotMixin:
         """Rebuild the engine from the knowledge folder; keep the old one on any error."""
         async with self._reload_lock:
             engine = await asyncio.to_thread(
-                Engine.load, self.settings.knowledge_dir, None, self.settings.max_document_bytes
+                Engine.load,
+                self.settings.knowledge_dir,
+                max_bytes=self.settings.max_document_bytes,
+                answer_threshold=self.settings.answer_threshold,
             )
             self.engine = engine
             log.info("knowledge reloaded: %d passages", len(engine.passages))
