@@ -77,6 +77,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--ref-max", type=_int_in(0, 10_000_000), default=100_000, help="largest size for rank-bm25"
     )
     bench.add_argument("--seed", type=int, default=7)
+    bench.add_argument(
+        "--english",
+        type=int,
+        metavar="N",
+        default=None,
+        help="instead: time N English questions with and without translation",
+    )
 
     add = sub.add_parser(
         "add", help="add articles to the knowledge folder from a URL, an .html file or '-'"
@@ -110,11 +117,13 @@ def load_engine(folder: Path, settings: Settings) -> Engine:
     from bot.cli import ProgressBar
     from bot.core.answer import Engine
 
+    translation = settings.open_translation()
     return Engine.load(
         folder,
         ProgressBar(),
         max_bytes=settings.max_document_bytes,
         answer_threshold=settings.answer_threshold,
+        translator=translation.translator,
     )
 
 
@@ -202,13 +211,28 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if command == "add":
         return cli.add_articles(args, args.dir or settings.knowledge_dir)
     if command == "check":
+        from bot.core.answer import Engine
+
         folder = args.folder or settings.knowledge_dir
-        engine = load_engine(folder, settings)
+        engine = Engine.load(
+            folder,
+            cli.ProgressBar(),
+            max_bytes=settings.max_document_bytes,
+            answer_threshold=settings.answer_threshold,
+        )
         print(
             f"{folder}: OK — {len(engine.documents)} document(s), {len(engine.passages)} "
             f"passages, {len(engine.index.vocab)} terms, built in {engine.build_seconds:.2f} s"
         )
+        print(settings.open_translation(warm=True).line())
         return 0
+    if command == "bench" and args.english is not None:
+        from bot.bench_english import run_english_bench
+
+        translation = settings.open_translation(warm=True)
+        return run_english_bench(
+            settings.knowledge_dir, translation.translator, args.english, translation.line()
+        )
     if command == "bench":
         try:
             import wordfreq  # noqa: F401  (the corpus's word frequencies; a test extra)

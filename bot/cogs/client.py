@@ -161,6 +161,7 @@ class DealBotMixin:
                 self.settings.knowledge_dir,
                 max_bytes=self.settings.max_document_bytes,
                 answer_threshold=self.settings.answer_threshold,
+                translator=self.engine.translator,
             )
             self.engine = engine
             log.info("knowledge reloaded: %d passages", len(engine.passages))

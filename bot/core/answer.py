@@ -31,6 +31,7 @@ from bot.core.knowledge import (
 from bot.core.paraphrase import Paraphraser
 from bot.core.rank import Ranked, rank
 from bot.core.text import Analyzer, fold, sentences, word_spans
+from bot.core.translate import Translator
 from bot.core.unicode_guard import guard_question
 
 log = logging.getLogger(__name__)
@@ -111,6 +112,7 @@ class Engine:
     templates: dict[tuple[str, str], string.Template]
     build_seconds: float = 0.0  # set by load(): reading, validating and indexing the folder
     answer_threshold: float | None = None  # None: the decision model's chosen point
+    translator: Translator | None = None  # English -> Spanish; None: the glossary alone
 
     def __post_init__(self) -> None:
         self.es = Analyzer("spanish", keep=self.glossary.keep_es)
@@ -127,7 +129,13 @@ class Engine:
         self.index = BM25Index.from_term_ids(analyzed.term_ids, analyzed.lengths, analyzed.terms)
         paraphraser = Paraphraser(self.es.stem, self.index.vocab)
         self.analyzer = QuestionAnalyzer(
-            self.index, self.glossary, self.es, self.en, analyzed.surface, paraphraser
+            self.index,
+            self.glossary,
+            self.es,
+            self.en,
+            analyzed.surface,
+            paraphraser,
+            self.translator,
         )
         spans: list[tuple[int, int]] = []
         for d in self.documents:
@@ -150,6 +158,7 @@ class Engine:
         *,
         max_bytes: int = MAX_DOCUMENT_BYTES,
         answer_threshold: float | None = None,
+        translator: Translator | None = None,
     ) -> Engine:
         """Load documents, glossary and templates of a folder; raise KnowledgeError on problems."""
         started = time.perf_counter()
@@ -173,7 +182,13 @@ class Engine:
             problems.extend(exc.problems)
         if problems:
             raise KnowledgeError(problems)
-        engine = cls(documents, glossary, templates, answer_threshold=answer_threshold)
+        engine = cls(
+            documents,
+            glossary,
+            templates,
+            answer_threshold=answer_threshold,
+            translator=translator,
+        )
         engine.build_seconds = time.perf_counter() - started
         log.info(
             "index built: %d documents, %d passages, %d terms in %.3f s",
