@@ -367,6 +367,9 @@ async def deliver(
     ephemeral: bool,
 ) -> None:
     """Respond once: directly when the payload is ready in time, else defer then follow up."""
+    if getattr(interaction.client, "stopping", False):  # SIGTERM: start nothing to cut off
+        await send_error(interaction, t("err_stopping", locale_lang(interaction)))
+        return
     track = getattr(interaction.client, "track", None)
     if track is not None:
         track()

@@ -20,11 +20,19 @@ from bot.core.decide import Decider, Decision, DecisionModel, covers, load_model
 from bot.core.errors import KnowledgeError, QuestionError
 from bot.core.glossary import Glossary, load_glossary
 from bot.core.index import BM25Index
-from bot.core.knowledge import Document, Passage, Progress, load_folder
+from bot.core.knowledge import (
+    MAX_DOCUMENT_BYTES,
+    Document,
+    Passage,
+    Progress,
+    load_folder,
+    read_regular,
+)
 from bot.core.paraphrase import Paraphraser
 from bot.core.rank import Ranked, rank
 from bot.core.text import Analyzer, fold, sentences, word_spans, words
 from bot.core.translate import Translator
+from bot.core.unicode_guard import guard_question
 
 log = logging.getLogger(__name__)
 
@@ -167,6 +175,7 @@ class Engine:
         knowledge_dir: Path,
         progress: Progress | None = None,
         *,
+        max_bytes: int = MAX_DOCUMENT_BYTES,
         answer_threshold: float | None = None,
         translator: Translator | None = None,
     ) -> Engine:
@@ -175,7 +184,7 @@ class Engine:
         problems: list[str] = []
         documents: tuple[Document, ...] = ()
         try:
-            documents = load_folder(knowledge_dir, progress)
+            documents = load_folder(knowledge_dir, progress, max_bytes)
         except KnowledgeError as exc:
             problems.extend(exc.problems)
         glossary = Glossary()
@@ -627,6 +636,7 @@ def _decision_model() -> DecisionModel:
 
 def clean_question(question: str) -> str:
     """Validate and normalize a question; raise QuestionError with a code when it is unusable."""
+    question = guard_question(question)
     if any(unicodedata.category(c) == "Cc" and c not in "\t\n\r" for c in question):
         raise QuestionError("control", "the question contains control characters")
     cleaned = " ".join(question.split())
@@ -652,9 +662,12 @@ def load_templates(folder: Path) -> dict[tuple[str, str], string.Template]:
             if not path.exists():
                 path = BUNDLED_TEMPLATES / f"{name}.{lang}.txt"
             try:
-                text = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
+                text = read_regular(path).decode("utf-8")
+            except UnicodeDecodeError as exc:
                 problems.append(f"{path}:1: cannot read the template: {exc}")
+                continue
+            except KnowledgeError as exc:
+                problems.extend(exc.problems)
                 continue
             template = string.Template(text)
             if not template.is_valid():
