@@ -67,12 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def load_engine(folder: Path) -> Engine:
+def load_engine(folder: Path, answer_threshold: float | None = None) -> Engine:
     """Build the engine over a knowledge folder (with a progress bar on a terminal)."""
     from bot.cli import ProgressBar
     from bot.core.answer import Engine
 
-    return Engine.load(folder, ProgressBar())
+    return Engine.load(folder, ProgressBar(), answer_threshold=answer_threshold)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -127,7 +127,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
                 clean_question(args.question)
             except QuestionError as exc:
                 return fail(question_error(exc, lang))
-        engine = load_engine(settings.knowledge_dir)
+        engine = load_engine(settings.knowledge_dir, settings.answer_threshold)
         if args.question == "-":
             cli.ask_stream(engine, sys.stdin, sys.stdout, as_json=args.json, lang=lang, k=k)
             return 0
@@ -141,7 +141,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if command == "eval":
         from bot.core.evaluate import evaluate, load_cases
 
-        engine = load_engine(settings.knowledge_dir)
+        engine = load_engine(settings.knowledge_dir, settings.answer_threshold)
         cases = [c for path in args.files for c in load_cases(path)]
         report = evaluate(engine, cases, k=args.k)
         print("\n".join(report.lines()))
@@ -150,7 +150,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return cli.add_articles(args, args.dir or settings.knowledge_dir)
     if command == "check":
         folder = args.folder or settings.knowledge_dir
-        engine = load_engine(folder)
+        engine = load_engine(folder, settings.answer_threshold)
         print(
             f"{folder}: OK — {len(engine.documents)} document(s), {len(engine.passages)} "
             f"passages, {len(engine.index.vocab)} terms, built in {engine.build_seconds:.2f} s"
@@ -184,7 +184,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
         return run_bot(settings)
     if sys.stdin.isatty():
-        engine = load_engine(settings.knowledge_dir)
+        engine = load_engine(settings.knowledge_dir, settings.answer_threshold)
         return cli.console(engine, settings.default_lang, settings.top_k)
     return fail(
         "DISCORD_TOKEN is not set: put it in .env (see .env.example) to run the bot, "

@@ -28,7 +28,7 @@ def run_bot(settings: Settings, *, sync_only: bool = False) -> int:
     assert settings.discord_token is not None
     token = settings.discord_token.get_secret_value().strip()
     register_secret(token)
-    engine = Engine.load(settings.knowledge_dir)
+    engine = Engine.load(settings.knowledge_dir, answer_threshold=settings.answer_threshold)
     store, salt = open_store(settings)
     register_secret(salt)
     try:

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     default_lang: Literal["es", "en"] = "es"
     top_k: int = Field(default=3, ge=1, le=10)
+    # Answer when the decision's confidence reaches this (0-1); None: the fitted chosen point.
+    answer_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     cooldown_questions: int = Field(default=5, ge=1, le=1000)
     cooldown_seconds: float = Field(default=30.0, gt=0, le=86400)
     allowed_channel_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
@@ -54,7 +56,9 @@ class Settings(BaseSettings):
             return None
         return value
 
-    @field_validator("discord_guild_id", "shard_count", "metrics_port", mode="before")
+    @field_validator(
+        "discord_guild_id", "shard_count", "metrics_port", "answer_threshold", mode="before"
+    )
     @classmethod
     def _blank_int_is_none(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip():

@@ -9,6 +9,7 @@ from rapidfuzz.distance import OSA
 
 from bot.core.glossary import MAX_PHRASE_WORDS, Glossary
 from bot.core.index import BM25Index
+from bot.core.paraphrase import Paraphraser
 from bot.core.text import Analyzer, stopwords, word_spans, words
 from bot.core.typos import TypoMatcher
 
@@ -30,6 +31,7 @@ class QueryGroup:
     weight: float
     known: bool
     meta: bool = False  # asks about the document itself (date, outlet), not its content
+    name: bool = False  # written capitalized inside the question ("Google"): a name
 
     @property
     def terms(self) -> tuple[str, ...]:
@@ -47,9 +49,11 @@ class QuestionAnalyzer:
         es: Analyzer,
         en: Analyzer,
         surface: dict[str, str],
+        paraphraser: Paraphraser | None = None,
     ) -> None:
         """Build over an index and the map of the article's folded words to index terms."""
         self.index = index
+        self.paraphraser = paraphraser
         self.glossary = glossary
         self.es = es
         self.en = en
@@ -94,10 +98,15 @@ class QuestionAnalyzer:
                 units += [(t,) for p in alternatives for t in self._synonyms(words(p))]
             if not own and not units and alternatives:
                 continue  # the glossary maps it to function words only ("still" -> "aún")
-            group = self._group(" ".join(chunk), own, units)
-            if not group.known and group.surface in names:
-                # A name the article never mentions ("Google") is what the question is about.
-                group = replace(group, weight=group.weight * NAME_WEIGHT)
+            paraphrases: list[tuple[tuple[str, ...], float]] = []
+            if self.paraphraser is not None and not english and not alternatives and span == 1:
+                paraphrases = [((t,), w) for t, w in self.paraphraser.expand(chunk[0])]
+            group = self._group(" ".join(chunk), own, units, paraphrases)
+            if group.surface in names:
+                group = replace(group, name=True)
+                if not group.known:
+                    # A name the article never mentions ("Google") is what the question is about.
+                    group = replace(group, weight=group.weight * NAME_WEIGHT)
             groups.append(group)
         return groups
 
@@ -157,7 +166,11 @@ class QuestionAnalyzer:
         return 0, ()
 
     def _group(
-        self, surface: str, own: list[str], alternatives: list[tuple[str, ...]]
+        self,
+        surface: str,
+        own: list[str],
+        alternatives: list[tuple[str, ...]],
+        paraphrases: list[tuple[tuple[str, ...], float]] = (),  # type: ignore[assignment]
     ) -> QueryGroup:
         """Weigh a content word: its own terms count fully, glossary/typo matches a bit less.
 
@@ -173,6 +186,8 @@ class QuestionAnalyzer:
         for unit in alternatives:
             if unit and all(t in vocab for t in unit):
                 units.setdefault(unit, ALTERNATIVE_WEIGHT)
+        for unit, w in paraphrases:  # lemmas and synonyms: weigh less than the word
+            units.setdefault(unit, w)
         if not units:
             stems = [*own, *(t for u in alternatives for t in u)]
             for t in self._fuzzy(surface.split(), self._article_words):

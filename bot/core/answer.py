@@ -8,6 +8,7 @@ import time
 import unicodedata
 from dataclasses import asdict, dataclass
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +16,12 @@ from rapidfuzz import fuzz, process
 
 from bot.core import dated
 from bot.core.analyze import QueryGroup, QuestionAnalyzer
-from bot.core.decide import covers, decide
+from bot.core.decide import Decider, Decision, DecisionModel, covers, load_model
 from bot.core.errors import KnowledgeError, QuestionError
 from bot.core.glossary import Glossary, load_glossary
 from bot.core.index import BM25Index
 from bot.core.knowledge import Document, Passage, Progress, load_folder
+from bot.core.paraphrase import Paraphraser
 from bot.core.rank import Ranked, rank
 from bot.core.text import Analyzer, fold, sentences, word_spans, words
 
@@ -93,11 +95,14 @@ class Answer:
     offset: int = 0
     more: bool = False
     sources_differ: bool = False  # dated documents give different figures; all are quoted
+    # A declined answer keeps its best passages here for evaluations (ranking miss or
+    # decline?); renderers never show them: `passages` stays empty.
+    candidates: tuple[QuotedPassage, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Return the answer as JSON-ready data."""
         data = asdict(self)
-        for p in data["passages"]:
+        for p in (*data["passages"], *data["candidates"]):
             p["highlights"] = [list(span) for span in p["highlights"]]
         return data
 
@@ -110,6 +115,7 @@ class Engine:
     glossary: Glossary
     templates: dict[tuple[str, str], string.Template]
     build_seconds: float = 0.0  # set by load(): reading, validating and indexing the folder
+    answer_threshold: float | None = None  # None: the decision model's chosen point
 
     def __post_init__(self) -> None:
         self.es = Analyzer("spanish", keep=self.glossary.keep_es)
@@ -130,12 +136,31 @@ class Engine:
         # index, their content words the typo matcher (folded word -> index term).
         analyzed = self.es.analyze_all(p.text for p in self.passages)
         self.index = BM25Index.from_term_ids(analyzed.term_ids, analyzed.lengths, analyzed.terms)
+        paraphraser = Paraphraser(self.es.stem, self.index.vocab)
         self.analyzer = QuestionAnalyzer(
-            self.index, self.glossary, self.es, self.en, analyzed.surface
+            self.index, self.glossary, self.es, self.en, analyzed.surface, paraphraser
+        )
+        spans: list[tuple[int, int]] = []
+        for d in self.documents:
+            start = len(spans)
+            spans += [(start, start + len(d.passages))] * len(d.passages)
+        self._document_spans = tuple(spans)
+        self.decider = Decider(
+            self.index,
+            self._sentence_terms,
+            self._document_spans.__getitem__,
+            _decision_model(),
+            self.answer_threshold,
         )
 
     @classmethod
-    def load(cls, knowledge_dir: Path, progress: Progress | None = None) -> Engine:
+    def load(
+        cls,
+        knowledge_dir: Path,
+        progress: Progress | None = None,
+        *,
+        answer_threshold: float | None = None,
+    ) -> Engine:
         """Load documents, glossary and templates of a folder; raise KnowledgeError on problems."""
         started = time.perf_counter()
         problems: list[str] = []
@@ -158,7 +183,7 @@ class Engine:
             problems.extend(exc.problems)
         if problems:
             raise KnowledgeError(problems)
-        engine = cls(documents, glossary, templates)
+        engine = cls(documents, glossary, templates, answer_threshold=answer_threshold)
         engine.build_seconds = time.perf_counter() - started
         log.info(
             "index built: %d documents, %d passages, %d terms in %.3f s",
@@ -185,13 +210,18 @@ class Engine:
             if outlet:
                 return self._about_document(question, lang, outlet)
         ranked = rank(self.index, groups)
-        decision = decide(groups, ranked)
+        decision = self.decide(groups, ranked)
+        matched = {t for g in groups for t in g.terms}
         if not decision.answer:
-            return self._not_covered(question, lang, groups, decision.confidence, ranked)
+            candidates = tuple(self._quote(r, matched) for r in ranked[:k])
+            return self._not_covered(
+                question, lang, groups, decision.confidence, ranked, candidates
+            )
         best = ranked[0].score
-        relevant = [
+        # The best passage is quoted whatever its coverage: the decision vouched for it.
+        relevant = ranked[:1] + [
             r
-            for r in ranked
+            for r in ranked[1:]
             if r.score >= MIN_RELATIVE_SCORE * best and r.coverage >= MIN_PASSAGE_COVERAGE
         ]
         # Time enters at the quote stage only: newer reports first, disagreements kept in view.
@@ -204,7 +234,6 @@ class Engine:
         )
         relevant = self._keep_disagreement_in_view(relevant, groups, k)
         page = relevant[offset : offset + k]
-        matched = {t for g in groups for t in g.terms}
         quoted = tuple(self._quote(r, matched) for r in page)
         strong = tuple(q for q, r in zip(quoted, page, strict=True) if covers(r.coverage))
         summary, differ = (
@@ -231,6 +260,14 @@ class Engine:
     def analyze(self, question: str) -> list[QueryGroup]:
         """Turn a question into content groups (glossary, stopwords, typo tolerance applied)."""
         return self.analyzer.analyze(question)
+
+    def _sentence_terms(self, passage: int) -> list[list[str]]:
+        text = self.passages[passage].text
+        return [self.es.terms(text[s:e]) for s, e in sentences(text)]
+
+    def decide(self, groups: list[QueryGroup], ranked: list[Ranked]) -> Decision:
+        """Answer or decline (see bot/core/decide.py for why)."""
+        return self.decider.decide(groups, ranked)
 
     def _quote(self, ranked: Ranked, matched: set[str]) -> QuotedPassage:
         passage = self.passages[ranked.passage]
@@ -401,6 +438,7 @@ class Engine:
         groups: list[QueryGroup],
         confidence: float,
         ranked: list[Ranked],
+        candidates: tuple[QuotedPassage, ...] = (),
     ) -> Answer:
         if self.many:
             summary = self._fill("not_covered_many", lang, None, [])
@@ -415,6 +453,7 @@ class Engine:
             citations=(),
             suggestions=self.suggest(groups, ranked=ranked),
             confidence=confidence,
+            candidates=candidates,
         )
 
     def _closeness(self, ranked: list[Ranked]) -> dict[str, int]:
@@ -561,6 +600,11 @@ class Engine:
             suggestions=self.complete("")[:3],
             confidence=1.0,
         )
+
+
+@lru_cache(maxsize=1)
+def _decision_model() -> DecisionModel:
+    return load_model()
 
 
 def clean_question(question: str) -> str:
