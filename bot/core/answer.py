@@ -224,13 +224,16 @@ class Engine:
             outlet = self._by_outlet(groups)  # "¿Qué publicó Diario Ficticio?"
             if outlet:
                 return self._about_document(question, lang, outlet)
+        # Recency words ("ahora", "latest") ask for the newest report, which the quote stage
+        # orders by date; they are not content a passage must hold.
+        groups = [g for g in groups if not dated.is_cue(g.surface)] or groups
         ranked = rank(self.index, groups)
         decision = self.decide(groups, ranked)
         matched = {t for g in groups for t in g.terms}
         if not decision.answer:
             candidates = tuple(self._quote(r, matched) for r in ranked[:k])
             return self._not_covered(
-                question, lang, groups, decision.confidence, ranked, candidates
+                question, lang, groups, decision.confidence, candidates, ranked
             )
         best = ranked[0].score
         # The best passage is quoted whatever its coverage: the decision vouched for it.
@@ -452,8 +455,8 @@ class Engine:
         lang: str,
         groups: list[QueryGroup],
         confidence: float,
+        candidates: tuple[QuotedPassage, ...],
         ranked: list[Ranked],
-        candidates: tuple[QuotedPassage, ...] = (),
     ) -> Answer:
         if self.many:
             summary = self._fill("not_covered_many", lang, None, [])
