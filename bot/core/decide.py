@@ -182,14 +182,10 @@ class Decider:
 
     def _strength(self, group: QueryGroup, passage: int) -> float:
         """Return the weight of the group's best unit the passage holds (0: none)."""
-        return max(
-            (
-                w
-                for u, w in zip(group.units, group.unit_weights, strict=True)
-                if all(self.index.contains(t, passage) for t in u)
-            ),
-            default=0.0,
-        )
+        for unit, w in sorted(zip(group.units, group.unit_weights, strict=True), key=_weight):
+            if all(self.index.contains(t, passage) for t in unit):
+                return w
+        return 0.0
 
     def _in_documents(self, group: QueryGroup, start: int, end: int) -> bool:
         """Tell whether any passage in [start, end) holds the group (postings are sorted)."""
@@ -219,6 +215,10 @@ class Decider:
         if f.together < 0.5:
             return "the question's words are scattered, not together in one passage"
         return "the match is weak (common words only)"
+
+
+def _weight(unit_weight: tuple[tuple[str, ...], float]) -> float:
+    return -unit_weight[1]
 
 
 def _in_range(postings: Sequence[int], start: int, end: int) -> bool:
