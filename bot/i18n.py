@@ -113,6 +113,16 @@ STRINGS: dict[str, dict[str, str]] = {
     "passages": {"es": "Pasajes", "en": "Passages"},
     "build_time": {"es": "Construcción del índice", "en": "Index build time"},
     "uptime": {"es": "Tiempo activo", "en": "Uptime"},
+    "translation": {"es": "Preguntas en inglés", "en": "English questions"},
+    "translation_on": {"es": "traducidas con Apertium", "en": "translated with Apertium"},
+    "translation_off": {
+        "es": "solo glosario (TRANSLATOR=off)",
+        "en": "glossary only (TRANSLATOR=off)",
+    },
+    "translation_missing": {
+        "es": "solo glosario; para traducirlas: `{cmd}`",
+        "en": "glossary only; to translate them: `{cmd}`",
+    },
     "latency": {"es": "Latencia del gateway", "en": "Gateway latency"},
     "reload_ok": {
         "es": "Conocimiento recargado: {docs} documentos, {passages} pasajes ({secs:.2f} s).",

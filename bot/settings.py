@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from bot.core.translate import Translation
 
 BUNDLED_KNOWLEDGE = Path(__file__).resolve().parents[1] / "knowledge"
 # A bot token is three base64url parts separated by dots.
@@ -48,6 +51,22 @@ class Settings(BaseSettings):
     shard_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
     metrics_host: str = "127.0.0.1"
+    # English questions: "auto" machine-translates them with Apertium when it is installed.
+    translator: Literal["auto", "off"] = "auto"
+    translator_command: str | None = None  # a null-flush translator instead of Apertium's
+    translator_timeout: float = Field(default=1.0, gt=0, le=30)
+
+    @field_validator("translator", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("translator_command", mode="before")
+    @classmethod
+    def _blank_command_is_none(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
 
     @field_validator("discord_token", "hash_salt", mode="before")
     @classmethod
@@ -94,6 +113,14 @@ class Settings(BaseSettings):
     @classmethod
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    def open_translation(self, *, warm: bool = False) -> Translation:
+        """Prepare the English translator these settings ask for (or say why there is none)."""
+        from bot.core.translate import open_translation
+
+        return open_translation(
+            self.translator, self.translator_command, self.translator_timeout, warm=warm
+        )
 
     def token_problem(self) -> str | None:
         """Return why the token cannot be a bot token, or None when its shape is right."""

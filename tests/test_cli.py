@@ -295,6 +295,20 @@ def test_check_defaults_to_knowledge_dir(run_bot: RunBot) -> None:
     assert "1 document" in result.stdout
 
 
+def test_check_says_in_one_line_whether_english_is_translated(
+    run_bot: RunBot, cli_env, tmp_path: Path
+) -> None:
+    off = run_bot("check", env=cli_env(TRANSLATOR="off"))
+    assert off.returncode == 0, off.stderr
+    assert "English translation: off, glossary only (TRANSLATOR=off)" in off.stdout.splitlines()
+    missing = run_bot("check", env=cli_env(TRANSLATOR_COMMAND=str(tmp_path / "no-translator")))
+    assert missing.returncode == 0, missing.stderr
+    (line,) = [x for x in missing.stdout.splitlines() if x.startswith("English translation")]
+    assert line.startswith("English translation: off, glossary only")
+    assert "apt-get install apertium-en-es" in line
+    assert "Traceback" not in missing.stderr
+
+
 def test_check_lists_every_bad_file(
     run_bot: RunBot, tmp_path: Path, make_knowledge, make_doc
 ) -> None:

@@ -22,11 +22,13 @@ from bot.cogs import ui
 from bot.cogs.views import SafeView, add_suggestions, answer_view, locale_lang, sources_view
 from bot.core.answer import Answer, Engine, clean_question
 from bot.core.errors import KnowledgeError, QuestionError
+from bot.core.translate import INSTALL_HINT
 from bot.i18n import cooldown_message, question_error, t
 from bot.store import QuestionRecord, stats_headline, stats_sections
 
 if TYPE_CHECKING:
     from bot.cogs.client import DealBot
+    from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +163,7 @@ class AskCog(commands.Cog):
             (t("build_time", lang), f"{engine.build_seconds * 1000:.0f} ms"),
             (t("uptime", lang), _duration(time.monotonic() - self.bot.started_at)),
             (t("latency", lang), _latency(self.bot.latency)),
+            (t("translation", lang), _translation(self.bot.settings, engine, lang)),
         ]
         embed = discord.Embed(title=t("status_title", lang), colour=ui.COLOR_INFO)
         for name, value in rows:
@@ -460,6 +463,15 @@ def _duration(seconds: float) -> str:
     if hours:
         return f"{hours} h {minutes} min"
     return f"{minutes} min {secs} s"
+
+
+def _translation(settings: Settings, engine: Engine, lang: str) -> str:
+    """Say whether English questions are machine-translated, and how to turn it on."""
+    if engine.translator is not None:
+        return t("translation_on", lang)
+    if settings.translator == "off":
+        return t("translation_off", lang)
+    return t("translation_missing", lang, cmd=INSTALL_HINT)
 
 
 def _latency(seconds: float) -> str:

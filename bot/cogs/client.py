@@ -158,6 +158,7 @@ class DealBotMixin:
                 Engine.load,
                 self.settings.knowledge_dir,
                 answer_threshold=self.settings.answer_threshold,
+                translator=self.engine.translator,
             )
             self.engine = engine
             log.info("knowledge reloaded: %d passages", len(engine.passages))

@@ -24,6 +24,7 @@ from bot.core.knowledge import Document, Passage, Progress, load_folder
 from bot.core.paraphrase import Paraphraser
 from bot.core.rank import Ranked, rank
 from bot.core.text import Analyzer, fold, sentences, word_spans
+from bot.core.translate import Translator
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,7 @@ class Engine:
     templates: dict[tuple[str, str], string.Template]
     build_seconds: float = 0.0  # set by load(): reading, validating and indexing the folder
     answer_threshold: float | None = None  # None: the decision model's chosen point
+    translator: Translator | None = None  # English -> Spanish; None: the glossary alone
 
     def __post_init__(self) -> None:
         self.es = Analyzer("spanish", keep=self.glossary.keep_es)
@@ -119,7 +121,13 @@ class Engine:
         self.index = BM25Index.from_term_ids(analyzed.term_ids, analyzed.lengths, analyzed.terms)
         paraphraser = Paraphraser(self.es.stem, self.index.vocab)
         self.analyzer = QuestionAnalyzer(
-            self.index, self.glossary, self.es, self.en, analyzed.surface, paraphraser
+            self.index,
+            self.glossary,
+            self.es,
+            self.en,
+            analyzed.surface,
+            paraphraser,
+            self.translator,
         )
         spans: list[tuple[int, int]] = []
         for d in self.documents:
@@ -142,6 +150,7 @@ class Engine:
         progress: Progress | None = None,
         *,
         answer_threshold: float | None = None,
+        translator: Translator | None = None,
     ) -> Engine:
         """Load documents, glossary and templates of a folder; raise KnowledgeError on problems."""
         started = time.perf_counter()
@@ -165,7 +174,13 @@ class Engine:
             problems.extend(exc.problems)
         if problems:
             raise KnowledgeError(problems)
-        engine = cls(documents, glossary, templates, answer_threshold=answer_threshold)
+        engine = cls(
+            documents,
+            glossary,
+            templates,
+            answer_threshold=answer_threshold,
+            translator=translator,
+        )
         engine.build_seconds = time.perf_counter() - started
         log.info(
             "index built: %d documents, %d passages, %d terms in %.3f s",
