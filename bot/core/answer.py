@@ -167,6 +167,7 @@ class Engine:
             self._document_spans.__getitem__,
             _decision_model(),
             self.answer_threshold,
+            framing=dated.is_cue,
         )
 
     @classmethod
