@@ -30,7 +30,7 @@ from bot.core.knowledge import (
 )
 from bot.core.paraphrase import Paraphraser
 from bot.core.rank import Ranked, rank
-from bot.core.text import Analyzer, fold, sentences, word_spans, words
+from bot.core.text import Analyzer, fold, sentences, words
 from bot.core.translate import Translator
 from bot.core.unicode_guard import guard_question
 
@@ -313,11 +313,7 @@ class Engine:
 
     def highlights(self, text: str, terms: set[str]) -> tuple[tuple[int, int], ...]:
         """Return the spans of the words of a text whose index term is in `terms`."""
-        return tuple(
-            (s, e)
-            for s, e, w in word_spans(text)
-            if not self.es.is_stopword(w) and self.es.stem(w) in terms
-        )
+        return tuple((s, e) for s, e, term in self.es.term_spans(text) if term in terms)
 
     def _best_sentence(self, text: str, groups: list[QueryGroup]) -> str:
         best, best_score = "", -1.0
