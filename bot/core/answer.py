@@ -15,6 +15,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from bot.core.errors import KnowledgeError, QuestionError
+from bot.core.followup import carry_over
 from bot.core.glossary import MAX_PHRASE_WORDS, Glossary, load_glossary
 from bot.core.index import BM25Index
 from bot.core.knowledge import Document, Passage, Progress, load_folder
@@ -87,6 +88,7 @@ class Answer:
     confidence: float
     offset: int = 0
     more: bool = False
+    carried: tuple[str, ...] = ()  # words of the previous question a follow-up leaned on
 
     def to_dict(self) -> dict[str, Any]:
         """Return the answer as JSON-ready data."""
@@ -190,18 +192,36 @@ class Engine:
 
     # -- questions -------------------------------------------------------------------------
 
-    def ask(self, question: str, *, lang: str = "es", k: int = 3, offset: int = 0) -> Answer:
-        """Answer a question with verbatim quotes, or say the article does not cover it."""
+    def ask(
+        self,
+        question: str,
+        *,
+        lang: str = "es",
+        k: int = 3,
+        offset: int = 0,
+        context: str | None = None,
+    ) -> Answer:
+        """Answer a question with verbatim quotes, or say the article does not cover it.
+
+        `context` is the previous question of a follow-up: when the question is short or
+        refers back, its content words are carried over with less weight.
+        """
         question = clean_question(question)
         lang = lang if lang in LANGS else "es"
         k = max(1, min(k, 10))
         analyzed = self.analyze(question)
+        carried: tuple[str, ...] = ()
+        if context:
+            context = " ".join(context.split())[:MAX_QUESTION_CHARS]
+            analyzed, carried = carry_over(analyzed, self.analyze(context), question, context)
         groups = [g for g in analyzed if not g.meta]
         if not groups and len(analyzed) > 0:
             return self._about_document(question, lang)
         ranked = self._rank(groups)
         coverage = ranked[0].coverage if ranked else 0.0
         if not ranked or not _covers(coverage):
+            if carried:  # the previous question's words did not help: answer the question alone
+                return self.ask(question, lang=lang, k=k, offset=offset)
             return self._not_covered(question, lang, groups, coverage)
         best = ranked[0].score
         relevant = [
@@ -225,6 +245,7 @@ class Engine:
             confidence=round(coverage, 3),
             offset=offset,
             more=len(relevant) > offset + k,
+            carried=carried,
         )
 
     def analyze(self, question: str) -> list[QueryGroup]:
