@@ -10,6 +10,10 @@ if TYPE_CHECKING:
 STRINGS: dict[str, dict[str, str]] = {
     "question": {"es": "Pregunta", "en": "Question"},
     "summary": {"es": "Resumen", "en": "Summary"},
+    "carried": {
+        "es": "(+ {words}, de la pregunta anterior)",
+        "en": "(+ {words}, from the previous question)",
+    },
     "suggestions": {"es": "Prueba a preguntar", "en": "Try asking"},
     "footer": {
         "es": "Las respuestas solo citan el artículo; no se inventa nada.",
@@ -20,6 +24,12 @@ STRINGS: dict[str, dict[str, str]] = {
     "more": {"es": "Más pasajes", "en": "More passages"},
     "page": {"es": "Pasajes {a}–{b}", "en": "Passages {a}–{b}"},
     "no_more": {"es": "No hay más pasajes.", "en": "No more passages."},
+    "mention_hint": {
+        "es": "Pregúntame algo en el mismo mensaje: «@bot ¿hasta cuándo dura el acuerdo?». "
+        "También puedes responder a una de mis respuestas para seguir preguntando.",
+        "en": "Ask me something in the same message: “@bot how long does the deal last?”. "
+        "You can also reply to one of my answers to ask a follow-up.",
+    },
     "err_empty": {"es": "La pregunta está vacía.", "en": "The question is empty."},
     "err_too_long": {
         "es": "La pregunta es demasiado larga ({n} caracteres; el límite es {limit}).",

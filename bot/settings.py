@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -18,6 +19,17 @@ def _id_list(value: object) -> object:
     if isinstance(value, str):
         return [int(part) for part in re.split(r"[,\s]+", value.strip()) if part]
     return value
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """What one server gets: channels, fallback language, ways of asking, answer visibility."""
+
+    allowed_channels: tuple[int, ...] = ()  # empty: every channel
+    lang: str = "es"  # when a member's locale is neither Spanish nor English
+    mentions: bool = True  # answer "@bot question" and replies to the bot's answers
+    threads: bool = False  # answers to mentions open a thread named after the question
+    private: bool = False  # /preguntar answers only the asker sees, unless told otherwise
 
 
 class Settings(BaseSettings):
@@ -45,6 +57,9 @@ class Settings(BaseSettings):
     shard_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
     metrics_host: str = "127.0.0.1"
+    mentions_enabled: bool = True
+    threads_enabled: bool = False
+    answers_private: bool = False
 
     @field_validator("discord_token", "hash_salt", mode="before")
     @classmethod
@@ -76,6 +91,16 @@ class Settings(BaseSettings):
     @classmethod
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    def server_defaults(self) -> ServerConfig:
+        """Return the configuration of a server that never used /configurar."""
+        return ServerConfig(
+            allowed_channels=tuple(self.allowed_channel_ids),
+            lang=self.default_lang,
+            mentions=self.mentions_enabled,
+            threads=self.threads_enabled,
+            private=self.answers_private,
+        )
 
     def token_problem(self) -> str | None:
         """Return why the token cannot be a bot token, or None when its shape is right."""

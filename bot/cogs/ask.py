@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import math
 import time
@@ -17,8 +16,9 @@ from discord.ext import commands
 
 from bot import __version__
 from bot.cogs import ui
-from bot.cogs.views import add_suggestions, answer_view, locale_lang
-from bot.core.answer import Answer, Engine, clean_question
+from bot.cogs.answering import record_question, render_answer
+from bot.cogs.views import add_suggestions, locale_lang
+from bot.core.answer import Answer, clean_question
 from bot.core.errors import KnowledgeError, QuestionError
 from bot.i18n import cooldown_message, question_error, t
 from bot.store import QuestionRecord, stats_headline, stats_sections
@@ -236,11 +236,7 @@ class AskCog(commands.Cog):
             passage_ids=tuple(p.id for p in answer.passages),
             latency_ms=(time.perf_counter() - started) * 1000,
         )
-        try:
-            return await asyncio.to_thread(self.bot.store.record_question, record)
-        except Exception:  # the answer matters more than its statistics
-            log.exception("could not record question of interaction %s", interaction.id)
-            return None
+        return await record_question(self.bot.store, record, f"interaction {interaction.id}")
 
     async def vote(self, interaction: discord.Interaction, question_id: int, vote: int) -> None:
         """Record a 👍/👎 vote (one per user per answer, changeable)."""
@@ -278,23 +274,6 @@ class AskCog(commands.Cog):
         await self.answer(
             interaction, question, ephemeral=True, offset=offset, question_id=question_id
         )
-
-
-def render_answer(
-    answer: Answer, lang: str, question_id: int | None, user_id: int, engine: Engine
-) -> dict[str, Any]:
-    """Return the message payload (embeds and buttons) of an answer."""
-    url = next((c.url for c in answer.citations if c.url), None)
-    if not answer.answered and engine.documents:
-        url = engine.documents[0].url
-    embeds, shown = ui.answer_page(answer, lang)
-    if shown < len(answer.passages):  # the passages that did not fit open the next page
-        answer = dataclasses.replace(answer, passages=answer.passages[:shown], more=True)
-    view = answer_view(answer, lang, question_id, user_id, url)
-    payload: dict[str, Any] = {"embeds": embeds}
-    if view.children:
-        payload["view"] = view
-    return payload
 
 
 async def deliver(

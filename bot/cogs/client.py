@@ -18,7 +18,7 @@ from bot.cogs.ui import suggestion_key
 from bot.core.answer import MAX_QUESTION_CHARS, Engine
 from bot.i18n import cooldown_message, t
 from bot.metrics import Metrics
-from bot.settings import Settings
+from bot.settings import ServerConfig, Settings
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -109,6 +109,7 @@ class DealBotMixin:
         self._reload_lock = asyncio.Lock()
         self.sync_only = False
         self._inflight: set[asyncio.Task[Any]] = set()
+        self._configs: dict[int, ServerConfig] = {}
 
     def track(self) -> None:
         """Remember the current interaction task so shutdown can let it finish."""
@@ -129,12 +130,21 @@ class DealBotMixin:
         await self.prepare()
         await self.sync_commands(force=self.sync_only)
 
+    async def on_message(self, message: discord.Message) -> None:
+        """Leave messages to the mentions cog (the bot has no prefix commands to process)."""
+
+    async def server_config(self, guild_id: int | None) -> ServerConfig:
+        """Return a server's configuration (the environment's defaults outside servers)."""
+        return self.settings.server_defaults()
+
     async def prepare(self) -> None:
-        """Load the cog, register the persistent buttons and the translator."""
+        """Load the cogs, register the persistent buttons and the translator."""
         from bot.cogs.ask import AskCog
+        from bot.cogs.mentions import MentionsCog
         from bot.cogs.views import DYNAMIC_ITEMS
 
         await self.add_cog(AskCog(self))  # type: ignore[arg-type, attr-defined]
+        await self.add_cog(MentionsCog(self))  # type: ignore[arg-type, attr-defined]
         self.add_dynamic_items(*DYNAMIC_ITEMS)  # type: ignore[attr-defined]
         await self.tree.set_translator(Translator())
 
@@ -190,6 +200,10 @@ discord.VoiceClient.warn_dave = False
 def _bot_kwargs(settings: Settings) -> dict[str, Any]:
     intents = discord.Intents.none()
     intents.guilds = True
+    # Not privileged: Discord fills in the content only of messages that mention the bot,
+    # reply to it or are DMs to it; the content of every other message arrives empty.
+    intents.guild_messages = True
+    intents.dm_messages = True
     return {
         "command_prefix": commands.when_mentioned,
         "intents": intents,

@@ -118,7 +118,7 @@ def answer_page(
     footer = t("footer", lang)
     if not answer.answered:
         return [_not_covered_embed(answer, lang, footer)], 0
-    title = shorten(heading or f"{t('question', lang)}: {answer.question}", TITLE_MAX)
+    title = shorten(heading or question_title(answer, lang), TITLE_MAX)
     first = discord.Embed(title=escape_title(title), colour=COLOR_ANSWER)
     # The page suffix is added to the title at the end: count its longest form now.
     last_page = t("page", lang, a=answer.offset + 1, b=answer.offset + len(answer.passages))
@@ -160,6 +160,14 @@ def answer_page(
     return packer.embeds, shown
 
 
+def question_title(answer: Answer, lang: str) -> str:
+    """Return "Question: ..." as understood (with the words a follow-up carried over)."""
+    title = f"{t('question', lang)}: {answer.question}"
+    if answer.carried:
+        title += " " + t("carried", lang, words=", ".join(answer.carried))
+    return title
+
+
 def escape_title(text: str) -> str:
     """Escape a title (titles render markdown but never ping)."""
     return shorten(escape(text), TITLE_MAX)
@@ -167,7 +175,7 @@ def escape_title(text: str) -> str:
 
 def _not_covered_embed(answer: Answer, lang: str, footer: str) -> discord.Embed:
     embed = discord.Embed(
-        title=escape_title(f"{t('question', lang)}: {answer.question}"),
+        title=escape_title(question_title(answer, lang)),
         description=shorten(escape(answer.summary), DESCRIPTION_MAX),
         colour=COLOR_NOT_COVERED,
     )

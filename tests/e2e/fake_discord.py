@@ -81,6 +81,14 @@ ALREADY_ACKNOWLEDGED: JSON = {
 UNKNOWN_WEBHOOK: JSON = {"message": "Unknown Webhook", "code": 10015}
 UNKNOWN_MESSAGE: JSON = {"message": "Unknown Message", "code": 10008}
 
+# Gateway intents (https://discord.com/developers/docs/events/gateway#gateway-intents).
+INTENT_GUILD_MESSAGES = 1 << 9
+INTENT_DIRECT_MESSAGES = 1 << 12
+INTENT_MESSAGE_CONTENT = 1 << 15  # privileged
+MESSAGE_REPLY = 19
+UNKNOWN_CHANNEL: JSON = {"message": "Unknown Channel", "code": 10003}
+EMPTY_MESSAGE: JSON = {"message": "Cannot send an empty message", "code": 50006}
+
 _CALLBACK = "/interactions/{interaction_id}/{interaction_token}/callback"  # spec template
 _MESSAGE_FIELDS = ("content", "embeds", "components", "attachments", "poll", "tts")
 
@@ -276,6 +284,11 @@ class FakeDiscord:
         self.sessions: dict[str, GatewaySession] = {}
         self.interactions: dict[str, InteractionState] = {}
         self.commands: dict[str | None, list[JSON]] = {}  # None = global scope
+        # Channel id -> message id -> message, for messages posted by users or the bot.
+        self.channel_messages: dict[str, dict[str, JSON]] = {}
+        self.dm_channels: dict[str, JSON] = {}  # DM channel id -> the other user
+        self.threads: dict[str, JSON] = {}  # thread id -> thread channel
+        self.withheld: list[JSON] = []  # MESSAGE_CREATE events the bot's intents did not cover
         self.faults: list[Fault] = []
         self.connects = self.identifies = self.resumes = self.heartbeats = 0
 
@@ -288,6 +301,7 @@ class FakeDiscord:
         commands = r"/applications/(?P<app>\d+)(?:/guilds/(?P<gid>\d+))?/commands"
         webhook = r"/webhooks/(?P<app>\d+)/(?P<token>[^/]+)"
         webhook_message = webhook + r"/messages/(?P<mid>@original|\d+)"
+        channel_message = r"/channels/(?P<cid>\d+)/messages/(?P<mid>\d+)"
         routes: list[tuple[str, str, Callable[..., tuple[int, JSON]]]] = [
             ("GET", r"/users/@me", self._get_me),
             ("GET", r"/oauth2/applications/@me", self._get_application),
@@ -301,6 +315,10 @@ class FakeDiscord:
             ("GET", webhook_message, self._get_webhook_message),
             ("PATCH", webhook_message, self._patch_webhook_message),
             ("DELETE", webhook_message, self._delete_webhook_message),
+            ("POST", r"/channels/(?P<cid>\d+)/messages", self._post_channel_message),
+            ("PATCH", channel_message, self._patch_channel_message),
+            ("DELETE", channel_message, self._delete_channel_message),
+            ("POST", channel_message + "/threads", self._post_message_thread),
         ]
         self._routes = [(method, re.compile(rx), handler) for method, rx, handler in routes]
 
@@ -1034,6 +1052,84 @@ class FakeDiscord:
                 meta["interacted_message_id"] = payload["message"]["id"]
         return msg
 
+    def user_message(
+        self,
+        content: str,
+        *,
+        mention: bool = True,
+        reply_to: JSON | None = None,
+        dm: bool = False,
+        author: JSON | None = None,
+        user_id: str | None = None,
+        guild_id: str | None = None,
+        channel_id: str | None = None,
+    ) -> JSON:
+        """A MESSAGE_CREATE payload a member (or ``author``) sends, as Discord delivers it.
+
+        ``mention`` puts ``<@bot>`` first in the content; ``reply_to`` (a message, usually
+        the bot's answer) makes it a reply that pings its author, as Discord's reply does by
+        default; ``dm`` sends it in a DM channel with the bot. Dispatch it with
+        :meth:`dispatch_message` (which applies the Message Content rules).
+        """
+        if author is None:
+            author = dict(self.user)
+            if user_id is not None:
+                author.update(id=str(user_id), username=f"user{user_id}")
+        mentions: list[JSON] = []
+        if mention:
+            content = f"<@{self.bot_user['id']}> {content}"
+            mentions.append(self.bot_user)
+        if reply_to is not None and reply_to["author"]["id"] not in [m["id"] for m in mentions]:
+            mentions.append(reply_to["author"])
+        if dm:
+            cid = str(channel_id or self.snowflake())
+            self.dm_channels[cid] = author
+        else:
+            guild = self._guild_by_id(guild_id or self.guild_id)
+            cid = str(channel_id or guild["channels"][0]["id"])
+        msg = self.make_message(cid, {"content": content}, author=author)
+        msg["mentions"] = mentions
+        if not dm:
+            msg["guild_id"] = str(guild_id or self.guild_id)
+            member = self._member(author, DEFAULT_MEMBER_PERMISSIONS)
+            msg["member"] = {k: v for k, v in member.items() if k not in ("user", "permissions")}
+        if reply_to is not None:
+            msg["type"] = MESSAGE_REPLY
+            msg["message_reference"] = {
+                "type": 0,
+                "message_id": reply_to["id"],
+                "channel_id": reply_to["channel_id"],
+                **({"guild_id": msg["guild_id"]} if "guild_id" in msg else {}),
+            }
+            msg["referenced_message"] = copy.deepcopy(reply_to)
+        return msg
+
+    def _delivered(self, msg: JSON) -> JSON | None:
+        """The MESSAGE_CREATE the bot gets under its intents (None: not delivered at all).
+
+        Without the privileged Message Content intent, Discord empties content, embeds,
+        attachments and components, except in DMs, in messages that mention the bot and
+        in the bot's own messages.
+        """
+        intents = int((self.identify_payloads or [{}])[-1].get("intents") or 0)
+        dm = "guild_id" not in msg
+        needed = INTENT_DIRECT_MESSAGES if dm else INTENT_GUILD_MESSAGES
+        if not intents & needed:
+            return None
+        bot_id = self.bot_user["id"]
+        addressed = (
+            dm
+            or msg["author"]["id"] == bot_id
+            or any(m["id"] == bot_id for m in msg.get("mentions") or [])
+        )
+        out = copy.deepcopy(msg)
+        if not addressed and not intents & INTENT_MESSAGE_CONTENT:
+            out.update(content="", embeds=[], attachments=[], components=[])
+        return out
+
+    def _store_message(self, msg: JSON) -> None:
+        self.channel_messages.setdefault(msg["channel_id"], {})[msg["id"]] = msg
+
     def _attachments(self, declared: list[JSON] | None, files: list[dict[str, Any]]) -> list[JSON]:
         out = []
         for i, f in enumerate(files):
@@ -1420,6 +1516,148 @@ class FakeDiscord:
             state.followups.pop(msg["id"], None)
         return 204, None
 
+    # ------------------------------------------------------------------ channel messages
+
+    def _channel(self, cid: str) -> JSON | None:
+        """A channel the bot can post in: a guild channel, a thread or a DM channel."""
+        for guild in self.guilds:
+            for channel in guild["channels"]:
+                if channel["id"] == cid:
+                    return channel
+        if cid in self.threads:
+            return self.threads[cid]
+        if cid in self.dm_channels:
+            return {"id": cid, "type": 1}
+        return None
+
+    def _post_channel_message(self, record: RecordedRequest, cid: str) -> tuple[int, JSON]:
+        channel = self._channel(cid)
+        if channel is None:
+            return 404, UNKNOWN_CHANNEL
+        body = record.body if isinstance(record.body, dict) else {}
+        if not any(body.get(k) for k in ("content", "embeds", "components", "poll")) and not (
+            record.files or body.get("sticker_ids")
+        ):
+            return 400, EMPTY_MESSAGE
+        msg = self.make_message(cid, body, files=record.files)
+        if channel.get("guild_id"):
+            msg["guild_id"] = channel["guild_id"]
+        ref = body.get("message_reference")
+        if ref:
+            ref_channel = str(ref.get("channel_id") or cid)
+            target = self.channel_messages.get(ref_channel, {}).get(str(ref.get("message_id")))
+            if target is None and ref.get("fail_if_not_exists", True):
+                errors = {
+                    "message_reference": {
+                        "_errors": [
+                            {
+                                "code": "MESSAGE_REFERENCE_UNKNOWN_MESSAGE",
+                                "message": "Unknown message",
+                            }
+                        ]
+                    }
+                }
+                return 400, {"message": "Invalid Form Body", "code": 50035, "errors": errors}
+            if target is not None:
+                msg["type"] = MESSAGE_REPLY
+                msg["message_reference"] = {
+                    "type": 0,
+                    "message_id": target["id"],
+                    "channel_id": ref_channel,
+                    **({"guild_id": msg["guild_id"]} if "guild_id" in msg else {}),
+                }
+                msg["referenced_message"] = copy.deepcopy(target)
+        self._store_message(msg)
+        self._echo(msg)
+        return 200, msg
+
+    def _echo(self, msg: JSON) -> None:
+        """Send the bot its own message back as MESSAGE_CREATE, as Discord does."""
+        conn = self.ready_connection()
+        if conn is not None and conn.session is not None:
+            delivered = self._delivered(msg)
+            if delivered is not None:
+                asyncio.get_running_loop().create_task(
+                    self._dispatch_to(conn.session, "MESSAGE_CREATE", delivered)
+                )
+
+    def _channel_message(
+        self, cid: str, mid: str
+    ) -> tuple[JSON, None] | tuple[None, tuple[int, JSON]]:
+        if self._channel(cid) is None:
+            return None, (404, UNKNOWN_CHANNEL)
+        msg = self.channel_messages.get(cid, {}).get(mid)
+        if msg is None:
+            return None, (404, UNKNOWN_MESSAGE)
+        return msg, None
+
+    def _patch_channel_message(
+        self, record: RecordedRequest, cid: str, mid: str
+    ) -> tuple[int, JSON]:
+        msg, error = self._channel_message(cid, mid)
+        if error:
+            return error
+        if msg["author"]["id"] != self.bot_user["id"]:
+            return 403, {"message": "Cannot edit a message authored by another user", "code": 50005}
+        body = record.body if isinstance(record.body, dict) else {}
+        return 200, self._edit(msg, body, record.files)
+
+    def _delete_channel_message(
+        self, record: RecordedRequest, cid: str, mid: str
+    ) -> tuple[int, JSON]:
+        _msg, error = self._channel_message(cid, mid)
+        if error:
+            return error
+        del self.channel_messages[cid][mid]
+        return 204, None
+
+    def _post_message_thread(self, record: RecordedRequest, cid: str, mid: str) -> tuple[int, JSON]:
+        msg, error = self._channel_message(cid, mid)
+        if error:
+            return error
+        parent = self._channel(cid)
+        assert parent is not None
+        if parent.get("type") not in (0, 5):
+            return 400, {"message": "Cannot execute action on this channel type", "code": 50024}
+        if msg.get("thread"):
+            return 400, {
+                "message": "A thread has already been created for this message",
+                "code": 160004,
+            }
+        body = record.body if isinstance(record.body, dict) else {}
+        name = str(body.get("name") or "")
+        if not 1 <= len(name) <= 100:
+            return 400, {"message": "Invalid Form Body", "code": 50035}
+        thread: JSON = {
+            "id": mid,  # a thread started from a message has the message's id
+            "type": 11,
+            "guild_id": parent["guild_id"],
+            "parent_id": cid,
+            "owner_id": self.bot_user["id"],
+            "name": name,
+            "last_message_id": None,
+            "rate_limit_per_user": 0,
+            "message_count": 0,
+            "member_count": 1,
+            "flags": 0,
+            "total_message_sent": 0,
+            "thread_metadata": {
+                "archived": False,
+                "auto_archive_duration": int(body.get("auto_archive_duration") or 1440),
+                "archive_timestamp": _now_iso(),
+                "locked": False,
+                "create_timestamp": _now_iso(),
+            },
+        }
+        self.threads[mid] = thread
+        msg["thread"] = thread
+        conn = self.ready_connection()
+        if conn is not None and conn.session is not None:
+            asyncio.get_running_loop().create_task(
+                self._dispatch_to(conn.session, "THREAD_CREATE", {**thread, "newly_created": True})
+            )
+        return 201, thread
+
     # ------------------------------------------------------------------ gateway
 
     async def _handle_gateway(self, request: web.Request) -> web.StreamResponse:
@@ -1582,6 +1820,36 @@ class FakeDiscord:
         state.dispatched_at = time.monotonic()
         await self._dispatch_to(conn.session, "INTERACTION_CREATE", data)
         return state.dispatched_at
+
+    async def dispatch_message(self, msg: JSON, *, timeout: float = 10.0) -> float:
+        """Store a member's message and send MESSAGE_CREATE as the bot's intents allow.
+
+        Returns ``time.monotonic()`` of the send (also when the intents withheld it, which
+        :attr:`withheld` records). Dispatching the same message again replays it.
+        """
+        self._store_message(msg)
+        conn = await self.wait_until(
+            lambda: self.ready_connection(), timeout, "a ready gateway connection"
+        )
+        assert conn.session is not None
+        delivered = self._delivered(msg)
+        if delivered is None:
+            self.withheld.append(msg)
+            return time.monotonic()
+        return await self._dispatch_to(conn.session, "MESSAGE_CREATE", delivered)
+
+    def replies_to(self, message_id: str) -> list[JSON]:
+        """Messages (in any channel or thread) that reply to ``message_id``."""
+        return [
+            m
+            for channel in self.channel_messages.values()
+            for m in channel.values()
+            if (m.get("message_reference") or {}).get("message_id") == message_id
+        ]
+
+    def thread_messages(self, thread_id: str) -> list[JSON]:
+        """Messages posted in a thread, oldest first."""
+        return list(self.channel_messages.get(thread_id, {}).values())
 
     async def close_gateway(self, code: int = 4000, reason: str = "") -> int:
         """Close every open gateway connection with ``code``; returns how many were closed."""

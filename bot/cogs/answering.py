@@ -1,0 +1,41 @@
+"""What every way of asking shares: the answer payload with its buttons, and its record."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from typing import Any
+
+from bot.cogs import ui
+from bot.cogs.views import answer_view
+from bot.core.answer import Answer, Engine
+from bot.store import QuestionRecord, Store
+
+log = logging.getLogger(__name__)
+
+
+def render_answer(
+    answer: Answer, lang: str, question_id: int | None, user_id: int, engine: Engine
+) -> dict[str, Any]:
+    """Return the message payload (embeds and buttons) of an answer."""
+    url = next((c.url for c in answer.citations if c.url), None)
+    if not answer.answered and engine.documents:
+        url = engine.documents[0].url
+    embeds, shown = ui.answer_page(answer, lang)
+    if shown < len(answer.passages):  # the passages that did not fit open the next page
+        answer = dataclasses.replace(answer, passages=answer.passages[:shown], more=True)
+    view = answer_view(answer, lang, question_id, user_id, url)
+    payload: dict[str, Any] = {"embeds": embeds}
+    if view.children:
+        payload["view"] = view
+    return payload
+
+
+async def record_question(store: Store, record: QuestionRecord, source: object) -> int | None:
+    """Record a question in the store; its statistics never stand in the way of the answer."""
+    try:
+        return await asyncio.to_thread(store.record_question, record)
+    except Exception:  # the answer matters more than its statistics
+        log.exception("could not record the question of %s", source)
+        return None

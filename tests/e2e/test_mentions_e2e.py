@@ -1,0 +1,254 @@
+"""End to end: asking by mention, by replying to an answer and in DMs, on the fake Discord.
+
+The fake delivers MESSAGE_CREATE the way Discord does for a bot without the Message Content
+intent (content only when the message mentions the bot, is a DM or is the bot's own), and
+validates every message the bot posts against the OpenAPI spec.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.core.answer import Engine
+from bot.i18n import t
+from bot.settings import BUNDLED_KNOWLEDGE
+from bot.store import SqliteStore
+
+from .bot_harness import (
+    QUESTION,
+    QUOTE,
+    SETTINGS_ENV,
+    InProcessBot,
+    custom_ids,
+    make_settings,
+    message_text,
+    start_in_process,
+)
+from .fake_discord import INTENT_MESSAGE_CONTENT, FakeDiscord
+
+JSON = Any
+SANITY = 10.0  # seconds: the generous bound the other e2e waits use
+
+
+@pytest.fixture(autouse=True)
+def _no_bot_settings_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in SETTINGS_ENV:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return Engine.load(BUNDLED_KNOWLEDGE)
+
+
+async def start(
+    fake: FakeDiscord, engine: Engine, tmp_path: Path, **settings: Any
+) -> tuple[InProcessBot, SqliteStore]:
+    store = SqliteStore(tmp_path / "e2e.sqlite3", "salt-for-tests")
+    values = {"cooldown_questions": 1000, **settings}
+    bot = await start_in_process(
+        fake, make_settings(tmp_path, **values), engine, store, skip_identify_wait=True
+    )
+    return bot, store
+
+
+@pytest.fixture
+async def running(
+    fake_discord: FakeDiscord, engine: Engine, tmp_path: Path
+) -> AsyncIterator[InProcessBot]:
+    bot, store = await start(fake_discord, engine, tmp_path)
+    try:
+        yield bot
+    finally:
+        await bot.stop()
+        store.close()
+
+
+def plain(text: str) -> str:
+    return text.replace("**", "").replace("\\", "")
+
+
+async def answer_to(fake: FakeDiscord, msg: JSON, timeout: float = SANITY) -> JSON:
+    """Wait for the bot's reply to a message."""
+    return await fake.wait_until(
+        lambda: (fake.replies_to(msg["id"]) or [None])[0], timeout, f"a reply to {msg['id']}"
+    )
+
+
+async def quiet(fake: FakeDiscord, seconds: float = 0.3) -> None:
+    """Give the bot time to (wrongly) answer something it must ignore."""
+    await asyncio.sleep(seconds)
+
+
+def posts(fake: FakeDiscord) -> list[Any]:
+    return [r for r in fake.requests if r.method == "POST" and r.path.startswith("/channels/")]
+
+
+async def test_a_mention_is_answered_as_a_reply_like_preguntar(
+    fake_discord: FakeDiscord, running: InProcessBot
+) -> None:
+    fake = fake_discord
+    # The bot asks for no privileged intent: Discord still sends it the mention's content.
+    (identify,) = fake.identify_payloads
+    assert not identify["intents"] & INTENT_MESSAGE_CONTENT
+    msg = fake.user_message(QUESTION)
+    await fake.dispatch_message(msg)
+    reply = await answer_to(fake, msg)
+    assert reply["channel_id"] == fake.channel_id
+    assert reply["embeds"][0]["title"] == f"{t('question', 'es')}: {QUESTION}"
+    assert QUOTE in plain(message_text(reply))
+    assert [i.split(":")[:2] for i in custom_ids(reply)] == [["fb", "up"], ["fb", "down"]]
+    (post,) = posts(fake)
+    assert post.body["allowed_mentions"]["parse"] == [] and post.spec_errors is None
+    assert str(post.body["message_reference"]["message_id"]) == msg["id"]
+
+    # Its own answer came back as MESSAGE_CREATE (as on Discord): never answered.
+    await quiet(fake)
+    assert len(posts(fake)) == 1
+    fake.assert_no_spec_violations()
+
+
+async def test_a_message_that_does_not_address_the_bot_is_never_read(
+    fake_discord: FakeDiscord, running: InProcessBot
+) -> None:
+    fake = fake_discord
+    msg = fake.user_message(QUESTION, mention=False)
+    await fake.dispatch_message(msg)
+    await quiet(fake)
+    assert posts(fake) == []
+    # Discord sent the event without its text (no Message Content intent).
+    (event,) = [
+        f.payload["d"]
+        for f in fake.gateway_log
+        if f.payload.get("t") == "MESSAGE_CREATE" and f.payload["d"]["id"] == msg["id"]
+    ]
+    assert event["content"] == "" and msg["content"] == QUESTION
+
+
+async def test_a_reply_to_an_answer_asks_a_follow_up_with_the_previous_question(
+    fake_discord: FakeDiscord, running: InProcessBot
+) -> None:
+    fake = fake_discord
+    first = fake.user_message("¿Qué duración tiene el acuerdo?")
+    await fake.dispatch_message(first)
+    answer = await answer_to(fake, first)
+
+    follow = fake.user_message("¿y eso hasta cuándo?", mention=False, reply_to=answer)
+    await fake.dispatch_message(follow)
+    reply = await answer_to(fake, follow)
+    title = plain(reply["embeds"][0]["title"])
+    # Which question was understood: the follow-up plus the words carried over.
+    assert title.startswith(f"{t('question', 'es')}: ¿y eso hasta cuándo?")
+    assert "duración, acuerdo" in title
+    assert QUOTE in plain(message_text(reply))
+    fake.assert_no_spec_violations()
+
+
+async def test_a_dm_is_answered_without_a_mention(
+    fake_discord: FakeDiscord, running: InProcessBot
+) -> None:
+    fake = fake_discord
+    msg = fake.user_message(QUESTION, mention=False, dm=True)
+    await fake.dispatch_message(msg)
+    reply = await answer_to(fake, msg)
+    assert reply["channel_id"] == msg["channel_id"] and "guild_id" not in reply
+    assert QUOTE in plain(message_text(reply))
+
+
+async def test_a_replayed_message_is_answered_once(
+    fake_discord: FakeDiscord, running: InProcessBot
+) -> None:
+    fake = fake_discord
+    msg = fake.user_message(QUESTION)
+    await fake.dispatch_message(msg)
+    await answer_to(fake, msg)
+    await fake.dispatch_message(msg)  # the same event again (a replay after a reconnect)
+    await fake.close_gateway(4000)  # a real reconnect: RESUME replays what was missed
+    await fake.wait_until(lambda: fake.resumes >= 1 and fake.ready_connection(), SANITY, "resume")
+    await fake.dispatch_message(msg)
+    await quiet(fake)
+    assert len(fake.replies_to(msg["id"])) == 1
+
+
+async def test_bots_and_webhooks_are_never_answered(
+    fake_discord: FakeDiscord, running: InProcessBot
+) -> None:
+    fake = fake_discord
+    other_bot = fake._user(fake.snowflake(), "another-bot", bot=True)
+    msg = fake.user_message(QUESTION, author=other_bot)
+    await fake.dispatch_message(msg)
+    await quiet(fake)
+    assert posts(fake) == []
+
+
+async def test_an_empty_mention_gets_a_hint(
+    fake_discord: FakeDiscord, running: InProcessBot
+) -> None:
+    fake = fake_discord
+    msg = fake.user_message("")
+    await fake.dispatch_message(msg)
+    reply = await answer_to(fake, msg)
+    assert reply["content"] == t("mention_hint", "es")
+
+
+@pytest.mark.fake_discord(validate=True)
+async def test_mentions_in_bursts_of_50_are_answered_once_quickly(
+    fake_discord: FakeDiscord,
+    engine: Engine,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Every mention from a different user (default cooldown); latency is printed, not asserted."""
+    fake = fake_discord
+    bot, store = await start(fake, engine, tmp_path, cooldown_questions=5)
+    questions = [q for q in engine.suggested_questions] or [QUESTION]
+    latencies: list[float] = []
+    total, burst = 500, 50
+    try:
+        for start_at in range(0, total, burst):
+            msgs = [
+                fake.user_message(questions[n % len(questions)], user_id=str(20_000 + n))
+                for n in range(start_at, start_at + burst)
+            ]
+            sent = {}
+            for m in msgs:
+                sent[m["id"]] = await fake.dispatch_message(m)
+            await fake.wait_until(
+                lambda msgs=msgs: all(fake.replies_to(m["id"]) for m in msgs),
+                SANITY,
+                "a burst of answers",
+            )
+            posted = {
+                str(r.body["message_reference"]["message_id"]): r.time
+                for r in posts(fake)
+                if isinstance(r.body, dict) and r.body.get("message_reference")
+            }
+            for m in msgs:
+                (reply,) = fake.replies_to(m["id"])
+                assert reply["embeds"], reply  # an answer, not an error
+                latencies.append(posted[m["id"]] - sent[m["id"]])
+        await asyncio.sleep(0.2)  # a late duplicate would show up here
+        asked = [
+            m
+            for m in fake.channel_messages[fake.channel_id].values()
+            if m["author"]["id"] != fake.bot_user["id"]
+        ]
+        assert len(asked) == total
+        assert all(len(fake.replies_to(m["id"])) == 1 for m in asked)  # each answered once
+    finally:
+        await bot.stop()
+        store.close()
+    cuts = statistics.quantiles(latencies, n=100)
+    assert len(latencies) == total and max(latencies) < SANITY
+    with capsys.disabled():
+        print(
+            f"\n[mentions] {total} mentions in bursts of {burst}: MESSAGE_CREATE->reply POST "
+            f"p50={cuts[49] * 1000:.1f} ms p95={cuts[94] * 1000:.1f} ms "
+            f"max={max(latencies) * 1000:.1f} ms"
+        )
