@@ -145,6 +145,22 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Votes per passage (👍 / 👎)",
     },
     "stats_none": {"es": "(ninguna)", "en": "(none)"},
+    "yes": {"es": "sí", "en": "yes"},
+    "no": {"es": "no", "en": "no"},
+    "every_channel": {"es": "todos", "en": "all"},
+    "cfg_title": {"es": "Configuración de este servidor", "en": "This server's settings"},
+    "cfg_channels": {"es": "Canales", "en": "Channels"},
+    "cfg_lang": {
+        "es": "Idioma (otras configuraciones regionales)",
+        "en": "Language (other locales)",
+    },
+    "cfg_mentions": {"es": "Menciones y respuestas", "en": "Mentions and replies"},
+    "cfg_threads": {"es": "Hilo por mención", "en": "Thread per mention"},
+    "cfg_private": {"es": "Respuestas privadas", "en": "Private answers"},
+    "err_channel_unknown": {
+        "es": "No encuentro el canal «{channel}» en este servidor. Escribe #canal, o «todos».",
+        "en": "I can't find the channel “{channel}” in this server. Type #channel, or “all”.",
+    },
 }
 
 

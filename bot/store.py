@@ -14,7 +14,7 @@ import threading
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Protocol
 from bot.i18n import lang_of_locale, t
 
 if TYPE_CHECKING:
-    from bot.settings import Settings
+    from bot.settings import ServerConfig, Settings
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,27 @@ class Stats:
     days: int = 30
 
 
+@dataclass(frozen=True)
+class ServerOverrides:
+    """What a server changed with /configurar; None keeps the environment's default."""
+
+    allowed_channels: tuple[int, ...] | None = None
+    lang: str | None = None
+    mentions: bool | None = None
+    threads: bool | None = None
+    private: bool | None = None
+
+    def apply(self, defaults: ServerConfig) -> ServerConfig:
+        """Return the defaults with this server's choices applied."""
+        changed = {f.name: getattr(self, f.name) for f in fields(self)}
+        return replace(defaults, **{k: v for k, v in changed.items() if v is not None})
+
+    def merged(self, newer: ServerOverrides) -> ServerOverrides:
+        """Return these choices updated with the ones `newer` sets."""
+        changed = {f.name: getattr(newer, f.name) for f in fields(newer)}
+        return replace(self, **{k: v for k, v in changed.items() if v is not None})
+
+
 class Store(Protocol):
     """Where questions and votes are recorded."""
 
@@ -89,6 +110,14 @@ class Store(Protocol):
 
     def purge(self, older_than_days: int) -> int:
         """Delete questions (and their votes) older than N days; return how many."""
+        ...
+
+    def server_overrides(self, guild_id: int) -> ServerOverrides:
+        """Return what a server changed with /configurar (nothing when it never did)."""
+        ...
+
+    def save_server_overrides(self, guild_id: int, overrides: ServerOverrides) -> None:
+        """Replace a server's choices (an empty ServerOverrides goes back to the defaults)."""
         ...
 
     def close(self) -> None:
@@ -244,6 +273,7 @@ class MemoryStore:
         self._clock = clock
         self._lock = threading.Lock()
         self._questions: dict[int, _MemQuestion] = {}
+        self._servers: dict[int, ServerOverrides] = {}
         self._next_id = 1
 
     def record_question(self, rec: QuestionRecord) -> int:
@@ -297,6 +327,16 @@ class MemoryStore:
                 del self._questions[qid]
         return len(old)
 
+    def server_overrides(self, guild_id: int) -> ServerOverrides:
+        """Return what a server changed with /configurar (nothing when it never did)."""
+        with self._lock:
+            return self._servers.get(guild_id, ServerOverrides())
+
+    def save_server_overrides(self, guild_id: int, overrides: ServerOverrides) -> None:
+        """Replace a server's choices (an empty ServerOverrides goes back to the defaults)."""
+        with self._lock:
+            self._servers[guild_id] = overrides
+
     def close(self) -> None:
         """Release resources (nothing to do)."""
 
@@ -341,8 +381,29 @@ def _migrate_v2(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX idx_questions_answered ON questions(answered, asked_at)")
 
 
+def _migrate_v3(conn: sqlite3.Connection) -> None:
+    """Add the per-server settings of /configurar (NULL: the environment's default)."""
+    conn.execute(
+        """
+        CREATE TABLE server_settings (
+            guild_id         INTEGER PRIMARY KEY,
+            allowed_channels TEXT,
+            lang             TEXT,
+            mentions         INTEGER,
+            threads          INTEGER,
+            private          INTEGER,
+            updated_at       TEXT NOT NULL
+        )
+        """
+    )
+
+
 # MIGRATIONS[i] upgrades a database from user_version i to i + 1. Append only, never edit.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_migrate_v1, _migrate_v2)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
+    _migrate_v1,
+    _migrate_v2,
+    _migrate_v3,
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -519,6 +580,51 @@ class SqliteStore:
             )
             deleted = conn.execute("DELETE FROM questions WHERE asked_at < ?", (cutoff,)).rowcount
         return deleted
+
+    def server_overrides(self, guild_id: int) -> ServerOverrides:
+        """Return what a server changed with /configurar (nothing when it never did)."""
+        with self._lock:
+            row = (
+                self._connection()
+                .execute(
+                    "SELECT allowed_channels, lang, mentions, threads, private"
+                    " FROM server_settings WHERE guild_id = ?",
+                    (guild_id,),
+                )
+                .fetchone()
+            )
+        if row is None:
+            return ServerOverrides()
+        channels, lang, mentions, threads, private = row
+        return ServerOverrides(
+            allowed_channels=None if channels is None else tuple(json.loads(channels)),
+            lang=lang,
+            mentions=None if mentions is None else bool(mentions),
+            threads=None if threads is None else bool(threads),
+            private=None if private is None else bool(private),
+        )
+
+    def save_server_overrides(self, guild_id: int, overrides: ServerOverrides) -> None:
+        """Replace a server's choices (an empty ServerOverrides goes back to the defaults)."""
+        channels = overrides.allowed_channels
+        flags = (overrides.mentions, overrides.threads, overrides.private)
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT INTO server_settings"
+                " (guild_id, allowed_channels, lang, mentions, threads, private, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (guild_id) DO UPDATE SET"
+                " allowed_channels = excluded.allowed_channels, lang = excluded.lang,"
+                " mentions = excluded.mentions, threads = excluded.threads,"
+                " private = excluded.private, updated_at = excluded.updated_at",
+                (
+                    guild_id,
+                    None if channels is None else json.dumps(list(channels)),
+                    overrides.lang,
+                    *(None if f is None else int(f) for f in flags),
+                    _ts_text(self._clock()),
+                ),
+            )
 
     def close(self) -> None:
         """Checkpoint and close the database (idempotent)."""

@@ -16,11 +16,13 @@ from pathlib import Path
 
 import pytest
 
+from bot.settings import ServerConfig
 from bot.store import (
     MIGRATIONS,
     SCHEMA_VERSION,
     MemoryStore,
     QuestionRecord,
+    ServerOverrides,
     SqliteStore,
     Stats,
     Store,
@@ -481,3 +483,67 @@ def test_render_stats_from_real_store_round_trip(tmp_path: Path) -> None:
     text = render_stats(s.stats(), "es")
     s.close()
     assert "¿Dónde está Azure? (1)" in text
+
+
+# ------------------------------------------------------------------ per-server settings
+
+
+def test_a_server_that_never_configured_gets_the_defaults(store: Store) -> None:
+    defaults = ServerConfig(allowed_channels=(5,), lang="en", threads=True)
+    assert store.server_overrides(111).apply(defaults) == defaults
+
+
+def test_server_settings_are_kept_per_server(store: Store) -> None:
+    defaults = ServerConfig()
+    store.save_server_overrides(111, ServerOverrides(allowed_channels=(7, 8), mentions=False))
+    store.save_server_overrides(222, ServerOverrides(lang="en", threads=True, private=True))
+    first = store.server_overrides(111).apply(defaults)
+    second = store.server_overrides(222).apply(defaults)
+    assert (first.allowed_channels, first.mentions, first.lang, first.threads) == (
+        (7, 8),
+        False,
+        "es",
+        False,
+    )
+    assert (second.allowed_channels, second.lang, second.threads, second.private) == (
+        (),
+        "en",
+        True,
+        True,
+    )
+    assert store.server_overrides(333).apply(defaults) == defaults  # untouched server
+
+
+def test_saving_again_replaces_and_an_empty_list_means_every_channel(store: Store) -> None:
+    store.save_server_overrides(111, ServerOverrides(allowed_channels=(7,), lang="en"))
+    current = store.server_overrides(111)
+    store.save_server_overrides(111, current.merged(ServerOverrides(allowed_channels=())))
+    assert store.server_overrides(111) == ServerOverrides(allowed_channels=(), lang="en")
+    # Back to the defaults: the environment's values show through again.
+    store.save_server_overrides(111, ServerOverrides())
+    assert store.server_overrides(111).apply(ServerConfig(lang="en")).lang == "en"
+
+
+def test_v2_database_is_migrated_to_server_settings_keeping_rows(tmp_path: Path) -> None:
+    db = tmp_path / "v2.db"
+    conn = sqlite3.connect(db)
+    for migration in MIGRATIONS[:2]:
+        migration(conn)
+    conn.execute("PRAGMA user_version = 2")
+    conn.execute(
+        "INSERT INTO questions (asked_at, guild_id, channel_id, user_hash, locale, question,"
+        " answered, passage_ids, latency_ms) VALUES (?, 1, 2, 'h', 'es', '¿AGI?', 1, '[]', 1)",
+        (NOW.isoformat(timespec="microseconds"),),
+    )
+    conn.commit()
+    conn.close()
+
+    s = SqliteStore(db, salt="pepper", clock=Clock())
+    assert s.stats().total == 1
+    assert s.server_overrides(1) == ServerOverrides()
+    s.save_server_overrides(1, ServerOverrides(threads=True))
+    s.close()
+    reopened = SqliteStore(db, salt="pepper", clock=Clock())
+    assert reopened.server_overrides(1) == ServerOverrides(threads=True)
+    reopened.close()
+    assert sqlite3.connect(db).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION

@@ -39,3 +39,11 @@ async def record_question(store: Store, record: QuestionRecord, source: object) 
     except Exception:  # the answer matters more than its statistics
         log.exception("could not record the question of %s", source)
         return None
+
+
+def channel_allowed(channel: Any, allowed: tuple[int, ...], channel_id: int | None = None) -> bool:
+    """Tell whether the bot answers in a channel (a thread or forum post counts as its parent)."""
+    if not allowed:
+        return True
+    ids = {channel_id, getattr(channel, "id", None), getattr(channel, "parent_id", None)}
+    return bool(ids & set(allowed))

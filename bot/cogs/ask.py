@@ -17,6 +17,7 @@ from discord.ext import commands
 from bot import __version__
 from bot.cogs import ui
 from bot.cogs.answering import record_question, render_answer
+from bot.cogs.configure import config_rows
 from bot.cogs.views import add_suggestions, locale_lang
 from bot.core.answer import Answer, clean_question
 from bot.core.errors import KnowledgeError, QuestionError
@@ -61,9 +62,11 @@ class AskCog(commands.Cog):
         self,
         interaction: discord.Interaction,
         pregunta: app_commands.Range[str, 2, 300],
-        privado: bool = False,
+        privado: bool | None = None,
     ) -> None:
         """Answer a question with quotes from the article."""
+        if privado is None:  # the server's default
+            privado = (await self.bot.server_config(interaction.guild_id)).private
         await self.answer(interaction, pregunta, ephemeral=privado)
 
     @preguntar.autocomplete("pregunta")
@@ -122,6 +125,8 @@ class AskCog(commands.Cog):
             (t("uptime", lang), _duration(time.monotonic() - self.bot.started_at)),
             (t("latency", lang), _latency(self.bot.latency)),
         ]
+        if interaction.guild_id is not None:  # this server's /configurar settings
+            rows += config_rows(await self.bot.server_config(interaction.guild_id), lang)
         embed = discord.Embed(title=t("status_title", lang), colour=ui.COLOR_INFO)
         for name, value in rows:
             embed.add_field(name=name, value=value)
@@ -196,7 +201,8 @@ class AskCog(commands.Cog):
         question_id: int | None = None,
     ) -> None:
         """Validate, answer through the core, record, render and respond (exactly once)."""
-        lang = locale_lang(interaction, self.bot.settings.default_lang)
+        config = await self.bot.server_config(interaction.guild_id)
+        lang = locale_lang(interaction, config.lang)
         try:
             question = clean_question(question)
         except QuestionError as exc:

@@ -13,6 +13,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.cogs.answering import channel_allowed
 from bot.cogs.translator import ENGLISH, Translator
 from bot.cogs.ui import suggestion_key
 from bot.core.answer import MAX_QUESTION_CHARS, Engine
@@ -52,11 +53,14 @@ class DealTree(app_commands.CommandTree):
     """Command tree with the channel allowlist and one error handler."""
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        """Refuse questions outside the allowed channels, when an allowlist is set."""
-        allowed = self.client.settings.allowed_channel_ids  # type: ignore[attr-defined]
+        """Refuse questions outside the server's allowed channels, when it has an allowlist."""
         if interaction.type is discord.InteractionType.autocomplete:
             return True  # only choices can answer it (no refusal message); the command refuses
-        if allowed and interaction.channel_id not in allowed:
+        if getattr(interaction.command, "name", None) == "configurar":
+            return True  # managers can always change the allowlist itself
+        config = await self.client.server_config(interaction.guild_id)  # type: ignore[attr-defined]
+        allowed = config.allowed_channels
+        if not channel_allowed(interaction.channel, allowed, interaction.channel_id):
             raise ChannelNotAllowed(" ".join(f"<#{c}>" for c in allowed))
         return True
 
@@ -135,15 +139,35 @@ class DealBotMixin:
 
     async def server_config(self, guild_id: int | None) -> ServerConfig:
         """Return a server's configuration (the environment's defaults outside servers)."""
-        return self.settings.server_defaults()
+        defaults = self.settings.server_defaults()
+        if guild_id is None:
+            return defaults
+        config = self._configs.get(guild_id)
+        if config is None:
+            try:
+                overrides = await asyncio.to_thread(self.store.server_overrides, guild_id)
+            except Exception:  # a broken database must not silence the bot: use the defaults
+                log.exception("could not read the settings of server %s", guild_id)
+                return defaults
+            config = overrides.apply(defaults)
+            if len(self._configs) > 10_000:
+                self._configs.clear()
+            self._configs[guild_id] = config
+        return config
+
+    def forget_server_config(self, guild_id: int) -> None:
+        """Drop a server's cached configuration (after /configurar changed it)."""
+        self._configs.pop(guild_id, None)
 
     async def prepare(self) -> None:
         """Load the cogs, register the persistent buttons and the translator."""
         from bot.cogs.ask import AskCog
+        from bot.cogs.configure import ConfigureCog
         from bot.cogs.mentions import MentionsCog
         from bot.cogs.views import DYNAMIC_ITEMS
 
         await self.add_cog(AskCog(self))  # type: ignore[arg-type, attr-defined]
+        await self.add_cog(ConfigureCog(self))  # type: ignore[arg-type, attr-defined]
         await self.add_cog(MentionsCog(self))  # type: ignore[arg-type, attr-defined]
         self.add_dynamic_items(*DYNAMIC_ITEMS)  # type: ignore[attr-defined]
         await self.tree.set_translator(Translator())

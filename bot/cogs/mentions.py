@@ -19,7 +19,7 @@ import discord
 from discord.ext import commands
 
 from bot.cogs import ui
-from bot.cogs.answering import record_question, render_answer
+from bot.cogs.answering import channel_allowed, record_question, render_answer
 from bot.core.answer import clean_question
 from bot.core.errors import QuestionError
 from bot.i18n import cooldown_message, lang_of_locale, question_error, t
@@ -241,11 +241,3 @@ class MentionsCog(commands.Cog):
             await message.channel.send(**payload, reference=reference, mention_author=False)
         except discord.HTTPException as exc:
             log.warning("could not answer message %s: %s", message.id, exc)
-
-
-def channel_allowed(channel: Any, allowed: tuple[int, ...]) -> bool:
-    """Tell whether the bot answers in a channel (a thread or forum post counts as its parent)."""
-    if not allowed:
-        return True
-    ids = {getattr(channel, "id", None), getattr(channel, "parent_id", None)}
-    return bool(ids & set(allowed))

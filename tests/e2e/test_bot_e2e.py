@@ -58,6 +58,7 @@ COMMANDS = {
     "estado": "status",
     "recargar": "reload",
     "estadisticas": "stats",
+    "configurar": "configure",
     "Preguntar al bot": "Ask the bot",
 }
 LANG_OF = {"es-ES": "es", "en-US": "en"}
@@ -182,8 +183,9 @@ async def test_process_logs_in_syncs_connects_and_stops_on_sigterm(
         # Manage Server (1 << 5) for the admin commands; discord.py sends the integer 32,
         # which the spec types as integer (Discord answers with the string "32").
         perms = {n: c["default_member_permissions"] for n, c in commands.items()}
-        assert {n for n, p in perms.items() if p is not None} == {"recargar", "estadisticas"}
-        assert str(perms["recargar"]) == str(perms["estadisticas"]) == "32"
+        admin = {"recargar", "estadisticas", "configurar"}
+        assert {n for n, p in perms.items() if p is not None} == admin
+        assert {str(perms[n]) for n in admin} == {"32"}
         assert commands["Preguntar al bot"]["type"] == 3
         assert (tmp_path / "data" / "command-tree.sha256").is_file()
 

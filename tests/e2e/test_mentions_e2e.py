@@ -17,10 +17,11 @@ import pytest
 
 from bot.core.answer import Engine
 from bot.i18n import t
-from bot.settings import BUNDLED_KNOWLEDGE
+from bot.settings import BUNDLED_KNOWLEDGE, ServerConfig
 from bot.store import SqliteStore
 
 from .bot_harness import (
+    MANAGE_GUILD,
     QUESTION,
     QUOTE,
     SETTINGS_ENV,
@@ -30,10 +31,16 @@ from .bot_harness import (
     message_text,
     start_in_process,
 )
-from .fake_discord import INTENT_MESSAGE_CONTENT, FakeDiscord
+from .fake_discord import (
+    DEFAULT_MEMBER_PERMISSIONS,
+    EPHEMERAL,
+    INTENT_MESSAGE_CONTENT,
+    FakeDiscord,
+)
 
 JSON = Any
 SANITY = 10.0  # seconds: the generous bound the other e2e waits use
+ADMIN = str(int(DEFAULT_MEMBER_PERMISSIONS) | MANAGE_GUILD)
 
 
 @pytest.fixture(autouse=True)
@@ -252,3 +259,108 @@ async def test_mentions_in_bursts_of_50_are_answered_once_quickly(
             f"p50={cuts[49] * 1000:.1f} ms p95={cuts[94] * 1000:.1f} ms "
             f"max={max(latencies) * 1000:.1f} ms"
         )
+
+
+# ---------------------------------------------------------------------- /configurar
+
+
+async def slash(fake: FakeDiscord, name: str, options: JSON = None, **kw: Any) -> JSON:
+    """Run a slash command; return the message the bot showed."""
+    payload = fake.slash_interaction(name, options, **kw)
+    await fake.dispatch_interaction(payload)
+    await fake.wait_for_callback(payload["id"], timeout=SANITY)
+    return await fake.wait_for_message(payload["id"], timeout=SANITY)
+
+
+def fields(message: JSON) -> dict[str, str]:
+    return {f["name"]: f["value"] for e in message["embeds"] for f in e.get("fields") or []}
+
+
+@pytest.mark.fake_discord(guild_count=2)
+async def test_each_server_configures_channels_threads_mentions_and_privacy(
+    fake_discord: FakeDiscord, engine: Engine, tmp_path: Path
+) -> None:
+    fake = fake_discord
+    first, second = (g["id"] for g in fake.guilds)
+    general = fake.guilds[0]["channels"][0]
+    asking = {**general, "id": fake.snowflake(), "name": "preguntas", "position": 1}
+    fake.guilds[0]["channels"].append(asking)
+    bot, store = await start(fake, engine, tmp_path)
+    try:
+        shown = await slash(
+            fake,
+            "configurar",
+            {"canales": f"<#{asking['id']}>", "hilos": True},
+            permissions=ADMIN,
+            guild_id=first,
+        )
+        assert shown["flags"] & EPHEMERAL
+        rows = fields(shown)
+        assert rows[t("cfg_channels", "es")] == f"<#{asking['id']}>"
+        assert rows[t("cfg_threads", "es")] == t("yes", "es")
+
+        # Outside the allowed channel: mentions are ignored, /preguntar says where to ask.
+        ignored = fake.user_message(QUESTION, guild_id=first)
+        await fake.dispatch_message(ignored)
+        refused = await slash(fake, "preguntar", {"pregunta": QUESTION}, guild_id=first)
+        assert refused["content"] == t("err_channel", "es", channels=f"<#{asking['id']}>")
+
+        # In it: the answer opens a thread named after the question.
+        asked = fake.user_message(QUESTION, guild_id=first, channel_id=asking["id"])
+        await fake.dispatch_message(asked)
+        thread = await fake.wait_until(lambda: fake.threads.get(asked["id"]), SANITY, "thread")
+        assert thread["name"] == QUESTION and thread["parent_id"] == asking["id"]
+        (answer,) = await fake.wait_until(
+            lambda: fake.thread_messages(thread["id"]), SANITY, "the answer in the thread"
+        )
+        assert QUOTE in plain(message_text(answer))
+        # A follow-up in the thread counts as the allowed parent channel; no second thread.
+        follow = fake.user_message(
+            "¿y eso?", mention=False, reply_to=answer, guild_id=first, channel_id=thread["id"]
+        )
+        await fake.dispatch_message(follow)
+        reply = await answer_to(fake, follow)
+        assert reply["channel_id"] == thread["id"] and len(fake.threads) == 1
+
+        # The other server is untouched: answers in place, in any channel, no thread.
+        status = await slash(fake, "estado", guild_id=second)
+        assert fields(status)[t("cfg_channels", "es")] == t("every_channel", "es")
+        elsewhere = fake.user_message(QUESTION, guild_id=second)
+        await fake.dispatch_message(elsewhere)
+        await answer_to(fake, elsewhere)
+        assert len(fake.threads) == 1
+
+        # It turns mentions off and makes answers private; the first server still answers.
+        await slash(
+            fake,
+            "configurar",
+            {"menciones": False, "privado": True},
+            permissions=ADMIN,
+            guild_id=second,
+        )
+        muted = fake.user_message(QUESTION, guild_id=second)
+        await fake.dispatch_message(muted)
+        private = await slash(fake, "preguntar", {"pregunta": QUESTION}, guild_id=second)
+        assert private["flags"] & EPHEMERAL and QUOTE in plain(message_text(private))
+        public = await slash(
+            fake, "preguntar", {"pregunta": QUESTION, "privado": False}, guild_id=second
+        )
+        assert not public["flags"] & EPHEMERAL
+        again = fake.user_message(QUESTION, guild_id=first, channel_id=asking["id"])
+        await fake.dispatch_message(again)
+        await fake.wait_until(lambda: fake.threads.get(again["id"]), SANITY, "second thread")
+        await quiet(fake)
+        assert fake.replies_to(ignored["id"]) == [] and fake.replies_to(muted["id"]) == []
+
+        # Back to the defaults, kept across a restart (SQLite).
+        await slash(fake, "configurar", {"restablecer": True}, permissions=ADMIN, guild_id=first)
+    finally:
+        await bot.stop()
+        store.close()
+    reopened = SqliteStore(tmp_path / "e2e.sqlite3", "salt-for-tests")
+    try:
+        assert reopened.server_overrides(int(first)).apply(ServerConfig()) == ServerConfig()
+        assert reopened.server_overrides(int(second)).mentions is False
+    finally:
+        reopened.close()
+    fake.assert_no_spec_violations()
