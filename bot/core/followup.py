@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from bot.core.text import word_spans, words
 
 if TYPE_CHECKING:
-    from bot.core.answer import QueryGroup
+    from bot.core.analyze import QueryGroup
 
 # A carried-over word counts half as much as a word of the follow-up itself: the follow-up
 # says what is new ("¿y Microsoft?"), the previous question what it is about.

@@ -1,0 +1,214 @@
+"""Question analysis: words -> content groups of index terms (glossary, stopwords, typos)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from bot.core.glossary import MAX_PHRASE_WORDS, Glossary
+from bot.core.index import BM25Index
+from bot.core.text import Analyzer, stopwords, word_spans, words
+from bot.core.typos import TypoMatcher
+
+# Glossary synonyms and typo corrections count a little less than the word itself.
+ALTERNATIVE_WEIGHT = 0.8
+# No content word weighs less than this share of an unseen word (BM25's idf can be 0).
+MIN_WEIGHT_SHARE = 0.1
+# An unknown capitalized name weighs this many times an unknown word.
+NAME_WEIGHT = 1.5
+
+
+@dataclass(frozen=True)
+class QueryGroup:
+    """One content word of the question with the index terms that stand for it."""
+
+    surface: str
+    units: tuple[tuple[str, ...], ...]
+    unit_weights: tuple[float, ...]
+    weight: float
+    known: bool
+    meta: bool = False  # asks about the document itself (date, outlet), not its content
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        """Return every index term of the group."""
+        return tuple(dict.fromkeys(t for u in self.units for t in u))
+
+
+class QuestionAnalyzer:
+    """Turns questions into query groups against one index and glossary."""
+
+    def __init__(
+        self,
+        index: BM25Index,
+        glossary: Glossary,
+        es: Analyzer,
+        en: Analyzer,
+        surface: dict[str, str],
+    ) -> None:
+        """Build over an index and the map of the article's folded words to index terms."""
+        self.index = index
+        self.glossary = glossary
+        self.es = es
+        self.en = en
+        self._article_words = TypoMatcher(list(surface), surface)
+        self._index_terms = TypoMatcher(list(index.vocab))
+        g = glossary
+        self._glossary_words = [
+            (list(g.words_en), g.words_en, g.english),
+            (list(g.words_es), g.words_es, g.spanish),
+        ]
+        self._en_stop = stopwords("en")
+        self._es_stop = stopwords("es")
+
+    def analyze(self, question: str) -> list[QueryGroup]:
+        """Turn a question into content groups (glossary, stopwords, typo tolerance applied)."""
+        tokens = words(question)
+        english = looks_english(tokens, self._en_stop, self._es_stop)
+        names = proper_nouns(question)
+        groups: list[QueryGroup] = []
+        i = 0
+        while i < len(tokens):
+            span, alternatives = self._glossary_match(tokens, i, english, min_words=2)
+            if span == 0 and self._is_metadata(tokens[i], english):
+                groups.append(QueryGroup(tokens[i], (), (), 0.0, known=True, meta=True))
+                i += 1
+                continue
+            if span == 0:
+                if self._is_noise(tokens[i], english):
+                    i += 1
+                    continue
+                span, alternatives = self._glossary_match(tokens, i, english, min_words=1)
+                span = max(span, 1)
+            chunk = tokens[i : i + span]
+            i += span
+            own = [self.es.stem(w) for w in chunk if not self.es.is_stopword(w)]
+            if english and alternatives:
+                own = [t for t in own if t in self.index.vocab]  # keep "API", drop "deal"
+            units = [tuple(self.es.terms(phrase)) for phrase in alternatives]
+            units = [u for u in units if u]
+            if not any(t in self.index.vocab for u in units for t in u):
+                # Direct translations are absent: try their Spanish synonyms (one hop).
+                units += [(t,) for p in alternatives for t in self._synonyms(words(p))]
+            if not own and not units and alternatives:
+                continue  # the glossary maps it to function words only ("still" -> "aún")
+            group = self._group(" ".join(chunk), own, units)
+            if not group.known and group.surface in names:
+                # A name the article never mentions ("Google") is what the question is about.
+                group = replace(group, weight=group.weight * NAME_WEIGHT)
+            groups.append(group)
+        return groups
+
+    def _synonyms(self, tokens: list[str]) -> list[str]:
+        out: list[str] = []
+        for w in tokens:
+            for phrase in self.glossary.spanish.get((self.es.stem(w),), ()):
+                out.extend(self.es.terms(phrase))
+        return out
+
+    def _is_metadata(self, word: str, english: bool) -> bool:
+        """Tell whether a word asks about the document itself (published, outlet, date)."""
+        if self.es.stem(word) in self.glossary.metadata_es:
+            return True
+        return english and self.en.stem(word) in self.glossary.metadata_en
+
+    def _is_noise(self, word: str, english: bool) -> bool:
+        """Tell whether a word carries no content (stopword or question framing)."""
+        stem_es = self.es.stem(word)
+        if self.es.is_stopword(word):
+            return True
+        if stem_es in self.index.vocab:
+            return False  # the article uses it as a content word
+        if word in self._en_stop:
+            return True
+        return stem_es in self.glossary.framing_es or (
+            english and self.en.stem(word) in self.glossary.framing_en
+        )
+
+    def _glossary_match(
+        self, tokens: list[str], i: int, english: bool, min_words: int = 1
+    ) -> tuple[int, tuple[str, ...]]:
+        """Return the longest glossary phrase starting at token i and its Spanish phrases."""
+        for n in range(min(MAX_PHRASE_WORDS, len(tokens) - i), min_words - 1, -1):
+            chunk = tokens[i : i + n]
+            known_es = n == 1 and self.es.stem(chunk[0]) in self.index.vocab
+            if english or not known_es:
+                hit = self.glossary.english.get(tuple(self.en.stem(w) for w in chunk))
+                if hit:
+                    return n, hit
+            hit = self.glossary.spanish.get(tuple(self.es.stem(w) for w in chunk))
+            if hit:
+                return n, hit
+        word = tokens[i]
+        if (
+            min_words == 1
+            and len(word) >= 5
+            and self.es.stem(word) not in self.index.vocab
+            and not self._fuzzy([word], self._article_words)  # article words first
+        ):
+            # A typo in a word the glossary knows ("agremeent"): the closest entry stands in.
+            limit = 1 if len(word) < 8 else 2
+            for choices, keys, table in self._glossary_words:
+                close = process.extractOne(word, choices, scorer=OSA.distance, score_cutoff=limit)
+                if close is not None and close[0][0] == word[0] and keys[close[0]] in table:
+                    return 1, table[keys[close[0]]]
+        return 0, ()
+
+    def _group(
+        self, surface: str, own: list[str], alternatives: list[tuple[str, ...]]
+    ) -> QueryGroup:
+        """Weigh a content word: its own terms count fully, glossary/typo matches a bit less.
+
+        A unit is a tuple of terms that must all be in a passage (a phrase such as
+        "consejero delegado"); a passage scores the best of the group's units.
+        """
+        vocab = self.index.vocab
+        units: dict[tuple[str, ...], float] = {}
+        if own and all(t in vocab for t in own):
+            units[tuple(own)] = 1.0
+        else:
+            units.update({(t,): 1.0 for t in own if t in vocab})
+        for unit in alternatives:
+            if unit and all(t in vocab for t in unit):
+                units.setdefault(unit, ALTERNATIVE_WEIGHT)
+        if not units:
+            stems = [*own, *(t for u in alternatives for t in u)]
+            for t in self._fuzzy(surface.split(), self._article_words):
+                units.setdefault((t,), ALTERNATIVE_WEIGHT)
+            for t in self._fuzzy(stems, self._index_terms):
+                units.setdefault((t,), ALTERNATIVE_WEIGHT)
+        if not units:
+            return QueryGroup(surface, (), (), self.index.unseen_idf(), known=False)
+        # A word's importance is its own rarity; else that of its first (usual) translation.
+        primary = [u for u, w in units.items() if w == 1.0] or list(units)[:1]
+        weight = max(self.index.term_idf(t) or 0.0 for u in primary for t in u)
+        # BM25's idf is 0 for words in half the passages of a tiny corpus; keep them counted.
+        weight = max(weight, MIN_WEIGHT_SHARE * self.index.unseen_idf())
+        return QueryGroup(surface, tuple(units), tuple(units.values()), weight, known=True)
+
+    def _fuzzy(self, tokens: list[str], matcher: TypoMatcher) -> list[str]:
+        """Match unknown words (or stems) to close ones of the article: "Donald" -> "Doland"."""
+        found: list[str] = []
+        for word in dict.fromkeys(tokens):
+            if len(word) < 3 or word.isdigit() or self.es.is_stopword(word):
+                continue
+            found.extend(matcher.match(word))
+        return found
+
+
+def looks_english(tokens: list[str], en_stop: frozenset[str], es_stop: frozenset[str]) -> bool:
+    """Tell whether a question's function words are more English than Spanish."""
+    en = sum(1 for t in tokens if t in en_stop and t not in es_stop)
+    es = sum(1 for t in tokens if t in es_stop and t not in en_stop)
+    return en > es
+
+
+def proper_nouns(question: str) -> set[str]:
+    """Return the folded words written capitalized after the first word ("Google", "IBM")."""
+    found = set()
+    for n, (start, end, word) in enumerate(word_spans(question)):
+        if n > 0 and question[start:end][:1].isupper():
+            found.add(word)
+    return found
