@@ -140,8 +140,9 @@ class Snowflakes:
     def __init__(self) -> None:
         self._counter = itertools.count(1)
 
-    def __call__(self) -> str:
-        ms = int(time.time() * 1000) - DISCORD_EPOCH_MS
+    def __call__(self, age: float = 0.0) -> str:
+        """A new id for now, or for ``age`` seconds ago."""
+        ms = int((time.time() - age) * 1000) - DISCORD_EPOCH_MS
         return str((ms << 22) | (1 << 17) | (next(self._counter) & 0xFFF))
 
 
@@ -1063,6 +1064,7 @@ class FakeDiscord:
         user_id: str | None = None,
         guild_id: str | None = None,
         channel_id: str | None = None,
+        age: float = 0.0,
     ) -> JSON:
         """A MESSAGE_CREATE payload a member (or ``author``) sends, as Discord delivers it.
 
@@ -1088,6 +1090,10 @@ class FakeDiscord:
             guild = self._guild_by_id(guild_id or self.guild_id)
             cid = str(channel_id or guild["channels"][0]["id"])
         msg = self.make_message(cid, {"content": content}, author=author)
+        if age:  # sent ``age`` seconds ago (the id carries the creation time)
+            msg["id"] = self.snowflake(age)
+            stamp = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=age)
+            msg["timestamp"] = stamp.isoformat(timespec="microseconds")
         msg["mentions"] = mentions
         if not dm:
             msg["guild_id"] = str(guild_id or self.guild_id)
@@ -1837,6 +1843,21 @@ class FakeDiscord:
             self.withheld.append(msg)
             return time.monotonic()
         return await self._dispatch_to(conn.session, "MESSAGE_CREATE", delivered)
+
+    async def dispatch_edit(self, msg: JSON, content: str, *, mention: bool = True) -> float:
+        """Edit a member's message (now mentioning the bot, by default); send MESSAGE_UPDATE."""
+        msg["content"] = f"<@{self.bot_user['id']}> {content}" if mention else content
+        if mention and all(m["id"] != self.bot_user["id"] for m in msg["mentions"]):
+            msg["mentions"] = [*msg["mentions"], self.bot_user]
+        msg["edited_timestamp"] = _now_iso()
+        self._store_message(msg)
+        conn = await self.wait_until(lambda: self.ready_connection(), 10, "a ready connection")
+        assert conn.session is not None
+        delivered = self._delivered(msg)
+        if delivered is None:
+            self.withheld.append(msg)
+            return time.monotonic()
+        return await self._dispatch_to(conn.session, "MESSAGE_UPDATE", delivered)
 
     def replies_to(self, message_id: str) -> list[JSON]:
         """Messages (in any channel or thread) that reply to ``message_id``."""

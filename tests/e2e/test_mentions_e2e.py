@@ -364,3 +364,51 @@ async def test_each_server_configures_channels_threads_mentions_and_privacy(
     finally:
         reopened.close()
     fake.assert_no_spec_violations()
+
+
+# ---------------------------------------------------------------------- edits and limits
+
+
+async def test_an_edit_that_adds_the_mention_is_answered_only_within_a_minute(
+    fake_discord: FakeDiscord, running: InProcessBot
+) -> None:
+    fake = fake_discord
+    fresh = fake.user_message("hola", mention=False)
+    await fake.dispatch_message(fresh)
+    await quiet(fake)
+    await fake.dispatch_edit(fresh, QUESTION)
+    reply = await answer_to(fake, fresh)
+    assert QUOTE in plain(message_text(reply))
+    await fake.dispatch_edit(fresh, QUESTION + " ")  # edited again: still answered once
+
+    old = fake.user_message("hola", mention=False, age=90)
+    await fake.dispatch_message(old)
+    await quiet(fake)
+    await fake.dispatch_edit(old, QUESTION)
+    await quiet(fake)
+    assert fake.replies_to(old["id"]) == [] and len(fake.replies_to(fresh["id"])) == 1
+
+
+async def test_mentions_share_the_cooldown_and_limits_of_preguntar(
+    fake_discord: FakeDiscord, engine: Engine, tmp_path: Path
+) -> None:
+    fake = fake_discord
+    bot, store = await start(fake, engine, tmp_path, cooldown_questions=1, cooldown_seconds=60)
+    try:
+        too_long = fake.user_message("¿" + "a" * 400 + "?")
+        await fake.dispatch_message(too_long)
+        error = await answer_to(fake, too_long)
+        assert error["content"] == t("err_too_long", "es", n=402, limit=300)
+        first = fake.user_message(QUESTION)
+        await fake.dispatch_message(first)
+        assert (await answer_to(fake, first))["embeds"]
+        # The same user on /preguntar: the budget is shared.
+        refused = await slash(fake, "preguntar", {"pregunta": QUESTION})
+        assert refused["content"].startswith(t("err_cooldown", "es", s=0).split("0")[0])
+        second = fake.user_message(QUESTION)
+        await fake.dispatch_message(second)
+        cooldown = await answer_to(fake, second)
+        assert cooldown["content"].startswith(t("err_cooldown", "es", s=0).split("0")[0])
+    finally:
+        await bot.stop()
+        store.close()
