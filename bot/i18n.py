@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -50,6 +52,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "err_cooldown": {
         "es": "Vas muy rápido: vuelve a intentarlo en {s} s.",
         "en": "You are going fast: try again in {s} s.",
+    },
+    "err_cooldown_at": {
+        "es": "Vas muy rápido: podrás volver a preguntar {when}.",
+        "en": "You are going fast: you can ask again {when}.",
     },
     "err_channel": {
         "es": "Aquí no respondo. Pregúntame en: {channels}.",
@@ -182,6 +188,12 @@ def lang_of_locale(locale: str | None, default: str = "es") -> str:
 def cooldown_message(retry_after: float, lang: str) -> str:
     """Return the "try again in N s" message for a spent question budget."""
     return t("err_cooldown", lang, s=max(1, round(retry_after)))
+
+
+def discord_cooldown_message(retry_after: float, lang: str, now: float | None = None) -> str:
+    """Return the cooldown message with a Discord timestamp that counts down (`<t:…:R>`)."""
+    now = time.time() if now is None else now
+    return t("err_cooldown_at", lang, when=f"<t:{math.ceil(now + retry_after)}:R>")
 
 
 def question_error(error: QuestionError, lang: str) -> str:

@@ -21,7 +21,7 @@ from bot.cogs.configure import config_rows
 from bot.cogs.views import add_suggestions, locale_lang
 from bot.core.answer import Answer, clean_question
 from bot.core.errors import KnowledgeError, QuestionError
-from bot.i18n import cooldown_message, question_error, t
+from bot.i18n import discord_cooldown_message, question_error, t
 from bot.store import QuestionRecord, stats_headline, stats_sections
 
 if TYPE_CHECKING:
@@ -211,7 +211,7 @@ class AskCog(commands.Cog):
         if question_id is None:
             retry = self.bot.cooldowns.hit(interaction.user.id)
             if retry is not None:
-                await send_error(interaction, cooldown_message(retry, lang))
+                await send_error(interaction, discord_cooldown_message(retry, lang))
                 return
         engine = self.bot.engine
         started = time.perf_counter()

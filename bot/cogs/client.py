@@ -17,7 +17,7 @@ from bot.cogs.answering import channel_allowed
 from bot.cogs.translator import ENGLISH, Translator
 from bot.cogs.ui import suggestion_key
 from bot.core.answer import MAX_QUESTION_CHARS, Engine
-from bot.i18n import cooldown_message, t
+from bot.i18n import discord_cooldown_message, t
 from bot.metrics import Metrics
 from bot.settings import ServerConfig, Settings
 from bot.store import Store
@@ -79,7 +79,7 @@ class DealTree(app_commands.CommandTree):
         if isinstance(error, ChannelNotAllowed):
             message = t("err_channel", lang, channels=str(error))
         elif isinstance(error, app_commands.CommandOnCooldown):
-            message = cooldown_message(error.retry_after, lang)
+            message = discord_cooldown_message(error.retry_after, lang)
         elif isinstance(error, app_commands.MissingPermissions | app_commands.NoPrivateMessage):
             message = t("err_forbidden", lang)
         elif isinstance(error, app_commands.TransformerError):

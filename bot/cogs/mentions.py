@@ -22,7 +22,7 @@ from bot.cogs import ui
 from bot.cogs.answering import channel_allowed, record_question, render_answer
 from bot.core.answer import clean_question
 from bot.core.errors import QuestionError
-from bot.i18n import cooldown_message, lang_of_locale, question_error, t
+from bot.i18n import discord_cooldown_message, lang_of_locale, question_error, t
 from bot.store import QuestionRecord
 
 if TYPE_CHECKING:
@@ -172,7 +172,7 @@ class MentionsCog(commands.Cog):
             return
         retry = self.bot.cooldowns.hit(message.author.id)
         if retry is not None:
-            await self.reply(message, {"content": cooldown_message(retry, lang)})
+            await self.reply(message, {"content": discord_cooldown_message(retry, lang)})
             return
         context = await self.previous_question(request.previous)
         payload = await self.answer(message, question, lang, context)

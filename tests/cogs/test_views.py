@@ -152,7 +152,7 @@ async def test_paging_does_not_spend_the_question_budget(make_bot: MakeBot) -> N
 
     call = await harness.press(view, more.custom_id)
 
-    assert call.visible.embeds and "vuelve a intentarlo" not in call.visible.text
+    assert call.visible.embeds and "volver a preguntar" not in call.visible.text
 
 
 # -- restart --------------------------------------------------------------------------------------
