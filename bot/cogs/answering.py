@@ -7,6 +7,8 @@ import dataclasses
 import logging
 from typing import Any
 
+import discord
+
 from bot.cogs import ui
 from bot.cogs.views import answer_view
 from bot.core.answer import Answer, Engine
@@ -47,3 +49,12 @@ def channel_allowed(channel: Any, allowed: tuple[int, ...], channel_id: int | No
         return True
     ids = {channel_id, getattr(channel, "id", None), getattr(channel, "parent_id", None)}
     return bool(ids & set(allowed))
+
+
+def user_installed_only(interaction: discord.Interaction) -> bool:
+    """Tell whether only the member's own install of the app brought this interaction.
+
+    There the bot is not a member (of the server or group DM): it can answer through the
+    interaction only, and the server's settings and channel allowlist do not apply.
+    """
+    return interaction.is_user_integration() and not interaction.is_guild_integration()

@@ -30,6 +30,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # Discord wants the first response within 3 s of the interaction's creation.
+# Members can install the app to their account and ask anywhere (servers without the bot,
+# DMs, group DMs); the answers are interaction responses, which need no membership.
+EVERYWHERE_INSTALLS = app_commands.AppInstallationType(guild=True, user=True)
+EVERYWHERE_CONTEXTS = app_commands.AppCommandContext(
+    guild=True, dm_channel=True, private_channel=True
+)
 ACK_DEADLINE = 3.0
 ACK_MARGIN = 0.8
 AUTOCOMPLETE_MAX = 25
@@ -41,7 +47,12 @@ class AskCog(commands.Cog):
 
     def __init__(self, bot: DealBot) -> None:
         self.bot = bot
-        self.menu = app_commands.ContextMenu(name="Preguntar al bot", callback=self.ask_message)
+        self.menu = app_commands.ContextMenu(
+            name="Preguntar al bot",
+            callback=self.ask_message,
+            allowed_installs=EVERYWHERE_INSTALLS,
+            allowed_contexts=EVERYWHERE_CONTEXTS,
+        )
 
     async def cog_load(self) -> None:
         """Register the message context menu (cogs cannot declare them as methods)."""
@@ -53,6 +64,8 @@ class AskCog(commands.Cog):
 
     # -- commands -----------------------------------------------------------------------------
 
+    @app_commands.allowed_installs(guilds=True, users=True)
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
     @app_commands.command(name="preguntar", description="Responde con citas textuales del artículo")
     @app_commands.describe(
         pregunta="Lo que quieres saber del acuerdo (2 a 300 caracteres)",
@@ -66,7 +79,7 @@ class AskCog(commands.Cog):
     ) -> None:
         """Answer a question with quotes from the article."""
         if privado is None:  # the server's default
-            privado = (await self.bot.server_config(interaction.guild_id)).private
+            privado = (await self.bot.interaction_config(interaction)).private
         await self.answer(interaction, pregunta, ephemeral=privado)
 
     @preguntar.autocomplete("pregunta")
@@ -87,6 +100,8 @@ class AskCog(commands.Cog):
             return
         await self.answer(interaction, text, ephemeral=False)
 
+    @app_commands.allowed_installs(guilds=True, users=True)
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
     @app_commands.command(name="resumen", description="Resumen del artículo con sus citas clave")
     async def resumen(self, interaction: discord.Interaction) -> None:
         """Summarize the whole article through the summary template."""
@@ -95,12 +110,16 @@ class AskCog(commands.Cog):
         heading = t("overview_title", lang, title=answer.question)
         await respond(interaction, {"embeds": ui.answer_embeds(answer, lang, heading)})
 
+    @app_commands.allowed_installs(guilds=True, users=True)
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
     @app_commands.command(name="fuentes", description="Documentos de la base de conocimiento")
     async def fuentes(self, interaction: discord.Interaction) -> None:
         """List the documents of the knowledge base."""
         lang = locale_lang(interaction)
         await respond(interaction, {"embeds": [ui.sources_embed(self.bot.engine, lang)]})
 
+    @app_commands.allowed_installs(guilds=True, users=True)
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
     @app_commands.command(name="ayuda", description="Cómo preguntar, con ejemplos")
     async def ayuda(self, interaction: discord.Interaction) -> None:
         """Explain how to ask, with example questions as buttons."""
@@ -110,6 +129,7 @@ class AskCog(commands.Cog):
         embed = ui.help_embed(lang, examples)
         await respond(interaction, {"embeds": [embed], "view": view}, ephemeral=True)
 
+    @app_commands.allowed_installs(guilds=True, users=False)
     @app_commands.command(
         name="estado", description="Versión, documentos, pasajes, tiempo activo y latencia"
     )
@@ -132,6 +152,7 @@ class AskCog(commands.Cog):
             embed.add_field(name=name, value=value)
         await respond(interaction, {"embeds": [embed]}, ephemeral=True)
 
+    @app_commands.allowed_installs(guilds=True, users=False)
     @app_commands.command(
         name="recargar", description="Recarga la carpeta knowledge/ (administradores)"
     )
@@ -166,6 +187,7 @@ class AskCog(commands.Cog):
 
         await deliver(interaction, build, ephemeral=True)
 
+    @app_commands.allowed_installs(guilds=True, users=False)
     @app_commands.command(
         name="estadisticas", description="Preguntas, respuestas y votos (administradores)"
     )
@@ -201,7 +223,7 @@ class AskCog(commands.Cog):
         question_id: int | None = None,
     ) -> None:
         """Validate, answer through the core, record, render and respond (exactly once)."""
-        config = await self.bot.server_config(interaction.guild_id)
+        config = await self.bot.interaction_config(interaction)
         lang = locale_lang(interaction, config.lang)
         try:
             question = clean_question(question)

@@ -13,7 +13,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cogs.answering import channel_allowed
+from bot.cogs.answering import channel_allowed, user_installed_only
 from bot.cogs.translator import ENGLISH, Translator
 from bot.cogs.ui import suggestion_key
 from bot.core.answer import MAX_QUESTION_CHARS, Engine
@@ -58,7 +58,9 @@ class DealTree(app_commands.CommandTree):
             return True  # only choices can answer it (no refusal message); the command refuses
         if getattr(interaction.command, "name", None) == "configurar":
             return True  # managers can always change the allowlist itself
-        config = await self.client.server_config(interaction.guild_id)  # type: ignore[attr-defined]
+        if user_installed_only(interaction):
+            return True  # asked where the app was added by the member, not by a server
+        config = await self.client.interaction_config(interaction)  # type: ignore[attr-defined]
         allowed = config.allowed_channels
         if not channel_allowed(interaction.channel, allowed, interaction.channel_id):
             raise ChannelNotAllowed(" ".join(f"<#{c}>" for c in allowed))
@@ -154,6 +156,13 @@ class DealBotMixin:
                 self._configs.clear()
             self._configs[guild_id] = config
         return config
+
+    async def interaction_config(self, interaction: discord.Interaction) -> ServerConfig:
+        """Return the configuration an interaction runs under (defaults outside the servers
+        that added the bot)."""
+        if user_installed_only(interaction):
+            return self.settings.server_defaults()
+        return await self.server_config(interaction.guild_id)
 
     def forget_server_config(self, guild_id: int) -> None:
         """Drop a server's cached configuration (after /configurar changed it)."""

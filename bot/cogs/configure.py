@@ -57,6 +57,7 @@ class ConfigureCog(commands.Cog):
     def __init__(self, bot: DealBot) -> None:
         self.bot = bot
 
+    @app_commands.allowed_installs(guilds=True, users=False)
     @app_commands.command(
         name="configurar", description="Canales, idioma, menciones, hilos y privacidad del bot"
     )

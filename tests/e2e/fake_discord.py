@@ -719,6 +719,8 @@ class FakeDiscord:
         channel_id: str | None,
         permissions: str,
         dm: bool,
+        user_install: bool = False,
+        group_dm: bool = False,
     ) -> JSON:
         user = dict(self.user)
         if user_id is not None:
@@ -738,7 +740,53 @@ class FakeDiscord:
         }
         if data is not None:
             payload["data"] = data
-        if dm:
+        if user_install and not dm:
+            # The member's own install of the app, in a server (or group DM) without the bot:
+            # the bot is no member there and only the user authorized the interaction.
+            cid = str(channel_id or self.snowflake())
+            payload.update(
+                user=user,
+                authorizing_integration_owners={"1": user["id"]},
+                app_permissions=str(1 << 10 | 1 << 11 | 1 << 14 | 1 << 15),  # view/send/embed/file
+            )
+            if group_dm:
+                payload.update(
+                    channel_id=cid,
+                    channel={
+                        "id": cid,
+                        "type": 3,
+                        "last_message_id": None,
+                        "flags": 0,
+                        "recipients": [user, self.owner_user],
+                        "name": None,
+                        "icon": None,
+                        "owner_id": self.owner_user["id"],
+                    },
+                    context=2,
+                )
+            else:
+                gid = str(guild_id or self.snowflake())
+                payload.pop("user")
+                payload.update(
+                    guild_id=gid,
+                    guild_locale=guild_locale or self.locale,
+                    guild={"id": gid, "locale": guild_locale or self.locale, "features": []},
+                    channel_id=cid,
+                    channel={
+                        "id": cid,
+                        "type": 0,
+                        "guild_id": gid,
+                        "name": "elsewhere",
+                        "position": 0,
+                        "permission_overwrites": [],
+                        "nsfw": False,
+                        "parent_id": None,
+                        "flags": 0,
+                    },
+                    member=self._member(user, permissions),
+                    context=0,
+                )
+        elif dm:
             cid = str(channel_id or self.snowflake())
             payload.update(
                 channel_id=cid,
@@ -790,6 +838,17 @@ class FakeDiscord:
                     return cmd["id"], scope
         return self.snowflake(), None
 
+    def _check_user_installable(self, name: str, context: int) -> None:
+        """Discord offers a user-installed app's command only where the command allows it."""
+        root = name.split()[0]
+        cmd = next((c for c in self.commands.get(None, []) if c["name"] == root), None)
+        if cmd is None:
+            raise AssertionError(f"/{root} was not synced globally: no user install offers it")
+        if 1 not in (cmd.get("integration_types") or [0]):
+            raise AssertionError(f"/{root} is not offered to user installs: {cmd}")
+        if cmd.get("contexts") is not None and context not in cmd["contexts"]:
+            raise AssertionError(f"/{root} is not offered in context {context}: {cmd}")
+
     @staticmethod
     def _options(options: Mapping[str, Any] | Iterable[JSON] | None) -> list[JSON]:
         """Turn ``{"name": value}`` into option dicts (str 3, int 4, bool 5, float 10)."""
@@ -835,14 +894,18 @@ class FakeDiscord:
         permissions: str = DEFAULT_MEMBER_PERMISSIONS,
         dm: bool = False,
         resolved: JSON | None = None,
+        user_install: bool = False,
+        group_dm: bool = False,
     ) -> JSON:
         """An APPLICATION_COMMAND (type 2) chat-input interaction for command ``name``.
 
         ``options`` is ``{"question": "..."}`` (types inferred) or raw option dicts; a name
         with spaces (``"deal ask"``) targets a subcommand. The command id is the synced one.
         """
-        gid = None if dm else str(guild_id or self.guild_id)
+        gid = None if dm or user_install else str(guild_id or self.guild_id)
         data = self._command_data(name, self._options(options), gid)
+        if user_install:
+            self._check_user_installable(name, 2 if group_dm else 1 if dm else 0)
         if resolved:
             data["resolved"] = resolved
         return self._base_interaction(
@@ -855,6 +918,8 @@ class FakeDiscord:
             channel_id=channel_id,
             permissions=permissions,
             dm=dm,
+            user_install=user_install,
+            group_dm=group_dm,
         )
 
     def autocomplete_interaction(
@@ -903,6 +968,7 @@ class FakeDiscord:
         channel_id: str | None = None,
         permissions: str = DEFAULT_MEMBER_PERMISSIONS,
         dm: bool = False,
+        user_install: bool = False,
     ) -> JSON:
         """A MESSAGE_COMPONENT (type 3) interaction: a click on ``custom_id`` of ``message``.
 
@@ -922,6 +988,7 @@ class FakeDiscord:
             channel_id=channel_id,
             permissions=permissions,
             dm=dm,
+            user_install=user_install,
         )
         if message is None:
             button = {"type": 2, "style": 1, "label": "Click", "custom_id": custom_id}

@@ -413,3 +413,44 @@ async def test_mentions_share_the_cooldown_and_limits_of_preguntar(
     finally:
         await bot.stop()
         store.close()
+
+
+# ---------------------------------------------------------------------- user installs
+
+
+@pytest.mark.parametrize("where", ["server without the bot", "group DM"])
+async def test_a_user_installed_app_answers_where_the_bot_is_no_member(
+    fake_discord: FakeDiscord, engine: Engine, tmp_path: Path, where: str
+) -> None:
+    fake = fake_discord
+    # A channel allowlist and private-by-default answers configured for the bot's own servers
+    # do not reach a server that never added the bot.
+    bot, store = await start(
+        fake, engine, tmp_path, allowed_channel_ids=[fake.channel_id], answers_private=False
+    )
+    try:
+        group_dm = where == "group DM"
+        payload = fake.slash_interaction(
+            "preguntar", {"pregunta": QUESTION}, user_install=True, group_dm=group_dm
+        )
+        assert payload["authorizing_integration_owners"] == {"1": fake.user["id"]}
+        assert payload.get("guild_id") not in {g["id"] for g in fake.guilds}
+        await fake.dispatch_interaction(payload)
+        answer = await fake.wait_for_message(payload["id"], timeout=SANITY)
+        assert QUOTE in plain(message_text(answer)) and not answer["flags"] & EPHEMERAL
+        # Everything went through the interaction: no channel request needing membership.
+        assert posts(fake) == [] and fake.unknown_routes == []
+        vote = fake.component_interaction(
+            custom_ids(answer)[0], answer, user_install=True, channel_id=payload["channel_id"]
+        )
+        await fake.dispatch_interaction(vote)
+        thanks = await fake.wait_for_message(vote["id"], timeout=SANITY)
+        assert thanks["content"] == t("vote_thanks_up", "es")
+        # Commands that need the server's install are not offered there.
+        for admin in ("configurar", "estadisticas", "recargar"):
+            with pytest.raises(AssertionError, match="not offered to user installs"):
+                fake.slash_interaction(admin, user_install=True, group_dm=group_dm)
+    finally:
+        await bot.stop()
+        store.close()
+    fake.assert_no_spec_violations()
