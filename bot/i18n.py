@@ -24,6 +24,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "paragraph": {"es": "§{n}", "en": "§{n}"},
     "headline": {"es": "titular", "en": "headline"},
     "more": {"es": "Más pasajes", "en": "More passages"},
+    "page_of": {"es": "página {a}/{b}", "en": "page {a}/{b}"},
     "page": {"es": "Pasajes {a}–{b}", "en": "Passages {a}–{b}"},
     "no_more": {"es": "No hay más pasajes.", "en": "No more passages."},
     "mention_hint": {
@@ -46,8 +47,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Something went wrong while answering. Please try again in a moment.",
     },
     "more_hint": {
-        "es": "(+{n} pasajes más: pulsa «Más pasajes»)",
-        "en": "(+{n} more passages: press “More passages”)",
+        "es": "(+{n} pasajes más: pulsa ▶)",
+        "en": "(+{n} more passages: press ▶)",
     },
     "err_cooldown": {
         "es": "Vas muy rápido: vuelve a intentarlo en {s} s.",

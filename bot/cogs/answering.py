@@ -18,7 +18,12 @@ log = logging.getLogger(__name__)
 
 
 def render_answer(
-    answer: Answer, lang: str, question_id: int | None, user_id: int, engine: Engine
+    answer: Answer,
+    lang: str,
+    question_id: int | None,
+    user_id: int,
+    engine: Engine,
+    page_size: int = 3,
 ) -> dict[str, Any]:
     """Return the message payload (embeds and buttons) of an answer."""
     url = next((c.url for c in answer.citations if c.url), None)
@@ -27,7 +32,7 @@ def render_answer(
     embeds, shown = ui.answer_page(answer, lang)
     if shown < len(answer.passages):  # the passages that did not fit open the next page
         answer = dataclasses.replace(answer, passages=answer.passages[:shown], more=True)
-    view = answer_view(answer, lang, question_id, user_id, url)
+    view = answer_view(answer, lang, question_id, user_id, url, page_size)
     payload: dict[str, Any] = {"embeds": embeds}
     if view.children:
         payload["view"] = view

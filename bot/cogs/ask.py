@@ -221,8 +221,14 @@ class AskCog(commands.Cog):
         ephemeral: bool,
         offset: int = 0,
         question_id: int | None = None,
+        edit: bool = False,
+        owner_id: int | None = None,
     ) -> None:
-        """Validate, answer through the core, record, render and respond (exactly once)."""
+        """Validate, answer through the core, record, render and respond (exactly once).
+
+        `edit` replaces the message the pressed button sits on; `owner_id` is who may page
+        the answer in place (the asker; by default whoever asks now).
+        """
         config = await self.bot.interaction_config(interaction)
         lang = locale_lang(interaction, config.lang)
         try:
@@ -246,9 +252,11 @@ class AskCog(commands.Cog):
             if qid is None:
                 qid = await self._record(interaction, answer, started)
             self.bot.metrics.observe(answer.answered, time.perf_counter() - started)
-            return render_answer(answer, lang, qid, interaction.user.id, engine)
+            owner = interaction.user.id if owner_id is None else owner_id
+            k = self.bot.settings.top_k
+            return render_answer(answer, lang, qid, owner, engine, page_size=k)
 
-        await deliver(interaction, build, ephemeral=ephemeral)
+        await deliver(interaction, build, ephemeral=ephemeral, edit=edit)
 
     async def _record(
         self, interaction: discord.Interaction, answer: Answer, started: float
@@ -290,17 +298,20 @@ class AskCog(commands.Cog):
     async def more(
         self, interaction: discord.Interaction, question_id: int, offset: int, user_id: int
     ) -> None:
-        """Send the next page of passages, privately, to the person who asked."""
+        """Show a page of passages: in place for the asker, as a private copy for others."""
         lang = locale_lang(interaction)
-        if interaction.user.id != user_id:
-            await send_error(interaction, t("err_not_yours", lang))
-            return
         question = await asyncio.to_thread(self.bot.store.question_text, question_id)
         if question is None:
             await send_error(interaction, t("err_gone", lang))
             return
+        mine = interaction.user.id == user_id
         await self.answer(
-            interaction, question, ephemeral=True, offset=offset, question_id=question_id
+            interaction,
+            question,
+            ephemeral=True,
+            offset=offset,
+            question_id=question_id,
+            edit=mine,
         )
 
 
@@ -309,8 +320,12 @@ async def deliver(
     build: Callable[[], Awaitable[dict[str, Any]]],
     *,
     ephemeral: bool,
+    edit: bool = False,
 ) -> None:
-    """Respond once: directly when the payload is ready in time, else defer then follow up."""
+    """Respond once: directly when the payload is ready in time, else defer then follow up.
+
+    With `edit`, the payload replaces the message of the pressed button instead.
+    """
     track = getattr(interaction.client, "track", None)
     if track is not None:
         track()
@@ -320,6 +335,15 @@ async def deliver(
     try:
         payload = await asyncio.wait_for(asyncio.shield(task), timeout=budget)
     except TimeoutError:
+        if edit:
+            await interaction.response.defer()
+            try:
+                payload = await task
+                await interaction.edit_original_response(**{"view": None, **payload})
+            except Exception as exc:  # the answer stays as it was; the error is private
+                log.error("could not page interaction %s: %s", interaction.id, exc)
+                await send_error(interaction, t("err_generic", locale_lang(interaction)))
+            return
         await interaction.response.defer(thinking=True, ephemeral=ephemeral)
         try:
             payload = await task
@@ -328,6 +352,9 @@ async def deliver(
             # Nothing may leave the user on "thinking…": the error handler would only add a
             # second message, so the placeholder itself becomes the error.
             await _deferred_failed(interaction, exc)
+        return
+    if edit:
+        await interaction.response.edit_message(**{"view": None, **payload})
         return
     await interaction.response.send_message(**payload, ephemeral=ephemeral)
 

@@ -217,7 +217,8 @@ class MentionsCog(commands.Cog):
         )
         qid = await record_question(self.bot.store, record, f"message {message.id}")
         self.bot.metrics.observe(answer.answered, time.perf_counter() - started)
-        return render_answer(answer, lang, qid, message.author.id, engine)
+        k = self.bot.settings.top_k
+        return render_answer(answer, lang, qid, message.author.id, engine, page_size=k)
 
     async def send(
         self, message: discord.Message, payload: dict[str, Any], question: str, *, thread: bool

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -82,17 +83,18 @@ class MoreButton(
     discord.ui.DynamicItem[discord.ui.Button],
     template=r"more:(?P<qid>\d+):(?P<offset>\d+):(?P<user>\d+)",
 ):
-    """Next page of passages, for the person who asked."""
+    """◀ / ▶: the page of passages starting at `offset`, in place for the person who asked.
 
-    def __init__(
-        self, question_id: int, offset: int, user_id: int, label: str = "Más pasajes"
-    ) -> None:
+    Anybody else gets a private copy of that page, which they can page in turn. (Answers
+    from before in-place paging carry the same button as "Más pasajes".)
+    """
+
+    def __init__(self, question_id: int, offset: int, user_id: int, label: str = "▶") -> None:
         self.question_id, self.offset, self.user_id = question_id, offset, user_id
         super().__init__(
             discord.ui.Button(
                 style=discord.ButtonStyle.secondary,
                 label=label,
-                emoji="📄",
                 custom_id=f"more:{question_id}:{offset}:{user_id}",
             )
         )
@@ -105,7 +107,7 @@ class MoreButton(
         return cls(int(match["qid"]), int(match["offset"]), int(match["user"]), item.label or "")
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        """Send the next page privately to the asker."""
+        """Show the page: in place for the asker, as a private copy for anybody else."""
         await _cog(interaction).more(interaction, self.question_id, self.offset, self.user_id)
 
 
@@ -123,15 +125,50 @@ def add_suggestions(view: discord.ui.View, questions: Iterable[str]) -> discord.
     return view
 
 
+def add_pages(
+    view: discord.ui.View,
+    answer: Answer,
+    lang: str,
+    question_id: int,
+    user_id: int,
+    page_size: int,
+) -> None:
+    """Add ◀ "página 2/4" ▶ when the answer has more than one page."""
+    if not answer.more and not answer.offset:
+        return
+    size = max(page_size, 1)
+    page = answer.offset // size + 1 + bool(answer.offset % size)
+    pages = max(page + answer.more, math.ceil(max(answer.total, 1) / size))
+    previous = max(answer.offset - size, 0)
+    view.add_item(MoreButton(question_id, previous, user_id, "◀"))
+    if not answer.offset:
+        view.children[-1].item.disabled = True  # type: ignore[attr-defined]
+    view.add_item(
+        discord.ui.Button(
+            label=t("page_of", lang, a=page, b=pages),
+            custom_id=f"pages:{question_id}:{answer.offset}",
+            disabled=True,
+        )
+    )
+    following = answer.offset + len(answer.passages)
+    view.add_item(MoreButton(question_id, following, user_id, "▶"))
+    if not answer.more:
+        view.children[-1].item.disabled = True  # type: ignore[attr-defined]
+
+
 def answer_view(
-    answer: Answer, lang: str, question_id: int | None, user_id: int, url: str | None
+    answer: Answer,
+    lang: str,
+    question_id: int | None,
+    user_id: int,
+    url: str | None,
+    page_size: int = 3,
 ) -> discord.ui.View:
     """Return the buttons under an answer: more passages, feedback, suggestions, link."""
     view = discord.ui.View(timeout=None)
     if answer.answered:
-        if answer.more and question_id is not None:
-            offset = answer.offset + len(answer.passages)
-            view.add_item(MoreButton(question_id, offset, user_id, t("more", lang)))
+        if question_id is not None:
+            add_pages(view, answer, lang, question_id, user_id, page_size)
         if question_id is not None:
             view.add_item(FeedbackButton("up", question_id))
             view.add_item(FeedbackButton("down", question_id))

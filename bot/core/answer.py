@@ -79,6 +79,7 @@ class Answer:
     offset: int = 0
     more: bool = False
     carried: tuple[str, ...] = ()  # words of the previous question a follow-up leaned on
+    total: int = 0  # relevant passages over all pages
 
     def to_dict(self) -> dict[str, Any]:
         """Return the answer as JSON-ready data."""
@@ -204,6 +205,7 @@ class Engine:
             offset=offset,
             more=len(relevant) > offset + k,
             carried=carried,
+            total=len(relevant),
         )
 
     def analyze(self, question: str) -> list[QueryGroup]:

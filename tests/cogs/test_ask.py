@@ -570,7 +570,8 @@ async def test_answer_view_holds_only_persistent_buttons(harness: Harness) -> No
 
     view = call.visible.kwargs["view"]
     kinds = [type(c) for c in view.children]
-    assert kinds == [MoreButton, FeedbackButton, FeedbackButton]
+    assert kinds == [MoreButton, discord.ui.Button, MoreButton, FeedbackButton, FeedbackButton]
+    assert view.children[1].disabled  # "página 1/N" only shows where the reader is
     assert view.timeout is None
     assert all(c.custom_id for c in view.children)
 

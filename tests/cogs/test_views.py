@@ -92,51 +92,70 @@ async def test_vote_on_a_purged_question_says_it_is_gone(harness: Harness) -> No
 # -- more passages --------------------------------------------------------------------------------
 
 
-async def test_more_passages_is_only_for_the_asker(harness: Harness) -> None:
-    _, view = await ask(harness, MANY)
-    more = next(c for c in view.children if isinstance(c, MoreButton))
-    assert more.item.label == "Más pasajes"
-
-    call = await harness.press(view, more.custom_id, user_id=USER_ID + 1)
-
-    assert len(call.responses) == 1 and call.ephemeral
-    assert call.visible.kwargs["content"].startswith("Solo quien preguntó puede pedir más pasajes")
-    assert not call.visible.embeds
+def page_button(view: discord.ui.View, label: str = "▶") -> MoreButton:
+    """The ◀ or ▶ button of an answer."""
+    return next(c for c in view.children if isinstance(c, MoreButton) and c.item.label == label)
 
 
-async def test_more_passages_refusal_in_english(harness: Harness) -> None:
-    _, view = await ask(harness, MANY)
-    more = next(c for c in view.children if isinstance(c, MoreButton))
-
-    call = await harness.press(view, more.custom_id, user_id=USER_ID + 1, locale="en-US")
-
-    assert "Only the person who asked" in call.visible.kwargs["content"]
+def page_label(view: discord.ui.View) -> str:
+    """The "página 2/4" indicator between ◀ and ▶."""
+    return next(c.label for c in view.children if (c.custom_id or "").startswith("pages:"))
 
 
-async def test_more_passages_shows_the_next_page(harness: Harness, engine: Engine) -> None:
+async def test_paging_edits_the_answer_in_place_for_the_asker(
+    harness: Harness, engine: Engine
+) -> None:
     first, view = await ask(harness, MANY)
-    more = next(c for c in view.children if isinstance(c, MoreButton))
+    assert page_button(view, "◀").item.disabled and not page_button(view).item.disabled
+    pages = -(-engine.ask(MANY).total // 3)
+    assert pages >= 2 and page_label(view) == f"página 1/{pages}"
 
-    call = await harness.press(view, more.custom_id)
+    call = await harness.press(view, page_button(view).custom_id)
 
-    assert len(call.responses) == 1 and call.ephemeral
+    (response,) = call.responses
+    assert response.kind == "edit_message"  # the same message, now on page 2
     page1, page2 = quoted_lines(first), quoted_lines(call)
     assert page1 and page2 and not set(page1) & set(page2)
-    expected = engine.ask(MANY, offset=len(page1))
-    assert page2 == [p.text for p in expected.passages]
+    assert page2 == [p.text for p in engine.ask(MANY, offset=len(page1)).passages]
     title = call.visible.embeds[0].title
     assert title == f"Pregunta: {MANY} · Pasajes {len(page1) + 1}–{len(page1) + len(page2)}"
+    paged = call.visible.kwargs["view"]
+    assert page_label(paged) == f"página 2/{pages}" and not page_button(paged, "◀").item.disabled
     assert problems(call) == []
+
+    back = await harness.press(paged, page_button(paged, "◀").custom_id)
+    assert back.responses[0].kind == "edit_message" and quoted_lines(back) == page1
+
+
+async def test_others_get_a_private_copy_they_can_page(harness: Harness) -> None:
+    first, view = await ask(harness, MANY)
+    other = USER_ID + 1
+
+    copy = await harness.press(view, page_button(view).custom_id, user_id=other)
+
+    (response,) = copy.responses
+    assert response.kind == "send_message" and copy.ephemeral  # the public answer is untouched
+    mine = copy.visible.kwargs["view"]
+    assert page_button(mine).custom_id.endswith(f":{other}")
+    again = await harness.press(mine, page_button(mine, "◀").custom_id, user_id=other)
+    assert again.responses[0].kind == "edit_message"
+    assert quoted_lines(again) == quoted_lines(first)
+
+
+async def test_page_indicator_in_english(harness: Harness) -> None:
+    _, view = await ask(harness, MANY, locale="en-US")
+
+    assert page_label(view).startswith("page 1/")
 
 
 async def test_paging_reaches_every_relevant_passage_once(harness: Harness, engine: Engine) -> None:
     call, view = await ask(harness, MANY)
     seen = quoted_lines(call)
     for _ in range(10):
-        more = [c for c in (view.children if view else ()) if isinstance(c, MoreButton)]
-        if not more:
+        following = page_button(view)
+        if following.item.disabled:
             break
-        call = await harness.press(view, more[0].custom_id)
+        call = await harness.press(view, following.custom_id)
         seen += quoted_lines(call)
         view = call.visible.kwargs.get("view")
     everything = engine.ask(MANY, k=10)
@@ -148,9 +167,7 @@ async def test_paging_reaches_every_relevant_passage_once(harness: Harness, engi
 async def test_paging_does_not_spend_the_question_budget(make_bot: MakeBot) -> None:
     harness = Harness(await make_bot(cooldown_questions=1))
     _, view = await ask(harness, MANY)
-    more = next(c for c in view.children if isinstance(c, MoreButton))
-
-    call = await harness.press(view, more.custom_id)
+    call = await harness.press(view, page_button(view).custom_id)
 
     assert call.visible.embeds and "volver a preguntar" not in call.visible.text
 
@@ -174,8 +191,8 @@ async def test_buttons_work_after_a_restart(make_bot: MakeBot) -> None:
     suggestion = next(c for c in not_covered.children if isinstance(c, SuggestionButton))
     asked = await new.press(not_covered, suggestion.custom_id)
     assert asked.visible.embeds[0].title == f"Pregunta: {suggestion.item.label}"
-    more = next(c for c in answered.children if isinstance(c, MoreButton))
-    page = await new.press(answered, more.custom_id)
+    page = await new.press(answered, page_button(answered).custom_id)
+    assert page.responses[0].kind == "edit_message"
     assert "Pasajes 4–" in page.visible.embeds[0].title
 
 
@@ -206,9 +223,17 @@ def test_custom_ids_round_trip_through_the_templates(engine: Engine) -> None:
     answer = engine.ask(MANY)
     view = answer_view(answer, "es", 42, USER_ID, "https://example.org/a")
     ids = list(buttons(SimpleSent(view)))
-    assert ids == [f"more:42:3:{USER_ID}", "fb:up:42", "fb:down:42", "https://example.org/a"]
-    for item, cid in zip(view.children[:3], ids, strict=False):
-        assert re.fullmatch(type(item).__discord_ui_compiled_template__, cid)
+    assert ids == [
+        f"more:42:0:{USER_ID}",  # ◀ (disabled on the first page)
+        "pages:42:0",  # "página 1/N" (disabled)
+        f"more:42:3:{USER_ID}",  # ▶
+        "fb:up:42",
+        "fb:down:42",
+        "https://example.org/a",
+    ]
+    for item, cid in zip(view.children[:5], ids, strict=False):
+        if isinstance(item, discord.ui.DynamicItem):
+            assert re.fullmatch(type(item).__discord_ui_compiled_template__, cid)
         assert len(cid) <= 100
     link = view.children[-1]
     assert link.style is discord.ButtonStyle.link and link.label == "Leer el artículo"
@@ -250,5 +275,5 @@ async def test_a_page_past_the_end_says_there_is_nothing_more(harness: Harness) 
     call = await harness.press(view, f"more:1:40:{USER_ID}")
 
     assert problems(call) == []
-    assert call.ephemeral
+    assert call.responses[0].kind == "edit_message"
     assert "No hay más pasajes." in call.visible.text

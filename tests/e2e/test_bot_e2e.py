@@ -275,15 +275,24 @@ async def test_every_command_button_and_menu_answers_once(
         thanks = await interact(fake, click(custom_id, answer))
         assert thanks["content"] == t(key, lang) and is_ephemeral(thanks)
 
-    # "More passages": the asker gets the next page privately; anybody else is refused.
+    # ◀ / ▶: the asker's answer is edited in place ("página 2/N"); anybody else pressing
+    # gets a private copy of that page, which they can page in turn.
     paged = await interact(fake, slash("preguntar", {"pregunta": more_question(engine)}))
-    (more_id,) = [i for i in custom_ids(paged) if i.startswith("more:")]
+    more_id = [i for i in custom_ids(paged) if i.startswith("more:")][-1]  # ▶
     assert more_id.endswith(f":{user}")
-    page = await interact(fake, click(more_id, paged))
-    assert is_ephemeral(page)
+    click_next = click(more_id, paged)
+    page = await interact(fake, click_next)
+    (callback,) = fake.callbacks_for(click_next["id"])
+    assert callback.body["type"] == 7 and callback.spec_errors is None  # UPDATE_MESSAGE
+    assert page["id"] == paged["id"] and not is_ephemeral(page)
     assert t("page", lang, a=4, b=4).split()[0] in page["embeds"][0]["title"]
-    refused = await interact(fake, click(more_id, paged, user_id=fake.snowflake()))
-    assert refused["content"] == t("err_not_yours", lang) and is_ephemeral(refused)
+    labels = [c.get("label") for row in page["components"] for c in row["components"]]
+    assert t("page_of", lang, a=2, b=0)[:-1] in " ".join(filter(None, labels))
+    other = fake.snowflake()
+    copy = await interact(fake, click(more_id, paged, user_id=other))
+    assert is_ephemeral(copy) and [i for i in custom_ids(copy) if i.startswith("more:")][
+        -1
+    ].endswith(f":{other}")
 
     # Context menu on somebody's message.
     target = fake.make_message(fake.channel_id, {"content": QUESTION}, author=fake.owner_user)
@@ -514,8 +523,11 @@ async def test_followup_failing_for_good_turns_thinking_into_an_error(
         paged = await interact(
             fake, fake.slash_interaction("preguntar", {"pregunta": more_question(engine)})
         )
-        (more_id,) = [i for i in custom_ids(paged) if i.startswith("more:")]
-        interaction = fake.component_interaction(more_id, paged, locale=locale)
+        more_id = [i for i in custom_ids(paged) if i.startswith("more:")][-1]  # ▶
+        # Somebody else's press: a private copy of the page (the asker's edits in place).
+        interaction = fake.component_interaction(
+            more_id, paged, locale=locale, user_id=fake.snowflake()
+        )
     fake.fail_next("POST", FOLLOWUP_RX, 500, times=5)  # every try discord.py makes
     await fake.dispatch_interaction(interaction)
     iid = interaction["id"]
