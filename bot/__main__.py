@@ -52,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     stats = sub.add_parser("stats", help="usage report from the data folder")
     stats.add_argument("--days", type=int, default=30)
     stats.add_argument("--lang", choices=("es", "en"), default=None)
+    stats.add_argument("--guild", type=int, default=None, metavar="ID", help="one server only")
     return parser
 
 
@@ -155,7 +156,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return fail(f"no database at {path}: the bot has not recorded any question yet", 1)
         store, _salt = open_store(settings)
         try:
-            print(render_stats(store.stats(days=args.days), args.lang or settings.default_lang))
+            stats = store.stats(days=args.days, guild_id=args.guild)
+            print(render_stats(stats, args.lang or settings.default_lang))
         finally:
             store.close()
         return 0

@@ -66,6 +66,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "es": "Este comando es solo para administradores (Gestionar servidor).",
         "en": "This command is for admins only (Manage Server).",
     },
+    "err_operator": {
+        "es": "Solo quien opera el bot puede recargar el conocimiento (propietario de la "
+        "aplicación, su equipo u OPERATOR_IDS).",
+        "en": "Only the bot's operator can reload the knowledge (the application owner, its "
+        "team or OPERATOR_IDS).",
+    },
     "err_no_text": {
         "es": "Ese mensaje no tiene texto que pueda usar como pregunta.",
         "en": "That message has no text I can use as a question.",
@@ -87,6 +93,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Thanks for your vote 👎: it helps us improve the knowledge base.",
     },
     "sources_title": {"es": "Fuentes", "en": "Sources"},
+    "sources_page": {"es": "página {a}/{b}", "en": "page {a}/{b}"},
+    "sources_count": {"es": "{n} documentos", "en": "{n} documents"},
+    "previous": {"es": "Anterior", "en": "Previous"},
+    "next": {"es": "Siguiente", "en": "Next"},
     "sources_line": {
         "es": "{source} · {date} · {n} pasajes",
         "en": "{source} · {date} · {n} passages",
@@ -137,6 +147,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "stats_summary": {
         "es": "Preguntas: {total} · respondidas: {share:.0%}",
         "en": "Questions: {total} · answered: {share:.0%}",
+    },
+    "stats_private": {
+        "es": "{n} privadas o por MD (solo contadas)",
+        "en": "{n} private or in DMs (counted only)",
     },
     "stats_per_day": {
         "es": "Por día (preguntas / respondidas)",

@@ -20,6 +20,16 @@ TOKEN_MASK = "[REDACTED_TOKEN]"
 SECRET_MASK = "[REDACTED]"
 MIN_SECRET_LENGTH = 6
 USER_ID_FIELDS = frozenset({"user_id", "author_id", "member_id"})
+# Interaction tokens: in REST paths (callbacks, followups, webhook edits), as a payload's
+# "token" value (discord.py logs gateway events whole at DEBUG), and by their own prefix
+# (base64 of "interaction:").
+INTERACTION_TOKEN_RES = (
+    (re.compile(r"(/(?:interactions|webhooks)/\d+/)[^/\s'\"?]+"), r"\1" + "[REDACTED]"),
+    (re.compile(r"""(['"]token['"]\s*:\s*['"])[^'"]+"""), r"\1" + "[REDACTED]"),
+    (re.compile(r"aW50ZXJhY3Rpb246[\w.-]+"), "[REDACTED]"),
+)
+# Snowflakes in discord.py's own records (gateway payloads carry user ids everywhere).
+SNOWFLAKE_RE = re.compile(r"(?<!\d)\d{15,21}(?!\d)")
 
 TEXT_FORMAT = "[{asctime}] [{levelname:<8}] {name}: {message}"
 TEXT_DATEFMT = "%Y-%m-%d %H:%M:%S"
@@ -53,7 +63,14 @@ def redact(text: str) -> str:
     pattern = _secret_re
     if pattern is not None:
         text = pattern.sub(SECRET_MASK, text)
+    for token_re, mask in INTERACTION_TOKEN_RES:
+        text = token_re.sub(mask, text)
     return TOKEN_RE.sub(TOKEN_MASK, text)
+
+
+def hash_snowflakes(text: str) -> str:
+    """Replace every snowflake id with a short keyed hash (the same id, the same hash)."""
+    return SNOWFLAKE_RE.sub(lambda m: f"id_{hash_user(_hash_key, int(m[0]))[:12]}", text)
 
 
 def hash_user_id(user_id: int | str) -> str:
@@ -81,11 +98,17 @@ class RedactingFilter(logging.Filter):
             message = f"{record.msg!r} % {record.args!r}"
         record.msg = redact(message)
         record.args = None
+        # discord.py logs raw payloads (DEBUG) whose ids we cannot tell apart: hash them all.
+        library = record.name == "discord" or record.name.startswith("discord.")
+        if library:
+            record.msg = hash_snowflakes(record.msg)
 
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
             record.exc_text = redact(record.exc_text)
+            if library:
+                record.exc_text = hash_snowflakes(record.exc_text)
             record.exc_info = None  # keep only the redacted text; formatters print exc_text
         if record.stack_info:
             record.stack_info = redact(record.stack_info)

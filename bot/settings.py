@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 BUNDLED_KNOWLEDGE = Path(__file__).resolve().parents[1] / "knowledge"
@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     cooldown_questions: int = Field(default=5, ge=1, le=1000)
     cooldown_seconds: float = Field(default=30.0, gt=0, le=86400)
     allowed_channel_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    operator_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
     hash_salt: SecretStr | None = None
@@ -82,10 +83,23 @@ class Settings(BaseSettings):
             return BUNDLED_KNOWLEDGE
         return value
 
-    @field_validator("allowed_channel_ids", "shard_ids", mode="before")
+    @field_validator("allowed_channel_ids", "operator_ids", "shard_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:
         return _id_list(value)
+
+    @field_validator("shard_ids")
+    @classmethod
+    def _shards_need_a_count(cls, value: list[int], info: ValidationInfo) -> list[int]:
+        if not value:
+            return value
+        count = info.data.get("shard_count")
+        if count is None:
+            raise ValueError("SHARD_IDS needs SHARD_COUNT (the total number of shards)")
+        wrong = [i for i in value if not 0 <= i < count]
+        if wrong:
+            raise ValueError(f"shard ids {wrong} are outside 0..{count - 1} (SHARD_COUNT={count})")
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod

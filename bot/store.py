@@ -45,6 +45,7 @@ class QuestionRecord:
     answered: bool
     passage_ids: tuple[str, ...] = ()
     latency_ms: float = 0.0
+    private: bool = False  # asked with `privado`: counted, never shown verbatim
 
     def __post_init__(self) -> None:
         """Coerce passage ids to a tuple so the record stays hashable and immutable."""
@@ -62,6 +63,7 @@ class Stats:
     unanswered: tuple[tuple[str, int], ...]
     passage_votes: tuple[tuple[str, int, int], ...]
     days: int = 30
+    private: int = 0  # questions asked privately or in DMs: counted only
 
 
 @dataclass(frozen=True)
@@ -104,8 +106,8 @@ class Store(Protocol):
         """Return the text of a recorded question, or None when it is unknown or purged."""
         ...
 
-    def stats(self, days: int = 30, top: int = 10) -> Stats:
-        """Aggregate the last `days` days of questions and votes."""
+    def stats(self, days: int = 30, top: int = 10, guild_id: int | None = None) -> Stats:
+        """Aggregate the last `days` days of one server (None: every server and DM)."""
         ...
 
     def purge(self, older_than_days: int) -> int:
@@ -204,6 +206,13 @@ class _Row:
     question: str
     answered: bool
     passage_ids: tuple[str, ...]
+    guild_id: int | None = None
+    private: bool = False
+
+    @property
+    def shown(self) -> bool:
+        """Whether the text may appear in a report: asked in public in a server."""
+        return self.guild_id is not None and not self.private
 
 
 def _grouped(questions: Iterable[str], top: int) -> tuple[tuple[str, int], ...]:
@@ -245,10 +254,11 @@ def _compute_stats(
         per_day=tuple((d, a, b) for d, (a, b) in sorted(per_day.items())),
         total=total,
         answered_share=(answered / total) if total else 0.0,
-        most_asked=_grouped((r.question for r in rows), top),
-        unanswered=_grouped((r.question for r in rows if not r.answered), top),
+        most_asked=_grouped((r.question for r in rows if r.shown), top),
+        unanswered=_grouped((r.question for r in rows if r.shown and not r.answered), top),
         passage_votes=tuple((p, up, down) for p, (up, down) in passage_votes[: max(top, 0)]),
         days=days,
+        private=sum(1 for r in rows if not r.shown),
     )
 
 
@@ -281,7 +291,15 @@ class MemoryStore:
         with self._lock:
             qid = self._next_id
             self._next_id += 1
-            row = _Row(qid, _to_utc(rec.asked_at), rec.question, rec.answered, rec.passage_ids)
+            row = _Row(
+                qid,
+                _to_utc(rec.asked_at),
+                rec.question,
+                rec.answered,
+                rec.passage_ids,
+                rec.guild_id,
+                rec.private,
+            )
             self._questions[qid] = _MemQuestion(row, hash_user(self._salt, rec.user_id))
             return qid
 
@@ -307,12 +325,16 @@ class MemoryStore:
             values = list(q.votes.values()) if q else []
         return values.count(1), values.count(-1)
 
-    def stats(self, days: int = 30, top: int = 10) -> Stats:
-        """Aggregate the last `days` days of questions and votes."""
+    def stats(self, days: int = 30, top: int = 10, guild_id: int | None = None) -> Stats:
+        """Aggregate the last `days` days of one server (None: every server and DM)."""
         _check_days(days)
         since = _to_utc(self._clock()) - timedelta(days=days)
         with self._lock:
-            qs = [q for q in self._questions.values() if q.row.asked_at >= since]
+            qs = [
+                q
+                for q in self._questions.values()
+                if q.row.asked_at >= since and guild_id in (None, q.row.guild_id)
+            ]
             rows = [q.row for q in qs]
             votes = [(q.row.id, v) for q in qs for v in q.votes.values()]
         return _compute_stats(rows, votes, days, top)
@@ -382,6 +404,17 @@ def _migrate_v2(conn: sqlite3.Connection) -> None:
 
 
 def _migrate_v3(conn: sqlite3.Connection) -> None:
+    """Add the private flag and a per-server index (statistics are scoped to one server).
+
+    Whether an earlier question was asked with `privado` was never stored: every existing row
+    is marked private, so it is counted but never shown verbatim.
+    """
+    conn.execute("ALTER TABLE questions ADD COLUMN private INTEGER NOT NULL DEFAULT 0")
+    conn.execute("UPDATE questions SET private = 1")
+    conn.execute("CREATE INDEX idx_questions_guild ON questions(guild_id, asked_at)")
+
+
+def _migrate_v4(conn: sqlite3.Connection) -> None:
     """Add the per-server settings of /configurar (NULL: the environment's default)."""
     conn.execute(
         """
@@ -403,6 +436,7 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _migrate_v1,
     _migrate_v2,
     _migrate_v3,
+    _migrate_v4,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -489,8 +523,8 @@ class SqliteStore:
         with self._tx() as conn:
             cur = conn.execute(
                 "INSERT INTO questions (asked_at, guild_id, channel_id, user_hash, locale,"
-                " question, answered, passage_ids, latency_ms)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " question, answered, passage_ids, latency_ms, private)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     _ts_text(rec.asked_at),
                     rec.guild_id,
@@ -501,6 +535,7 @@ class SqliteStore:
                     int(rec.answered),
                     json.dumps(list(rec.passage_ids)),
                     float(rec.latency_ms),
+                    int(rec.private),
                 ),
             )
             qid = cur.lastrowid
@@ -546,25 +581,30 @@ class SqliteStore:
             )
         return int(up), int(down)
 
-    def stats(self, days: int = 30, top: int = 10) -> Stats:
-        """Aggregate the last `days` days of questions and votes."""
+    def stats(self, days: int = 30, top: int = 10, guild_id: int | None = None) -> Stats:
+        """Aggregate the last `days` days of one server (None: every server and DM)."""
         _check_days(days)
         since = _ts_text(self._clock() - timedelta(days=days))
+        scope, args = " AND q.guild_id = ?" if guild_id is not None else "", (since,)
+        if guild_id is not None:
+            args = (since, guild_id)
         with self._lock:
             conn = self._connection()
             raw = conn.execute(
-                "SELECT id, asked_at, question, answered, passage_ids FROM questions"
-                " WHERE asked_at >= ? ORDER BY id",
-                (since,),
+                "SELECT q.id, q.asked_at, q.question, q.answered, q.passage_ids, q.guild_id,"
+                f" q.private FROM questions q WHERE q.asked_at >= ?{scope} ORDER BY q.id",
+                args,
             ).fetchall()
             votes = conn.execute(
                 "SELECT v.question_id, v.vote FROM votes v"
-                " JOIN questions q ON q.id = v.question_id WHERE q.asked_at >= ?",
-                (since,),
+                f" JOIN questions q ON q.id = v.question_id WHERE q.asked_at >= ?{scope}",
+                args,
             ).fetchall()
         rows = [
-            _Row(i, datetime.fromisoformat(at), q, bool(a), tuple(json.loads(p or "[]")))
-            for i, at, q, a, p in raw
+            _Row(
+                i, datetime.fromisoformat(at), q, bool(a), tuple(json.loads(p or "[]")), g, bool(pr)
+            )
+            for i, at, q, a, p, g, pr in raw
         ]
         return _compute_stats(rows, votes, days, top)
 
@@ -686,7 +726,10 @@ def stats_sections(stats: Stats, lang: str = "es") -> tuple[tuple[str, str], ...
 def stats_headline(stats: Stats, lang: str = "es") -> str:
     """Return the one-line total: questions asked and the share answered."""
     lang = lang_of_locale(lang, default="en")
-    return t("stats_summary", lang, total=stats.total, share=stats.answered_share)
+    line = t("stats_summary", lang, total=stats.total, share=stats.answered_share)
+    if stats.private:
+        line += " · " + t("stats_private", lang, n=stats.private)
+    return line
 
 
 def render_stats(stats: Stats, lang: str = "es") -> str:

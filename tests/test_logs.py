@@ -157,3 +157,39 @@ def test_broken_format_string_does_not_raise(setup: Setup) -> None:
 def test_logs_module_does_not_import_discord() -> None:
     code = "import sys, bot.logs; sys.exit('discord' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], cwd=REPO).returncode == 0
+
+
+def test_discord_py_debug_lines_lose_user_ids_and_interaction_tokens(setup: Setup) -> None:
+    """The format strings discord.py 2.x uses for gateway events and webhook requests."""
+    out = setup(level="DEBUG")
+    token = "aW50ZXJhY3Rpb246MTIzNDU2Nzg5MDEyMzQ1Njc4OmFiY2RlZg.x-Y_z"
+    event = {
+        "op": 0,
+        "t": "INTERACTION_CREATE",
+        "d": {
+            "id": "1311111111111111111",
+            "token": token,
+            "member": {"user": {"id": str(RAW_USER)}},
+        },
+    }
+    logging.getLogger("discord.gateway").debug("For Shard ID %s: WebSocket Event: %s", None, event)
+    url = f"https://discord.com/api/v10/webhooks/1322222222222222222/{token}/messages/@original"
+    logging.getLogger("discord.webhook.async_").debug(
+        "Webhook ID %s with %s %s has returned status code %s",
+        "1322222222222222222",
+        "PATCH",
+        url,
+        200,
+    )
+    logging.getLogger("discord.http").debug(
+        "%s %s with %s has returned %s",
+        "POST",
+        "https://discord.com/api/v10/interactions/1311111111111111111/tok-en_1/callback",
+        '{"type": 4}',
+        204,
+    )
+    text = out.getvalue()
+    assert str(RAW_USER) not in text and token not in text and "tok-en_1" not in text
+    assert text.count("[REDACTED]") == 3
+    # The same id gets the same stand-in, so lines can still be correlated.
+    assert "INTERACTION_CREATE" in text and text.count("id_") >= 4

@@ -54,11 +54,13 @@ def rec(
     user_id: int = RAW_USER,
     asked_at: datetime = NOW,
     passages: tuple[str, ...] = ("p1", "p2"),
+    guild_id: int | None = 111,
+    private: bool = False,
 ) -> QuestionRecord:
     """Build a question record with sensible defaults."""
     return QuestionRecord(
         asked_at=asked_at,
-        guild_id=111,
+        guild_id=guild_id,
         channel_id=222,
         user_id=user_id,
         locale="es-ES",
@@ -66,6 +68,7 @@ def rec(
         answered=answered,
         passage_ids=passages if answered else (),
         latency_ms=12.5,
+        private=private,
     )
 
 
@@ -316,11 +319,56 @@ def test_v1_database_is_migrated_keeping_rows(tmp_path: Path) -> None:
     s = SqliteStore(db, salt="pepper", clock=Clock())
     stats = s.stats()
     assert stats.total == 2
-    assert stats.unanswered == (("¿Hay AGI?", 1),)
+    assert stats.unanswered == () and stats.private == 2  # unknown privacy: counted only
     s.record_vote(2, 9, 1)
     assert s.stats().passage_votes == (("p3", 1, 0),)
     s.close()
     assert sqlite3.connect(db).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_v2_database_gets_the_private_flag_and_old_rows_stay_hidden(tmp_path: Path) -> None:
+    db = tmp_path / "v2.db"
+    conn = sqlite3.connect(db, isolation_level=None)
+    for migration in MIGRATIONS[:2]:
+        migration(conn)
+    conn.execute("PRAGMA user_version = 2")
+    at = NOW.isoformat(timespec="microseconds")
+    conn.execute(
+        "INSERT INTO questions (asked_at, guild_id, channel_id, user_hash, locale, question,"
+        " answered, passage_ids, latency_ms) VALUES (?, 1, 2, 'h', 'es', 'secreto', 0, '[]', 1)",
+        (at,),
+    )
+    conn.close()
+
+    s = SqliteStore(db, salt="pepper", clock=Clock())
+    s.record_question(rec("pública", answered=False, guild_id=1))
+    stats = s.stats(guild_id=1)
+    s.close()
+    assert (stats.total, stats.private) == (2, 1)
+    assert stats.unanswered == (("pública", 1),)  # the old row may have been private
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION >= 3
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(questions)")}
+    assert "private" in columns
+
+
+def test_stats_are_scoped_to_one_server_and_hide_private_questions(store: Store) -> None:
+    store.record_question(rec("pregunta de A", guild_id=1))
+    store.record_question(rec("secreto de A", guild_id=1, private=True, answered=False))
+    store.record_question(rec("pregunta de B", guild_id=2, answered=False))
+    store.record_question(rec("por mensaje directo", guild_id=None, answered=False))
+
+    a = store.stats(guild_id=1)
+    assert (a.total, a.private) == (2, 1)
+    assert a.most_asked == (("pregunta de A", 1),) and a.unanswered == ()
+    b = store.stats(guild_id=2)
+    assert b.most_asked == (("pregunta de B", 1),) and b.private == 0
+    everything = store.stats()  # the operator's view: every server, still nothing private
+    assert (everything.total, everything.private) == (4, 2)
+    shown = render_stats(everything, "es")
+    assert "pregunta de A" in shown and "pregunta de B" in shown
+    assert "secreto" not in shown and "mensaje directo" not in shown
+    assert "2 privadas o por MD (solo contadas)" in shown
 
 
 def test_newer_schema_is_refused(tmp_path: Path) -> None:
@@ -524,12 +572,12 @@ def test_saving_again_replaces_and_an_empty_list_means_every_channel(store: Stor
     assert store.server_overrides(111).apply(ServerConfig(lang="en")).lang == "en"
 
 
-def test_v2_database_is_migrated_to_server_settings_keeping_rows(tmp_path: Path) -> None:
-    db = tmp_path / "v2.db"
+def test_v3_database_is_migrated_to_server_settings_keeping_rows(tmp_path: Path) -> None:
+    db = tmp_path / "v3.db"
     conn = sqlite3.connect(db)
-    for migration in MIGRATIONS[:2]:
+    for migration in MIGRATIONS[:3]:
         migration(conn)
-    conn.execute("PRAGMA user_version = 2")
+    conn.execute("PRAGMA user_version = 3")
     conn.execute(
         "INSERT INTO questions (asked_at, guild_id, channel_id, user_hash, locale, question,"
         " answered, passage_ids, latency_ms) VALUES (?, 1, 2, 'h', 'es', '¿AGI?', 1, '[]', 1)",

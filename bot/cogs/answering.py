@@ -52,8 +52,9 @@ def channel_allowed(channel: Any, allowed: tuple[int, ...], channel_id: int | No
     """Tell whether the bot answers in a channel (a thread or forum post counts as its parent)."""
     if not allowed:
         return True
-    ids = {channel_id, getattr(channel, "id", None), getattr(channel, "parent_id", None)}
-    return bool(ids & set(allowed))
+    if channel_id in allowed or getattr(channel, "id", None) in allowed:
+        return True
+    return isinstance(channel, discord.Thread) and channel.parent_id in allowed
 
 
 def user_installed_only(interaction: discord.Interaction) -> bool:

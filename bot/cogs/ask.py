@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import os
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -18,7 +20,7 @@ from bot import __version__
 from bot.cogs import ui
 from bot.cogs.answering import record_question, render_answer
 from bot.cogs.configure import config_rows
-from bot.cogs.views import add_suggestions, locale_lang
+from bot.cogs.views import add_suggestions, locale_lang, sources_view
 from bot.core.answer import Answer, clean_question
 from bot.core.errors import KnowledgeError, QuestionError
 from bot.i18n import discord_cooldown_message, question_error, t
@@ -40,6 +42,7 @@ ACK_DEADLINE = 3.0
 ACK_MARGIN = 0.8
 AUTOCOMPLETE_MAX = 25
 CHOICE_MAX = 100
+OWNER_TIMEOUT = 1.0
 
 
 class AskCog(commands.Cog):
@@ -115,8 +118,19 @@ class AskCog(commands.Cog):
     @app_commands.command(name="fuentes", description="Documentos de la base de conocimiento")
     async def fuentes(self, interaction: discord.Interaction) -> None:
         """List the documents of the knowledge base."""
+        await respond(interaction, self._sources_payload(interaction, 0))
+
+    def _sources_payload(self, interaction: discord.Interaction, page: int) -> dict[str, Any]:
         lang = locale_lang(interaction)
-        await respond(interaction, {"embeds": [ui.sources_embed(self.bot.engine, lang)]})
+        embed, page, pages = ui.sources_embed(self.bot.engine, lang, page)
+        view = sources_view(page, pages, lang)
+        return {"embeds": [embed], "view": view} if view else {"embeds": [embed]}
+
+    async def sources_page(self, interaction: discord.Interaction, page: int) -> None:
+        """Replace a /fuentes message with another of its pages."""
+        payload = self._sources_payload(interaction, page)
+        payload.setdefault("view", None)
+        await interaction.response.edit_message(**payload)
 
     @app_commands.allowed_installs(guilds=True, users=True)
     @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
@@ -154,28 +168,25 @@ class AskCog(commands.Cog):
 
     @app_commands.allowed_installs(guilds=True, users=False)
     @app_commands.command(
-        name="recargar", description="Recarga la carpeta knowledge/ (administradores)"
+        name="recargar", description="Recarga la carpeta knowledge/ (operador del bot)"
     )
     @app_commands.default_permissions(manage_guild=True)
     @app_commands.guild_only()
     async def recargar(self, interaction: discord.Interaction) -> None:
         """Reload knowledge/; on any error keep the old index and show the problems."""
         lang = locale_lang(interaction)
-        if not _is_admin(interaction):
-            await send_error(interaction, t("err_forbidden", lang))
+        if not await self._is_operator(interaction):
+            await send_error(interaction, t("err_operator", lang))
             return
 
         async def build() -> dict[str, Any]:
             try:
                 engine = await self.bot.reload_knowledge()
             except KnowledgeError as exc:
-                return {
-                    "embeds": [
-                        ui.problems_embed(
-                            t("reload_failed", lang, n=len(exc.problems)), exc.problems
-                        )
-                    ]
-                }
+                folder = self.bot.settings.knowledge_dir
+                problems = [relative_problem(p, folder) for p in exc.problems]
+                heading = t("reload_failed", lang, n=len(problems))
+                return {"embeds": [ui.problems_embed(heading, problems)]}
             text = t(
                 "reload_ok",
                 lang,
@@ -189,7 +200,7 @@ class AskCog(commands.Cog):
 
     @app_commands.allowed_installs(guilds=True, users=False)
     @app_commands.command(
-        name="estadisticas", description="Preguntas, respuestas y votos (administradores)"
+        name="estadisticas", description="Preguntas, respuestas y votos de este servidor"
     )
     @app_commands.describe(dias="Días a incluir (1 a 365)")
     @app_commands.default_permissions(manage_guild=True)
@@ -197,14 +208,15 @@ class AskCog(commands.Cog):
     async def estadisticas(
         self, interaction: discord.Interaction, dias: app_commands.Range[int, 1, 365] = 30
     ) -> None:
-        """Show questions per day, answered share, most asked, unanswered, votes."""
+        """Show this server's questions per day, answered share, most asked, unanswered, votes."""
         lang = locale_lang(interaction)
-        if not _is_admin(interaction):
+        guild_id = interaction.guild_id
+        if guild_id is None:  # guild_only: Discord never sends it from a DM
             await send_error(interaction, t("err_forbidden", lang))
             return
 
         async def build() -> dict[str, Any]:
-            stats = await asyncio.to_thread(self.bot.store.stats, dias)
+            stats = await asyncio.to_thread(self.bot.store.stats, dias, guild_id=guild_id)
             title = t("stats_title", lang, days=dias)
             embed = ui.stats_embed(title, stats_headline(stats, lang), stats_sections(stats, lang))
             return {"embeds": [embed]}
@@ -250,7 +262,7 @@ class AskCog(commands.Cog):
             )
             qid = question_id
             if qid is None:
-                qid = await self._record(interaction, answer, started)
+                qid = await self._record(interaction, answer, started, private=ephemeral)
             self.bot.metrics.observe(answer.answered, time.perf_counter() - started)
             owner = interaction.user.id if owner_id is None else owner_id
             k = self.bot.settings.top_k
@@ -259,7 +271,7 @@ class AskCog(commands.Cog):
         await deliver(interaction, build, ephemeral=ephemeral, edit=edit)
 
     async def _record(
-        self, interaction: discord.Interaction, answer: Answer, started: float
+        self, interaction: discord.Interaction, answer: Answer, started: float, *, private: bool
     ) -> int | None:
         record = QuestionRecord(
             asked_at=datetime.now(UTC),
@@ -271,8 +283,19 @@ class AskCog(commands.Cog):
             answered=answer.answered,
             passage_ids=tuple(p.id for p in answer.passages),
             latency_ms=(time.perf_counter() - started) * 1000,
+            private=private,
         )
         return await record_question(self.bot.store, record, f"interaction {interaction.id}")
+
+    async def _is_operator(self, interaction: discord.Interaction) -> bool:
+        """The application's owner, a member of its team, or a user in OPERATOR_IDS."""
+        if interaction.user.id in self.bot.settings.operator_ids:
+            return True
+        try:  # known since login (application info); fetched once otherwise
+            return await asyncio.wait_for(self.bot.is_owner(interaction.user), OWNER_TIMEOUT)
+        except (discord.HTTPException, TimeoutError) as exc:
+            log.warning("could not tell whether the user is the application owner: %s", exc)
+            return False
 
     async def vote(self, interaction: discord.Interaction, question_id: int, vote: int) -> None:
         """Record a 👍/👎 vote (one per user per answer, changeable)."""
@@ -293,7 +316,7 @@ class AskCog(commands.Cog):
         if question is None:
             await send_error(interaction, t("err_gone", locale_lang(interaction)))
             return
-        await self.answer(interaction, question, ephemeral=False)
+        await self.answer(interaction, question, ephemeral=on_ephemeral_message(interaction))
 
     async def more(
         self, interaction: discord.Interaction, question_id: int, offset: int, user_id: int
@@ -351,7 +374,7 @@ async def deliver(
         except Exception as exc:  # discord.py already retried 429s and 5xx
             # Nothing may leave the user on "thinking…": the error handler would only add a
             # second message, so the placeholder itself becomes the error.
-            await _deferred_failed(interaction, exc)
+            await _deferred_failed(interaction, exc, ephemeral=ephemeral)
         return
     if edit:
         await interaction.response.edit_message(**{"view": None, **payload})
@@ -359,16 +382,30 @@ async def deliver(
     await interaction.response.send_message(**payload, ephemeral=ephemeral)
 
 
-async def _deferred_failed(interaction: discord.Interaction, exc: Exception) -> None:
-    """The deferred answer could not be built or sent: log it, turn "thinking…" into an error."""
+async def _deferred_failed(
+    interaction: discord.Interaction, exc: Exception, *, ephemeral: bool
+) -> None:
+    """The deferred answer could not be built or sent: log it, show the error privately.
+
+    A private "thinking…" becomes the error. A public one is deleted and the error goes in a
+    private followup (the first followup after a defer would take the defer's visibility).
+    """
     log.error(
         "could not send the answer of interaction %s: %s",
         interaction.id,
         exc,
         exc_info=not isinstance(exc, discord.HTTPException),
     )
+    message = t("err_generic", locale_lang(interaction))
     try:
-        await interaction.edit_original_response(content=t("err_generic", locale_lang(interaction)))
+        if ephemeral:
+            await interaction.edit_original_response(content=message)
+            return
+        try:
+            await interaction.delete_original_response()
+        except discord.NotFound:
+            pass  # already gone: the followup below is a new private message anyway
+        await interaction.followup.send(content=message, ephemeral=True)
     except discord.HTTPException as edit_exc:
         log.warning("could not show an error for interaction %s: %s", interaction.id, edit_exc)
 
@@ -393,9 +430,17 @@ async def send_error(interaction: discord.Interaction, message: str) -> None:
         log.warning("could not show an error for interaction %s: %s", interaction.id, exc)
 
 
-def _is_admin(interaction: discord.Interaction) -> bool:
-    perms = getattr(interaction, "permissions", None)
-    return bool(perms and (perms.manage_guild or perms.administrator))
+def on_ephemeral_message(interaction: discord.Interaction) -> bool:
+    """Whether a button's message is only visible to the user (its answer must be too)."""
+    message = interaction.message
+    return bool(message is not None and message.flags.ephemeral)
+
+
+def relative_problem(problem: str, folder: Path) -> str:
+    """Return a knowledge problem with paths relative to the knowledge folder."""
+    for prefix in sorted({str(folder), str(folder.resolve())}, key=len, reverse=True):
+        problem = problem.replace(prefix + os.sep, "").replace(prefix, ".")
+    return problem
 
 
 def _duration(seconds: float) -> str:

@@ -7,6 +7,7 @@ import hashlib
 import json
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 import discord
@@ -194,17 +195,24 @@ class DealBotMixin:
             return engine
 
     def tree_hash(self) -> str:
-        """Return a hash of the command payload, to sync only when it changed."""
+        """Return a hash of the command payload and application, to sync only on a change."""
         payload = [c.to_dict(self.tree) for c in self.tree.get_commands()]
-        blob = json.dumps([payload, sorted(ENGLISH.items())], sort_keys=True)
+        app = str(self.application_id)  # type: ignore[attr-defined]
+        blob = json.dumps([app, payload, sorted(ENGLISH.items())], sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()
 
     async def sync_commands(self, *, force: bool = False) -> None:
-        """Sync to the test guild when set; globally only when the tree changed (or forced)."""
-        if self.settings.discord_guild_id and not force:
-            guild = discord.Object(id=self.settings.discord_guild_id)
+        """Sync to the test guild when set; else globally when the tree changed (or forced).
+
+        A global sync removes the copies earlier test-guild syncs left (they would show every
+        command twice in those servers); the guilds are remembered in the data folder.
+        """
+        guild_id = self.settings.discord_guild_id
+        if guild_id and not force:
+            guild = discord.Object(id=guild_id)
             self.tree.copy_global_to(guild=guild)
             synced = await self.tree.sync(guild=guild)
+            self._write_guild_copies(self._guild_copies() | {guild_id})
             log.info("synced %d commands to guild %s", len(synced), guild.id)
             return
         marker = self.settings.data_dir / "command-tree.sha256"
@@ -215,14 +223,60 @@ class DealBotMixin:
             previous = ""
         if previous == digest and not force:
             log.info("command tree unchanged since the last sync; not syncing")
-            return
-        synced = await self.tree.sync()
-        log.info("synced %d global commands", len(synced))
+        else:
+            synced = await self.tree.sync()
+            log.info("synced %d global commands", len(synced))
+            _write_marker(marker, digest + "\n")
+        await self._remove_guild_copies(self._guild_copies() | ({guild_id} if guild_id else set()))
+
+    def _guild_copies_path(self) -> Path:
+        return self.settings.data_dir / "command-guilds.json"
+
+    def _guild_copies(self) -> set[int]:
+        """Guilds this application synced test copies of the commands to."""
         try:
-            marker.parent.mkdir(parents=True, exist_ok=True)
-            marker.write_text(digest + "\n", encoding="utf-8")
-        except OSError as exc:
-            log.warning("could not remember the synced tree in %s: %s", marker, exc)
+            data = json.loads(self._guild_copies_path().read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return set()
+        app = str(self.application_id)  # type: ignore[attr-defined]
+        return {int(g) for g in data.get(app, []) if str(g).isdigit()}
+
+    def _write_guild_copies(self, guilds: set[int]) -> None:
+        path = self._guild_copies_path()
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            data = {}
+        data[str(self.application_id)] = sorted(guilds)  # type: ignore[attr-defined]
+        _write_marker(path, json.dumps(data, sort_keys=True) + "\n")
+
+    async def _remove_guild_copies(self, guilds: set[int]) -> None:
+        """Empty the test-guild command lists; forget a guild once done (or gone)."""
+        left = set(guilds)
+        for guild_id in sorted(guilds):
+            guild = discord.Object(id=guild_id)
+            self.tree.clear_commands(guild=guild)
+            try:
+                await self.tree.sync(guild=guild)
+            except (discord.Forbidden, discord.NotFound) as exc:  # the app left that guild
+                log.warning("could not remove the commands of guild %s: %s", guild_id, exc)
+            except discord.HTTPException as exc:
+                log.warning("could not remove the commands of guild %s: %s", guild_id, exc)
+                continue  # try again at the next global sync
+            else:
+                log.info("removed the test copies of the commands from guild %s", guild_id)
+            left.discard(guild_id)
+        if guilds:
+            self._write_guild_copies(left)
+
+
+def _write_marker(path: Path, text: str) -> None:
+    """Write a small state file in the data folder; failing only costs an extra sync."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        log.warning("could not remember the synced tree in %s: %s", path, exc)
 
 
 # The bot never joins voice: discord.py's warnings about missing voice libraries are noise.

@@ -214,6 +214,7 @@ class MentionsCog(commands.Cog):
             answered=answer.answered,
             passage_ids=tuple(p.id for p in answer.passages),
             latency_ms=(time.perf_counter() - started) * 1000,
+            private=message.guild is None,  # a DM: counted, never shown in statistics
         )
         qid = await record_question(self.bot.store, record, f"message {message.id}")
         self.bot.metrics.observe(answer.answered, time.perf_counter() - started)

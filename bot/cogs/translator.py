@@ -33,8 +33,10 @@ ENGLISH: dict[str, str] = {
     "Versión, documentos, pasajes, tiempo activo y latencia": (
         "Version, documents, passages, uptime and latency"
     ),
-    "Recarga la carpeta knowledge/ (administradores)": "Reload the knowledge/ folder (admins)",
-    "Preguntas, respuestas y votos (administradores)": "Questions, answers and votes (admins)",
+    "Recarga la carpeta knowledge/ (operador del bot)": (
+        "Reload the knowledge/ folder (bot operator)"
+    ),
+    "Preguntas, respuestas y votos de este servidor": "This server's questions, answers and votes",
     "Días a incluir (1 a 365)": "Days to include (1 to 365)",
     "configurar": "configure",
     "canales": "channels",

@@ -234,29 +234,57 @@ def payload_problems(
     return problems
 
 
-def sources_embed(engine: Any, lang: str) -> discord.Embed:
-    """List the documents: title, outlet, date, link, passages."""
-    embed = discord.Embed(title=t("sources_title", lang), colour=COLOR_INFO)
-    docs = list(engine.documents)
-    shown = docs[: FIELDS_MAX - 1] if len(docs) > FIELDS_MAX else docs
-    for doc in shown:
-        line = t(
-            "sources_line",
-            lang,
-            source=escape(doc.source),
-            date=doc.published_label,
-            n=len(doc.passages),
+SOURCES_PER_PAGE = 10  # a page of /fuentes is read at a glance; buttons page through the rest
+_SOURCES_RESERVE = 200  # title with "page a/b" and the footer
+
+
+def _source_field(doc: Any, lang: str) -> tuple[str, str]:
+    line = t(
+        "sources_line",
+        lang,
+        source=escape(doc.source),
+        date=doc.published_label,
+        n=len(doc.passages),
+    )
+    if doc.url:
+        line += f"\n<{doc.url}>"
+    return shorten(escape(doc.title), FIELD_NAME_MAX), shorten(line, FIELD_VALUE_MAX)
+
+
+def sources_pages(engine: Any, lang: str) -> list[list[tuple[str, str]]]:
+    """Split the documents' fields into pages within the field count and 6,000 total."""
+    pages: list[list[tuple[str, str]]] = [[]]
+    used = 0
+    for name, value in (_source_field(doc, lang) for doc in engine.documents):
+        size = len(name) + len(value)
+        full = (
+            len(pages[-1]) >= SOURCES_PER_PAGE or used + size > EMBED_TOTAL_MAX - _SOURCES_RESERVE
         )
-        if doc.url:
-            line += f"\n<{doc.url}>"
-        embed.add_field(
-            name=shorten(doc.title, FIELD_NAME_MAX),
-            value=shorten(line, FIELD_VALUE_MAX),
-            inline=False,
-        )
-    if len(shown) < len(docs):
-        embed.add_field(name="…", value=f"+{len(docs) - len(shown)}", inline=False)
-    return embed
+        if pages[-1] and full:
+            pages.append([])
+            used = 0
+        pages[-1].append((name, value))
+        used += size
+    return pages
+
+
+def sources_embed(engine: Any, lang: str, page: int = 0) -> tuple[discord.Embed, int, int]:
+    """Render one page of the documents (title, outlet, date, link, passages).
+
+    Return the embed, the page shown (clamped) and the number of pages.
+    """
+    pages = sources_pages(engine, lang)
+    page = min(max(page, 0), len(pages) - 1)
+    title = t("sources_title", lang)
+    if len(pages) > 1:
+        title += f" · {t('sources_page', lang, a=page + 1, b=len(pages))}"
+    embed = discord.Embed(title=title, colour=COLOR_INFO)
+    for name, value in pages[page]:
+        embed.add_field(name=name, value=value, inline=False)
+    if not engine.documents:
+        embed.description = "—"
+    embed.set_footer(text=t("sources_count", lang, n=len(engine.documents)))
+    return embed, page, len(pages)
 
 
 def help_embed(lang: str, examples: list[str]) -> discord.Embed:

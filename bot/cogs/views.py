@@ -111,10 +111,51 @@ class MoreButton(
         await _cog(interaction).more(interaction, self.question_id, self.offset, self.user_id)
 
 
+class SourcesPageButton(
+    discord.ui.DynamicItem[discord.ui.Button], template=r"src:(?P<page>\d+):(?P<dir>prev|next)"
+):
+    """Previous / next page of /fuentes: edits the message it sits on (same visibility)."""
+
+    def __init__(self, page: int, direction: str, label: str = "", disabled: bool = False) -> None:
+        self.page, self.direction = page, direction
+        super().__init__(
+            discord.ui.Button(
+                style=discord.ButtonStyle.secondary,
+                label=label or None,
+                emoji="◀️" if direction == "prev" else "▶️",
+                custom_id=f"src:{page}:{direction}",
+                disabled=disabled,
+            )
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
+    ) -> SourcesPageButton:
+        """Rebuild the button from its custom_id."""
+        return cls(int(match["page"]), match["dir"], item.label or "")
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        """Show the page this button points to, in place."""
+        await _cog(interaction).sources_page(interaction, self.page)
+
+
+def sources_view(page: int, pages: int, lang: str) -> discord.ui.View | None:
+    """Return the ◀ / ▶ buttons of a /fuentes page, or None when everything fits on one."""
+    if pages <= 1:
+        return None
+    view = discord.ui.View(timeout=None)
+    view.add_item(SourcesPageButton(max(page - 1, 0), "prev", t("previous", lang), page == 0))
+    last = pages - 1
+    view.add_item(SourcesPageButton(min(page + 1, last), "next", t("next", lang), page == last))
+    return view
+
+
 DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
     FeedbackButton,
     SuggestionButton,
     MoreButton,
+    SourcesPageButton,
 )
 
 
@@ -181,7 +222,10 @@ def answer_view(
     return view
 
 
-def locale_lang(interaction: discord.Interaction, default: str = "es") -> str:
-    """Return the frame language for an interaction's user locale."""
+def locale_lang(interaction: discord.Interaction, default: str | None = None) -> str:
+    """Return the frame language for a user's locale (DEFAULT_LANG for other languages)."""
+    if default is None:
+        settings = getattr(interaction.client, "settings", None)
+        default = getattr(settings, "default_lang", "es")
     locale = getattr(interaction, "locale", None)
     return lang_of_locale(str(locale.value if hasattr(locale, "value") else locale or ""), default)

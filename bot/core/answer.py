@@ -20,7 +20,7 @@ from bot.core.glossary import Glossary, load_glossary
 from bot.core.index import BM25Index
 from bot.core.knowledge import Document, Passage, Progress, load_folder
 from bot.core.rank import Ranked, rank
-from bot.core.text import Analyzer, fold, sentences, word_spans, words
+from bot.core.text import Analyzer, fold, sentences, word_spans
 
 log = logging.getLogger(__name__)
 
@@ -107,12 +107,13 @@ class Engine:
             dict.fromkeys(q for d in self.documents for q in d.suggested_questions)
         )
         self._overview: tuple[int, ...] | None = None
-        # Each passage is tokenized once: its content words feed both the index and the
-        # typo matcher (folded word -> index term).
-        content = [[w for w in words(p.text) if not self.es.is_stopword(w)] for p in self.passages]
-        self.index = BM25Index([self.es.stem(w) for w in ws] for ws in content)
-        surface = {w: self.es.stem(w) for ws in content for w in ws}
-        self.analyzer = QuestionAnalyzer(self.index, self.glossary, self.es, self.en, surface)
+        # The passages are analysed in bulk (each distinct word once): their terms feed the
+        # index, their content words the typo matcher (folded word -> index term).
+        analyzed = self.es.analyze_all(p.text for p in self.passages)
+        self.index = BM25Index.from_term_ids(analyzed.term_ids, analyzed.lengths, analyzed.terms)
+        self.analyzer = QuestionAnalyzer(
+            self.index, self.glossary, self.es, self.en, analyzed.surface
+        )
 
     @classmethod
     def load(cls, knowledge_dir: Path, progress: Progress | None = None) -> Engine:

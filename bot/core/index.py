@@ -175,6 +175,14 @@ class BM25Index:
         docs.flags.writeable = False  # a view into the index
         return docs
 
+    def term_postings(self, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """Return the sorted ids of the documents holding a term and its score in each."""
+        tid = self.vocab.get(term)
+        if tid is None:
+            return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float64)
+        seg = self._segment(tid)
+        return seg.view(np.int32)[_HIGH::2], _weights_of(seg)
+
     def contains(self, term: str, doc: int) -> bool:
         """Tell whether a document contains a term."""
         tid = self.vocab.get(term)

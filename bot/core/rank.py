@@ -1,4 +1,10 @@
-"""Ranking: query groups -> scored passages (BM25 per group's best unit, times coverage)."""
+"""Ranking: query groups -> scored passages (BM25 per group's best unit, times coverage).
+
+Only the passages the question's postings touch are scored: each unit's passages are the
+intersection of its terms' postings, each group's the union of its units', and the sums run
+over the union of the groups' (sorted ids). The arithmetic per passage is the dense one's,
+in the same order, so the scores are the same to the bit.
+"""
 
 from __future__ import annotations
 
@@ -28,30 +34,75 @@ def rank(index: BM25Index, groups: list[QueryGroup]) -> list[Ranked]:
     total_weight = sum(g.weight for g in groups)
     if not total_weight or not any(g.terms for g in groups):
         return []
-    n = index.n_docs
-    score = np.zeros(n)
-    covered = np.zeros(n)
-    for g in groups:
-        best = np.zeros(n)
-        present = np.zeros(n, dtype=bool)
-        for unit, w in zip(g.units, g.unit_weights, strict=True):
-            whole = np.logical_and.reduce([_has(index, t) for t in unit])  # phrases count whole
-            unit_score = np.where(whole, index.scores(dict.fromkeys(unit, w)), 0.0)
-            np.maximum(best, unit_score, out=best)
-            present |= whole
-        score += best
-        covered += np.where(present, g.weight, 0.0)
-    candidates = np.flatnonzero(covered > 0)
+    per_group = [_group_best(index, g) for g in groups]
+    docs = _union([d for d, _ in per_group])
+    score = np.zeros(len(docs))
+    covered = np.zeros(len(docs))
+    for g, (group_docs, best) in zip(groups, per_group, strict=True):
+        at = np.searchsorted(docs, group_docs)
+        score[at] += best
+        covered[at] += g.weight
+    keep = np.flatnonzero(covered > 0)
+    docs, score, covered = docs[keep], score[keep], covered[keep]
     coverage = covered / total_weight
     # A passage that holds more of the question beats one that repeats a single word; in a
     # tiny corpus where BM25's idf is 0 for every word, coverage alone still ranks.
     final = score * (COVERAGE_FLOOR + coverage) + 1e-6 * coverage
-    order = candidates[np.lexsort((candidates, -final[candidates]))][:MAX_CANDIDATES]
-    return [Ranked(int(d), float(final[d]), float(coverage[d])) for d in order]
+    if len(final) > 4 * MAX_CANDIDATES:
+        kth = np.partition(final, len(final) - MAX_CANDIDATES)[len(final) - MAX_CANDIDATES]
+        near = np.flatnonzero(final >= kth)
+        docs, final, coverage = docs[near], final[near], coverage[near]
+    order = np.lexsort((docs, -final))[:MAX_CANDIDATES]
+    return [
+        Ranked(d, s, c)
+        for d, s, c in zip(
+            docs[order].tolist(), final[order].tolist(), coverage[order].tolist(), strict=True
+        )
+    ]
 
 
-def _has(index: BM25Index, term: str) -> np.ndarray:
-    """Return a boolean mask of the passages that contain a term."""
-    mask = np.zeros(index.n_docs, dtype=bool)
-    mask[index.postings(term)] = True
-    return mask
+def _group_best(index: BM25Index, group: QueryGroup) -> tuple[np.ndarray, np.ndarray]:
+    """Return the passages holding a whole unit of the group and the best unit score of each."""
+    found = [_unit(index, unit, w) for unit, w in zip(group.units, group.unit_weights, strict=True)]
+    found = [(d, s) for d, s in found if len(d)]
+    if not found:
+        return np.zeros(0, dtype=np.int32), np.zeros(0)
+    if len(found) == 1:
+        docs, scores = found[0]
+        return docs, np.maximum(np.zeros(len(docs)), scores)  # no unit scores below 0
+    docs = _union([d for d, _ in found])
+    best = np.zeros(len(docs))
+    for unit_docs, scores in found:
+        at = np.searchsorted(docs, unit_docs)
+        best[at] = np.maximum(best[at], scores)
+    return docs, best
+
+
+def _unit(index: BM25Index, unit: tuple[str, ...], w: float) -> tuple[np.ndarray, np.ndarray]:
+    """Return the passages holding every term of a unit and the unit's BM25 score in each."""
+    postings = [index.term_postings(t) for t in dict.fromkeys(unit)]
+    docs = min((d for d, _ in postings), key=len)
+    for other, _ in postings:  # phrases count whole
+        if other is not docs and len(docs):
+            at = np.minimum(np.searchsorted(other, docs), len(other) - 1)
+            docs = docs[other[at] == docs] if len(other) else docs[:0]
+    score = np.zeros(len(docs))
+    for other, weights in postings:
+        if len(other) == len(docs):
+            score += weights * w
+        else:
+            score += weights[np.searchsorted(other, docs)] * w
+    return docs, score
+
+
+def _union(parts: list[np.ndarray]) -> np.ndarray:
+    """Return the sorted distinct ids of several sorted id arrays."""
+    parts = [p for p in parts if len(p)]
+    if len(parts) <= 1:
+        return parts[0] if parts else np.zeros(0, dtype=np.int32)
+    docs = np.concatenate(parts)
+    # Timsort merges a few sorted runs faster than quicksort sorts them.
+    docs.sort(kind="stable" if len(parts) <= 3 else "quicksort")
+    first = np.ones(len(docs), dtype=bool)
+    np.not_equal(docs[1:], docs[:-1], out=first[1:])
+    return docs[first]

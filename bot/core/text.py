@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
+from array import array
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from functools import lru_cache
+from operator import itemgetter
 
+import numpy as np
 import Stemmer
 from stop_words import get_stop_words
 from stopwords import get_stopwords
@@ -17,6 +21,16 @@ _COMBINING_TILDE = "\u0303"
 
 def fold(text: str) -> str:
     """Lowercase and strip accents, keeping ñ distinct from n."""
+    folded = text.casefold()
+    if folded.isascii():
+        return folded
+    if _UNSAFE.search(folded) is None:  # every character folds on its own: one table pass
+        return folded.translate(_FOLD_TABLE)
+    return fold_slow(folded)
+
+
+def fold_slow(text: str) -> str:
+    """Fold character by character (decomposed input, marks after other letters, any script)."""
     decomposed = unicodedata.normalize("NFD", text.casefold())
     kept = []
     for i, ch in enumerate(decomposed):
@@ -26,6 +40,16 @@ def fold(text: str) -> str:
             continue
         kept.append(ch)
     return unicodedata.normalize("NFC", "".join(kept))
+
+
+# Latin letters, Latin-1 punctuation and general punctuation hold no combining mark and
+# compose with no neighbour, so each folds alone; any other character takes fold_slow.
+_UNSAFE = re.compile("[^\x00-\u024f\u2000-\u206f]")
+_FOLD_TABLE = {
+    c: f
+    for c in range(0x80, 0x2070)
+    if (c < 0x250 or c >= 0x2000) and (f := fold_slow(chr(c))) != chr(c)
+}
 
 
 def words(text: str) -> list[str]:
@@ -63,7 +87,8 @@ class Analyzer:
         """Stem one folded word; numbers and words with digits are kept whole."""
         cached = self._cache.get(word)
         if cached is None:
-            cached = word if any(c.isdigit() for c in word) else self._stemmer.stemWord(word)
+            digits = not word.isalpha() and any(c.isdigit() for c in word)
+            cached = word if digits else self._stemmer.stemWord(word)
             if len(self._cache) < 200_000:
                 self._cache[word] = cached
         return cached
@@ -71,6 +96,104 @@ class Analyzer:
     def terms(self, text: str) -> list[str]:
         """Return the index terms of a text, in order, duplicates kept."""
         return [self.stem(w) for w in words(text) if w not in self._stop]
+
+    def analyze_all(self, texts: Iterable[str]) -> AnalyzedTexts:
+        """Analyse many texts in bulk: each distinct word is folded, filtered and stemmed once."""
+        codes = _ChunkCodes(self)
+        parts: list[np.ndarray] = []
+        lengths: list[np.ndarray] = []
+        batch: array[int] = array("i")
+        counts: array[int] = array("q")
+        for text in texts:
+            # Whitespace never joins two words, and folding never crosses it: each distinct
+            # chunk ("Acuerdo,") is analysed once, and a text costs a split and a lookup per
+            # chunk.
+            chunks = text.split()
+            if len(chunks) > 1:
+                batch.extend(itemgetter(*chunks)(codes))
+            else:
+                batch.extend([codes[c] for c in chunks])
+            counts.append(len(chunks))
+            if len(counts) == _BATCH:
+                parts.append(codes.flush(batch, counts, lengths))
+                batch, counts = array("i"), array("q")
+        parts.append(codes.flush(batch, counts, lengths))
+        return AnalyzedTexts(
+            term_ids=np.concatenate(parts),
+            lengths=np.concatenate(lengths),
+            terms=list(codes.terms),
+            surface=codes.surface,
+        )
+
+
+@dataclass(frozen=True)
+class AnalyzedTexts:
+    """Index terms of many texts: flat term ids, each text's length, and the words behind."""
+
+    term_ids: np.ndarray  # int32, all texts' terms concatenated (stopwords dropped)
+    lengths: np.ndarray  # int64, terms per text
+    terms: list[str]  # term id -> index term, in order of first use
+    surface: dict[str, str]  # folded content word -> its index term, in order of first use
+
+
+_BATCH = 50_000  # texts per numpy batch in analyze_all (bounds the temporaries)
+_DROP = -1  # chunk code: no content word ("de", "—")
+_MANY = -2  # chunk codes _MANY - i: several words ("2.000", "ee.uu."), the terms in many[i]
+
+
+class _ChunkCodes(dict[str, int]):
+    """Whitespace chunk -> its term id, computed on first sight of each distinct chunk."""
+
+    def __init__(self, analyzer: Analyzer) -> None:
+        super().__init__()
+        self.analyzer = analyzer
+        self.terms: dict[str, int] = {}  # term -> id, in order of first use
+        self.surface: dict[str, str] = {}
+        self.many: list[np.ndarray] = []
+
+    def __missing__(self, chunk: str) -> int:
+        folded = chunk.casefold()
+        code = self.get(folded) if folded != chunk else None
+        if code is None:
+            code = self._analyse(folded)
+        self[chunk] = code
+        return code
+
+    def _analyse(self, chunk: str) -> int:
+        ids = [self.term_id(w) for w in words(chunk)]
+        ids = [i for i in ids if i != _DROP]
+        if not ids:
+            code = _DROP
+        elif len(ids) == 1:
+            code = ids[0]
+        else:
+            code = _MANY - len(self.many)
+            self.many.append(np.asarray(ids, dtype=np.int32))
+        self[chunk] = code
+        return code
+
+    def term_id(self, word: str) -> int:
+        """Return a folded word's term id, or _DROP for a stopword."""
+        if self.analyzer.is_stopword(word):
+            return _DROP
+        term = self.surface.setdefault(word, self.analyzer.stem(word))
+        return self.terms.setdefault(term, len(self.terms))
+
+    def flush(self, batch: array[int], counts: array[int], lengths: list[np.ndarray]) -> np.ndarray:
+        """Turn a batch's chunk codes into term ids; append each text's length to `lengths`."""
+        codes = np.frombuffer(batch, dtype=np.int32) if len(batch) else np.zeros(0, np.int32)
+        sizes = (codes >= 0).astype(np.int64)
+        many = np.flatnonzero(codes <= _MANY)
+        extra = [self.many[_MANY - int(c)] for c in codes[many].tolist()]
+        sizes[many] = [len(e) for e in extra]
+        ends = np.cumsum(sizes)
+        chunk_ends = np.cumsum(np.frombuffer(counts, dtype=np.int64)) if len(counts) else ends[:0]
+        text_ends = np.concatenate([[0], ends])[chunk_ends]
+        lengths.append(np.diff(text_ends, prepend=0))
+        ids = np.repeat(codes, sizes)
+        for at, terms in zip((ends[many] - sizes[many]).tolist(), extra, strict=True):
+            ids[at : at + len(terms)] = terms
+        return ids
 
 
 # Abbreviations that end with a period inside Spanish and English news sentences.

@@ -35,6 +35,7 @@ APP_ID = 424242424242424242
 GUILD_ID = 515151515151515151
 CHANNEL_ID = 616161616161616161
 USER_ID = 717171717171717171
+OWNER_ID = 818181818181818181  # the application's owner (Developer Portal)
 
 
 @dataclass
@@ -148,6 +149,7 @@ def interaction_payload(
     user_id: int = USER_ID,
     permissions: str = "0",
     message: dict[str, Any] | None = None,
+    guild_id: int = GUILD_ID,
 ) -> dict[str, Any]:
     """Return an INTERACTION_CREATE payload shaped like Discord's."""
     payload: dict[str, Any] = {
@@ -158,12 +160,12 @@ def interaction_payload(
         "version": 1,
         "locale": locale,
         "guild_locale": "es-ES",
-        "guild_id": str(GUILD_ID),
+        "guild_id": str(guild_id),
         "channel_id": str(CHANNEL_ID),
         "channel": {
             "id": str(CHANNEL_ID),
             "type": 0,
-            "guild_id": str(GUILD_ID),
+            "guild_id": str(guild_id),
             "name": "general",
             "position": 0,
             "permission_overwrites": [],
@@ -252,6 +254,7 @@ class Harness:
         locale: str = "es-ES",
         user_id: int = USER_ID,
         permissions: str = "0",
+        guild_id: int = GUILD_ID,
         setup: Callable[[Call], None] | None = None,
         **options: Any,
     ) -> Call:
@@ -263,6 +266,7 @@ class Harness:
                 locale=locale,
                 user_id=user_id,
                 permissions=permissions,
+                guild_id=guild_id,
             )
         )
         if setup is not None:
@@ -317,10 +321,12 @@ class Harness:
         *,
         locale: str = "es-ES",
         user_id: int = USER_ID,
+        ephemeral: bool = False,
     ) -> Call:
         """Press a button of a message the bot sent (its components come from `view`)."""
         message = message_payload(author_id=APP_ID, content="")
         message["components"] = view.to_components()
+        message["flags"] = 1 << 6 if ephemeral else 0
         data = {"custom_id": custom_id, "component_type": 2}
         call = self._mock(
             interaction_payload(3, data, locale=locale, user_id=user_id, message=message)
@@ -376,6 +382,7 @@ async def new_bot(settings: Settings, engine: Engine, store: Any = None) -> Deal
         state=client._connection, data={**_user(APP_ID), "bot": True}
     )
     client._connection.application_id = APP_ID
+    client.owner_id = OWNER_ID  # as discord.py learns it from the application info
     await client.prepare()
     return client
 

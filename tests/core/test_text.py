@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.core.text import Analyzer, fold, sentences, words
+from bot.core.text import Analyzer, fold, fold_slow, sentences, words
 
 
 @pytest.fixture(scope="module")
@@ -108,3 +110,55 @@ def test_sentences_after_an_abbreviation_still_split() -> None:
 def test_sentence_spans_drop_the_spaces_between_sentences() -> None:
     text = "Una frase.   Otra frase.  "
     assert split(text) == ["Una frase.", "Otra frase."]
+
+
+# Characters that stress folding: ñ in every form, accents precomposed and decomposed, marks on
+# their own or after other letters, Latin-1 punctuation, other scripts, whitespace of all kinds.
+_FOLD_CHARS = st.sampled_from(
+    [
+        *"anNñÑoOáÁéüÜçßİıﬁ ¿?¡!«»—–“”’.,;:-_0123456789²½\t\n\u00a0\u2003\u3000",
+        *("\u0303", "\u0301", "\u0308", "\u0327", "\u0307", "\u1100", "\u1161", "\u01d6", "ǅ"),
+    ]
+)
+_FOLD_TEXT = st.lists(st.one_of(_FOLD_CHARS, st.characters()), max_size=40).map("".join)
+
+
+def old_fold(text: str) -> str:
+    """The per-character fold before the translate table (the oracle)."""
+    decomposed = unicodedata.normalize("NFD", text.casefold())
+    kept = []
+    for i, ch in enumerate(decomposed):
+        if unicodedata.category(ch) == "Mn":
+            if ch == "\u0303" and i > 0 and decomposed[i - 1] == "n":
+                kept.append(ch)
+            continue
+        kept.append(ch)
+    return unicodedata.normalize("NFC", "".join(kept))
+
+
+@given(_FOLD_TEXT)
+def test_fold_equals_the_character_by_character_fold(text: str) -> None:
+    assert fold(text) == old_fold(text) == fold_slow(text)
+
+
+def test_fold_table_covers_every_latin_character() -> None:
+    for c in [*range(0x250), *range(0x2000, 0x2070)]:
+        assert fold(chr(c)) == old_fold(chr(c)), hex(c)
+
+
+@given(_FOLD_TEXT)
+def test_words_of_a_text_are_the_words_of_its_whitespace_chunks(text: str) -> None:
+    # The bulk analysis relies on it: it folds each distinct whitespace chunk once.
+    assert words(text) == [w for chunk in text.split() for w in words(chunk)]
+
+
+@given(st.lists(st.one_of(_FOLD_TEXT, st.sampled_from(["El acuerdo, 2.000", "EE.UU. de la"]))))
+def test_bulk_analysis_equals_analysing_each_text(texts: list[str]) -> None:
+    es = Analyzer("spanish")
+    bulk = es.analyze_all(texts)
+    each = [es.terms(t) for t in texts]
+    assert bulk.lengths.tolist() == [len(terms) for terms in each]
+    assert [bulk.terms[i] for i in bulk.term_ids.tolist()] == [t for ts in each for t in ts]
+    assert list(bulk.terms) == list(dict.fromkeys(t for ts in each for t in ts))
+    content = [w for t in texts for w in words(t) if not es.is_stopword(w)]
+    assert list(bulk.surface.items()) == [(w, es.stem(w)) for w in dict.fromkeys(content)]

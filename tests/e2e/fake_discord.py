@@ -38,7 +38,7 @@ from typing import Any, TypeVar
 
 from aiohttp import WSMsgType, web
 
-from . import spec
+from . import discord_rules, spec
 
 try:  # zstd-stream is only requested by discord.py when it can decompress it itself
     import zstandard as _zstandard
@@ -1319,6 +1319,12 @@ class FakeDiscord:
                         }
                     )
                 return fault.status, fault.body, headers
+        broken = discord_rules.problems(record.method, record.template, record.body)
+        if broken:  # Discord checks these rules too, though the spec does not say them
+            if self.validate:
+                lines = [f"  - at {'/'.join(map(str, p)) or '<root>'}: {m}" for p, _c, m in broken]
+                record.spec_errors = "breaks Discord's rules:\n" + "\n".join(lines)
+            return 400, discord_rules.errors_body(broken), {}
         for method, pattern, handler in self._routes:
             match = pattern.fullmatch(record.path)
             if match and method == record.method:
@@ -1353,7 +1359,7 @@ class FakeDiscord:
         try:
             spec.validate_request(record.method, record.template, record.body)
         except spec.SpecValidationError as exc:
-            record.spec_errors = str(exc)
+            record.spec_errors = "\n".join(filter(None, [record.spec_errors, str(exc)]))
 
     async def _handle_stray(self, request: web.Request) -> web.StreamResponse:
         record = RecordedRequest(

@@ -319,9 +319,10 @@ async def test_every_command_button_and_menu_answers_once(
     status = await interact(fake, slash("estado"))
     assert status["embeds"][0]["title"] == t("status_title", lang) and is_ephemeral(status)
 
-    forbidden = await interact(fake, slash("recargar"))
-    assert forbidden["content"] == t("err_forbidden", lang) and is_ephemeral(forbidden)
-    reloaded = await interact(fake, slash("recargar", permissions=ADMIN))
+    # Reload is the operator's (the application owner here), not any server admin's.
+    forbidden = await interact(fake, slash("recargar", permissions=ADMIN))
+    assert forbidden["content"] == t("err_operator", lang) and is_ephemeral(forbidden)
+    reloaded = await interact(fake, slash("recargar", user_id=fake.owner_user["id"]))
     head = t("reload_ok", lang, docs=1, passages=0, secs=0).split(":")[0]
     assert reloaded["embeds"][0]["description"].startswith(head) and is_ephemeral(reloaded)
     stats = await interact(fake, slash("estadisticas", permissions=ADMIN))
@@ -534,12 +535,16 @@ async def test_followup_failing_for_good_turns_thinking_into_an_error(
     message = await fake.wait_for_message(iid, timeout=5)
     assert message["content"] == t("err_generic", LANG_OF[locale])
     assert message["embeds"] == [] and message["components"] == []
-    assert is_ephemeral(message) == (via == "button")  # as chosen when deferring
+    assert is_ephemeral(message)  # errors are private, whatever the answer would have been
+    assert fake.messages_for(iid) == [message]
     requests = fake.requests_for(iid)
+    shown = [("PATCH", 200)]  # a private placeholder is edited into the error
+    if via == "slash":  # a public one is deleted, the error follows privately
+        shown = [("DELETE", 204), ("POST", 200)]
     assert [(r.method, r.status) for r in requests] == [
         ("POST", 200),  # defer (thinking)
         *[("POST", 500)] * 5,  # the answer, tried 5 times by discord.py
-        ("PATCH", 200),  # the placeholder edited into the error
+        *shown,
     ]
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1 and iid in errors[0].getMessage()

@@ -18,7 +18,7 @@ import discord
 import pytest
 from discord import app_commands
 
-from . import spec
+from . import discord_rules, spec
 from .fake_discord import EPHEMERAL, LOADING, FakeDiscord
 
 TOPICS = ["exclusividad", "AGI", "ingresos", "propiedad intelectual"]
@@ -516,3 +516,132 @@ async def test_raw_gateway_protocol_without_compression(fake_discord: FakeDiscor
             await ws.send_json({"op": 6, "d": {"token": "t", "session_id": "nope", "seq": 2}})
             assert await ws.receive_json(timeout=2) == {"op": 9, "d": False, "s": None, "t": None}
     assert (fake.connects, fake.identifies, fake.resumes, fake.heartbeats) == (2, 1, 1, 1)
+
+
+# ---------------------------------------------------------------------- Discord's unwritten rules
+
+
+def _embed(**extra: Any) -> dict[str, Any]:
+    return {"title": "t", "description": "d", **extra}
+
+
+_FIELD = {"name": "n" * 200, "value": "v" * 1000}
+
+
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        ({"embeds": [_embed(fields=[_FIELD] * 6)]}, "embeds"),  # one embed over 6000
+        ({"embeds": [_embed(description="x" * 3100), _embed(description="y" * 3100)]}, "embeds"),
+        ({"embeds": [_embed()] * 11}, "embeds"),
+        ({"embeds": [_embed(fields=[{"name": "a", "value": "b"}] * 26)]}, "embeds/0/fields"),
+        ({"embeds": [_embed(fields=[{"name": "a", "value": " "}])]}, "embeds/0/fields/0/value"),
+        ({"embeds": [_embed(author={"name": "a" * 257})]}, "embeds/0/author/name"),
+        ({"embeds": [_embed(footer={"text": "f" * 2049})]}, "embeds/0/footer/text"),
+        ({"embeds": [_embed(url="ftp://example.com/x")]}, "embeds/0/url"),
+        ({"embeds": [_embed(url="example.com")]}, "embeds/0/url"),
+        ({"embeds": [_embed(image={"url": "file:///etc/passwd"})]}, "embeds/0/image/url"),
+        (
+            {"components": [{"type": 1, "components": [{"type": 2, "style": 5, "url": "x"}]}]},
+            "components/0/components/0/url",
+        ),
+    ],
+)
+def test_message_rules_the_spec_does_not_encode(body: dict[str, Any], where: str) -> None:
+    found = discord_rules.problems("POST", "/webhooks/{webhook_id}/{webhook_token}", body)
+    assert where in {"/".join(map(str, p)) for p, _code, _msg in found}, found
+
+
+def test_valid_messages_pass_the_rules() -> None:
+    embeds = [_embed(fields=[{"name": "a", "value": "b"}], footer={"text": "f"})] * 10
+    body = {"embeds": embeds, "components": []}
+    embeds[0]["image"] = {"url": "attachment://chart.png"}
+    assert discord_rules.message_problems(body) == []
+    big = {"embeds": [_embed(description="x" * 4096), _embed(description="y" * 1902)]}
+    assert discord_rules.message_problems(big) == []  # exactly 6000
+
+
+def _cmd(**extra: Any) -> dict[str, Any]:
+    return {"name": "preguntar", "description": "Pregunta", "type": 1, **extra}
+
+
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        (_cmd(name="Preguntar"), "name"),
+        (_cmd(name="hola mundo"), "name"),
+        (_cmd(name="x" * 33), "name"),
+        (_cmd(description=""), "description"),
+        (_cmd(description="d" * 101), "description"),
+        (_cmd(name_localizations={"en": "ask"}), "name_localizations/en"),
+        (_cmd(name_localizations={"en-US": "Ask"}), "name_localizations/en-US"),
+        (_cmd(description_localizations={"xx": "Ask"}), "description_localizations/xx"),
+        (
+            _cmd(options=[{"type": 3, "name": "Pregunta", "description": "q", "required": True}]),
+            "options/0/name",
+        ),
+        (
+            _cmd(
+                options=[
+                    {"type": 5, "name": "a", "description": "a"},
+                    {"type": 3, "name": "b", "description": "b", "required": True},
+                ]
+            ),
+            "options/1/required",
+        ),
+        ({"name": "Preguntar al bot", "type": 3, "description": "no"}, "description"),
+    ],
+)
+def test_command_rules_the_spec_does_not_encode(body: dict[str, Any], where: str) -> None:
+    found = discord_rules.problems("PUT", "/applications/{application_id}/commands", [body])
+    assert where in {"/".join(map(str, p[1:])) for p, _code, _msg in found}, found
+
+
+def test_valid_commands_pass_the_rules() -> None:
+    body = [
+        _cmd(
+            name_localizations={"en-US": "ask", "en-GB": "ask"},
+            options=[{"type": 3, "name": "pregunta", "description": "q", "required": True}],
+        ),
+        _cmd(name="वार्ता"),  # Devanagari is allowed
+        {"name": "Preguntar al bot", "type": 3, "description": ""},
+    ]
+    assert discord_rules.problems("PUT", "/applications/{application_id}/commands", body) == []
+
+
+async def test_a_message_over_the_embed_total_gets_400_50035(fake_discord: FakeDiscord) -> None:
+    fake = fake_discord
+    interaction = fake.slash_interaction("hola")
+    url = f"{fake.api_url}/interactions/{interaction['id']}/{interaction['token']}/callback"
+    data = {"embeds": [{"description": "x" * 4000}, {"description": "y" * 2001}]}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(url, json={"type": 4, "data": data}) as resp,
+    ):
+        assert resp.status == 400
+        body = await resp.json()
+    assert body["code"] == 50035
+    assert body["errors"]["data"]["embeds"]["_errors"][0]["code"] == "MAX_EMBED_SIZE_EXCEEDED"
+    assert fake.interaction(interaction["id"]).ack_type is None  # nothing was shown
+    (bad,) = fake.spec_violations()
+    assert "6000" in (bad.spec_errors or "")
+    fake.validate = False  # this test sent an invalid body on purpose
+
+
+async def test_a_command_with_an_uppercase_name_is_refused(fake_discord: FakeDiscord) -> None:
+    client = discord.Client(intents=discord.Intents.none())
+    tree = app_commands.CommandTree(client)
+
+    @tree.command(name="hola", description="Dice hola")
+    async def hola(interaction: discord.Interaction) -> None:  # pragma: no cover - never run
+        pass
+
+    hola.name = "Hola"  # discord.py validates at definition time only
+    await client.login("fake-token")
+    try:
+        with pytest.raises(discord.HTTPException) as info:
+            await tree.sync()
+    finally:
+        await client.close()
+    assert (info.value.status, info.value.code) == (400, 50035)
+    fake_discord.validate = False  # this test sent an invalid body on purpose

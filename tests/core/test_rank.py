@@ -1,0 +1,115 @@
+"""Ranking over the postings equals the dense ranking it replaced, to the bit."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.core.analyze import QueryGroup
+from bot.core.answer import Engine
+from bot.core.index import BM25Index
+from bot.core.rank import COVERAGE_FLOOR, MAX_CANDIDATES, Ranked, rank
+
+TESTS = Path(__file__).resolve().parents[1]
+REPO = TESTS.parent
+SQUAD_SAMPLE = TESTS / "data" / "squad_es_sample"
+
+
+# -- the oracle: the ranking before it scored only the postings (dense arrays per term) ----
+
+
+def rank_dense(index: BM25Index, groups: list[QueryGroup]) -> list[Ranked]:
+    """Score every passage: per group the best of its units (BM25 contributions), summed."""
+    total_weight = sum(g.weight for g in groups)
+    if not total_weight or not any(g.terms for g in groups):
+        return []
+    n = index.n_docs
+    score = np.zeros(n)
+    covered = np.zeros(n)
+    for g in groups:
+        best = np.zeros(n)
+        present = np.zeros(n, dtype=bool)
+        for unit, w in zip(g.units, g.unit_weights, strict=True):
+            whole = np.logical_and.reduce([_has(index, t) for t in unit])  # phrases count whole
+            unit_score = np.where(whole, index.scores(dict.fromkeys(unit, w)), 0.0)
+            np.maximum(best, unit_score, out=best)
+            present |= whole
+        score += best
+        covered += np.where(present, g.weight, 0.0)
+    candidates = np.flatnonzero(covered > 0)
+    coverage = covered / total_weight
+    final = score * (COVERAGE_FLOOR + coverage) + 1e-6 * coverage
+    order = candidates[np.lexsort((candidates, -final[candidates]))][:MAX_CANDIDATES]
+    return [Ranked(int(d), float(final[d]), float(coverage[d])) for d in order]
+
+
+def _has(index: BM25Index, term: str) -> np.ndarray:
+    mask = np.zeros(index.n_docs, dtype=bool)
+    mask[index.postings(term)] = True
+    return mask
+
+
+# -- the same candidates on real questions -------------------------------------------------
+
+
+def questions(*paths: Path) -> list[str]:
+    return [json.loads(line)["q"] for p in paths for line in p.read_text().splitlines() if line]
+
+
+def assert_same_ranking(engine: Engine, question: str) -> None:
+    groups = [g for g in engine.analyze(question) if not g.meta]
+    assert rank(engine.index, groups) == rank_dense(engine.index, groups), question
+
+
+def test_same_ranking_on_the_bundled_article_questions(engine: Engine) -> None:
+    asked = questions(*sorted((REPO / "eval").glob("*.jsonl"))) + list(engine.suggested_questions)
+    assert len(asked) > 50
+    for q in asked:
+        assert_same_ranking(engine, q)
+
+
+def test_same_ranking_on_a_squad_es_sample() -> None:
+    engine = Engine.load(SQUAD_SAMPLE / "knowledge")
+    asked = questions(SQUAD_SAMPLE / "questions.jsonl")
+    assert len(asked) == 150
+    answered = 0
+    for q in asked:
+        assert_same_ranking(engine, q)
+        answered += bool(rank(engine.index, engine.analyze(q)))
+    assert answered > 100  # the sample exercises the ranking, not only empty results
+
+
+# -- the same candidates on generated corpora and queries ----------------------------------
+
+TERMS = [f"t{i}" for i in range(12)]
+_docs = st.lists(st.lists(st.sampled_from(TERMS), max_size=8), min_size=1, max_size=40)
+_unit = st.lists(st.sampled_from([*TERMS, "unseen"]), min_size=1, max_size=3).map(tuple)
+_group = st.builds(
+    lambda units, weights, weight: QueryGroup(
+        "w", tuple(units), tuple(weights[: len(units)]), weight, known=True
+    ),
+    st.lists(_unit, min_size=0, max_size=3, unique=True),
+    st.lists(st.sampled_from([1.0, 0.8, 0.5]), min_size=3, max_size=3),
+    st.floats(min_value=0.01, max_value=10.0),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_docs, st.lists(_group, min_size=1, max_size=5))
+def test_same_ranking_on_generated_corpora(docs: list[list[str]], groups: list[QueryGroup]) -> None:
+    index = BM25Index(docs)
+    assert rank(index, groups) == rank_dense(index, groups)
+
+
+def test_ranking_keeps_at_most_the_best_candidates() -> None:
+    docs = [["a", "b"] if i % 3 else ["a"] for i in range(500)]
+    index = BM25Index(docs)
+    group = QueryGroup("a", (("a",), ("b",)), (1.0, 0.8), 1.0, known=True)
+    ranked = rank(index, [group])
+    assert len(ranked) == MAX_CANDIDATES
+    assert ranked == rank_dense(index, [group])
+    assert all(r.coverage == 1.0 for r in ranked)

@@ -1,0 +1,322 @@
+"""End to end: Discord edges the first fake did not catch (issue 10, sections 1, 3 and 6).
+
+The real bot runs in-process against the fake Discord, which answers 400 50035 for bodies that
+break Discord's rules (tests/e2e/discord_rules.py), as Discord does.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import bot.cogs.ask as ask_module
+from bot.core.answer import Engine
+from bot.i18n import t
+from bot.logs import setup_logging
+from bot.settings import BUNDLED_KNOWLEDGE
+from bot.store import SqliteStore
+
+from .bot_harness import (
+    DEADLINE,
+    SETTINGS_ENV,
+    InProcessBot,
+    custom_ids,
+    is_ephemeral,
+    make_settings,
+    message_text,
+    start_in_process,
+)
+from .fake_discord import FakeDiscord
+
+# Slash commands and the message menu: preguntar resumen fuentes ayuda estado recargar
+# estadisticas configurar, "Preguntar al bot".
+ALL_COMMANDS = 9
+
+JSON = Any
+QUESTION = "¿Hasta cuándo estará vigente el acuerdo?"
+
+
+@pytest.fixture(autouse=True)
+def _no_bot_settings_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in SETTINGS_ENV:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return Engine.load(BUNDLED_KNOWLEDGE)
+
+
+StartBot = Callable[..., Any]
+
+
+@pytest.fixture
+async def start_bot(fake_discord: FakeDiscord, tmp_path: Path) -> AsyncIterator[StartBot]:
+    """``await start_bot(engine, **settings)``: the real bot logged in and connected."""
+    started: list[tuple[InProcessBot, SqliteStore]] = []
+
+    async def start(engine: Engine, **overrides: Any) -> InProcessBot:
+        overrides.setdefault("cooldown_questions", 1000)
+        settings = make_settings(tmp_path, **overrides)
+        store = SqliteStore(tmp_path / f"e2e-{len(started)}.sqlite3", "salt-for-tests")
+        bot = await start_in_process(fake_discord, settings, engine, store, skip_identify_wait=True)
+        started.append((bot, store))
+        return bot
+
+    try:
+        yield start
+    finally:
+        for bot, store in started:
+            await bot.stop()
+            store.close()
+
+
+async def interact(fake: FakeDiscord, payload: JSON) -> JSON:
+    """Dispatch; wait for the accepted initial response (in time) and the message shown."""
+    sent = await fake.dispatch_interaction(payload)
+    callback = await fake.wait_for_callback(payload["id"], timeout=DEADLINE + 1)
+    assert callback.time - sent <= DEADLINE, f"answered after {callback.time - sent:.2f} s"
+    return await fake.wait_for_message(payload["id"], timeout=5)
+
+
+def many_documents(tmp_path: Path, n: int) -> Engine:
+    """An engine over n documents with long titles, outlets and links (the worst /fuentes)."""
+    folder = tmp_path / "knowledge"
+    folder.mkdir()
+    for i in range(n):
+        title = f"Documento {i:03d} " + "con un título muy largo sobre el acuerdo " * 5
+        (folder / f"doc{i:03d}.md").write_text(
+            "---\n"
+            f"title: {title.strip()}\n"
+            f"source: Diario de prueba número {i} con un nombre largo\n"
+            "published: 2025-01-22\n"
+            "language: es\n"
+            f"url: https://example.com/noticias/2025/01/22/documento-{i:03d}-" + "x" * 80 + "\n"
+            "suggested_questions:\n"
+            f"  - ¿De qué trata el documento {i}?\n"
+            "---\n\n"
+            f"Párrafo {i} sobre el acuerdo entre Microsoft y OpenAI.\n",
+            encoding="utf-8",
+        )
+    return Engine.load(folder)
+
+
+# ---------------------------------------------------------------------- 6. /fuentes pages
+
+
+@pytest.mark.parametrize("locale", ["es-ES", "en-US"])
+async def test_sources_page_through_200_documents_within_discord_limits(
+    fake_discord: FakeDiscord, start_bot: StartBot, tmp_path: Path, locale: str
+) -> None:
+    fake = fake_discord
+    lang = "en" if locale == "en-US" else "es"
+    engine = many_documents(tmp_path, 200)
+    await start_bot(engine)
+    message = await interact(fake, fake.slash_interaction("fuentes", locale=locale))
+    seen: list[str] = []
+    pages = 0
+    while True:
+        pages += 1
+        assert pages <= 200, "paging never ends"
+        (embed,) = message["embeds"]
+        assert embed["title"].startswith(t("sources_title", lang))
+        assert embed["footer"]["text"] == t("sources_count", lang, n=200)
+        seen += [f["name"].split()[1] for f in embed["fields"]]
+        nxt = [i for i in custom_ids(message) if i.endswith(":next")]
+        buttons = {c["custom_id"]: c for row in message["components"] for c in row["components"]}
+        if buttons[nxt[0]].get("disabled"):
+            break
+        click = fake.component_interaction(nxt[0], message, locale=locale)
+        message = await interact(fake, click)
+        assert fake.callbacks_for(click["id"])[0].body["type"] == 7  # the same message, edited
+    assert seen == [f"{i:03d}" for i in range(200)]  # every document once, in order
+    assert pages > 1 and not is_ephemeral(message)
+    prev = next(i for i in custom_ids(message) if i.endswith(":prev"))
+    back = await interact(fake, fake.component_interaction(prev, message, locale=locale))
+    assert back["embeds"][0]["fields"] != message["embeds"][0]["fields"]
+    fake.assert_no_spec_violations()
+
+
+async def test_sources_with_few_documents_have_no_page_buttons(
+    fake_discord: FakeDiscord, start_bot: StartBot, engine: Engine
+) -> None:
+    await start_bot(engine)
+    message = await interact(fake_discord, fake_discord.slash_interaction("fuentes"))
+    assert message["components"] == [] and message["embeds"][0]["title"] == "Fuentes"
+
+
+# ---------------------------------------------------------------------- 6. command sync
+
+
+def puts(fake: FakeDiscord) -> list[tuple[str | None, int]]:
+    """(guild id or None, command count) of every accepted command sync, in order."""
+    out = []
+    for r in fake.requests:
+        if r.method == "PUT" and r.ok and r.template and r.template.endswith("/commands"):
+            parts = r.path.split("/")
+            out.append((parts[4] if "guilds" in parts else None, len(r.body)))
+    return out
+
+
+async def test_going_global_removes_the_test_guild_copies(
+    fake_discord: FakeDiscord, start_bot: StartBot, engine: Engine
+) -> None:
+    fake = fake_discord
+    gid = fake.guild_id
+    dev = await start_bot(engine, discord_guild_id=int(gid))
+    n = len(fake.commands[gid])
+    assert n == len(dev.bot.tree.get_commands(type=None)) and None not in fake.commands
+    await dev.stop()
+
+    await start_bot(engine)  # production: DISCORD_GUILD_ID removed from .env
+    assert puts(fake) == [(gid, n), (None, n), (gid, 0)]
+    assert fake.commands[gid] == [] and len(fake.commands[None]) == n  # each command once
+
+
+async def test_forced_sync_with_the_guild_still_set_removes_its_copies(
+    fake_discord: FakeDiscord, start_bot: StartBot, engine: Engine
+) -> None:
+    fake = fake_discord
+    gid = fake.guild_id
+    await (await start_bot(engine, discord_guild_id=int(gid))).stop()
+    bot = await start_bot(engine, discord_guild_id=int(gid))
+    await bot.bot.sync_commands(force=True)  # what `python -m bot sync` does
+    every = len(bot.bot.tree.get_commands(type=None))
+    assert fake.commands[gid] == [] and len(fake.commands[None]) == every
+
+
+async def test_another_application_with_the_same_data_folder_syncs(
+    fake_discord: FakeDiscord, start_bot: StartBot, engine: Engine
+) -> None:
+    fake = fake_discord
+    await (await start_bot(engine)).stop()
+    await (await start_bot(engine)).stop()
+    assert puts(fake) == [(None, ALL_COMMANDS)]  # unchanged tree, same application: no second sync
+
+    fake.application_id = fake.snowflake()  # another bot token, same DATA_DIR
+    fake.bot_user["id"] = fake.application_id
+    await start_bot(engine)
+    assert puts(fake) == [(None, ALL_COMMANDS), (None, ALL_COMMANDS)]
+    assert any(r.path == f"/applications/{fake.application_id}/commands" for r in fake.requests)
+
+
+# ---------------------------------------------------------------------- 6. threads, languages
+
+
+def in_thread(fake: FakeDiscord, payload: JSON, parent_id: str) -> JSON:
+    """Move an interaction into a thread (or forum post) under ``parent_id``."""
+    thread_id = fake.snowflake()
+    payload["channel_id"] = thread_id
+    payload["channel"] = {
+        "id": thread_id,
+        "type": 11,
+        "guild_id": payload["guild_id"],
+        "parent_id": parent_id,
+        "owner_id": fake.user["id"],
+        "name": "hilo",
+        "last_message_id": None,
+        "rate_limit_per_user": 0,
+        "message_count": 1,
+        "member_count": 1,
+        "flags": 0,
+        "applied_tags": [],
+        "thread_metadata": {
+            "archived": False,
+            "auto_archive_duration": 1440,
+            "archive_timestamp": "2025-01-22T10:00:00+00:00",
+            "locked": False,
+        },
+    }
+    return payload
+
+
+async def test_threads_and_forum_posts_under_an_allowed_channel_are_answered(
+    fake_discord: FakeDiscord, start_bot: StartBot, engine: Engine
+) -> None:
+    fake = fake_discord
+    forum = fake.snowflake()
+    await start_bot(engine, allowed_channel_ids=[int(fake.channel_id), int(forum)])
+    ask = {"pregunta": "¿Hasta cuándo estará vigente el acuerdo?"}
+    for parent in (fake.channel_id, forum):
+        payload = in_thread(fake, fake.slash_interaction("preguntar", ask), parent)
+        answer = await interact(fake, payload)
+        assert "vigente hasta 2030" in message_text(answer).replace("**", "")
+        assert not is_ephemeral(answer)
+    elsewhere = in_thread(fake, fake.slash_interaction("preguntar", ask), fake.snowflake())
+    refused = await interact(fake, elsewhere)
+    assert is_ephemeral(refused) and refused["content"].startswith("Aquí no respondo")
+
+
+async def test_default_lang_frames_every_command_for_other_locales(
+    fake_discord: FakeDiscord, start_bot: StartBot, engine: Engine
+) -> None:
+    fake = fake_discord
+    await start_bot(engine, default_lang="en", allowed_channel_ids=[int(fake.channel_id)])
+
+    def slash(name: str, **kw: Any) -> JSON:
+        return fake.slash_interaction(name, locale="fr", **kw)
+
+    help_msg = await interact(fake, slash("ayuda"))
+    assert help_msg["embeds"][0]["title"] == t("help_title", "en")
+    summary = await interact(fake, slash("resumen"))
+    assert summary["embeds"][0]["title"].startswith("Summary: ")
+    sources = await interact(fake, slash("fuentes"))
+    assert sources["embeds"][0]["title"] == t("sources_title", "en")
+    status = await interact(fake, slash("estado"))
+    assert status["embeds"][0]["title"] == t("status_title", "en")
+    refused = await interact(fake, slash("fuentes", channel_id=fake.snowflake()))
+    assert refused["content"].startswith("I don't answer here")
+    # A Spanish-speaking user still gets Spanish.
+    spanish = await interact(fake, fake.slash_interaction("ayuda", locale="es-419"))
+    assert spanish["embeds"][0]["title"] == t("help_title", "es")
+
+
+# ---------------------------------------------------------------------- 1. logs at DEBUG
+
+
+@pytest.fixture
+def debug_log() -> Iterator[io.StringIO]:
+    """The bot's own logging set up at DEBUG into a buffer (root logger restored after)."""
+    root = logging.getLogger()
+    saved_handlers, saved_level = list(root.handlers), root.level
+    stream = io.StringIO()
+    setup_logging("DEBUG", "text", stream=stream)
+    try:
+        yield stream
+    finally:
+        for handler in list(root.handlers):
+            if handler not in saved_handlers:
+                root.removeHandler(handler)
+        root.setLevel(saved_level)
+        logging.captureWarnings(False)
+
+
+async def test_debug_logs_never_hold_user_ids_or_interaction_tokens(
+    fake_discord: FakeDiscord,
+    start_bot: StartBot,
+    engine: Engine,
+    debug_log: io.StringIO,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fake = fake_discord
+    monkeypatch.setattr(ask_module, "ACK_MARGIN", ask_module.ACK_DEADLINE)  # defer: followups
+    await start_bot(engine)
+    user = fake.snowflake()
+    ask = fake.slash_interaction("preguntar", {"pregunta": QUESTION}, user_id=user)
+    answer = await interact(fake, ask)
+    vote = fake.component_interaction(custom_ids(answer)[0], answer, user_id=user)
+    await interact(fake, vote)
+
+    out = debug_log.getvalue()
+    # discord.py's real DEBUG lines were written: the gateway event and the webhook URL.
+    assert "WebSocket Event" in out and "INTERACTION_CREATE" in out
+    assert "/webhooks/" in out and "[REDACTED]" in out
+    for secret in (user, ask["token"], vote["token"], fake.user["id"]):
+        assert secret not in out
+    for secret in (ask["token"].split("-")[-1], vote["token"].split("-")[-1]):
+        assert secret not in out
