@@ -24,6 +24,11 @@ STRINGS: dict[str, dict[str, str]] = {
     "paragraph": {"es": "§{n}", "en": "§{n}"},
     "headline": {"es": "titular", "en": "headline"},
     "more": {"es": "Más pasajes", "en": "More passages"},
+    "publish": {"es": "Publicar", "en": "Publish"},
+    "err_not_yours_delete": {
+        "es": "Solo quien preguntó o quien modera el canal puede borrar esta respuesta.",
+        "en": "Only the person who asked or a channel moderator can delete this answer.",
+    },
     "page_of": {"es": "página {a}/{b}", "en": "page {a}/{b}"},
     "page": {"es": "Pasajes {a}–{b}", "en": "Passages {a}–{b}"},
     "no_more": {"es": "No hay más pasajes.", "en": "No more passages."},

@@ -24,6 +24,7 @@ def render_answer(
     user_id: int,
     engine: Engine,
     page_size: int = 3,
+    public: bool = True,
 ) -> dict[str, Any]:
     """Return the message payload (embeds and buttons) of an answer."""
     url = next((c.url for c in answer.citations if c.url), None)
@@ -32,7 +33,7 @@ def render_answer(
     embeds, shown = ui.answer_page(answer, lang)
     if shown < len(answer.passages):  # the passages that did not fit open the next page
         answer = dataclasses.replace(answer, passages=answer.passages[:shown], more=True)
-    view = answer_view(answer, lang, question_id, user_id, url, page_size)
+    view = answer_view(answer, lang, question_id, user_id, url, page_size, public)
     payload: dict[str, Any] = {"embeds": embeds}
     if view.children:
         payload["view"] = view

@@ -255,6 +255,9 @@ class AskCog(commands.Cog):
                 return
         engine = self.bot.engine
         started = time.perf_counter()
+        public = not ephemeral
+        if edit and interaction.message is not None:  # the edited message keeps its visibility
+            public = not interaction.message.flags.ephemeral
 
         async def build() -> dict[str, Any]:
             answer = await asyncio.to_thread(
@@ -266,7 +269,7 @@ class AskCog(commands.Cog):
             self.bot.metrics.observe(answer.answered, time.perf_counter() - started)
             owner = interaction.user.id if owner_id is None else owner_id
             k = self.bot.settings.top_k
-            return render_answer(answer, lang, qid, owner, engine, page_size=k)
+            return render_answer(answer, lang, qid, owner, engine, page_size=k, public=public)
 
         await deliver(interaction, build, ephemeral=ephemeral, edit=edit)
 
@@ -317,6 +320,28 @@ class AskCog(commands.Cog):
             await send_error(interaction, t("err_gone", locale_lang(interaction)))
             return
         await self.answer(interaction, question, ephemeral=on_ephemeral_message(interaction))
+
+    async def delete_answer(self, interaction: discord.Interaction, user_id: int) -> None:
+        """Delete a public answer for its asker or a member who can manage messages."""
+        perms = getattr(interaction, "permissions", None)
+        if interaction.user.id != user_id and not (perms and perms.manage_messages):
+            await send_error(interaction, t("err_not_yours_delete", locale_lang(interaction)))
+            return
+        # Through the interaction's webhook: no channel permission (or membership) needed.
+        await interaction.response.defer()
+        await interaction.delete_original_response()
+
+    async def publish(
+        self, interaction: discord.Interaction, question_id: int, offset: int
+    ) -> None:
+        """Post a private answer publicly in the channel, as the presser's answer."""
+        question = await asyncio.to_thread(self.bot.store.question_text, question_id)
+        if question is None:
+            await send_error(interaction, t("err_gone", locale_lang(interaction)))
+            return
+        await self.answer(
+            interaction, question, ephemeral=False, offset=offset, question_id=question_id
+        )
 
     async def more(
         self, interaction: discord.Interaction, question_id: int, offset: int, user_id: int

@@ -151,11 +151,68 @@ def sources_view(page: int, pages: int, lang: str) -> discord.ui.View | None:
     return view
 
 
+class DeleteButton(
+    discord.ui.DynamicItem[discord.ui.Button], template=r"del:(?P<qid>\d+):(?P<user>\d+)"
+):
+    """🗑️ on a public answer: the asker, or members who can manage messages, delete it."""
+
+    def __init__(self, question_id: int, user_id: int) -> None:
+        self.question_id, self.user_id = question_id, user_id
+        super().__init__(
+            discord.ui.Button(
+                style=discord.ButtonStyle.secondary,
+                emoji="🗑️",
+                custom_id=f"del:{question_id}:{user_id}",
+            )
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
+    ) -> DeleteButton:
+        """Rebuild the button from its custom_id."""
+        return cls(int(match["qid"]), int(match["user"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        """Delete the answer, when the presser may."""
+        await _cog(interaction).delete_answer(interaction, self.user_id)
+
+
+class PublishButton(
+    discord.ui.DynamicItem[discord.ui.Button], template=r"pub:(?P<qid>\d+):(?P<offset>\d+)"
+):
+    """ "Publicar" on a private answer: posts that page publicly in the channel."""
+
+    def __init__(self, question_id: int, offset: int, label: str = "Publicar") -> None:
+        self.question_id, self.offset = question_id, offset
+        super().__init__(
+            discord.ui.Button(
+                style=discord.ButtonStyle.primary,
+                label=label,
+                emoji="📢",
+                custom_id=f"pub:{question_id}:{offset}",
+            )
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
+    ) -> PublishButton:
+        """Rebuild the button from its custom_id."""
+        return cls(int(match["qid"]), int(match["offset"]), item.label or "Publicar")
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        """Post the answer publicly, as the presser's."""
+        await _cog(interaction).publish(interaction, self.question_id, self.offset)
+
+
 DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
     FeedbackButton,
     SuggestionButton,
     MoreButton,
     SourcesPageButton,
+    DeleteButton,
+    PublishButton,
 )
 
 
@@ -204,8 +261,12 @@ def answer_view(
     user_id: int,
     url: str | None,
     page_size: int = 3,
+    public: bool = True,
 ) -> discord.ui.View:
-    """Return the buttons under an answer: more passages, feedback, suggestions, link."""
+    """Return the buttons under an answer: pages, feedback, delete or publish, suggestions, link.
+
+    A public answer can be deleted (by the asker or a moderator); a private one published.
+    """
     view = discord.ui.View(timeout=None)
     if answer.answered:
         if question_id is not None:
@@ -215,6 +276,10 @@ def answer_view(
             view.add_item(FeedbackButton("down", question_id))
     else:
         add_suggestions(view, answer.suggestions[:3])
+    if question_id is not None and public:
+        view.add_item(DeleteButton(question_id, user_id))
+    elif question_id is not None and answer.answered:
+        view.add_item(PublishButton(question_id, answer.offset, t("publish", lang)))
     if url:
         view.add_item(
             discord.ui.Button(style=discord.ButtonStyle.link, label=t("link", lang), url=url)

@@ -322,15 +322,17 @@ class Harness:
         locale: str = "es-ES",
         user_id: int = USER_ID,
         ephemeral: bool = False,
+        permissions: str = "0",
     ) -> Call:
         """Press a button of a message the bot sent (its components come from `view`)."""
         message = message_payload(author_id=APP_ID, content="")
         message["components"] = view.to_components()
         message["flags"] = 1 << 6 if ephemeral else 0
         data = {"custom_id": custom_id, "component_type": 2}
-        call = self._mock(
-            interaction_payload(3, data, locale=locale, user_id=user_id, message=message)
+        payload = interaction_payload(
+            3, data, locale=locale, user_id=user_id, message=message, permissions=permissions
         )
+        call = self._mock(payload)
         store = self.bot._connection._view_store
         failures = _ErrorLogs()
         ui_log = logging.getLogger("discord.ui")

@@ -12,7 +12,7 @@ import discord
 import pytest
 
 from bot import __version__
-from bot.cogs.views import FeedbackButton, MoreButton, SuggestionButton
+from bot.cogs.views import DeleteButton, FeedbackButton, MoreButton, SuggestionButton
 from bot.core.answer import Engine
 from bot.settings import BUNDLED_KNOWLEDGE
 
@@ -63,7 +63,8 @@ async def test_answer_summary_quotes_and_buttons(harness: Harness) -> None:
     assert fields["Resumen"].startswith("Según Portaltic/EP (22/01/2025), «")
     assert "estará vigente hasta 2030" in fields["Resumen"]
     ids = list(buttons(call.visible))
-    assert ids == ["fb:up:1", "fb:down:1"]  # 3 passages were enough: no "Más pasajes"
+    # 3 passages were enough: no ◀ ▶; the asker (or a moderator) can delete the answer.
+    assert ids == ["fb:up:1", "fb:down:1", f"del:1:{USER_ID}"]
 
 
 async def test_private_question_is_ephemeral(harness: Harness) -> None:
@@ -625,7 +626,14 @@ async def test_answer_view_holds_only_persistent_buttons(harness: Harness) -> No
 
     view = call.visible.kwargs["view"]
     kinds = [type(c) for c in view.children]
-    assert kinds == [MoreButton, discord.ui.Button, MoreButton, FeedbackButton, FeedbackButton]
+    assert kinds == [
+        MoreButton,
+        discord.ui.Button,
+        MoreButton,
+        FeedbackButton,
+        FeedbackButton,
+        DeleteButton,
+    ]
     assert view.children[1].disabled  # "página 1/N" only shows where the reader is
     assert view.timeout is None
     assert all(c.custom_id for c in view.children)

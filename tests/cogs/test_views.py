@@ -9,7 +9,14 @@ import pytest
 
 from bot.cogs.client import DealBot
 from bot.cogs.ui import suggestion_key
-from bot.cogs.views import FeedbackButton, MoreButton, SuggestionButton, answer_view
+from bot.cogs.views import (
+    DeleteButton,
+    FeedbackButton,
+    MoreButton,
+    PublishButton,
+    SuggestionButton,
+    answer_view,
+)
 from bot.core.answer import Engine
 from bot.store import MemoryStore
 
@@ -229,9 +236,10 @@ def test_custom_ids_round_trip_through_the_templates(engine: Engine) -> None:
         f"more:42:3:{USER_ID}",  # ▶
         "fb:up:42",
         "fb:down:42",
+        f"del:42:{USER_ID}",  # public answers: the asker or a moderator may delete them
         "https://example.org/a",
     ]
-    for item, cid in zip(view.children[:5], ids, strict=False):
+    for item, cid in zip(view.children[:6], ids, strict=False):
         if isinstance(item, discord.ui.DynamicItem):
             assert re.fullmatch(type(item).__discord_ui_compiled_template__, cid)
         assert len(cid) <= 100
@@ -242,10 +250,14 @@ def test_custom_ids_round_trip_through_the_templates(engine: Engine) -> None:
 def test_not_covered_view_has_suggestions_and_no_votes(engine: Engine) -> None:
     answer = engine.ask(OFF_TOPIC, lang="en")
     view = answer_view(answer, "en", 7, USER_ID, None)
-    assert all(isinstance(c, SuggestionButton) for c in view.children)
-    assert [c.item.label for c in view.children] == list(answer.suggestions[:3])
-    for c in view.children:
+    *suggestions, delete = view.children
+    assert all(isinstance(c, SuggestionButton) for c in suggestions)
+    assert [c.item.label for c in suggestions] == list(answer.suggestions[:3])
+    for c in suggestions:
         assert c.custom_id == f"sg:{suggestion_key(c.item.label)}"
+    assert isinstance(delete, DeleteButton) and not any(
+        isinstance(c, FeedbackButton) for c in view.children
+    )
 
 
 def test_without_a_question_id_there_are_no_vote_or_more_buttons(engine: Engine) -> None:
@@ -277,3 +289,59 @@ async def test_a_page_past_the_end_says_there_is_nothing_more(harness: Harness) 
     assert problems(call) == []
     assert call.responses[0].kind == "edit_message"
     assert "No hay más pasajes." in call.visible.text
+
+
+# -- delete and publish ---------------------------------------------------------------------------
+
+
+MANAGE_MESSAGES = str(1 << 13)
+
+
+@pytest.fixture
+def deleted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Interaction ids whose message the bot deleted (through the interaction's webhook)."""
+    out: list[int] = []
+
+    async def delete_original_response(self: discord.Interaction) -> None:
+        out.append(self.id)
+
+    monkeypatch.setattr(discord.Interaction, "delete_original_response", delete_original_response)
+    return out
+
+
+@pytest.mark.parametrize(("who", "permissions"), [("asker", "0"), ("moderator", MANAGE_MESSAGES)])
+async def test_the_asker_or_a_moderator_deletes_a_public_answer(
+    harness: Harness, deleted: list[int], who: str, permissions: str
+) -> None:
+    _, view = await ask(harness, MANY)
+    delete = next(c for c in view.children if isinstance(c, DeleteButton))
+    user = USER_ID if who == "asker" else USER_ID + 5
+
+    call = await harness.press(view, delete.custom_id, user_id=user, permissions=permissions)
+
+    assert [s.kind for s in call.sent] == ["defer"] and deleted == [call.interaction.id]
+
+
+async def test_nobody_else_deletes_an_answer(harness: Harness, deleted: list[int]) -> None:
+    _, view = await ask(harness, MANY)
+    delete = next(c for c in view.children if isinstance(c, DeleteButton))
+
+    call = await harness.press(view, delete.custom_id, user_id=USER_ID + 1)
+
+    assert call.ephemeral and "Solo quien preguntó" in call.visible.kwargs["content"]
+    assert deleted == []
+
+
+async def test_a_private_answer_can_be_published(harness: Harness) -> None:
+    private, view = await ask(harness, MANY, privado=True)
+    assert not any(isinstance(c, DeleteButton) for c in view.children)
+    publish = next(c for c in view.children if isinstance(c, PublishButton))
+    assert publish.item.label == "Publicar"
+
+    call = await harness.press(view, publish.custom_id)
+
+    assert not call.ephemeral  # posted in the channel, with the same quotes
+    assert quoted_lines(call) == quoted_lines(private)
+    shown = call.visible.kwargs["view"]
+    assert any(isinstance(c, DeleteButton) for c in shown.children)
+    assert harness.bot.store.stats().total == 1  # publishing is not a new question

@@ -1589,6 +1589,8 @@ class FakeDiscord:
         if error:
             return error
         state.deleted.append(msg["id"])
+        # The same message in its channel (a component's message, e.g. one the bot posted).
+        self.channel_messages.get(msg["channel_id"], {}).pop(msg["id"], None)
         if msg is state.original:
             state.original = None
         else:

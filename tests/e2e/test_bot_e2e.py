@@ -257,10 +257,15 @@ async def test_every_command_button_and_menu_answers_once(
     assert answer["embeds"][0]["title"] == f"{t('question', lang)}: {QUESTION}"
     assert answer["embeds"][-1]["footer"]["text"] == t("footer", lang)
     ids = custom_ids(answer)
-    assert [i.split(":")[:2] for i in ids] == [["fb", "up"], ["fb", "down"]]
+    assert [i.split(":")[:2] for i in ids] == [["fb", "up"], ["fb", "down"], ["del", "1"]]
 
     private = await interact(fake, slash("preguntar", {"pregunta": QUESTION, "privado": True}))
     assert is_ephemeral(private) and QUOTE in plain(message_text(private))
+    # "Publicar" posts the private answer in the channel (then it can be deleted instead).
+    (publish_id,) = [i for i in custom_ids(private) if i.startswith("pub:")]
+    published = await interact(fake, click(publish_id, private))
+    assert not is_ephemeral(published) and QUOTE in plain(message_text(published))
+    assert [i for i in custom_ids(published) if i.startswith(("pub:", "del:"))][0][:4] == "del:"
 
     # Autocomplete of the question option.
     body = await interact(
@@ -271,7 +276,7 @@ async def test_every_command_button_and_menu_answers_once(
     assert body["type"] == 8 and QUESTION in [c["value"] for c in body["data"]["choices"]]
 
     # 👍 / 👎 on the answer: private thanks, in the voter's language.
-    for custom_id, key in zip(ids, ("vote_thanks_up", "vote_thanks_down"), strict=True):
+    for custom_id, key in zip(ids[:2], ("vote_thanks_up", "vote_thanks_down"), strict=True):
         thanks = await interact(fake, click(custom_id, answer))
         assert thanks["content"] == t(key, lang) and is_ephemeral(thanks)
 
@@ -330,8 +335,16 @@ async def test_every_command_button_and_menu_answers_once(
     stats7 = await interact(fake, slash("estadisticas", {"dias": 7}, permissions=ADMIN))
     assert stats7["embeds"][0]["title"] == t("stats_title", lang, days=7)
 
+    # 🗑️: somebody else is refused; the asker deletes the public answer (through the webhook).
+    refused = await interact(fake, click(ids[2], answer, user_id=fake.snowflake()))
+    assert refused["content"] == t("err_not_yours_delete", lang) and is_ephemeral(refused)
+    delete = click(ids[2], answer)
+    await interact(fake, delete, message=False)
+    await fake.wait_until(lambda: fake.interaction(delete["id"]).deleted, 5, "the deletion")
+    assert fake.interaction(delete["id"]).deleted == [answer["id"]]
+
     await asyncio.sleep(0.2)  # a late duplicate response would show up here
-    assert assert_answered_once_in_time(fake) == 18
+    assert assert_answered_once_in_time(fake) == 21
     assert fake.unknown_routes == []
     for state in fake.interactions.values():
         assert all(not is_loading(m) for m in state.messages)

@@ -111,7 +111,9 @@ async def test_a_mention_is_answered_as_a_reply_like_preguntar(
     assert reply["channel_id"] == fake.channel_id
     assert reply["embeds"][0]["title"] == f"{t('question', 'es')}: {QUESTION}"
     assert QUOTE in plain(message_text(reply))
-    assert [i.split(":")[:2] for i in custom_ids(reply)] == [["fb", "up"], ["fb", "down"]]
+    ids = custom_ids(reply)
+    assert [i.split(":")[:2] for i in ids] == [["fb", "up"], ["fb", "down"], ["del", "1"]]
+    assert ids[2].endswith(f":{fake.user['id']}")  # the asker may delete it
     (post,) = posts(fake)
     assert post.body["allowed_mentions"]["parse"] == [] and post.spec_errors is None
     assert str(post.body["message_reference"]["message_id"]) == msg["id"]
@@ -119,6 +121,13 @@ async def test_a_mention_is_answered_as_a_reply_like_preguntar(
     # Its own answer came back as MESSAGE_CREATE (as on Discord): never answered.
     await quiet(fake)
     assert len(posts(fake)) == 1
+
+    # The asker deletes the answer with 🗑️ (through the interaction, no channel permission).
+    delete = fake.component_interaction(ids[2], reply)
+    await fake.dispatch_interaction(delete)
+    await fake.wait_until(
+        lambda: reply["id"] not in fake.channel_messages[fake.channel_id], SANITY, "deletion"
+    )
     fake.assert_no_spec_violations()
 
 
