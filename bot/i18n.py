@@ -108,17 +108,37 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "help_title": {"es": "Cómo preguntar", "en": "How to ask"},
     "help_body": {
-        "es": "Usa **/preguntar** con tu pregunta, en español o en inglés. Respondo solo con "
+        "es": "Usa {preguntar} con tu pregunta, en español o en inglés. Respondo solo con "
         "citas textuales del artículo, con su párrafo y fuente; si el artículo no trata tu "
-        "pregunta, te lo digo. **/resumen** resume el artículo, **/fuentes** lista los "
+        "pregunta, te lo digo. {resumen} resume el artículo, {fuentes} lista los "
         "documentos y el menú contextual «Preguntar al bot» (clic derecho en un mensaje → "
         "Apps) responde al texto de ese mensaje. Con `privado: True` solo tú ves la respuesta.",
-        "en": "Use **/ask** with your question, in Spanish or English. I only answer with "
+        "en": "Use {preguntar} with your question, in Spanish or English. I only answer with "
         "verbatim quotes from the article (in Spanish), with paragraph and source; if the "
-        "article does not cover your question, I say so. **/summary** summarizes the "
-        "article, **/sources** lists the documents, and the “Ask the bot” message menu "
+        "article does not cover your question, I say so. {resumen} summarizes the "
+        "article, {fuentes} lists the documents, and the “Ask the bot” message menu "
         "(right-click a message → Apps) answers that message's text. With `private: True` "
         "only you see the answer.",
+    },
+    "help_mentions_title": {"es": "Sin comandos", "en": "Without commands"},
+    "help_mentions": {
+        "es": "Menciónome con tu pregunta («@bot ¿hasta cuándo dura el acuerdo?») y respondo "
+        "en el canal; responde a una de mis respuestas para seguir preguntando («¿y eso hasta "
+        "cuándo?»); o escríbeme por mensaje directo. Solo leo los mensajes que me mencionan, "
+        "me responden o me escriben a mí.",
+        "en": "Mention me with your question (“@bot how long does the deal last?”) and I answer "
+        "in the channel; reply to one of my answers to ask a follow-up (“and until when?”); or "
+        "send me a direct message. I only read messages that mention me, reply to me or are "
+        "sent to me.",
+    },
+    "help_admin_title": {"es": "Administración", "en": "Administration"},
+    "help_admin": {
+        "es": "{configurar} canales, idioma, menciones, hilos y privacidad de este servidor · "
+        "{estadisticas} preguntas, respuestas, votos y comentarios · {recargar} recarga la "
+        "base de conocimiento",
+        "en": "{configurar} this server's channels, language, mentions, threads and privacy · "
+        "{estadisticas} questions, answers, votes and comments · {recargar} reloads the "
+        "knowledge base",
     },
     "examples": {"es": "Ejemplos", "en": "Examples"},
     "status_title": {"es": "Estado", "en": "Status"},

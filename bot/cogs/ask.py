@@ -140,7 +140,8 @@ class AskCog(commands.Cog):
         lang = locale_lang(interaction)
         examples = self.bot.engine.complete("")[:3]
         view = add_suggestions(discord.ui.View(timeout=None), examples)
-        embed = ui.help_embed(lang, examples)
+        mentions = await self.bot.command_mentions()
+        embed = ui.help_embed(lang, examples, mentions, admin=_manages_server(interaction))
         await respond(interaction, {"embeds": [embed], "view": view}, ephemeral=True)
 
     @app_commands.allowed_installs(guilds=True, users=False)
@@ -466,6 +467,12 @@ def relative_problem(problem: str, folder: Path) -> str:
     for prefix in sorted({str(folder), str(folder.resolve())}, key=len, reverse=True):
         problem = problem.replace(prefix + os.sep, "").replace(prefix, ".")
     return problem
+
+
+def _manages_server(interaction: discord.Interaction) -> bool:
+    """Tell whether the member can use the admin commands (their default permission)."""
+    perms = getattr(interaction, "permissions", None)
+    return interaction.guild_id is not None and bool(perms and perms.manage_guild)
 
 
 def _duration(seconds: float) -> str:

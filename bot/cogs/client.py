@@ -117,6 +117,7 @@ class DealBotMixin:
         self.sync_only = False
         self._inflight: set[asyncio.Task[Any]] = set()
         self._configs: dict[int, ServerConfig] = {}
+        self._command_mentions: dict[str, str] | None = None
 
     def track(self) -> None:
         """Remember the current interaction task so shutdown can let it finish."""
@@ -165,6 +166,19 @@ class DealBotMixin:
             return self.settings.server_defaults()
         return await self.server_config(interaction.guild_id)
 
+    async def command_mentions(self) -> dict[str, str]:
+        """Return each command's clickable mention (`</preguntar:ID>`), fetched once."""
+        if self._command_mentions is None:
+            guild_id = self.settings.discord_guild_id
+            guild = discord.Object(id=guild_id) if guild_id else None
+            try:  # one GET; /ayuda falls back to plain names meanwhile
+                fetched = await asyncio.wait_for(self.tree.fetch_commands(guild=guild), 1.0)
+            except Exception as exc:
+                log.warning("could not fetch the command ids for /ayuda: %s", exc)
+                return {}
+            self._command_mentions = {c.name: c.mention for c in fetched}
+        return self._command_mentions
+
     def forget_server_config(self, guild_id: int) -> None:
         """Drop a server's cached configuration (after /configurar changed it)."""
         self._configs.pop(guild_id, None)
@@ -208,6 +222,7 @@ class DealBotMixin:
         command twice in those servers); the guilds are remembered in the data folder.
         """
         guild_id = self.settings.discord_guild_id
+        self._command_mentions = None  # ids change when commands are synced anew
         if guild_id and not force:
             guild = discord.Object(id=guild_id)
             self.tree.copy_global_to(guild=guild)

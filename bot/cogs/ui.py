@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -287,11 +288,25 @@ def sources_embed(engine: Any, lang: str, page: int = 0) -> tuple[discord.Embed,
     return embed, page, len(pages)
 
 
-def help_embed(lang: str, examples: list[str]) -> discord.Embed:
-    """Explain how to ask, with example questions."""
+def help_embed(
+    lang: str,
+    examples: list[str],
+    mentions: Mapping[str, str] | None = None,
+    admin: bool = False,
+) -> discord.Embed:
+    """Explain how to ask (commands as clickable mentions), with example questions.
+
+    `mentions` maps a command name to its mention (`</preguntar:ID>`); admin commands are
+    listed only for admins.
+    """
+    names = ("preguntar", "resumen", "fuentes", "configurar", "estadisticas", "recargar")
+    shown = {n: (mentions or {}).get(n) or f"**/{_command_name(n, lang)}**" for n in names}
     embed = discord.Embed(
-        title=t("help_title", lang), description=t("help_body", lang), colour=COLOR_INFO
+        title=t("help_title", lang), description=t("help_body", lang, **shown), colour=COLOR_INFO
     )
+    embed.add_field(name=t("help_mentions_title", lang), value=t("help_mentions", lang))
+    if admin:
+        embed.add_field(name=t("help_admin_title", lang), value=t("help_admin", lang, **shown))
     if examples:
         lines = "\n".join(f"• {escape(q)}" for q in examples)
         embed.add_field(
@@ -299,6 +314,12 @@ def help_embed(lang: str, examples: list[str]) -> discord.Embed:
         )
     embed.set_footer(text=t("footer", lang))
     return embed
+
+
+def _command_name(name: str, lang: str) -> str:
+    from bot.cogs.translator import ENGLISH
+
+    return ENGLISH.get(name, name) if lang == "en" else name
 
 
 def problems_embed(heading: str, problems: tuple[str, ...] | list[str]) -> discord.Embed:

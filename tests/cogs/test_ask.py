@@ -675,3 +675,26 @@ async def test_a_failure_after_deferring_turns_thinking_into_the_error(
         "ephemeral": True,
     }
     assert len(edits) == 1
+
+
+async def test_help_explains_mentions_and_shows_admin_commands_only_to_admins(
+    harness: Harness,
+) -> None:
+    member = await harness.slash("ayuda")
+    admin = await harness.slash("ayuda", permissions=str(1 << 5))  # Manage Server
+
+    member_fields = {f.name: f.value for f in member.visible.embeds[0].fields}
+    admin_fields = {f.name: f.value for f in admin.visible.embeds[0].fields}
+    assert "@bot" in member_fields["Sin comandos"]  # asking by mention, reply or DM
+    assert "Administración" not in member_fields and "/configurar" not in member.visible.text
+    assert "/configurar" in admin_fields["Administración"]
+
+
+async def test_help_links_commands_as_clickable_mentions(harness: Harness) -> None:
+    harness.bot._command_mentions = {"preguntar": "</preguntar:123>", "resumen": "</resumen:4>"}
+
+    call = await harness.slash("ayuda")
+
+    description = call.visible.embeds[0].description
+    assert "</preguntar:123>" in description and "</resumen:4>" in description
+    assert "**/fuentes**" in description  # no id known: the plain name

@@ -463,3 +463,16 @@ async def test_a_user_installed_app_answers_where_the_bot_is_no_member(
         await bot.stop()
         store.close()
     fake.assert_no_spec_violations()
+
+
+async def test_help_links_the_synced_commands(
+    fake_discord: FakeDiscord, running: InProcessBot
+) -> None:
+    fake = fake_discord
+    ids = {c["name"]: c["id"] for c in fake.commands[None]}
+    member = await slash(fake, "ayuda")
+    admin = await slash(fake, "ayuda", permissions=ADMIN)
+    assert f"</preguntar:{ids['preguntar']}>" in member["embeds"][0]["description"]
+    assert f"</configurar:{ids['configurar']}>" not in message_text(member)
+    assert f"</configurar:{ids['configurar']}>" in message_text(admin)
+    assert t("help_mentions_title", "es") in fields(member)
