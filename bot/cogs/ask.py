@@ -21,8 +21,9 @@ from bot.cogs import ui
 from bot.cogs.answering import record_question, render_answer
 from bot.cogs.configure import config_rows
 from bot.cogs.views import add_suggestions, locale_lang, sources_view
-from bot.core.answer import Answer, clean_question
+from bot.core.answer import MAX_QUESTION_CHARS, Answer, clean_question
 from bot.core.errors import KnowledgeError, QuestionError
+from bot.core.extract import question_in
 from bot.i18n import discord_cooldown_message, question_error, t
 from bot.store import QuestionRecord, stats_headline, stats_sections
 
@@ -96,12 +97,13 @@ class AskCog(commands.Cog):
         return choices
 
     async def ask_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
-        """Answer the text of the selected message."""
-        text = " ".join(message.clean_content.split())
+        """Answer the selected message privately (with "Publicar"): its question sentences,
+        or its embeds' text when it has no text of its own."""
+        text = question_in(message_text(message), MAX_QUESTION_CHARS)
         if not text:
             await send_error(interaction, t("err_no_text", locale_lang(interaction)))
             return
-        await self.answer(interaction, text, ephemeral=False)
+        await self.answer(interaction, text, ephemeral=True)
 
     @app_commands.allowed_installs(guilds=True, users=True)
     @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
@@ -467,6 +469,20 @@ def relative_problem(problem: str, folder: Path) -> str:
     for prefix in sorted({str(folder), str(folder.resolve())}, key=len, reverse=True):
         problem = problem.replace(prefix + os.sep, "").replace(prefix, ".")
     return problem
+
+
+def message_text(message: discord.Message) -> str:
+    """Return what a message says: its text, else its embeds' titles, descriptions, fields."""
+    text = " ".join(message.clean_content.split())
+    if text:
+        return text
+    parts: list[str] = []
+    for embed in message.embeds:
+        parts += [embed.title or "", embed.description or ""]
+        parts += [f"{f.name}. {f.value}" for f in embed.fields]
+    # Each piece as its own sentence, so that the question among them can be picked.
+    pieces = [" ".join(p.split()) for p in parts if p.strip()]
+    return " ".join(p if p[-1] in ".?!…" else p + "." for p in pieces)
 
 
 def _manages_server(interaction: discord.Interaction) -> bool:

@@ -298,10 +298,16 @@ class Harness:
         return call
 
     async def context_menu(
-        self, content: str, *, locale: str = "es-ES", user_id: int = USER_ID
+        self,
+        content: str,
+        *,
+        locale: str = "es-ES",
+        user_id: int = USER_ID,
+        embeds: list[dict[str, Any]] | None = None,
     ) -> Call:
-        """Use the message menu "Preguntar al bot" on a message with `content`."""
+        """Use the message menu "Preguntar al bot" on a message with `content` (and embeds)."""
         message = message_payload(author_id=999, content=content)
+        message["embeds"] = embeds or []
         msg_id = message["id"]
         data = {
             "id": str(next(_ids)),

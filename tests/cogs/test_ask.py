@@ -526,7 +526,9 @@ async def test_autocomplete_with_nothing_typed_lists_suggested_questions(
 async def test_message_menu_answers_the_message_text(harness: Harness, engine: Engine) -> None:
     call = await harness.context_menu(f"  {VIGENTE}\n")
 
-    assert len(call.responses) == 1 and not call.ephemeral
+    # Privately, with "Publicar" to post it for everybody.
+    assert len(call.responses) == 1 and call.ephemeral
+    assert "Publicar" in buttons(call.visible).values()
     assert call.visible.embeds[0].title == f"Pregunta: {VIGENTE}"
     assert engine.ask(VIGENTE).passages[0].text in plain(description(call))
     assert harness.bot.store.stats().total == 1
@@ -698,3 +700,24 @@ async def test_help_links_commands_as_clickable_mentions(harness: Harness) -> No
     description = call.visible.embeds[0].description
     assert "</preguntar:123>" in description and "</resumen:4>" in description
     assert "**/fuentes**" in description  # no id known: the plain name
+
+
+async def test_message_menu_on_a_long_message_asks_its_question_sentences(
+    harness: Harness, engine: Engine
+) -> None:
+    chatter = "Ayer estuve leyendo la noticia con calma y me quedé pensando un buen rato. " * 6
+    call = await harness.context_menu(f"{chatter}{VIGENTE} {chatter}")
+
+    assert not call.visible.kwargs.get("content")  # no "too long" refusal
+    assert call.visible.embeds[0].title == f"Pregunta: {VIGENTE}"
+    assert engine.ask(VIGENTE).passages[0].text in plain(description(call))
+
+
+async def test_message_menu_on_an_embed_only_message_uses_the_embed_text(
+    harness: Harness, engine: Engine
+) -> None:
+    embed = {"type": "rich", "title": "Duda", "description": VIGENTE}
+    call = await harness.context_menu("", embeds=[embed])
+
+    assert call.visible.embeds[0].title == f"Pregunta: {VIGENTE}"  # the question in it
+    assert engine.ask(VIGENTE).passages[0].text in plain(description(call))
