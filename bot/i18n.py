@@ -190,6 +190,19 @@ STRINGS: dict[str, dict[str, str]] = {
         "es": "Votos por pasaje (👍 / 👎)",
         "en": "Votes per passage (👍 / 👎)",
     },
+    "missing_title": {"es": "¿Qué faltó?", "en": "What was missing?"},
+    "missing_label": {
+        "es": "Qué esperabas encontrar (opcional)",
+        "en": "What you expected to find (optional)",
+    },
+    "missing_placeholder": {
+        "es": "p. ej.: no dice cuánto dinero invirtió Microsoft",
+        "en": "e.g. it does not say how much Microsoft invested",
+    },
+    "stats_missing": {
+        "es": "Qué faltó (comentarios de 👎)",
+        "en": "What was missing (👎 comments)",
+    },
     "stats_none": {"es": "(ninguna)", "en": "(none)"},
     "yes": {"es": "sí", "en": "yes"},
     "no": {"es": "no", "en": "no"},

@@ -64,6 +64,7 @@ class Stats:
     passage_votes: tuple[tuple[str, int, int], ...]
     days: int = 30
     private: int = 0  # questions asked privately or in DMs: counted only
+    comments: tuple[tuple[str, str], ...] = ()  # (question, "¿Qué faltó?" comment), newest first
 
 
 @dataclass(frozen=True)
@@ -94,8 +95,11 @@ class Store(Protocol):
         """Persist a question and return its id."""
         ...
 
-    def record_vote(self, question_id: int, user_id: int, vote: int) -> None:
-        """Record (or replace) one user's +1/-1 vote on a question."""
+    def record_vote(
+        self, question_id: int, user_id: int, vote: int, comment: str | None = None
+    ) -> None:
+        """Record (or replace) one user's +1/-1 vote on a question; a 👎 may say what was missing
+        (a comment given later keeps the vote; a 👍 drops the comment)."""
         ...
 
     def votes(self, question_id: int) -> tuple[int, int]:
@@ -230,9 +234,14 @@ def _grouped(questions: Iterable[str], top: int) -> tuple[tuple[str, int], ...]:
 
 
 def _compute_stats(
-    rows: Sequence[_Row], votes: Iterable[tuple[int, int]], days: int, top: int
+    rows: Sequence[_Row],
+    votes: Iterable[tuple[int, int]],
+    days: int,
+    top: int,
+    comments: Iterable[tuple[int, str]] = (),
 ) -> Stats:
-    """Build Stats from questions in the window and (question_id, vote) pairs."""
+    """Build Stats from questions in the window, (question_id, vote) pairs and the 👎
+    comments (question_id, comment), newest first."""
     per_day: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for r in rows:
         day = per_day[r.asked_at.date().isoformat()]
@@ -241,6 +250,7 @@ def _compute_stats(
     total = len(rows)
     answered = sum(1 for r in rows if r.answered)
 
+    shown = {r.id: r.question for r in rows if r.shown}  # private questions stay unshown
     top_passage = {r.id: r.passage_ids[0] for r in rows if r.passage_ids}
     tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for question_id, vote in votes:
@@ -259,6 +269,9 @@ def _compute_stats(
         passage_votes=tuple((p, up, down) for p, (up, down) in passage_votes[: max(top, 0)]),
         days=days,
         private=sum(1 for r in rows if not r.shown),
+        comments=tuple(
+            (shown[qid], text) for qid, text in comments if qid in shown and text.strip()
+        )[: max(top, 0)],
     )
 
 
@@ -272,6 +285,7 @@ class _MemQuestion:
     row: _Row
     user_hash: str
     votes: dict[str, int] = field(default_factory=dict)
+    comments: dict[str, str] = field(default_factory=dict)
 
 
 class MemoryStore:
@@ -303,14 +317,22 @@ class MemoryStore:
             self._questions[qid] = _MemQuestion(row, hash_user(self._salt, rec.user_id))
             return qid
 
-    def record_vote(self, question_id: int, user_id: int, vote: int) -> None:
-        """Record (or replace) one user's +1/-1 vote on a question."""
+    def record_vote(
+        self, question_id: int, user_id: int, vote: int, comment: str | None = None
+    ) -> None:
+        """Record (or replace) one user's +1/-1 vote on a question, with a 👎's comment."""
         _check_vote(vote)
         with self._lock:
             q = self._questions.get(question_id)
             if q is None:
                 raise KeyError(f"unknown question id {question_id}")
-            q.votes[hash_user(self._salt, user_id)] = vote
+            voter = hash_user(self._salt, user_id)
+            q.votes[voter] = vote
+            if vote > 0:
+                q.comments.pop(voter, None)
+            elif comment:
+                q.comments.pop(voter, None)  # re-inserted: newest last
+                q.comments[voter] = comment
 
     def question_text(self, question_id: int) -> str | None:
         """Return the text of a recorded question, or None when it is unknown or purged."""
@@ -337,7 +359,8 @@ class MemoryStore:
             ]
             rows = [q.row for q in qs]
             votes = [(q.row.id, v) for q in qs for v in q.votes.values()]
-        return _compute_stats(rows, votes, days, top)
+            comments = [(q.row.id, c) for q in reversed(qs) for c in reversed(q.comments.values())]
+        return _compute_stats(rows, votes, days, top, comments)
 
     def purge(self, older_than_days: int) -> int:
         """Delete questions (and their votes) older than N days; return how many."""
@@ -431,12 +454,18 @@ def _migrate_v4(conn: sqlite3.Connection) -> None:
     )
 
 
+def _migrate_v5(conn: sqlite3.Connection) -> None:
+    """Add the optional "¿Qué faltó?" comment of a 👎 vote."""
+    conn.execute("ALTER TABLE votes ADD COLUMN comment TEXT")
+
+
 # MIGRATIONS[i] upgrades a database from user_version i to i + 1. Append only, never edit.
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _migrate_v1,
     _migrate_v2,
     _migrate_v3,
     _migrate_v4,
+    _migrate_v5,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -542,17 +571,22 @@ class SqliteStore:
         assert qid is not None
         return qid
 
-    def record_vote(self, question_id: int, user_id: int, vote: int) -> None:
-        """Record (or replace) one user's +1/-1 vote on a question."""
+    def record_vote(
+        self, question_id: int, user_id: int, vote: int, comment: str | None = None
+    ) -> None:
+        """Record (or replace) one user's +1/-1 vote on a question, with a 👎's comment."""
         _check_vote(vote)
+        voter, now = hash_user(self._salt, user_id), _ts_text(self._clock())
         with self._tx() as conn:
             if conn.execute("SELECT 1 FROM questions WHERE id = ?", (question_id,)).fetchone():
                 conn.execute(
-                    "INSERT INTO votes (question_id, user_hash, vote, voted_at)"
-                    " VALUES (?, ?, ?, ?)"
+                    "INSERT INTO votes (question_id, user_hash, vote, voted_at, comment)"
+                    " VALUES (?, ?, ?, ?, ?)"
                     " ON CONFLICT (question_id, user_hash)"
-                    " DO UPDATE SET vote = excluded.vote, voted_at = excluded.voted_at",
-                    (question_id, hash_user(self._salt, user_id), vote, _ts_text(self._clock())),
+                    " DO UPDATE SET vote = excluded.vote, voted_at = excluded.voted_at,"
+                    " comment = CASE WHEN excluded.vote = 1 THEN NULL"
+                    " ELSE COALESCE(excluded.comment, votes.comment) END",
+                    (question_id, voter, vote, now, comment or None),
                 )
                 return
         raise KeyError(f"unknown question id {question_id}")
@@ -600,13 +634,19 @@ class SqliteStore:
                 f" JOIN questions q ON q.id = v.question_id WHERE q.asked_at >= ?{scope}",
                 args,
             ).fetchall()
+            comments = conn.execute(
+                "SELECT v.question_id, v.comment FROM votes v"
+                f" JOIN questions q ON q.id = v.question_id WHERE q.asked_at >= ?{scope}"
+                " AND v.comment IS NOT NULL ORDER BY v.voted_at DESC",
+                args,
+            ).fetchall()
         rows = [
             _Row(
                 i, datetime.fromisoformat(at), q, bool(a), tuple(json.loads(p or "[]")), g, bool(pr)
             )
             for i, at, q, a, p, g, pr in raw
         ]
-        return _compute_stats(rows, votes, days, top)
+        return _compute_stats(rows, votes, days, top, comments)
 
     def purge(self, older_than_days: int) -> int:
         """Delete questions (and their votes) older than N days; return how many."""
@@ -715,12 +755,16 @@ def stats_sections(stats: Stats, lang: str = "es") -> tuple[tuple[str, str], ...
     most = "\n".join(f"{i}. {_clip(q)} ({n})" for i, (q, n) in enumerate(stats.most_asked, 1))
     unans = "\n".join(f"{i}. {_clip(q)} ({n})" for i, (q, n) in enumerate(stats.unanswered, 1))
     votes = "\n".join(f"{p}  +{up} / -{down}" for p, up, down in stats.passage_votes)
-    return (
+    missing = "\n".join(f"• {_clip(q)} — {_clip(c, 160)}" for q, c in stats.comments)
+    sections = (
         (t("stats_per_day", lang), per_day),
         (t("stats_most_asked", lang), most or none),
         (t("stats_unanswered", lang), unans or none),
         (t("stats_passage_votes", lang), votes or none),
     )
+    if missing:  # what members said was missing, after a 👎
+        sections += ((t("stats_missing", lang), missing),)
+    return sections
 
 
 def stats_headline(stats: Stats, lang: str = "es") -> str:

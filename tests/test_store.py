@@ -595,3 +595,60 @@ def test_v3_database_is_migrated_to_server_settings_keeping_rows(tmp_path: Path)
     assert reopened.server_overrides(1) == ServerOverrides(threads=True)
     reopened.close()
     assert sqlite3.connect(db).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+# ------------------------------------------------------------------ 👎 comments
+
+
+def test_thumbs_down_comments_are_listed_per_server_newest_first(
+    store: Store, clock: Clock
+) -> None:
+    first = store.record_question(rec("¿Y la AGI?"))
+    second = store.record_question(rec("¿Cuánto invirtió?"))
+    elsewhere = store.record_question(rec("¿Otra cosa?", guild_id=999))
+    hidden = store.record_question(rec("secreto", private=True))
+    store.record_vote(first, 1, -1, "no explica qué es")
+    clock.now += timedelta(seconds=1)
+    store.record_vote(second, 2, -1, "falta la cifra")
+    store.record_vote(elsewhere, 3, -1, "de otro servidor")
+    store.record_vote(hidden, 4, -1, "de una pregunta privada")
+    store.record_vote(first, 5, -1)  # a 👎 without a comment
+
+    stats = store.stats(guild_id=111)
+    assert stats.comments == (
+        ("¿Cuánto invirtió?", "falta la cifra"),
+        ("¿Y la AGI?", "no explica qué es"),
+    )
+    assert "falta la cifra" in dict(stats_sections(stats))["Qué faltó (comentarios de 👎)"]
+
+
+def test_a_later_thumbs_up_drops_the_comment(store: Store) -> None:
+    qid = store.record_question(rec())
+    store.record_vote(qid, 1, -1, "falta algo")
+    store.record_vote(qid, 1, -1)  # voting 👎 again keeps what was said
+    assert store.stats().comments == (("¿Qué es la AGI?", "falta algo"),)
+    store.record_vote(qid, 1, 1)
+    assert store.stats().comments == () and store.votes(qid) == (1, 0)
+
+
+def test_v4_database_gets_vote_comments_keeping_votes(tmp_path: Path) -> None:
+    db = tmp_path / "v4.db"
+    conn = sqlite3.connect(db, isolation_level=None)
+    for migration in MIGRATIONS[:4]:
+        migration(conn)
+    conn.execute("PRAGMA user_version = 4")
+    at = NOW.isoformat(timespec="microseconds")
+    conn.execute(
+        "INSERT INTO questions (asked_at, guild_id, channel_id, user_hash, locale, question,"
+        " answered, passage_ids, latency_ms) VALUES (?, 1, 2, 'h', 'es', '¿AGI?', 1, '[]', 1)",
+        (at,),
+    )
+    conn.execute("INSERT INTO votes VALUES (1, 'voter', -1, ?)", (at,))
+    conn.close()
+
+    s = SqliteStore(db, salt="pepper", clock=Clock())
+    assert s.votes(1) == (0, 1)
+    s.record_vote(1, 7, -1, "falta contexto")
+    assert s.stats(guild_id=1).comments == (("¿AGI?", "falta contexto"),)
+    s.close()
+    assert sqlite3.connect(db).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION

@@ -20,7 +20,7 @@ from bot import __version__
 from bot.cogs import ui
 from bot.cogs.answering import record_question, render_answer
 from bot.cogs.configure import config_rows
-from bot.cogs.views import add_suggestions, locale_lang, sources_view
+from bot.cogs.views import MISSING_MAX, MissingModal, add_suggestions, locale_lang, sources_view
 from bot.core.answer import MAX_QUESTION_CHARS, Answer, clean_question
 from bot.core.errors import KnowledgeError, QuestionError
 from bot.core.extract import question_in
@@ -304,8 +304,17 @@ class AskCog(commands.Cog):
             return False
 
     async def vote(self, interaction: discord.Interaction, question_id: int, vote: int) -> None:
-        """Record a 👍/👎 vote (one per user per answer, changeable)."""
+        """Record a 👍/👎 vote (one per user per answer, changeable); 👎 asks what was missing."""
         lang = locale_lang(interaction)
+        if vote < 0:  # the modal is the response; the vote counts even if it is dismissed
+            await interaction.response.send_modal(MissingModal(question_id, lang))
+            try:
+                await asyncio.to_thread(
+                    self.bot.store.record_vote, question_id, interaction.user.id, vote
+                )
+            except KeyError:  # purged: the modal's submission says so
+                log.info("vote on purged question %s", question_id)
+            return
         try:
             await asyncio.to_thread(
                 self.bot.store.record_vote, question_id, interaction.user.id, vote
@@ -315,6 +324,19 @@ class AskCog(commands.Cog):
             return
         key = "vote_thanks_up" if vote > 0 else "vote_thanks_down"
         await respond(interaction, {"content": t(key, lang)}, ephemeral=True)
+
+    async def comment(self, interaction: discord.Interaction, question_id: int, text: str) -> None:
+        """Keep what a 👎 voter said was missing, with the vote; thank them privately."""
+        lang = locale_lang(interaction)
+        comment = " ".join(text.split())[:MISSING_MAX] or None
+        try:
+            await asyncio.to_thread(
+                self.bot.store.record_vote, question_id, interaction.user.id, -1, comment
+            )
+        except KeyError:
+            await send_error(interaction, t("err_gone", lang))
+            return
+        await respond(interaction, {"content": t("vote_thanks_down", lang)}, ephemeral=True)
 
     async def ask_suggestion(self, interaction: discord.Interaction, key: str) -> None:
         """Ask the suggested question behind a button."""

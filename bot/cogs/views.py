@@ -206,6 +206,29 @@ class PublishButton(
         await _cog(interaction).publish(interaction, self.question_id, self.offset)
 
 
+MISSING_MAX = 300
+
+
+class MissingModal(discord.ui.Modal):
+    """After a 👎: "¿Qué faltó?", optional, at most 300 characters, kept with the vote."""
+
+    def __init__(self, question_id: int, lang: str) -> None:
+        super().__init__(title=t("missing_title", lang), custom_id=f"missing:{question_id}")
+        self.question_id = question_id
+        self.text: discord.ui.TextInput[MissingModal] = discord.ui.TextInput(
+            label=t("missing_label", lang),
+            style=discord.TextStyle.paragraph,
+            required=False,
+            max_length=MISSING_MAX,
+            placeholder=t("missing_placeholder", lang),
+        )
+        self.add_item(self.text)
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        """Store the comment with the vote."""
+        await _cog(interaction).comment(interaction, self.question_id, self.text.value or "")
+
+
 DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
     FeedbackButton,
     SuggestionButton,

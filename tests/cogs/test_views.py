@@ -20,7 +20,7 @@ from bot.cogs.views import (
 from bot.core.answer import Engine
 from bot.store import MemoryStore
 
-from .conftest import USER_ID, Harness, MakeBot, buttons, plain, problems
+from .conftest import USER_ID, Harness, MakeBot, buttons, plain, problems, submit_modal
 
 MANY = "microsoft openai"  # more relevant passages than one page holds
 OFF_TOPIC = "¿Cuál es la capital de Francia?"
@@ -58,8 +58,9 @@ async def test_changing_a_vote_replaces_it_and_other_users_add(harness: Harness)
 
     await harness.press(view, f"fb:up:{qid}")
     down = await harness.press(view, f"fb:down:{qid}")
-    assert store.votes(qid) == (0, 1)
-    assert down.visible.kwargs["content"].startswith("Gracias por tu voto 👎")
+    assert store.votes(qid) == (0, 1)  # counted at once, even if the modal is dismissed
+    (modal_sent,) = down.responses
+    assert modal_sent.kind == "send_modal"
 
     await harness.press(view, f"fb:up:{qid}", user_id=USER_ID + 1)
     assert store.votes(qid) == (1, 1)
@@ -72,7 +73,30 @@ async def test_vote_thanks_in_english(harness: Harness) -> None:
 
     call = await harness.press(view, "fb:down:1", locale="en-US")
 
-    assert call.visible.kwargs["content"].startswith("Thanks for your vote 👎")
+    modal = call.responses[0].kwargs["_args"][0]
+    assert modal.title == "What was missing?"
+    thanks = await submit_modal(harness, modal, {"text": ""}, locale="en-US")  # optional
+    assert thanks.visible.kwargs["content"].startswith("Thanks for your vote 👎")
+
+
+async def test_thumbs_down_asks_what_was_missing_and_stats_list_it(harness: Harness) -> None:
+    _, view = await ask(harness, "¿Hasta cuándo estará vigente el acuerdo?")
+
+    call = await harness.press(view, "fb:down:1")
+
+    modal = call.responses[0].kwargs["_args"][0]
+    assert modal.title == "¿Qué faltó?"
+    (text,) = modal.children
+    assert text.max_length == 300 and not text.required
+    thanks = await submit_modal(harness, modal, {"text": "  No dice  qué pasa después de 2030 "})
+    assert thanks.ephemeral and "👎" in thanks.visible.kwargs["content"]
+    stats = harness.bot.store.stats()
+    assert harness.bot.store.votes(1) == (0, 1)  # one vote, now with its comment
+    assert stats.comments == (
+        ("¿Hasta cuándo estará vigente el acuerdo?", "No dice qué pasa después de 2030"),
+    )
+    report = await harness.slash("estadisticas", permissions=str(1 << 5))
+    assert "No dice qué pasa después de 2030" in report.visible.text
 
 
 async def test_each_answer_has_its_own_votes(harness: Harness) -> None:

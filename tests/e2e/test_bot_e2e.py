@@ -276,10 +276,20 @@ async def test_every_command_button_and_menu_answers_once(
     )
     assert body["type"] == 8 and QUESTION in [c["value"] for c in body["data"]["choices"]]
 
-    # 👍 / 👎 on the answer: private thanks, in the voter's language.
-    for custom_id, key in zip(ids[:2], ("vote_thanks_up", "vote_thanks_down"), strict=True):
-        thanks = await interact(fake, click(custom_id, answer))
-        assert thanks["content"] == t(key, lang) and is_ephemeral(thanks)
+    # 👍: private thanks, in the voter's language. 👎: a modal asks what was missing
+    # (optional, at most 300 characters); the comment is kept with the vote.
+    thanks = await interact(fake, click(ids[0], answer))
+    assert thanks["content"] == t("vote_thanks_up", lang) and is_ephemeral(thanks)
+    modal = await interact(fake, click(ids[1], answer), message=False)
+    assert modal["type"] == 9 and modal["data"]["title"] == t("missing_title", lang)
+    (text_input,) = modal["data"]["components"][0]["components"]
+    assert text_input["max_length"] == 300 and text_input["required"] is False
+    comment = "No dice qué pasa después"
+    submitted = fake.modal_submit_interaction(
+        modal["data"]["custom_id"], {text_input["custom_id"]: comment}, locale=locale
+    )
+    thanks = await interact(fake, submitted)
+    assert thanks["content"] == t("vote_thanks_down", lang) and is_ephemeral(thanks)
 
     # ◀ / ▶: the asker's answer is edited in place ("página 2/N"); anybody else pressing
     # gets a private copy of that page, which they can page in turn.
@@ -333,6 +343,7 @@ async def test_every_command_button_and_menu_answers_once(
     assert reloaded["embeds"][0]["description"].startswith(head) and is_ephemeral(reloaded)
     stats = await interact(fake, slash("estadisticas", permissions=ADMIN))
     assert stats["embeds"][0]["title"] == t("stats_title", lang, days=30)
+    assert comment in message_text(stats)  # what was missing, for this server
     stats7 = await interact(fake, slash("estadisticas", {"dias": 7}, permissions=ADMIN))
     assert stats7["embeds"][0]["title"] == t("stats_title", lang, days=7)
 
@@ -345,7 +356,7 @@ async def test_every_command_button_and_menu_answers_once(
     assert fake.interaction(delete["id"]).deleted == [answer["id"]]
 
     await asyncio.sleep(0.2)  # a late duplicate response would show up here
-    assert assert_answered_once_in_time(fake) == 21
+    assert assert_answered_once_in_time(fake) == 22
     assert fake.unknown_routes == []
     for state in fake.interactions.values():
         assert all(not is_loading(m) for m in state.messages)
