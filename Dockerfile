@@ -12,6 +12,12 @@ ARG GID=1000
 RUN groupadd --gid "${GID}" bot \
     && useradd --uid "${UID}" --gid bot --no-create-home --shell /usr/sbin/nologin bot
 
+# English questions are machine-translated by Apertium (rule-based, offline; optional outside
+# the image: without it the glossary alone handles English).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends apertium-en-es \
+    && rm -rf /var/lib/apt/lists/*
+
 WORKDIR /app
 COPY . /app
 

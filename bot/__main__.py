@@ -44,6 +44,24 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--queries", type=int, default=200, help="queries per size")
     bench.add_argument("--ref-max", type=int, default=100_000, help="largest size for rank-bm25")
     bench.add_argument("--seed", type=int, default=7)
+    bench.add_argument(
+        "--english",
+        type=int,
+        metavar="N",
+        default=None,
+        help="instead: time N English questions with and without translation",
+    )
+
+    add = sub.add_parser(
+        "add", help="add articles to the knowledge folder from a URL, an .html file or '-'"
+    )
+    add.add_argument("sources", nargs="+", metavar="SOURCE", help="URL, .html file, or '-'")
+    add.add_argument("--dir", type=Path, default=None, help="knowledge folder to write to")
+    add.add_argument("--dry-run", action="store_true", help="show what would be written")
+    add.add_argument("--title", default=None, help="title (instead of the page's)")
+    add.add_argument("--source", default=None, help="outlet (instead of the page's site name)")
+    add.add_argument("--published", default=None, metavar="YYYY-MM-DD", help="publication date")
+    add.add_argument("--timeout", type=float, default=None, help="download timeout, seconds")
 
     check = sub.add_parser("check", help="validate a knowledge folder")
     check.add_argument("folder", nargs="?", type=Path, default=None)
@@ -56,12 +74,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def load_engine(folder: Path) -> Engine:
+def load_engine(folder: Path, settings: Settings) -> Engine:
     """Build the engine over a knowledge folder (with a progress bar on a terminal)."""
     from bot.cli import ProgressBar
     from bot.core.answer import Engine
 
-    return Engine.load(folder, ProgressBar())
+    translation = settings.open_translation()
+    return Engine.load(
+        folder,
+        ProgressBar(),
+        answer_threshold=settings.answer_threshold,
+        translator=translation.translator,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -116,7 +140,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
                 clean_question(args.question)
             except QuestionError as exc:
                 return fail(question_error(exc, lang))
-        engine = load_engine(settings.knowledge_dir)
+        engine = load_engine(settings.knowledge_dir, settings)
         if args.question == "-":
             cli.ask_stream(engine, sys.stdin, sys.stdout, as_json=args.json, lang=lang, k=k)
             return 0
@@ -130,19 +154,31 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if command == "eval":
         from bot.core.evaluate import evaluate, load_cases
 
-        engine = load_engine(settings.knowledge_dir)
+        engine = load_engine(settings.knowledge_dir, settings)
         cases = [c for path in args.files for c in load_cases(path)]
         report = evaluate(engine, cases, k=args.k)
         print("\n".join(report.lines()))
         return 0
+    if command == "add":
+        return cli.add_articles(args, args.dir or settings.knowledge_dir)
     if command == "check":
+        from bot.core.answer import Engine
+
         folder = args.folder or settings.knowledge_dir
-        engine = load_engine(folder)
+        engine = Engine.load(folder, cli.ProgressBar(), answer_threshold=settings.answer_threshold)
         print(
             f"{folder}: OK — {len(engine.documents)} document(s), {len(engine.passages)} "
             f"passages, {len(engine.index.vocab)} terms, built in {engine.build_seconds:.2f} s"
         )
+        print(settings.open_translation(warm=True).line())
         return 0
+    if command == "bench" and args.english is not None:
+        from bot.bench_english import run_english_bench
+
+        translation = settings.open_translation(warm=True)
+        return run_english_bench(
+            settings.knowledge_dir, translation.translator, args.english, translation.line()
+        )
     if command == "bench":
         from bot.bench import run_bench
 
@@ -171,7 +207,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
         return run_bot(settings)
     if sys.stdin.isatty():
-        engine = load_engine(settings.knowledge_dir)
+        engine = load_engine(settings.knowledge_dir, settings)
         return cli.console(engine, settings.default_lang, settings.top_k)
     return fail(
         "DISCORD_TOKEN is not set: put it in .env (see .env.example) to run the bot, "

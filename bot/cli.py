@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
 import time
 from collections.abc import Iterable
+from datetime import date
+from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from bot.core.errors import QuestionError
@@ -14,6 +17,7 @@ from bot.i18n import question_error, t
 
 if TYPE_CHECKING:
     from bot.core.answer import Answer, Citation, Engine
+    from bot.core.ingest import Added
 
 BOLD, RESET, DIM = "\033[1m", "\033[0m", "\033[2m"
 EXIT_USAGE = 2  # bad input or a bad token; 1 is for knowledge problems
@@ -150,3 +154,55 @@ def console(engine: Engine, lang: str, k: int) -> int:
             print(render_answer(engine.ask(line, lang=lang, k=k), color))
         except QuestionError as exc:
             print(f"error: {question_error(exc, lang)}")
+
+
+def add_articles(args: argparse.Namespace, folder: Path) -> int:
+    """Run `python -m bot add`: add each source, print what was written or why not."""
+    from bot.core.ingest import DEFAULT_TIMEOUT, Added, Overrides, add
+
+    published = None
+    if args.published is not None:
+        try:
+            published = date.fromisoformat(args.published)
+        except ValueError:
+            return fail(f"--published {args.published!r}: not a date (YYYY-MM-DD)")
+    if args.timeout is not None and args.timeout <= 0:
+        return fail("--timeout must be a positive number of seconds")
+    if len(args.sources) > 1 and (args.title or args.published):
+        return fail("--title and --published apply to one article: give a single SOURCE")
+    if args.sources.count("-") > 1:
+        return fail("'-' (standard input) can be given once")
+    overrides = Overrides(title=args.title, source=args.source, published=published)
+    outcomes = add(
+        args.sources,
+        folder,
+        overrides=overrides,
+        dry_run=args.dry_run,
+        timeout=args.timeout or DEFAULT_TIMEOUT,
+        stdin=sys.stdin.buffer,
+    )
+    for source, outcome in zip(args.sources, outcomes, strict=True):
+        if isinstance(outcome, Added):
+            print(render_added(outcome))
+        else:
+            print(f"error: {source}: {outcome}", file=sys.stderr)
+    failed = sum(1 for o in outcomes if not isinstance(o, Added))
+    return 1 if failed else 0
+
+
+def render_added(added: Added) -> str:
+    """Describe an added article: file, title, date, outlet, paragraphs, first and last."""
+    a = added.article
+    verb = "added" if added.written else "would add (dry run, nothing written)"
+    lines = [
+        f"{verb}: {added.path}",
+        f"  title:      {a.title}",
+        f"  published:  {a.published.strftime('%d/%m/%Y')}",
+        f"  source:     {a.source}",
+        f"  url:        {a.url or '-'}",
+        f"  language:   {a.language}",
+        f"  paragraphs: {len(a.paragraphs)}",
+        f"  first:      {a.paragraphs[0]}",
+        f"  last:       {a.paragraphs[-1]}",
+    ]
+    return "\n".join(lines)

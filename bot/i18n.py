@@ -85,6 +85,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "es": "Solo quien preguntó puede pedir más pasajes. Pregunta tú con /preguntar.",
         "en": "Only the person who asked can page through passages. Ask with /ask.",
     },
+    "err_busy": {
+        "es": "Estoy muy ocupado ahora mismo; vuelve a pulsar en unos segundos.",
+        "en": "I'm very busy right now; press again in a few seconds.",
+    },
     "err_gone": {
         "es": "Esa pregunta ya no está disponible; vuelve a preguntar con /preguntar.",
         "en": "That question is no longer available; ask again with /ask.",
@@ -96,6 +100,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "vote_thanks_down": {
         "es": "Gracias por tu voto 👎: nos ayuda a mejorar la base de conocimiento.",
         "en": "Thanks for your vote 👎: it helps us improve the knowledge base.",
+    },
+    "err_no_document": {
+        "es": "No hay ningún documento titulado «{name}»: elige uno de la lista.",
+        "en": "There is no document titled «{name}»: pick one from the list.",
     },
     "sources_title": {"es": "Fuentes", "en": "Sources"},
     "sources_page": {"es": "página {a}/{b}", "en": "page {a}/{b}"},
@@ -147,6 +155,16 @@ STRINGS: dict[str, dict[str, str]] = {
     "passages": {"es": "Pasajes", "en": "Passages"},
     "build_time": {"es": "Construcción del índice", "en": "Index build time"},
     "uptime": {"es": "Tiempo activo", "en": "Uptime"},
+    "translation": {"es": "Preguntas en inglés", "en": "English questions"},
+    "translation_on": {"es": "traducidas con Apertium", "en": "translated with Apertium"},
+    "translation_off": {
+        "es": "solo glosario (TRANSLATOR=off)",
+        "en": "glossary only (TRANSLATOR=off)",
+    },
+    "translation_missing": {
+        "es": "solo glosario; para traducirlas: `{cmd}`",
+        "en": "glossary only; to translate them: `{cmd}`",
+    },
     "latency": {"es": "Latencia del gateway", "en": "Gateway latency"},
     "reload_ok": {
         "es": "Conocimiento recargado: {docs} documentos, {passages} pasajes ({secs:.2f} s).",

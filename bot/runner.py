@@ -28,7 +28,13 @@ def run_bot(settings: Settings, *, sync_only: bool = False) -> int:
     assert settings.discord_token is not None
     token = settings.discord_token.get_secret_value().strip()
     register_secret(token)
-    engine = Engine.load(settings.knowledge_dir)
+    translation = settings.open_translation(warm=True)
+    log.info("%s", translation.line())
+    engine = Engine.load(
+        settings.knowledge_dir,
+        answer_threshold=settings.answer_threshold,
+        translator=translation.translator,
+    )
     store, salt = open_store(settings)
     register_secret(salt)
     try:

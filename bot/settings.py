@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from bot.core.translate import Translation
 
 BUNDLED_KNOWLEDGE = Path(__file__).resolve().parents[1] / "knowledge"
 # A bot token is three base64url parts separated by dots.
@@ -45,6 +48,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     default_lang: Literal["es", "en"] = "es"
     top_k: int = Field(default=3, ge=1, le=10)
+    # Answer when the decision's confidence reaches this (0-1); None: the fitted chosen point.
+    answer_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     cooldown_questions: int = Field(default=5, ge=1, le=1000)
     cooldown_seconds: float = Field(default=30.0, gt=0, le=86400)
     allowed_channel_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
@@ -61,6 +66,22 @@ class Settings(BaseSettings):
     mentions_enabled: bool = True
     threads_enabled: bool = False
     answers_private: bool = False
+    # English questions: "auto" machine-translates them with Apertium when it is installed.
+    translator: Literal["auto", "off"] = "auto"
+    translator_command: str | None = None  # a null-flush translator instead of Apertium's
+    translator_timeout: float = Field(default=1.0, gt=0, le=30)
+
+    @field_validator("translator", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("translator_command", mode="before")
+    @classmethod
+    def _blank_command_is_none(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
 
     @field_validator("discord_token", "hash_salt", mode="before")
     @classmethod
@@ -69,7 +90,9 @@ class Settings(BaseSettings):
             return None
         return value
 
-    @field_validator("discord_guild_id", "shard_count", "metrics_port", mode="before")
+    @field_validator(
+        "discord_guild_id", "shard_count", "metrics_port", "answer_threshold", mode="before"
+    )
     @classmethod
     def _blank_int_is_none(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip():
@@ -114,6 +137,14 @@ class Settings(BaseSettings):
             mentions=self.mentions_enabled,
             threads=self.threads_enabled,
             private=self.answers_private,
+        )
+
+    def open_translation(self, *, warm: bool = False) -> Translation:
+        """Prepare the English translator these settings ask for (or say why there is none)."""
+        from bot.core.translate import open_translation
+
+        return open_translation(
+            self.translator, self.translator_command, self.translator_timeout, warm=warm
         )
 
     def token_problem(self) -> str | None:

@@ -83,6 +83,38 @@ def test_ask_json_not_covered(run_bot: RunBot) -> None:
     assert 1 <= len(data["suggestions"]) <= 3
 
 
+OFF_TOPIC = "¿Quién es el presidente de Francia?"  # shares "presidente" with the article
+
+
+def test_ask_json_declined_keeps_candidates_apart(run_bot: RunBot) -> None:
+    result = run_bot("ask", OFF_TOPIC, "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["answered"] is False and data["passages"] == []
+    assert 0 <= data["confidence"] < 0.5
+    assert data["candidates"], data  # the best passages the decision turned down
+    assert "presidente" in data["candidates"][0]["text"].casefold()
+    shown = run_bot("ask", OFF_TOPIC)
+    assert shown.returncode == 0, shown.stderr
+    for candidate in data["candidates"]:  # never shown to users
+        assert candidate["text"] not in shown.stdout
+
+
+def test_ask_json_answer_carries_its_confidence(run_bot: RunBot) -> None:
+    data = json.loads(run_bot("ask", QUESTION, "--json").stdout)
+    assert data["answered"] is True and data["candidates"] == []
+    assert 0.5 < data["confidence"] <= 1
+
+
+def test_answer_threshold_setting_moves_the_decision(run_bot: RunBot, cli_env) -> None:
+    eager = run_bot("ask", OFF_TOPIC, "--json", env=cli_env(ANSWER_THRESHOLD="0"))
+    assert json.loads(eager.stdout)["answered"] is True, eager.stderr
+    strict = run_bot("ask", QUESTION, "--json", env=cli_env(ANSWER_THRESHOLD="1"))
+    assert json.loads(strict.stdout)["answered"] is False, strict.stderr
+    bad = run_bot("ask", QUESTION, env=cli_env(ANSWER_THRESHOLD="2"))
+    assert assert_one_error_line(bad).startswith("error: setting ANSWER_THRESHOLD")
+
+
 def test_ask_lang_en_frames_in_english(run_bot: RunBot) -> None:
     result = run_bot("ask", QUESTION, "--lang", "en")
     assert result.returncode == 0, result.stderr
@@ -224,6 +256,24 @@ def test_eval_prints_the_figures(run_bot: RunBot, tmp_path: Path) -> None:
     assert lines[2].split()[-1] == "5/5"
 
 
+def test_eval_prints_the_operating_curve_and_marks_the_chosen_point(
+    run_bot: RunBot, cli_env, tmp_path: Path
+) -> None:
+    (tmp_path / "eval").mkdir()
+    shutil.copy(REPO / "eval" / "questions.jsonl", tmp_path / "eval" / "questions.jsonl")
+    for threshold in ("", "0.33"):
+        result = run_bot("eval", "eval/questions.jsonl", env=cli_env(ANSWER_THRESHOLD=threshold))
+        assert result.returncode == 0, result.stderr
+        lines = result.stdout.splitlines()
+        assert "operating curve (answer when confidence >= threshold):" in lines
+        chosen = [line for line in lines if line.endswith("<- chosen (ANSWER_THRESHOLD)")]
+        assert len(chosen) == 1, result.stdout
+        if threshold:
+            assert chosen[0].split()[0] == threshold
+    curve = [line.split() for line in lines if re.match(r"^ +0\.\d+ ", line)]
+    assert len(curve) >= 19 and all(len(row) >= 4 for row in curve)
+
+
 def test_eval_malformed_file_is_one_error_line(run_bot: RunBot, tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": "a", "kind": "in", "q": "¿Qué?"}\n{oops\n', encoding="utf-8")
@@ -243,6 +293,20 @@ def test_check_defaults_to_knowledge_dir(run_bot: RunBot) -> None:
     result = run_bot("check")
     assert result.returncode == 0, result.stderr
     assert "1 document" in result.stdout
+
+
+def test_check_says_in_one_line_whether_english_is_translated(
+    run_bot: RunBot, cli_env, tmp_path: Path
+) -> None:
+    off = run_bot("check", env=cli_env(TRANSLATOR="off"))
+    assert off.returncode == 0, off.stderr
+    assert "English translation: off, glossary only (TRANSLATOR=off)" in off.stdout.splitlines()
+    missing = run_bot("check", env=cli_env(TRANSLATOR_COMMAND=str(tmp_path / "no-translator")))
+    assert missing.returncode == 0, missing.stderr
+    (line,) = [x for x in missing.stdout.splitlines() if x.startswith("English translation")]
+    assert line.startswith("English translation: off, glossary only")
+    assert "apt-get install apertium-en-es" in line
+    assert "Traceback" not in missing.stderr
 
 
 def test_check_lists_every_bad_file(

@@ -118,6 +118,19 @@ def test_dockerfile_installs_like_the_readme_quick_start() -> None:
         assert INSTALL_PREFIX in runs
 
 
+def test_dockerfile_installs_apertium_for_english_questions() -> None:
+    runs = " ".join(args_of("RUN"))
+    assert "apt-get install -y --no-install-recommends apertium-en-es" in runs
+    assert "rm -rf /var/lib/apt/lists/*" in runs  # no package lists left in the image
+
+
+def test_ci_installs_apertium_and_requires_its_tests() -> None:
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    assert "apt-get install -y -qq apertium-en-es" in ci
+    assert ci.count("export REQUIRE_APERTIUM=1") == 2  # present or installed: tests must run
+    assert ci.index("apertium-en-es") < ci.index("-m pytest")
+
+
 def test_dockerfile_runtime_settings() -> None:
     assert args_of("WORKDIR")[-1] == "/app"
     assert args_of("STOPSIGNAL") == ["SIGTERM"]

@@ -20,15 +20,24 @@ from bot import __version__
 from bot.cogs import ui
 from bot.cogs.answering import record_question, render_answer
 from bot.cogs.configure import config_rows
-from bot.cogs.views import MISSING_MAX, MissingModal, add_suggestions, locale_lang, sources_view
-from bot.core.answer import MAX_QUESTION_CHARS, Answer, clean_question
+from bot.cogs.views import (
+    MISSING_MAX,
+    MissingModal,
+    SafeView,
+    add_suggestions,
+    locale_lang,
+    sources_view,
+)
+from bot.core.answer import MAX_QUESTION_CHARS, Answer, Engine, clean_question
 from bot.core.errors import KnowledgeError, QuestionError
 from bot.core.extract import question_in
+from bot.core.translate import INSTALL_HINT
 from bot.i18n import discord_cooldown_message, question_error, t
 from bot.store import QuestionRecord, stats_headline, stats_sections
 
 if TYPE_CHECKING:
     from bot.cogs.client import DealBot
+    from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +53,8 @@ ACK_MARGIN = 0.8
 AUTOCOMPLETE_MAX = 25
 CHOICE_MAX = 100
 OWNER_TIMEOUT = 1.0
+# A store read before the first response gets this long; the answer then defers if need be.
+STORE_GUARD = 1.0
 
 
 class AskCog(commands.Cog):
@@ -108,12 +119,36 @@ class AskCog(commands.Cog):
     @app_commands.allowed_installs(guilds=True, users=True)
     @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
     @app_commands.command(name="resumen", description="Resumen del artículo con sus citas clave")
-    async def resumen(self, interaction: discord.Interaction) -> None:
-        """Summarize the whole article through the summary template."""
+    @app_commands.describe(documento="Título del documento a resumir (por defecto, el artículo)")
+    async def resumen(
+        self,
+        interaction: discord.Interaction,
+        documento: app_commands.Range[str, 1, 300] | None = None,
+    ) -> None:
+        """Summarize the article, or the document chosen, through the summary template."""
         lang = locale_lang(interaction)
-        answer = self.bot.engine.overview(lang=lang)
+        doc = None
+        if documento is not None:
+            doc = self.bot.engine.find_document(documento)
+            if doc is None:
+                await send_error(interaction, t("err_no_document", lang, name=documento))
+                return
+        answer = self.bot.engine.overview(lang=lang, document=doc)
         heading = t("overview_title", lang, title=answer.question)
         await respond(interaction, {"embeds": ui.answer_embeds(answer, lang, heading)})
+
+    @resumen.autocomplete("documento")
+    async def _complete_document(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        choices = []
+        for doc in self.bot.engine.document_choices(current, limit=AUTOCOMPLETE_MAX):
+            # The value must fit Discord's 100 characters: the id when the title is longer.
+            value = doc.title if len(doc.title) <= CHOICE_MAX else doc.id
+            if len(value) <= CHOICE_MAX:
+                label = f"{doc.published_label} · {doc.title}"
+                choices.append(app_commands.Choice(name=ui.shorten(label, CHOICE_MAX), value=value))
+        return choices
 
     @app_commands.allowed_installs(guilds=True, users=True)
     @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
@@ -141,7 +176,7 @@ class AskCog(commands.Cog):
         """Explain how to ask, with example questions as buttons."""
         lang = locale_lang(interaction)
         examples = self.bot.engine.complete("")[:3]
-        view = add_suggestions(discord.ui.View(timeout=None), examples)
+        view = add_suggestions(SafeView(), examples)
         mentions = await self.bot.command_mentions()
         embed = ui.help_embed(lang, examples, mentions, admin=_manages_server(interaction))
         await respond(interaction, {"embeds": [embed], "view": view}, ephemeral=True)
@@ -161,6 +196,7 @@ class AskCog(commands.Cog):
             (t("build_time", lang), f"{engine.build_seconds * 1000:.0f} ms"),
             (t("uptime", lang), _duration(time.monotonic() - self.bot.started_at)),
             (t("latency", lang), _latency(self.bot.latency)),
+            (t("translation", lang), _translation(self.bot.settings, engine, lang)),
         ]
         if interaction.guild_id is not None:  # this server's /configurar settings
             rows += config_rows(await self.bot.server_config(interaction.guild_id), lang)
@@ -315,28 +351,34 @@ class AskCog(commands.Cog):
             except KeyError:  # purged: the modal's submission says so
                 log.info("vote on purged question %s", question_id)
             return
-        try:
-            await asyncio.to_thread(
-                self.bot.store.record_vote, question_id, interaction.user.id, vote
-            )
-        except KeyError:  # the question was purged by the retention policy
-            await send_error(interaction, t("err_gone", lang))
-            return
-        key = "vote_thanks_up" if vote > 0 else "vote_thanks_down"
-        await respond(interaction, {"content": t(key, lang)}, ephemeral=True)
+
+        async def build() -> dict[str, Any]:  # SQLite may wait on a lock: deliver defers
+            try:
+                await asyncio.to_thread(
+                    self.bot.store.record_vote, question_id, interaction.user.id, vote
+                )
+            except KeyError:  # the question was purged by the retention policy
+                return {"content": t("err_gone", lang)}
+            key = "vote_thanks_up" if vote > 0 else "vote_thanks_down"
+            return {"content": t(key, lang)}
+
+        await deliver(interaction, build, ephemeral=True)
 
     async def comment(self, interaction: discord.Interaction, question_id: int, text: str) -> None:
         """Keep what a 👎 voter said was missing, with the vote; thank them privately."""
         lang = locale_lang(interaction)
         comment = " ".join(text.split())[:MISSING_MAX] or None
-        try:
-            await asyncio.to_thread(
-                self.bot.store.record_vote, question_id, interaction.user.id, -1, comment
-            )
-        except KeyError:
-            await send_error(interaction, t("err_gone", lang))
-            return
-        await respond(interaction, {"content": t("vote_thanks_down", lang)}, ephemeral=True)
+
+        async def build() -> dict[str, Any]:  # SQLite may wait on a lock: deliver defers
+            try:
+                await asyncio.to_thread(
+                    self.bot.store.record_vote, question_id, interaction.user.id, -1, comment
+                )
+            except KeyError:  # the question was purged by the retention policy
+                return {"content": t("err_gone", lang)}
+            return {"content": t("vote_thanks_down", lang)}
+
+        await deliver(interaction, build, ephemeral=True)
 
     async def ask_suggestion(self, interaction: discord.Interaction, key: str) -> None:
         """Ask the suggested question behind a button."""
@@ -373,7 +415,15 @@ class AskCog(commands.Cog):
     ) -> None:
         """Show a page of passages: in place for the asker, as a private copy for others."""
         lang = locale_lang(interaction)
-        question = await asyncio.to_thread(self.bot.store.question_text, question_id)
+        try:  # before the first response: never past Discord's 3 s (SQLite waits up to 10 s)
+            question = await asyncio.wait_for(
+                asyncio.to_thread(self.bot.store.question_text, question_id),
+                timeout=STORE_GUARD,
+            )
+        except TimeoutError:
+            log.warning("the store was too slow to page interaction %s", interaction.id)
+            await send_error(interaction, t("err_busy", lang))
+            return
         if question is None:
             await send_error(interaction, t("err_gone", lang))
             return
@@ -403,10 +453,8 @@ async def deliver(
     if track is not None:
         track()
     task = asyncio.ensure_future(build())
-    age = (discord.utils.utcnow() - interaction.created_at).total_seconds()
-    budget = max(0.0, min(1.5, ACK_DEADLINE - ACK_MARGIN - max(age, 0.0)))
     try:
-        payload = await asyncio.wait_for(asyncio.shield(task), timeout=budget)
+        payload = await asyncio.wait_for(asyncio.shield(task), timeout=ack_budget(interaction))
     except TimeoutError:
         if edit:
             await interaction.response.defer()
@@ -430,6 +478,12 @@ async def deliver(
         await interaction.response.edit_message(**{"view": None, **payload})
         return
     await interaction.response.send_message(**payload, ephemeral=ephemeral)
+
+
+def ack_budget(interaction: discord.Interaction) -> float:
+    """Seconds left for work before the first response must go (Discord's 3 s, a margin)."""
+    age = (discord.utils.utcnow() - interaction.created_at).total_seconds()
+    return max(0.0, min(1.5, ACK_DEADLINE - ACK_MARGIN - max(age, 0.0)))
 
 
 async def _deferred_failed(
@@ -523,6 +577,15 @@ def _duration(seconds: float) -> str:
     if hours:
         return f"{hours} h {minutes} min"
     return f"{minutes} min {secs} s"
+
+
+def _translation(settings: Settings, engine: Engine, lang: str) -> str:
+    """Say whether English questions are machine-translated, and how to turn it on."""
+    if engine.translator is not None:
+        return t("translation_on", lang)
+    if settings.translator == "off":
+        return t("translation_off", lang)
+    return t("translation_missing", lang, cmd=INSTALL_HINT)
 
 
 def _latency(seconds: float) -> str:

@@ -203,7 +203,12 @@ class DealBotMixin:
     async def reload_knowledge(self) -> Engine:
         """Rebuild the engine from the knowledge folder; keep the old one on any error."""
         async with self._reload_lock:
-            engine = await asyncio.to_thread(Engine.load, self.settings.knowledge_dir)
+            engine = await asyncio.to_thread(
+                Engine.load,
+                self.settings.knowledge_dir,
+                answer_threshold=self.settings.answer_threshold,
+                translator=self.engine.translator,
+            )
             self.engine = engine
             log.info("knowledge reloaded: %d passages", len(engine.passages))
             return engine

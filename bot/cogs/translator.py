@@ -21,6 +21,10 @@ ENGLISH: dict[str, str] = {
     "recargar": "reload",
     "estadisticas": "stats",
     "dias": "days",
+    "documento": "document",
+    "Título del documento a resumir (por defecto, el artículo)": (
+        "Title of the document to summarize (by default, the article)"
+    ),
     "Preguntar al bot": "Ask the bot",
     "Responde con citas textuales del artículo": "Answers with verbatim quotes from the article",
     "Lo que quieres saber del acuerdo (2 a 300 caracteres)": (

@@ -11,6 +11,7 @@ import discord
 
 from bot.cli import citation_label
 from bot.core.answer import Answer, Citation, QuotedPassage
+from bot.core.dated import timeline
 from bot.i18n import t
 
 CONTENT_MAX = 2000
@@ -256,7 +257,8 @@ def sources_pages(engine: Any, lang: str) -> list[list[tuple[str, str]]]:
     """Split the documents' fields into pages within the field count and 6,000 total."""
     pages: list[list[tuple[str, str]]] = [[]]
     used = 0
-    for name, value in (_source_field(doc, lang) for doc in engine.documents):
+    # A timeline: the oldest report first, so that the pages read as the story unfolded.
+    for name, value in (_source_field(doc, lang) for doc in timeline(engine.documents)):
         size = len(name) + len(value)
         full = (
             len(pages[-1]) >= SOURCES_PER_PAGE or used + size > EMBED_TOTAL_MAX - _SOURCES_RESERVE

@@ -27,8 +27,62 @@ def _cog(interaction: discord.Interaction) -> AskCog:
     return cog  # type: ignore[return-value]
 
 
+async def answer_failure(
+    interaction: discord.Interaction, error: Exception, item: object = None
+) -> None:
+    """Log a failed button or select; answer privately if it had not answered yet."""
+    from bot.cogs.ask import send_error
+
+    original = getattr(error, "original", error)
+    if isinstance(original, discord.NotFound) and original.code == 10062:
+        log.warning("interaction %s expired (10062 Unknown interaction)", interaction.id)
+        return
+    log.error(
+        "button %s of interaction %s failed",
+        getattr(item, "custom_id", None) or type(item).__name__,
+        interaction.id,
+        exc_info=original,
+    )
+    if not interaction.response.is_done():  # after a response, one more would be a second
+        await send_error(interaction, t("err_generic", locale_lang(interaction)))
+
+
+class AnswersOnce:
+    """Mixin for every button: whatever fails behind `press`, the user gets one answer.
+
+    discord.py only logs (and swallows) what a DynamicItem's callback raises, so neither the
+    tree's error handler nor View.on_error ever sees it.
+    """
+
+    async def press(self, interaction: discord.Interaction) -> None:
+        """Do what the button does (subclasses)."""
+        raise NotImplementedError
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        """Run `press`; turn any failure into a private error (if nothing was sent yet)."""
+        try:
+            await self.press(interaction)
+        except Exception as exc:
+            await answer_failure(interaction, exc, self)
+
+
+class SafeView(discord.ui.View):
+    """A persistent view whose items' failures are answered like the buttons' ones."""
+
+    def __init__(self) -> None:
+        super().__init__(timeout=None)
+
+    async def on_error(
+        self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any]
+    ) -> None:
+        """Answer privately (once) and log."""
+        await answer_failure(interaction, error, item)
+
+
 class FeedbackButton(
-    discord.ui.DynamicItem[discord.ui.Button], template=r"fb:(?P<vote>up|down):(?P<qid>\d+)"
+    AnswersOnce,
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"fb:(?P<vote>up|down):(?P<qid>\d+)",
 ):
     """👍 / 👎 on an answer: one vote per user per answer, changeable."""
 
@@ -49,13 +103,13 @@ class FeedbackButton(
         """Rebuild the button from its custom_id."""
         return cls(match["vote"], int(match["qid"]))
 
-    async def callback(self, interaction: discord.Interaction) -> None:
+    async def press(self, interaction: discord.Interaction) -> None:
         """Record the vote and thank the voter privately."""
         await _cog(interaction).vote(interaction, self.question_id, 1 if self.vote == "up" else -1)
 
 
 class SuggestionButton(
-    discord.ui.DynamicItem[discord.ui.Button], template=r"sg:(?P<key>[0-9a-f]{16})"
+    AnswersOnce, discord.ui.DynamicItem[discord.ui.Button], template=r"sg:(?P<key>[0-9a-f]{16})"
 ):
     """A suggested question; pressing it asks it."""
 
@@ -74,12 +128,13 @@ class SuggestionButton(
         """Rebuild the button from its custom_id."""
         return cls(match["key"], item.label or "?")
 
-    async def callback(self, interaction: discord.Interaction) -> None:
+    async def press(self, interaction: discord.Interaction) -> None:
         """Ask the suggested question."""
         await _cog(interaction).ask_suggestion(interaction, self.key)
 
 
 class MoreButton(
+    AnswersOnce,
     discord.ui.DynamicItem[discord.ui.Button],
     template=r"more:(?P<qid>\d+):(?P<offset>\d+):(?P<user>\d+)",
 ):
@@ -106,13 +161,15 @@ class MoreButton(
         """Rebuild the button from its custom_id."""
         return cls(int(match["qid"]), int(match["offset"]), int(match["user"]), item.label or "")
 
-    async def callback(self, interaction: discord.Interaction) -> None:
+    async def press(self, interaction: discord.Interaction) -> None:
         """Show the page: in place for the asker, as a private copy for anybody else."""
         await _cog(interaction).more(interaction, self.question_id, self.offset, self.user_id)
 
 
 class SourcesPageButton(
-    discord.ui.DynamicItem[discord.ui.Button], template=r"src:(?P<page>\d+):(?P<dir>prev|next)"
+    AnswersOnce,
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"src:(?P<page>\d+):(?P<dir>prev|next)",
 ):
     """Previous / next page of /fuentes: edits the message it sits on (same visibility)."""
 
@@ -135,7 +192,7 @@ class SourcesPageButton(
         """Rebuild the button from its custom_id."""
         return cls(int(match["page"]), match["dir"], item.label or "")
 
-    async def callback(self, interaction: discord.Interaction) -> None:
+    async def press(self, interaction: discord.Interaction) -> None:
         """Show the page this button points to, in place."""
         await _cog(interaction).sources_page(interaction, self.page)
 
@@ -144,7 +201,7 @@ def sources_view(page: int, pages: int, lang: str) -> discord.ui.View | None:
     """Return the ◀ / ▶ buttons of a /fuentes page, or None when everything fits on one."""
     if pages <= 1:
         return None
-    view = discord.ui.View(timeout=None)
+    view = SafeView()
     view.add_item(SourcesPageButton(max(page - 1, 0), "prev", t("previous", lang), page == 0))
     last = pages - 1
     view.add_item(SourcesPageButton(min(page + 1, last), "next", t("next", lang), page == last))
@@ -152,7 +209,9 @@ def sources_view(page: int, pages: int, lang: str) -> discord.ui.View | None:
 
 
 class DeleteButton(
-    discord.ui.DynamicItem[discord.ui.Button], template=r"del:(?P<qid>\d+):(?P<user>\d+)"
+    AnswersOnce,
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"del:(?P<qid>\d+):(?P<user>\d+)",
 ):
     """🗑️ on a public answer: the asker, or members who can manage messages, delete it."""
 
@@ -173,13 +232,15 @@ class DeleteButton(
         """Rebuild the button from its custom_id."""
         return cls(int(match["qid"]), int(match["user"]))
 
-    async def callback(self, interaction: discord.Interaction) -> None:
+    async def press(self, interaction: discord.Interaction) -> None:
         """Delete the answer, when the presser may."""
         await _cog(interaction).delete_answer(interaction, self.user_id)
 
 
 class PublishButton(
-    discord.ui.DynamicItem[discord.ui.Button], template=r"pub:(?P<qid>\d+):(?P<offset>\d+)"
+    AnswersOnce,
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"pub:(?P<qid>\d+):(?P<offset>\d+)",
 ):
     """ "Publicar" on a private answer: posts that page publicly in the channel."""
 
@@ -201,7 +262,7 @@ class PublishButton(
         """Rebuild the button from its custom_id."""
         return cls(int(match["qid"]), int(match["offset"]), item.label or "Publicar")
 
-    async def callback(self, interaction: discord.Interaction) -> None:
+    async def press(self, interaction: discord.Interaction) -> None:
         """Post the answer publicly, as the presser's."""
         await _cog(interaction).publish(interaction, self.question_id, self.offset)
 
@@ -227,6 +288,10 @@ class MissingModal(discord.ui.Modal):
     async def on_submit(self, interaction: discord.Interaction) -> None:
         """Store the comment with the vote."""
         await _cog(interaction).comment(interaction, self.question_id, self.text.value or "")
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
+        """Answer privately (once) and log, like the buttons."""
+        await answer_failure(interaction, error, self)
 
 
 DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
@@ -290,7 +355,7 @@ def answer_view(
 
     A public answer can be deleted (by the asker or a moderator); a private one published.
     """
-    view = discord.ui.View(timeout=None)
+    view = SafeView()
     if answer.answered:
         if question_id is not None:
             add_pages(view, answer, lang, question_id, user_id, page_size)

@@ -9,7 +9,9 @@ from rapidfuzz.distance import OSA
 
 from bot.core.glossary import MAX_PHRASE_WORDS, Glossary
 from bot.core.index import BM25Index
+from bot.core.paraphrase import Paraphraser
 from bot.core.text import Analyzer, stopwords, word_spans, words
+from bot.core.translate import Translator, spanish_words
 from bot.core.typos import TypoMatcher
 
 # Glossary synonyms and typo corrections count a little less than the word itself.
@@ -18,6 +20,8 @@ ALTERNATIVE_WEIGHT = 0.8
 MIN_WEIGHT_SHARE = 0.1
 # An unknown capitalized name weighs this many times an unknown word.
 NAME_WEIGHT = 1.5
+# A machine translation of an English word counts less than a glossary translation.
+TRANSLATION_WEIGHT = 0.7
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,7 @@ class QueryGroup:
     weight: float
     known: bool
     meta: bool = False  # asks about the document itself (date, outlet), not its content
+    name: bool = False  # written capitalized inside the question ("Google"): a name
 
     @property
     def terms(self) -> tuple[str, ...]:
@@ -47,9 +52,13 @@ class QuestionAnalyzer:
         es: Analyzer,
         en: Analyzer,
         surface: dict[str, str],
+        paraphraser: Paraphraser | None = None,
+        translator: Translator | None = None,
     ) -> None:
         """Build over an index and the map of the article's folded words to index terms."""
         self.index = index
+        self.paraphraser = paraphraser
+        self.translator = translator
         self.glossary = glossary
         self.es = es
         self.en = en
@@ -63,10 +72,13 @@ class QuestionAnalyzer:
         self._en_stop = stopwords("en")
         self._es_stop = stopwords("es")
 
-    def analyze(self, question: str) -> list[QueryGroup]:
+    def analyze(
+        self, question: str, *, english: bool | None = None, translate: bool = True
+    ) -> list[QueryGroup]:
         """Turn a question into content groups (glossary, stopwords, typo tolerance applied)."""
         tokens = words(question)
-        english = looks_english(tokens, self._en_stop, self._es_stop)
+        if english is None:
+            english = looks_english(tokens, self._en_stop, self._es_stop)
         names = proper_nouns(question)
         groups: list[QueryGroup] = []
         i = 0
@@ -94,12 +106,54 @@ class QuestionAnalyzer:
                 units += [(t,) for p in alternatives for t in self._synonyms(words(p))]
             if not own and not units and alternatives:
                 continue  # the glossary maps it to function words only ("still" -> "aún")
-            group = self._group(" ".join(chunk), own, units)
-            if not group.known and group.surface in names:
-                # A name the article never mentions ("Google") is what the question is about.
-                group = replace(group, weight=group.weight * NAME_WEIGHT)
+            paraphrases: list[tuple[tuple[str, ...], float]] = []
+            if self.paraphraser is not None and not english and not alternatives and span == 1:
+                paraphrases = [((t,), w) for t, w in self.paraphraser.expand(chunk[0])]
+            group = self._group(" ".join(chunk), own, units, paraphrases)
+            if group.surface in names:
+                group = replace(group, name=True)
+                if not group.known:
+                    # A name the article never mentions ("Google") is what the question is about.
+                    group = replace(group, weight=group.weight * NAME_WEIGHT)
             groups.append(group)
+        if translate and self.translator is not None and self._may_be_english(tokens, groups):
+            groups = self._translated(question, groups, names)
         return groups
+
+    def _may_be_english(self, tokens: list[str], groups: list[QueryGroup]) -> bool:
+        """Tell whether to translate: English, or keywords with no Spanish word and unknowns."""
+        if looks_english(tokens, self._en_stop, self._es_stop):
+            return True
+        return not any(t in self._es_stop for t in tokens) and not all(g.known for g in groups)
+
+    def _translated(
+        self, question: str, groups: list[QueryGroup], names: set[str]
+    ) -> list[QueryGroup]:
+        """Replace the English words nobody knows by the Spanish analysis of the translation.
+
+        Glossary (and other known) matches of the English words keep priority, names stay as
+        typed; the translation's words join a little lighter, and its unknown words never
+        outnumber the English unknown words they stand for.
+        """
+        assert self.translator is not None
+        out = self.translator.translate([question])
+        if out is None:
+            return groups  # the translator failed: the glossary alone answers
+        kept = [g for g in groups if g.known or g.meta or g.surface in names]
+        replaced = len(groups) - len(kept)
+        taken = {t for g in kept for t in g.terms}
+        extra = []
+        for g in self.analyze(" ".join(spanish_words(out[0])), english=False, translate=False):
+            if g.meta or taken.intersection(g.terms):
+                continue
+            if not g.known:
+                if replaced == 0:
+                    continue
+                replaced -= 1
+            weights = tuple(w * TRANSLATION_WEIGHT for w in g.unit_weights)
+            extra.append(replace(g, unit_weights=weights))
+            taken.update(g.terms)
+        return kept + extra
 
     def _synonyms(self, tokens: list[str]) -> list[str]:
         out: list[str] = []
@@ -157,7 +211,11 @@ class QuestionAnalyzer:
         return 0, ()
 
     def _group(
-        self, surface: str, own: list[str], alternatives: list[tuple[str, ...]]
+        self,
+        surface: str,
+        own: list[str],
+        alternatives: list[tuple[str, ...]],
+        paraphrases: list[tuple[tuple[str, ...], float]] = (),  # type: ignore[assignment]
     ) -> QueryGroup:
         """Weigh a content word: its own terms count fully, glossary/typo matches a bit less.
 
@@ -173,6 +231,8 @@ class QuestionAnalyzer:
         for unit in alternatives:
             if unit and all(t in vocab for t in unit):
                 units.setdefault(unit, ALTERNATIVE_WEIGHT)
+        for unit, w in paraphrases:  # lemmas and synonyms: weigh less than the word
+            units.setdefault(unit, w)
         if not units:
             stems = [*own, *(t for u in alternatives for t in u)]
             for t in self._fuzzy(surface.split(), self._article_words):

@@ -7,26 +7,31 @@ import string
 import time
 import unicodedata
 from dataclasses import asdict, dataclass
+from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from rapidfuzz import fuzz, process
 
+from bot.core import dated
 from bot.core.analyze import QueryGroup, QuestionAnalyzer
-from bot.core.decide import covers, decide
+from bot.core.decide import Decider, Decision, DecisionModel, covers, load_model
 from bot.core.errors import KnowledgeError, QuestionError
 from bot.core.followup import carry_over
 from bot.core.glossary import Glossary, load_glossary
 from bot.core.index import BM25Index
 from bot.core.knowledge import Document, Passage, Progress, load_folder
+from bot.core.paraphrase import Paraphraser
 from bot.core.rank import Ranked, rank
 from bot.core.text import Analyzer, fold, sentences, word_spans
+from bot.core.translate import Translator
 
 log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 300
 LANGS = ("es", "en")
-TEMPLATE_NAMES = ("summary", "not_covered", "overview", "metadata")
+TEMPLATE_NAMES = ("summary", "not_covered", "overview", "metadata", "differ")
 TEMPLATE_SLOTS = frozenset({"quotes", "source", "date", "title"})
 BUNDLED_TEMPLATES = Path(__file__).resolve().parents[2] / "knowledge" / "templates"
 
@@ -80,11 +85,15 @@ class Answer:
     more: bool = False
     carried: tuple[str, ...] = ()  # words of the previous question a follow-up leaned on
     total: int = 0  # relevant passages over all pages
+    sources_differ: bool = False  # dated documents give different figures; all are quoted
+    # A declined answer keeps its best passages here for evaluations (ranking miss or
+    # decline?); renderers never show them: `passages` stays empty.
+    candidates: tuple[QuotedPassage, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Return the answer as JSON-ready data."""
         data = asdict(self)
-        for p in data["passages"]:
+        for p in (*data["passages"], *data["candidates"]):
             p["highlights"] = [list(span) for span in p["highlights"]]
         return data
 
@@ -97,6 +106,8 @@ class Engine:
     glossary: Glossary
     templates: dict[tuple[str, str], string.Template]
     build_seconds: float = 0.0  # set by load(): reading, validating and indexing the folder
+    answer_threshold: float | None = None  # None: the decision model's chosen point
+    translator: Translator | None = None  # English -> Spanish; None: the glossary alone
 
     def __post_init__(self) -> None:
         self.es = Analyzer("spanish", keep=self.glossary.keep_es)
@@ -111,12 +122,38 @@ class Engine:
         # index, their content words the typo matcher (folded word -> index term).
         analyzed = self.es.analyze_all(p.text for p in self.passages)
         self.index = BM25Index.from_term_ids(analyzed.term_ids, analyzed.lengths, analyzed.terms)
+        paraphraser = Paraphraser(self.es.stem, self.index.vocab)
         self.analyzer = QuestionAnalyzer(
-            self.index, self.glossary, self.es, self.en, analyzed.surface
+            self.index,
+            self.glossary,
+            self.es,
+            self.en,
+            analyzed.surface,
+            paraphraser,
+            self.translator,
+        )
+        spans: list[tuple[int, int]] = []
+        for d in self.documents:
+            start = len(spans)
+            spans += [(start, start + len(d.passages))] * len(d.passages)
+        self._document_spans = tuple(spans)
+        self.decider = Decider(
+            self.index,
+            self._sentence_terms,
+            self._document_spans.__getitem__,
+            _decision_model(),
+            self.answer_threshold,
         )
 
     @classmethod
-    def load(cls, knowledge_dir: Path, progress: Progress | None = None) -> Engine:
+    def load(
+        cls,
+        knowledge_dir: Path,
+        progress: Progress | None = None,
+        *,
+        answer_threshold: float | None = None,
+        translator: Translator | None = None,
+    ) -> Engine:
         """Load documents, glossary and templates of a folder; raise KnowledgeError on problems."""
         started = time.perf_counter()
         problems: list[str] = []
@@ -139,7 +176,13 @@ class Engine:
             problems.extend(exc.problems)
         if problems:
             raise KnowledgeError(problems)
-        engine = cls(documents, glossary, templates)
+        engine = cls(
+            documents,
+            glossary,
+            templates,
+            answer_threshold=answer_threshold,
+            translator=translator,
+        )
         engine.build_seconds = time.perf_counter() - started
         log.info(
             "index built: %d documents, %d passages, %d terms in %.3f s",
@@ -178,22 +221,35 @@ class Engine:
         if not groups and len(analyzed) > 0:
             return self._about_document(question, lang)
         ranked = rank(self.index, groups)
-        decision = decide(groups, ranked)
+        decision = self.decide(groups, ranked)
+        matched = {t for g in groups for t in g.terms}
         if not decision.answer:
             if carried:  # the previous question's words did not help: answer the question alone
                 return self.ask(question, lang=lang, k=k, offset=offset)
-            return self._not_covered(question, lang, groups, decision.confidence)
+            candidates = tuple(self._quote(r, matched) for r in ranked[:k])
+            return self._not_covered(question, lang, groups, decision.confidence, candidates)
         best = ranked[0].score
-        relevant = [
+        # The best passage is quoted whatever its coverage: the decision vouched for it.
+        relevant = ranked[:1] + [
             r
-            for r in ranked
+            for r in ranked[1:]
             if r.score >= MIN_RELATIVE_SCORE * best and r.coverage >= MIN_PASSAGE_COVERAGE
         ]
+        # Time enters at the quote stage only: newer reports first, disagreements kept in view.
+        latest = dated.is_latest_question(question)
+        relevant = dated.order(
+            relevant,
+            self._published,
+            latest=latest,
+            coverage=self._latest_coverage(groups) if latest else None,
+        )
+        relevant = self._keep_disagreement_in_view(relevant, groups, k)
         page = relevant[offset : offset + k]
-        matched = {t for g in groups for t in g.terms}
         quoted = tuple(self._quote(r, matched) for r in page)
         strong = tuple(q for q, r in zip(quoted, page, strict=True) if covers(r.coverage))
-        summary = self._summary(lang, strong or quoted[:1], groups) if quoted else ""
+        summary, differ = (
+            self._summary(lang, strong or quoted[:1], groups) if quoted else ("", False)
+        )
         return Answer(
             question=question,
             lang=lang,
@@ -207,11 +263,20 @@ class Engine:
             more=len(relevant) > offset + k,
             carried=carried,
             total=len(relevant),
+            sources_differ=differ,
         )
 
     def analyze(self, question: str) -> list[QueryGroup]:
         """Turn a question into content groups (glossary, stopwords, typo tolerance applied)."""
         return self.analyzer.analyze(question)
+
+    def _sentence_terms(self, passage: int) -> list[list[str]]:
+        text = self.passages[passage].text
+        return [self.es.terms(text[s:e]) for s, e in sentences(text)]
+
+    def decide(self, groups: list[QueryGroup], ranked: list[Ranked]) -> Decision:
+        """Answer or decline (see bot/core/decide.py for why)."""
+        return self.decider.decide(groups, ranked)
 
     def _quote(self, ranked: Ranked, matched: set[str]) -> QuotedPassage:
         passage = self.passages[ranked.passage]
@@ -245,16 +310,76 @@ class Engine:
                 best, best_score = sentence, score
         return best
 
+    def _latest_coverage(self, groups: list[QueryGroup]) -> dict[int, float] | None:
+        """Return passage -> share of the question without its recency words and figures."""
+        core = [g for g in groups if not dated.is_cue(g.surface) and not g.surface.isdigit()]
+        if not core or len(core) == len(groups):
+            return None
+        return {r.passage: r.coverage for r in rank(self.index, core)}
+
+    def _published(self, ranked: Ranked) -> date:
+        return self._docs[self.passages[ranked.passage].document_id].published
+
+    def _keep_disagreement_in_view(
+        self, relevant: list[Ranked], groups: list[QueryGroup], k: int
+    ) -> list[Ranked]:
+        """Move a dated report that disagrees with the first one onto the first page."""
+        strong = [r for r in relevant if covers(r.coverage)]
+        docs = [self.passages[r.passage].document_id for r in strong]
+        firsts = [strong[n] for n in dated.one_per_document([(d, "") for d in docs])]
+        if len(firsts) < 2:
+            return relevant
+        quotes = [
+            (
+                self.passages[r.passage].document_id,
+                self._published(r),
+                self._best_sentence(self.passages[r.passage].text, groups),
+            )
+            for r in firsts
+        ]
+        pairs = [(i, j) for i, j in dated.disagreements(quotes) if i == 0]
+        if not pairs or firsts[pairs[0][1]] in relevant[:k]:
+            return relevant
+        other = firsts[pairs[0][1]]
+        rest = [r for r in relevant if r != other]
+        return [*rest[: max(k - 1, 1)], other, *rest[max(k - 1, 1) :]]
+
     def _summary(
         self, lang: str, quoted: tuple[QuotedPassage, ...], groups: list[QueryGroup]
-    ) -> str:
+    ) -> tuple[str, bool]:
+        """Return the summary (one "Según outlet (date)" per document) and whether they differ."""
+        if len({q.document_id for q in quoted}) > 1:
+            return self._summary_across(lang, quoted, groups)
         picked = [self._best_sentence(quoted[0].text, groups)]
         if len(quoted) > 1:
             second = self._best_sentence(quoted[1].text, groups)
             if second and second not in picked:
                 picked.append(second)
         doc = self._docs[quoted[0].document_id]
-        return self._fill("summary", lang, doc, picked)
+        return self._fill("summary", lang, doc, picked), False
+
+    def _summary_across(
+        self, lang: str, quoted: tuple[QuotedPassage, ...], groups: list[QueryGroup]
+    ) -> tuple[str, bool]:
+        chosen = [
+            quoted[n] for n in dated.one_per_document([(q.document_id, q.text) for q in quoted])
+        ]
+        quotes = [
+            (
+                q.document_id,
+                self._docs[q.document_id].published,
+                self._best_sentence(q.text, groups),
+            )
+            for q in chosen
+        ]
+        parts = [
+            self._fill("summary", lang, self._docs[doc_id], [sentence])
+            for doc_id, _date, sentence in quotes
+        ]
+        if dated.disagreements(quotes):
+            header = self.templates[("differ", lang)].substitute().strip()
+            return header + "\n" + "\n".join(parts), True
+        return " ".join(parts), False
 
     def _fill(self, name: str, lang: str, doc: Document, quotes: list[str]) -> str:
         template = self.templates[(name, lang)]
@@ -282,7 +407,12 @@ class Engine:
         )
 
     def _not_covered(
-        self, question: str, lang: str, groups: list[QueryGroup], confidence: float
+        self,
+        question: str,
+        lang: str,
+        groups: list[QueryGroup],
+        confidence: float,
+        candidates: tuple[QuotedPassage, ...] = (),
     ) -> Answer:
         doc = self.documents[0]
         return Answer(
@@ -294,6 +424,7 @@ class Engine:
             citations=(),
             suggestions=self.suggest(groups),
             confidence=confidence,
+            candidates=candidates,
         )
 
     def suggest(self, groups: list[QueryGroup], limit: int = 3) -> tuple[str, ...]:
@@ -335,13 +466,42 @@ class Engine:
             self._overview = tuple(chosen)
         return self._overview
 
-    def overview(self, *, lang: str = "es") -> Answer:
-        """Summarize the knowledge base through the overview template, with its key quotes."""
+    def find_document(self, wanted: str) -> Document | None:
+        """Return the document with this id or title (case-insensitive), or None."""
+        wanted = " ".join(wanted.split())
+        key = wanted.casefold()
+        return self._docs.get(wanted) or next(
+            (d for d in self.documents if d.title.casefold() == key), None
+        )
+
+    def document_choices(self, typed: str, limit: int = 25) -> list[Document]:
+        """Return documents whose title nearly contains the typed text, newest first."""
+        docs = dated.timeline(self.documents)[::-1]
+        typed = " ".join(typed.split())
+        if not typed:
+            return docs[:limit]
+        scored = process.extract(
+            fold(typed), [fold(d.title) for d in docs], scorer=fuzz.partial_ratio, limit=None
+        )
+        hits = sorted(((-score, i) for _, score, i in scored if score >= COMPLETE_MIN_SIMILARITY))
+        return [docs[i] for _, i in hits][:limit]
+
+    def document_overview_passages(self, doc: Document, max_quotes: int = 4) -> tuple[int, ...]:
+        """Return the first paragraphs of one document (news puts the essentials first)."""
+        first = {}
+        for i, p in enumerate(self.passages):
+            if p.document_id == doc.id and p.paragraph > 0:
+                first.setdefault(p.paragraph, i)
+        return tuple(first[n] for n in sorted(first)[:max_quotes])
+
+    def overview(self, *, lang: str = "es", document: Document | None = None) -> Answer:
+        """Summarize the knowledge base (or one document) through the overview template."""
         lang = lang if lang in LANGS else "es"
-        doc = self.documents[0]
+        doc = document or self.documents[0]
+        keys = self.document_overview_passages(doc) if document else self.key_passages()
         quoted = []
         quotes = []
-        for i in self.key_passages():
+        for i in keys:
             passage = self.passages[i]
             quoted.append(self._quote(Ranked(i, 0.0, 1.0), set()))
             spans = sentences(passage.text)
@@ -358,6 +518,11 @@ class Engine:
             suggestions=self.suggested_questions[:3],
             confidence=1.0,
         )
+
+
+@lru_cache(maxsize=1)
+def _decision_model() -> DecisionModel:
+    return load_model()
 
 
 def clean_question(question: str) -> str:

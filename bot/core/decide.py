@@ -1,30 +1,219 @@
-"""Answer or decline: the one place that says why a question was declined."""
+"""Answer or decline: the one place that says why a question was declined.
+
+The best passage is judged by a few features that mean the same on any knowledge folder (shares
+and ratios, never raw BM25 or passage counts). A logistic model turns them into a confidence
+(0-1); the engine answers when the confidence reaches the threshold. The coefficients and the
+default threshold live in `bot/core/data/decision.json`, fitted by `scripts/fit_decision.py`
+(held out by article); ANSWER_THRESHOLD moves the threshold.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import itertools
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import numpy as np
 
 from bot.core.analyze import QueryGroup
-from bot.core.rank import Ranked
+from bot.core.errors import CoreError
+from bot.core.index import BM25Index
+from bot.core.paraphrase import SYNONYM_WEIGHT
+from bot.core.rank import COVERAGE_FLOOR, Ranked
 
-# Share of the question's content (idf-weighted) the best passage must exceed to answer.
+MODEL_PATH = Path(__file__).resolve().parent / "data" / "decision.json"
+# Share of the question's content (idf-weighted) a passage must exceed to count as "strong"
+# (the summary quotes strong passages first; the overview picks them).
 MIN_COVERAGE = 0.5
 
 
 @dataclass(frozen=True)
+class Features:
+    """What the decision looks at, for the best-ranked passage; each is a share in 0-1."""
+
+    coverage: float  # idf-weighted share of the question's content words the passage holds
+    synonym_coverage: float  # share it holds only through a thesaurus synonym (not in coverage)
+    coverage_sq: float  # coverage squared: a nearly whole match counts more than linearly
+    relative_score: float  # its BM25 over the most this question could score (every word, tf 1)
+    document_coverage: float  # share of the question the passage's whole document holds
+    together: float  # share of neighbouring question words that share a sentence of it
+    rare: float  # share of the question's two rarest words (names, unknown words) it holds
+    margin: float  # how far it leads the next passage: (s1 - s2) / s1
+    short: float  # 1 / number of content words: short questions match by chance more easily
+    specific: float  # idf of its rarest matched word over the idf of a word in no passage
+    unknown_words: float  # share of the question in words no passage has, names excepted
+    known_coverage: float  # coverage counting only the words some passage has
+    name_match: float  # specificity (as `specific`) of the rarest name of the question it holds
+
+    def vector(self) -> list[float]:
+        """Return the features in model order."""
+        return [getattr(self, f.name) for f in fields(self)]
+
+
+FEATURE_NAMES = tuple(f.name for f in fields(Features))
+
+
+@dataclass(frozen=True)
+class DecisionModel:
+    """A logistic model over the features, with its chosen answer threshold."""
+
+    coefficients: tuple[float, ...]
+    intercept: float
+    threshold: float
+
+    def confidence(self, features: Features) -> float:
+        """Return the probability that the passage answers the question."""
+        z = self.intercept + sum(
+            c * x for c, x in zip(self.coefficients, features.vector(), strict=True)
+        )
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+@dataclass(frozen=True)
 class Decision:
-    """Whether to answer, and how sure the engine is (0-1)."""
+    """Whether to answer, how sure the engine is (0-1), and why."""
 
     answer: bool
     confidence: float
+    reason: str
+    features: Features | None = None
 
 
-def decide(groups: list[QueryGroup], ranked: list[Ranked]) -> Decision:
-    """Answer when the best passage holds more than half of the question's content."""
-    coverage = ranked[0].coverage if ranked else 0.0
-    return Decision(bool(ranked) and covers(coverage), round(coverage, 3))
+def load_model(path: Path = MODEL_PATH) -> DecisionModel:
+    """Read the decision model's coefficients; raise CoreError when the file is unusable."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        coefficients = raw["coefficients"]
+        model = DecisionModel(
+            coefficients=tuple(float(coefficients[name]) for name in FEATURE_NAMES),
+            intercept=float(raw["intercept"]),
+            threshold=float(raw["threshold"]),
+        )
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CoreError(f"{path}: cannot read the decision model: {exc}") from exc
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CoreError(f"{path}: malformed decision model: missing or bad {exc}") from exc
+    return model
+
+
+class Decider:
+    """Decides answer-or-decline for one index; features cost O(candidates), not O(passages)."""
+
+    def __init__(
+        self,
+        index: BM25Index,
+        passage_sentences: Callable[[int], Sequence[Sequence[str]]],
+        document_span: Callable[[int], tuple[int, int]],
+        model: DecisionModel,
+        threshold: float | None = None,
+    ) -> None:
+        """Decide over an index, given each passage's sentences (as terms) and its document."""
+        self.index = index
+        self.passage_sentences = passage_sentences
+        self.document_span = document_span
+        self.model = model
+        self.threshold = model.threshold if threshold is None else threshold
+
+    def decide(self, groups: list[QueryGroup], ranked: list[Ranked]) -> Decision:
+        """Answer when the model's confidence in the best passage reaches the threshold."""
+        if not ranked:
+            return Decision(False, 0.0, "no passage holds any word of the question")
+        feats = self.features(groups, ranked)
+        confidence = self.model.confidence(feats)
+        if confidence >= self.threshold:
+            return Decision(True, round(confidence, 4), "confident", feats)
+        return Decision(False, round(confidence, 4), self._why(feats), feats)
+
+    def features(self, groups: list[QueryGroup], ranked: list[Ranked]) -> Features:
+        """Measure the best passage against the question."""
+        best = ranked[0]
+        total = sum(g.weight for g in groups) or 1.0
+        strength = [self._strength(g, best.passage) for g in groups]
+        held = [h > SYNONYM_WEIGHT for h in strength]
+        coverage = sum(g.weight for g, h in zip(groups, held, strict=True) if h) / total
+        start, end = self.document_span(best.passage)
+        in_doc = [self._in_documents(g, start, end) for g in groups]
+        raw = best.score / (COVERAGE_FLOOR + best.coverage)
+        ceiling = (self.index.k1 + 1) * total
+        second = ranked[1].score if len(ranked) > 1 else 0.0
+        # The two rarest words (unknown words and names weigh most) must be in the passage.
+        rarest = sorted(range(len(groups)), key=lambda i: -groups[i].weight)[:2]
+        rare_weight = sum(groups[i].weight for i in rarest) or 1.0
+        return Features(
+            coverage=coverage,
+            synonym_coverage=sum(
+                g.weight for g, h in zip(groups, strength, strict=True) if 0 < h <= SYNONYM_WEIGHT
+            )
+            / total,
+            coverage_sq=coverage**2,
+            relative_score=min(1.0, raw / ceiling),
+            document_coverage=sum(g.weight for g, h in zip(groups, in_doc, strict=True) if h)
+            / total,
+            together=self._together(groups, best.passage, coverage),
+            rare=sum(groups[i].weight for i in rarest if held[i]) / rare_weight,
+            margin=(best.score - second) / best.score if best.score > 0 else 0.0,
+            short=1.0 / max(1, len(groups)),
+            specific=max((g.weight for g, h in zip(groups, held, strict=True) if h), default=0.0)
+            / (self.index.unseen_idf() or 1.0),
+            unknown_words=sum(g.weight for g in groups if not g.known and not g.name) / total,
+            known_coverage=sum(g.weight for g, h in zip(groups, held, strict=True) if h)
+            / (sum(g.weight for g in groups if g.known) or 1.0),
+            name_match=max(
+                (g.weight for g, h in zip(groups, held, strict=True) if h and g.name), default=0.0
+            )
+            / (self.index.unseen_idf() or 1.0),
+        )
+
+    def _strength(self, group: QueryGroup, passage: int) -> float:
+        """Return the weight of the group's best unit the passage holds (0: none)."""
+        return max(
+            (
+                w
+                for u, w in zip(group.units, group.unit_weights, strict=True)
+                if all(self.index.contains(t, passage) for t in u)
+            ),
+            default=0.0,
+        )
+
+    def _in_documents(self, group: QueryGroup, start: int, end: int) -> bool:
+        """Tell whether any passage in [start, end) holds the group (postings are sorted)."""
+        for unit in group.units:
+            if all(_in_range(self.index.postings(t), start, end) for t in unit):
+                return True
+        return False
+
+    def _together(self, groups: list[QueryGroup], passage: int, coverage: float) -> float:
+        """Return the share of neighbouring question words that share a sentence of the passage."""
+        if len(groups) < 2:
+            return coverage
+        where: dict[str, set[int]] = {}
+        for n, sentence in enumerate(self.passage_sentences(passage)):
+            for term in sentence:
+                where.setdefault(term, set()).add(n)
+        spots = [set().union(*(where.get(t, ()) for t in g.terms)) for g in groups]
+        close = sum(1 for a, b in itertools.pairwise(spots) if a & b)
+        return close / (len(groups) - 1)
+
+    def _why(self, f: Features) -> str:
+        """Name the weakest evidence, in words an admin can act on."""
+        if f.coverage <= 0.5:
+            return f"the best passage holds only {f.coverage:.0%} of the question"
+        if f.rare < 1.0:
+            return "the best passage lacks the question's rarest words"
+        if f.together < 0.5:
+            return "the question's words are scattered, not together in one passage"
+        return "the match is weak (common words only)"
+
+
+def _in_range(postings: Sequence[int], start: int, end: int) -> bool:
+    """Tell whether a sorted postings array has a document in [start, end)."""
+    i = int(np.searchsorted(postings, start))
+    return i < len(postings) and int(postings[i]) < end
 
 
 def covers(coverage: float) -> bool:
-    """Tell whether a passage holds enough of the question to answer it (more than half)."""
+    """Tell whether a passage holds enough of the question to count as strong (more than half)."""
     return coverage > MIN_COVERAGE + 1e-9  # 1e-9: "exactly half" computed in floating point

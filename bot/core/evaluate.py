@@ -7,10 +7,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.core.answer import Answer, Engine
+from bot.core.answer import Answer, Engine, QuotedPassage
 from bot.core.errors import CoreError
 
 KINDS = ("in", "oos", "oos-hard")
+# Confidence thresholds the operating curve shows (the engine's own is added).
+CURVE = frozenset(round(0.05 * i, 2) for i in range(1, 20))
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,7 @@ class Case:
     q: str
     evidence: tuple[str, ...]
     where: str = "passages"
+    document: str | None = None  # the id of the document that must answer (date questions)
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,25 @@ class Miss:
     case: Case
     reason: str
     got: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One case as the decision saw it: its confidence, and whether the best passage was right."""
+
+    in_scope: bool
+    confidence: float
+    right: bool  # the best passage (answered or only a candidate) holds the evidence
+
+
+@dataclass(frozen=True)
+class Point:
+    """The figures had the engine answered at `threshold` (shares of in-scope / oos cases)."""
+
+    threshold: float
+    answered_right: float
+    oos_declined: float
+    false_abstentions: float
 
 
 @dataclass
@@ -45,15 +67,42 @@ class Report:
     abstained: int = 0
     false_abstentions: int = 0
     misses: list[Miss] = field(default_factory=list)
+    outcomes: list[Outcome] = field(default_factory=list)
+    threshold: float = 0.5  # the engine's answer threshold (the chosen point)
+
+    def point(self, threshold: float) -> Point:
+        """Return the figures at a confidence threshold (answer when confidence >= it)."""
+        ins = [o for o in self.outcomes if o.in_scope]
+        oos = [o for o in self.outcomes if not o.in_scope]
+        return Point(
+            threshold,
+            sum(o.right and o.confidence >= threshold for o in ins) / max(1, len(ins)),
+            sum(o.confidence < threshold for o in oos) / max(1, len(oos)),
+            sum(o.confidence < threshold for o in ins) / max(1, len(ins)),
+        )
+
+    def curve(self, thresholds: frozenset[float] = CURVE) -> list[Point]:
+        """Return the operating curve, the engine's own threshold included."""
+        return [self.point(t) for t in sorted({*thresholds, self.threshold})]
 
     def lines(self) -> list[str]:
         """Return the report as printable lines."""
+        right = self.point(self.threshold).answered_right
         out = [
             f"hit@1              {self.hit1}/{self.in_scope}",
             f"hit@3              {self.hit3}/{self.in_scope}",
             f"abstained (oos)    {self.abstained}/{self.out_of_scope}",
             f"false abstentions  {self.false_abstentions}",
+            f"answered-and-right {right:.1%} at threshold {self.threshold:g}",
+            "operating curve (answer when confidence >= threshold):",
+            "  threshold  answered-and-right  oos declined  false abstentions",
         ]
+        for p in self.curve():
+            mark = "  <- chosen (ANSWER_THRESHOLD)" if p.threshold == self.threshold else ""
+            out.append(
+                f"  {p.threshold:9.4g}  {p.answered_right:18.1%}  {p.oos_declined:12.1%}  "
+                f"{p.false_abstentions:17.1%}{mark}"
+            )
         for m in self.misses:
             got = " | ".join(m.got) if m.got else "(no passage)"
             out.append(f"MISS {m.case.id} [{m.case.kind}] {m.reason}: {m.case.q!r} -> {got}")
@@ -79,6 +128,7 @@ def load_cases(path: Path) -> list[Case]:
                 q=str(raw["q"]),
                 evidence=tuple(str(e) for e in raw.get("evidence", [])),
                 where=str(raw.get("where", "passages")),
+                document=str(raw["doc"]) if raw.get("doc") else None,
             )
         except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
             raise CoreError(f"{path}:{n}: malformed case: {exc}") from exc
@@ -90,10 +140,13 @@ def load_cases(path: Path) -> list[Case]:
 
 def evaluate(engine: Engine, cases: Iterable[Case], k: int = 3) -> Report:
     """Ask every case and score the answers the way the shared eval README describes."""
-    report = Report()
+    report = Report(threshold=engine.decider.threshold)
     for case in cases:
         answer = engine.ask(case.q, lang=case.lang, k=k)
-        texts = tuple(p.text for p in answer.passages)
+        texts = tuple(_key(case, p) for p in answer.passages)
+        best = (answer.passages or answer.candidates)[:1]
+        right = case.kind == "in" and bool(best) and _holds(case, answer, _key(case, best[0]))
+        report.outcomes.append(Outcome(case.kind == "in", answer.confidence, right))
         if case.kind == "in":
             report.in_scope += 1
             _score_in(report, case, answer, texts)
@@ -111,12 +164,9 @@ def _score_in(report: Report, case: Case, answer: Answer, texts: tuple[str, ...]
         report.false_abstentions += 1
         report.misses.append(Miss(case, "false abstention", ()))
         return
-    meta = ""
-    if case.where == "any":
-        meta = " ".join(f"{c.source} {c.published} {c.title}" for c in answer.citations)
 
     def holds(text: str) -> bool:
-        return any(e in text or e in meta for e in case.evidence)
+        return _holds(case, answer, text)
 
     if holds(texts[0]):
         report.hit1 += 1
@@ -126,3 +176,18 @@ def _score_in(report: Report, case: Case, answer: Answer, texts: tuple[str, ...]
             report.misses.append(Miss(case, "not first", texts[:1]))
     else:
         report.misses.append(Miss(case, "evidence not in top 3", texts[:3]))
+
+
+def _key(case: Case, passage: QuotedPassage) -> str:
+    """Return what a case checks of a passage: its document id (date questions) or its text."""
+    return passage.document_id if case.document else passage.text
+
+
+def _holds(case: Case, answer: Answer, text: str) -> bool:
+    """Tell whether a passage (or, when the case allows, the answer's metadata) has evidence."""
+    if case.document:  # `text` is then the passage's document id
+        return text == case.document
+    meta = ""
+    if case.where == "any":
+        meta = " ".join(f"{c.source} {c.published} {c.title}" for c in answer.citations)
+    return any(e in text or e in meta for e in case.evidence)

@@ -481,6 +481,10 @@ async def test_status_before_connecting(harness: Harness, engine: Engine) -> Non
     assert re.fullmatch(r"\d+ ms", fields["Construcción del índice"])
     assert re.fullmatch(r"0 min \d+ s", fields["Tiempo activo"])
     assert fields["Latencia del gateway"] == "—"
+    # This engine has no translator (TRANSLATOR=auto found none): say how to add it.
+    assert fields["Preguntas en inglés"] == (
+        "solo glosario; para traducirlas: `apt-get install apertium-en-es`"
+    )
     english = await harness.slash("estado", locale="en-GB")
     assert {f.name for f in english.visible.embeds[0].fields} >= {"Uptime", "Gateway latency"}
 

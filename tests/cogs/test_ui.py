@@ -376,3 +376,13 @@ def test_long_question_pages_stay_within_limits(offset: int) -> None:
     assert len(embeds[0].title) <= ui.TITLE_MAX
     if offset and answer.passages:
         assert embeds[0].title.endswith(f"Pasajes {offset + 1}–{offset + shown}")
+
+
+def test_a_declined_answer_never_shows_its_candidates() -> None:
+    answer = ENGINE.ask("¿Quién es el presidente de Francia?")
+    assert not answer.answered and answer.candidates
+    embeds = ui.answer_embeds(answer, "es")
+    text = "\n".join(str(e.to_dict()) for e in embeds)
+    for c in answer.candidates:
+        assert c.text[:60] not in text
+        assert ui.escape(c.text)[:60] not in text

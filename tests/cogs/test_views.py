@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import re
+import sqlite3
 
 import discord
 import pytest
@@ -369,3 +371,62 @@ async def test_a_private_answer_can_be_published(harness: Harness) -> None:
     shown = call.visible.kwargs["view"]
     assert any(isinstance(c, DeleteButton) for c in shown.children)
     assert harness.bot.store.stats().total == 1  # publishing is not a new question
+
+
+# -- every button answers, whatever fails behind it -----------------------------------------------
+
+
+class LockedStore(MemoryStore):
+    """A store whose writes fail the way SQLite does when another writer holds the lock."""
+
+    def record_vote(self, question_id: int, user_id: int, vote: int) -> None:
+        raise sqlite3.OperationalError("database is locked")
+
+
+async def test_a_vote_that_cannot_be_recorded_still_gets_a_private_answer(
+    make_bot: MakeBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    harness = Harness(await make_bot(store=LockedStore(salt="test")))
+    _, view = await ask(harness, "¿Hasta cuándo estará vigente el acuerdo?")
+    qid = next(c.question_id for c in view.children if isinstance(c, FeedbackButton))
+    caplog.set_level(logging.ERROR)
+
+    call = await harness.press(view, f"fb:up:{qid}", locale="en-US")
+
+    assert len(call.responses) == 1 and call.ephemeral
+    assert call.visible.kwargs["content"] == (
+        "Something went wrong while answering. Please try again in a moment."
+    )
+    assert any("database is locked" in (r.exc_text or str(r.exc_info)) for r in caplog.records)
+
+
+@pytest.mark.parametrize("button", ["suggestion", "more", "sources"])
+async def test_any_button_failing_behind_answers_once(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, button: str
+) -> None:
+    if button == "suggestion":
+        _, view = await ask(harness, OFF_TOPIC)
+        custom_id = next(c.custom_id for c in view.children if isinstance(c, SuggestionButton))
+        monkeypatch.setattr(harness.bot.engine, "ask", lambda *a, **k: 1 / 0)
+    elif button == "more":
+        _, view = await ask(harness, MANY)
+        custom_id = next(c.custom_id for c in view.children if isinstance(c, MoreButton))
+        monkeypatch.setattr(harness.bot.store, "question_text", lambda *a: 1 / 0)
+    else:
+        view, custom_id = answer_view_of_sources()
+        from bot.cogs import ui
+
+        monkeypatch.setattr(ui, "sources_embed", lambda *a: 1 / 0)
+
+    call = await harness.press(view, custom_id)
+
+    assert len(call.responses) == 1 and call.ephemeral
+    assert call.visible.kwargs["content"].startswith("Algo ha fallado")
+
+
+def answer_view_of_sources() -> tuple[discord.ui.View, str]:
+    from bot.cogs.views import sources_view
+
+    view = sources_view(0, 3, "es")
+    assert view is not None
+    return view, view.children[1].custom_id

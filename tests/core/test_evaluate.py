@@ -9,7 +9,7 @@ import pytest
 
 from bot.core.answer import Engine
 from bot.core.errors import CoreError
-from bot.core.evaluate import Case, evaluate, load_cases
+from bot.core.evaluate import CURVE, Case, evaluate, load_cases
 
 EVAL = Path(__file__).resolve().parents[2] / "eval"
 
@@ -34,10 +34,11 @@ def test_dev_and_extra_sets_meet_the_bar(engine: Engine) -> None:
     report = evaluate(engine, cases)
     text = report_text(report)
     assert (report.in_scope, report.out_of_scope) == (50, 18), text
-    assert report.hit1 >= 44, f"regression: hit@1 below 44/50\n{text}"
-    assert report.hit3 >= 48, f"regression: hit@3 below 48/50\n{text}"
+    assert report.hit1 >= 45, f"regression: hit@1 below 45/50\n{text}"
+    # The calibrated decision declines two questions whose best passage was wrong anyway.
+    assert report.hit3 >= 47, f"regression: hit@3 below 47/50\n{text}"
     assert report.abstained == 18, f"regression: answered an out-of-scope question\n{text}"
-    assert report.false_abstentions <= 1, f"regression: more than 1 false abstention\n{text}"
+    assert report.false_abstentions <= 3, f"regression: more than 3 false abstentions\n{text}"
 
 
 def test_report_lines_show_the_figures_and_the_misses(engine: Engine) -> None:
@@ -52,8 +53,29 @@ def test_report_lines_show_the_figures_and_the_misses(engine: Engine) -> None:
     assert lines[1].split() == ["hit@3", "1/2"]
     assert lines[2].split() == ["abstained", "(oos)", "1/1"]
     assert lines[3].split() == ["false", "abstentions", "0"]
-    assert len(lines) == 5
-    assert lines[4].startswith("MISS bad [in]")
+    assert lines[4].startswith("answered-and-right 50.0% at threshold ")
+    assert lines[5].startswith("operating curve")
+    curve = [line for line in lines if line.startswith("  ")][1:]
+    assert len(curve) == len(CURVE | {report.threshold}), lines
+    chosen = [line for line in curve if line.endswith("<- chosen (ANSWER_THRESHOLD)")]
+    assert len(chosen) == 1 and float(chosen[0].split()[0]) == pytest.approx(report.threshold)
+    # Answering everything: 1 of 2 in scope right, the nonsense question still declined (no
+    # passage shares a word), no false abstention.
+    assert curve[0].split()[1:4] == ["50.0%", "100.0%", "0.0%"], curve[0]
+    assert [line for line in lines if line.startswith("MISS")] == [lines[-1]]
+    assert lines[-1].startswith("MISS bad [in]")
+
+
+def test_answer_threshold_moves_the_chosen_point(knowledge_dir: Path) -> None:
+    cases = load_cases(EVAL / "questions.jsonl") + load_cases(EVAL / "extra_questions.jsonl")
+    low = evaluate(Engine.load(knowledge_dir, answer_threshold=0.05), cases)
+    high = evaluate(Engine.load(knowledge_dir, answer_threshold=0.95), cases)
+    assert (low.threshold, high.threshold) == (0.05, 0.95)
+    assert low.false_abstentions < high.false_abstentions
+    assert low.point(low.threshold) == high.point(0.05)  # same confidences, another cut
+    assert "0.95" in [
+        line.split()[0] for line in high.lines() if line.endswith("(ANSWER_THRESHOLD)")
+    ]
 
 
 def test_out_of_scope_answer_counts_as_a_miss(engine: Engine) -> None:

@@ -12,6 +12,9 @@ Sources (read when adding a rule):
   where a letter has a lowercase form; context-menu names are 1-32 of any characters;
   chat-input descriptions 1-100, context-menu descriptions empty.
 * Localization keys: the spec's own ``AvailableLocalesEnum`` (Discord's locale list).
+* Choices: https://discord.com/developers/docs/interactions/application-commands
+  #application-command-object-application-command-option-choice-structure — a string choice's
+  value is at most 100 characters (the spec allows 6000), also in autocomplete results.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ FIELD_VALUE_MAX = 1024
 FOOTER_MAX = 2048
 AUTHOR_NAME_MAX = 256
 CHOICES_MAX = 25
+CHOICE_VALUE_MAX = 100
 COMMAND_TEXT_MAX = 4000
 
 CHAT_INPUT_NAME = regex.compile(r"^[-_\p{L}\p{N}\p{sc=Deva}\p{sc=Thai}]{1,32}$")
@@ -74,6 +78,8 @@ def problems(method: str, template: str | None, body: JSON) -> list[Problem]:
     if (method, template) == _CALLBACK and isinstance(body, dict):
         if body.get("type") in (4, 7) and isinstance(body.get("data"), dict):
             return [(("data", *p), c, m) for p, c, m in message_problems(body["data"])]
+        if body.get("type") == 8 and isinstance(body.get("data"), dict):
+            return list(_choice_values(("data", "choices"), body["data"].get("choices") or []))
         return []
     if (method, template) in _MESSAGE_TEMPLATES and isinstance(body, dict):
         return message_problems(body)
@@ -220,11 +226,20 @@ def _localized(
         yield from _description(where, value, chat_input)
 
 
+def _choice_values(at: tuple[str | int, ...], choices: list[JSON]) -> Iterator[Problem]:
+    for i, choice in enumerate(choices):
+        value = choice.get("value") if isinstance(choice, dict) else None
+        if isinstance(value, str) and len(value) > CHOICE_VALUE_MAX:
+            message = f"Must be {CHOICE_VALUE_MAX} or fewer in length."
+            yield (*at, i, "value"), "BASE_TYPE_MAX_LENGTH", message
+
+
 def _option(option: JSON, at: tuple[str | int, ...]) -> Iterator[Problem]:
     yield from _localized(option, at, chat_input=True)
     choices = option.get("choices") or []
     if len(choices) > CHOICES_MAX:
         yield (*at, "choices"), "BASE_TYPE_MAX_LENGTH", f"Must be {CHOICES_MAX} or fewer."
+    yield from _choice_values((*at, "choices"), choices)
     for i, choice in enumerate(choices):
         yield from _length((*at, "choices", i, "name"), choice.get("name"), 100, required=True)
         for key in choice.get("name_localizations") or {}:

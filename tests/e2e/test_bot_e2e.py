@@ -220,6 +220,9 @@ async def test_process_logs_in_syncs_connects_and_stops_on_sigterm(
     out, err = proc.stdout, proc.stderr
     assert "shutting down: finishing in-flight answers" in err and "stopped" in err
     assert "Traceback" not in err
+    # One startup line says whether English questions are machine-translated.
+    (translation,) = [line for line in err.splitlines() if "English translation: " in line]
+    assert "English translation: on (" in translation or "apt-get install" in translation
     for secret in (TOKEN, TOKEN.rsplit(".", 1)[1]):
         assert secret not in out and secret not in err
 

@@ -1,0 +1,315 @@
+"""English -> Spanish machine translation through one long-lived Apertium process."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import select
+import shlex
+import shutil
+import signal
+import subprocess
+import threading
+import time
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from bot.core.text import words
+
+log = logging.getLogger(__name__)
+
+MODE = "eng-spa"
+INSTALL_HINT = "apt-get install apertium-en-es"
+# The pair's pipeline in null-flush mode (`apertium-wblank-mode -z` writes it from the .mode
+# file): each text ends with "\n\0" and is answered at once. Not the `apertium` wrapper: its
+# text deformatter and record-splitting gawk hold the first text back until more input arrives.
+MODES_DIRS = (Path("/usr/share/apertium/modes"), Path("/usr/local/share/apertium/modes"))
+DEFAULT_TIMEOUT = 1.0
+# The first translation loads the dictionaries; give it longer than a question.
+WARMUP_TIMEOUT = 10.0
+# After this many faults in a row, pause the translator before the next try...
+RESTARTS_BEFORE_PAUSE = 3
+# ...for this long (doubling, capped) before trying the process again.
+RETRY_SECONDS = (1.0, 60.0)
+# Apertium's stream format reserves \ ^ $ / < > { } [ ] @ * # + ~ |: send letters and
+# ordinary punctuation only.
+_UNSAFE = re.compile(r"[^\w\s.,;:?!¿¡'\"()-]|_")
+# Stream-format symbols or control characters in an answer: the pipeline lost its place.
+_GARBAGE = re.compile(r"[\^$<>{}\[\]\\]|[\x00-\x08\x0b-\x1f]")
+
+
+class Translator(Protocol):
+    """Translates short texts; None means "not now" (the caller falls back)."""
+
+    def translate(self, texts: Sequence[str]) -> list[str] | None:
+        """Return one translation per text, or None when translation failed."""
+        ...
+
+
+class TranslatorFault(Exception):
+    """The translator process died, hung or answered something that is not a translation."""
+
+
+class ProcessTranslator:
+    """One translator process kept alive; thread-safe; restarted after any fault.
+
+    A new process answers a first "hello" while it loads its dictionaries; questions asked
+    meanwhile fall back to the glossary (without killing it) until WARMUP_TIMEOUT has passed.
+    """
+
+    def __init__(self, command: Sequence[str], timeout: float = DEFAULT_TIMEOUT) -> None:
+        """Prepare a null-flush command line; the process starts on first use (or warm_up)."""
+        self.command = tuple(command)
+        self.timeout = timeout
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._buf = b""  # output read but not yet used
+        self._owed = 0  # answers the process still owes to texts nobody waits for any more
+        self._loading_until = 0.0  # a new process may take this long for its first answer
+        self._healthy = True
+        self._closed = False
+        self._retry_at = 0.0
+        self._failures = 0
+        self.faults = 0
+
+    @property
+    def name(self) -> str:
+        """Return the command line (for status and log lines)."""
+        return " ".join(self.command)
+
+    @property
+    def pid(self) -> int | None:
+        """Return the running process's id, if one runs."""
+        return self._proc.pid if self._proc is not None else None
+
+    def translate(self, texts: Sequence[str]) -> list[str] | None:
+        """Translate texts in one round trip within the timeout; None means "use the glossary"."""
+        if not texts:
+            return []
+        if not self._lock.acquire(timeout=self.timeout):
+            return None  # another question holds the process past its own deadline
+        try:
+            return self._translate(texts, self.timeout)
+        finally:
+            self._lock.release()
+
+    def warm_up(self) -> bool:
+        """Start the process and wait for its first answer; tell whether it answered."""
+        with self._lock:
+            return self._translate((), WARMUP_TIMEOUT) is not None
+
+    def close(self) -> None:
+        """Stop the process for good."""
+        with self._lock:
+            self._closed = True
+            self._stop()
+
+    # -- the process --------------------------------------------------------------------------
+
+    def _translate(self, texts: Sequence[str], timeout: float) -> list[str] | None:
+        if self._closed:
+            return None
+        if self._proc is None and time.monotonic() >= self._retry_at:
+            self._start()
+        if self._proc is None:
+            return None
+        try:
+            out = self._round_trip(texts, timeout)
+        except TranslatorFault as exc:
+            self._fault(str(exc))
+            return None
+        if out is None:
+            return None  # still loading
+        if not self._healthy:
+            log.info("English translation recovered (%s)", self.name)
+        self._healthy, self._failures = True, 0
+        return out
+
+    def _start(self) -> None:
+        try:
+            self._proc = subprocess.Popen(
+                self.command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,  # its own process group: a restart ends the pipeline
+            )
+        except OSError as exc:
+            self._proc = None
+            self._fault(f"cannot start: {exc}", restart=False)
+            return
+        self._finalizer = weakref.finalize(self, _kill, self._proc)
+        self._buf, self._owed = b"", 0
+        self._loading_until = time.monotonic() + WARMUP_TIMEOUT
+        try:
+            self._send(["hello"])  # loads the dictionaries before the first question
+        except TranslatorFault as exc:
+            self._fault(str(exc), restart=False)
+            return
+        self._owed = 1
+
+    def _stop(self) -> None:
+        if self._proc is not None:
+            self._finalizer.detach()
+            _kill(self._proc)
+            self._proc = None
+
+    def _fault(self, reason: str, *, restart: bool = True) -> None:
+        """Log the first fault of a run of faults, then restart (or wait before retrying)."""
+        self.faults += 1
+        self._failures += 1
+        if self._healthy:
+            log.warning(
+                "English translation failed (%s: %s); answering from the glossary until "
+                "the translator works again",
+                self.name,
+                reason,
+            )
+        else:
+            log.debug("English translation still failing: %s", reason)
+        self._healthy = False
+        self._stop()
+        if restart and self._failures < RESTARTS_BEFORE_PAUSE:
+            self._start()
+        else:
+            # A translator that keeps failing would cost every English question its timeout.
+            low, high = RETRY_SECONDS
+            self._retry_at = time.monotonic() + min(high, low * 2 ** (self._failures - 1))
+
+    def _send(self, texts: Sequence[str]) -> list[str]:
+        proc = self._proc
+        assert proc is not None and proc.stdin is not None
+        clean = [" ".join(_UNSAFE.sub(" ", t).split()) for t in texts]
+        try:
+            proc.stdin.write(b"".join(t.encode("utf-8") + b"\n\0" for t in clean))
+            proc.stdin.flush()
+        except OSError as exc:
+            raise TranslatorFault(f"the process is gone ({exc})") from exc
+        return clean
+
+    def _round_trip(self, texts: Sequence[str], timeout: float) -> list[str] | None:
+        """Send texts and read their answers; None when a new process is still loading."""
+        proc = self._proc
+        assert proc is not None and proc.stdout is not None
+        deadline = time.monotonic() + timeout
+        clean = self._send(texts) if texts else []
+        need = self._owed + len(clean)
+        fd = proc.stdout.fileno()
+        while self._buf.count(b"\0") < need:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                if self._buf.count(b"\0") == 0 and time.monotonic() < self._loading_until:
+                    self._owed = need  # still loading: the answers will be skipped later
+                    return None
+                raise TranslatorFault(f"no answer within {timeout:g} s")
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                raise TranslatorFault(f"the process exited (code {proc.poll()})")
+            self._buf += chunk
+        *answers, rest = self._buf.split(b"\0")
+        if rest or len(answers) != need:
+            raise TranslatorFault("more output than texts")
+        self._buf, self._owed, self._loading_until = b"", 0, 0.0
+        try:
+            out = [a.decode("utf-8").strip() for a in answers[need - len(clean) :]]
+        except UnicodeDecodeError as exc:
+            raise TranslatorFault("output is not UTF-8") from exc
+        for source, text in zip(clean, out, strict=True):
+            if _GARBAGE.search(text) or len(text) > 3 * len(source) + 40:
+                raise TranslatorFault(f"unexpected output {text[:60]!r}")
+        return out
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    """End a translator process group and reap it."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    for stream in (proc.stdin, proc.stdout):
+        if stream is not None:
+            try:
+                stream.close()
+            except OSError:
+                pass
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:  # pragma: no cover - SIGKILL does not fail
+        pass
+
+
+@dataclass(frozen=True)
+class Translation:
+    """The translator the engine uses (None: glossary only) and why, for status lines."""
+
+    translator: ProcessTranslator | None
+    reason: str
+
+    @property
+    def on(self) -> bool:
+        """Tell whether English questions are machine-translated."""
+        return self.translator is not None
+
+    def line(self) -> str:
+        """Return the one-line status for `check` and the startup log."""
+        if self.translator is not None:
+            return f"English translation: on ({self.reason})"
+        return f"English translation: off, glossary only ({self.reason})"
+
+
+def open_translation(
+    setting: str = "auto",
+    command: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    *,
+    warm: bool = False,
+) -> Translation:
+    """Prepare the translator a TRANSLATOR setting asks for: off, auto (Apertium if installed).
+
+    With `warm`, start it now and check that it answers (the bot, `check`); otherwise it
+    starts with the first English question (one-shot commands that may never need it).
+    """
+    if setting == "off":
+        return Translation(None, "TRANSLATOR=off")
+    if command:
+        argv = shlex.split(command)
+        name = f"TRANSLATOR_COMMAND={command}"
+    elif (pipeline := apertium_pipeline()) is not None:
+        argv, name = ["bash", "-c", pipeline, "apertium", "-g", ""], f"Apertium {MODE}"
+    else:
+        return Translation(None, f"Apertium not found; to add it: {INSTALL_HINT}")
+    translator = ProcessTranslator(argv, timeout)
+    if warm and not translator.warm_up():
+        translator.close()
+        return Translation(None, f"{name} does not answer; for Apertium: {INSTALL_HINT}")
+    return Translation(translator, name)
+
+
+def apertium_pipeline(mode: str = MODE) -> str | None:
+    """Return the null-flush shell pipeline of an installed Apertium mode, or None."""
+    tool = shutil.which("apertium-wblank-mode")
+    found = [d / f"{mode}.mode" for d in MODES_DIRS if (d / f"{mode}.mode").is_file()]
+    if tool is None or not found:
+        return None
+    try:
+        done = subprocess.run(
+            [tool, "-z", str(found[0])], capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    pipeline = done.stdout.strip()
+    return pipeline if done.returncode == 0 and pipeline else None
+
+
+def spanish_words(text: str) -> list[str]:
+    """Return the folded words of an Apertium output, its unknown-word marks removed.
+
+    Apertium marks a word it does not know with '*' and one missing from its bilingual
+    dictionary with '@'; both stay as typed (names, rare words), '#' only flags a Spanish
+    form it could not inflect.
+    """
+    return words(re.sub(r"[*@#](?=\w)", "", text))

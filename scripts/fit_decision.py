@@ -1,0 +1,238 @@
+"""Fit the answer-or-decline model (bot/core/data/decision.json), held out by article.
+
+    python scripts/fit_decision.py [--squad ../shared/eval/squad-es] [--write]
+
+Data: the SQuAD-es calibration corpus (18 Wikipedia articles as knowledge; questions about them
+are in scope, questions about 17 other articles are out of scope), the same corpus with half of
+its articles removed (their questions become out of scope: the situation of a new, smaller
+knowledge folder), and the bundled article with eval/questions.jsonl + eval/extra_questions.jsonl.
+Every figure printed is held out by article: the model that scores an article's questions was
+fitted without any question about that article. Numpy only (logistic regression by Newton steps).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bot.core import answer  # noqa: E402
+from bot.core.answer import Engine, clean_question  # noqa: E402
+from bot.core.decide import FEATURE_NAMES, MODEL_PATH, DecisionModel  # noqa: E402
+from bot.core.knowledge import load_folder  # noqa: E402
+from bot.core.rank import rank  # noqa: E402
+
+TARGET_DECLINED = 0.95  # share of out-of-scope questions to decline at the chosen point
+FOLDS = 6
+L2 = 1.0  # ridge on the coefficients: a few features, thousands of questions
+HALF_SPLITS = 3  # corpora with half of the articles removed
+BUNDLED_SHARE = 0.3  # weight of the bundled article's questions in the fit
+
+
+@dataclass
+class Row:
+    """One question asked of one knowledge folder."""
+
+    setting: str  # which knowledge folder: "squad", "half0".., "bundled"
+    article: str  # the article it was written about (the cross-validation group)
+    scope: bool  # in scope for this folder
+    hit1: bool  # the top-ranked passage holds the evidence
+    x: list[float] | None  # the decision features (None: no passage shares a word)
+    dev: bool = False  # an in-scope question of the dev set (eval/questions.jsonl)
+
+
+def questions(path: Path) -> list[dict]:
+    """Read a JSONL question file."""
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def measure(
+    engine: Engine,
+    setting: str,
+    cases: list[tuple[dict, str, bool]],
+    dev: frozenset[str] = frozenset(),
+) -> list[Row]:
+    """Compute the features and the top-1 hit of each (question, article, in scope) case."""
+    rows = []
+    for q, article, scope in cases:
+        groups = [g for g in engine.analyze(clean_question(q["q"])) if not g.meta]
+        if not groups:
+            continue  # a question about the document itself: answered from its front matter
+        ranked = rank(engine.index, groups)
+        hit = bool(ranked) and any(
+            e in engine.passages[ranked[0].passage].text for e in q["evidence"]
+        )
+        x = engine.decider.features(groups, ranked).vector() if ranked else None
+        rows.append(Row(setting, article, scope, hit and scope, x, scope and q["id"] in dev))
+    return rows
+
+
+def collect(squad: Path) -> list[Row]:
+    """Ask every question of every setting."""
+    qs = questions(squad / "questions.jsonl")
+    art = {id(q): q["source"].split(":")[0] for q in qs}
+    docs = load_folder(squad / "knowledge")
+    rows = measure(
+        Engine.load(squad / "knowledge"), "squad", [(q, art[id(q)], q["kind"] == "in") for q in qs]
+    )
+    names = sorted({d.id for d in docs})
+    rng = random.Random(7)
+    oos = [q for q in qs if q["kind"] != "in"]
+    for n in range(HALF_SPLITS):
+        kept = set(rng.sample(names, len(names) // 2))
+        engine = Engine.load(squad / "knowledge")
+        engine = Engine(tuple(d for d in docs if d.id in kept), engine.glossary, engine.templates)
+        cases = [(q, art[id(q)], art[id(q)] in kept) for q in qs if q["kind"] == "in"]
+        cases += [(q, art[id(q)], False) for q in rng.sample(oos, len(oos) // 3)]
+        rows += measure(engine, f"half{n}", cases)
+    bundled = Engine.load(ROOT / "knowledge")
+    own = questions(ROOT / "eval" / "questions.jsonl")
+    dev = frozenset(q["id"] for q in own)
+    own += questions(ROOT / "eval" / "extra_questions.jsonl")
+    cases = [
+        (q, "bundled" if q["kind"] == "in" else f"oos-{q['id']}", q["kind"] == "in") for q in own
+    ]
+    rows += measure(bundled, "bundled", cases, dev)
+    return rows
+
+
+def fit(x: np.ndarray, y: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """Return logistic weights (last: intercept), fitted by Newton steps with a ridge."""
+    xb = np.c_[x, np.ones(len(x))]
+    w = np.zeros(xb.shape[1])
+    ridge = np.full(len(w), L2)
+    ridge[-1] = 0.0
+    for _ in range(100):
+        p = 1 / (1 + np.exp(-np.clip(xb @ w, -50, 50)))
+        grad = xb.T @ (s * (p - y)) + ridge * w
+        hess = (xb.T * (s * p * (1 - p))) @ xb + np.diag(ridge) + 1e-9 * np.eye(len(w))
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return w
+
+
+def predict(w: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Return the model's confidence for each row of features."""
+    return 1 / (1 + np.exp(-np.clip(np.c_[x, np.ones(len(x))] @ w, -50, 50)))
+
+
+def threshold_for(p_oos: np.ndarray, target: float, p_dev: np.ndarray) -> float:
+    """Return the threshold declining `target` of out-of-scope questions, or answering the dev set.
+
+    The lower of the two: the dev set's in-scope questions must all stay answered.
+    """
+    point = float(np.quantile(p_oos, target, method="higher")) + 1e-6
+    return min(point, float(p_dev.min()) - 1e-4) if len(p_dev) else point
+
+
+def figures(p: np.ndarray, scope: np.ndarray, hit: np.ndarray, th: float) -> tuple[float, ...]:
+    """Return (answered and right, oos declined, false abstentions) at a threshold."""
+    answered = p >= th
+    return (
+        float((answered & hit)[scope].mean()),
+        float((~answered)[~scope].mean()),
+        float((~answered)[scope].mean()),
+    )
+
+
+def main() -> int:
+    """Fit, report held-out figures, and write the model when asked."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--squad", type=Path, default=ROOT.parent / "shared" / "eval" / "squad-es")
+    parser.add_argument("--write", action="store_true", help=f"write {MODEL_PATH}")
+    args = parser.parse_args()
+    # The features do not depend on the model; a neutral one lets the engines load while the
+    # model file is being replaced (or has other features).
+    neutral = DecisionModel((0.0,) * len(FEATURE_NAMES), 0.0, 0.5)
+    answer._decision_model = lambda: neutral
+    rows = collect(args.squad)
+    x = np.array([r.x if r.x is not None else [0.0] * len(FEATURE_NAMES) for r in rows])
+    none = np.array([r.x is None for r in rows])
+    y = np.array([r.scope for r in rows], dtype=float)
+    scope = y.astype(bool)
+    hit = np.array([r.hit1 for r in rows])
+    setting = np.array([r.setting for r in rows])
+    dev = np.array([r.dev for r in rows])
+    # The bundled article's questions are few and short (keywords, English): weigh them up to
+    # a share of the fit so the model also holds on a one-article folder.
+    bundled = setting == "bundled"
+    s = np.where(bundled, BUNDLED_SHARE * (~bundled).sum() / max(1, bundled.sum()), 1.0)
+    articles = sorted({r.article for r in rows})
+    random.Random(11).shuffle(articles)
+    fold_of = {a: i % FOLDS for i, a in enumerate(articles)}
+    fold = np.array([fold_of[r.article] for r in rows])
+    held = np.zeros(len(rows))
+    answered = np.zeros(len(rows), dtype=bool)
+    for k in range(FOLDS):
+        train, test = (fold != k) & ~none, fold == k
+        w = fit(x[train], y[train], s[train])
+        p_train = predict(w, x[train])
+        squad_oos = ~scope[train] & (setting[train] == "squad")
+        th = threshold_for(p_train[squad_oos], TARGET_DECLINED, p_train[dev[train]])
+        held[test] = np.where(none[test], 0.0, predict(w, x[test]))
+        answered[test] = held[test] >= th
+    print("held out by article (per-fold model and threshold):")
+    for name in ("squad", *(f"half{n}" for n in range(HALF_SPLITS)), "bundled"):
+        m = setting == name
+        right = (answered & hit)[m & scope].mean()
+        declined = (~answered)[m & ~scope].mean()
+        false = (~answered)[m & scope].mean()
+        print(
+            f"  {name:8} answered-and-right {right:6.1%}  oos declined {declined:6.1%}  "
+            f"false abstentions {false:6.1%}  (in {int((m & scope).sum())}, "
+            f"oos {int((m & ~scope).sum())}, ungated hit@1 {hit[m & scope].mean():.1%})"
+        )
+    w = fit(x[~none], y[~none], s[~none])
+    squad_oos = (setting == "squad") & ~scope
+    p = predict(w, x)
+    th = round(threshold_for(p[squad_oos & ~none], TARGET_DECLINED, p[dev & ~none]), 4)
+    m = setting == "squad"
+    right = float((answered & hit)[m & scope].mean())
+    declined = float((~answered)[m & ~scope].mean())
+    false = float((~answered)[m & scope].mean())
+    print(
+        f"chosen threshold {th}: declines {(p[squad_oos] < th).mean():.1%} of squad-es oos as "
+        f"fitted (target {TARGET_DECLINED:.1%}), answers {(p[dev] >= th).mean():.0%} of the dev set"
+    )
+    print("operating curve (squad-es, held out):")
+    for t in np.linspace(0.1, 0.9, 17):
+        r, d, f = figures(held[m], scope[m], hit[m], t)
+        print(f"  {t:4.2f}  answered-and-right {r:6.1%}  oos declined {d:6.1%}  false {f:6.1%}")
+    model = {
+        "comment": (
+            "Answer-or-decline model of bot/core/decide.py: confidence = logistic(intercept + "
+            "sum(coefficient * feature)); answer when confidence >= threshold (ANSWER_THRESHOLD "
+            "overrides). Fitted on SQuAD-es (shared/eval/squad-es, CC BY-SA 4.0), the same "
+            "corpus with half of its articles removed, and eval/*.jsonl over the bundled "
+            "article. Regenerate: python scripts/fit_decision.py --write"
+        ),
+        "fitted": date.today().isoformat(),
+        "coefficients": {n: round(float(c), 4) for n, c in zip(FEATURE_NAMES, w, strict=False)},
+        "intercept": round(float(w[-1]), 4),
+        "threshold": th,
+        "held_out_squad_es": {
+            "answered_and_right": round(right, 4),
+            "out_of_scope_declined": round(declined, 4),
+            "false_abstentions": round(false, 4),
+        },
+    }
+    print(json.dumps(model["coefficients"]), "intercept", model["intercept"])
+    if args.write:
+        MODEL_PATH.write_text(json.dumps(model, indent=2, ensure_ascii=False) + "\n", "utf-8")
+        print(f"wrote {MODEL_PATH}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

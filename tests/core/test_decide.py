@@ -1,0 +1,177 @@
+"""The answer-or-decline decision: hand-made cases, the model file, the threshold, regressions."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import pytest
+from conftest import TEST_DATA, doc_text, write_knowledge
+
+from bot.core.answer import Engine
+from bot.core.decide import FEATURE_NAMES, MODEL_PATH, load_model
+from bot.core.errors import CoreError
+from bot.core.evaluate import evaluate, load_cases
+from bot.core.rank import rank
+
+SQUAD_SAMPLE = TEST_DATA / "squad-es-sample"
+
+PORT = [
+    "El puerto de la ciudad recibe cada año miles de barcos mercantes de todo el mundo.",
+    "La ingeniera Zarquon Baltasar diseñó en 1987 el nuevo muelle de contenedores del puerto.",
+    "Las grúas del muelle descargan grano, acero y automóviles durante todo el día.",
+    "El ayuntamiento cobra una tasa portuaria a cada barco que atraca en la ciudad.",
+]
+RIVER = [
+    "El río atraviesa la llanura y desemboca en el mar tras recorrer trescientos kilómetros.",
+    "Los pescadores del río capturan truchas y carpas en primavera.",
+    "Una presa construida en el siglo pasado regula el caudal del río en verano.",
+    "Las inundaciones del río obligaron a evacuar varios pueblos en invierno.",
+]
+MARKET = [
+    "El mercado central abre los sábados y vende frutas, verduras y pescado fresco.",
+    "Los comerciantes del mercado pagan un alquiler mensual al ayuntamiento.",
+    "El edificio del mercado fue restaurado por un arquitecto local.",
+    "En el mercado también se celebran conciertos durante las fiestas de la ciudad.",
+]
+
+
+@pytest.fixture(scope="module")
+def town(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    """Three unrelated short articles (port, river, market) sharing a few everyday words."""
+    folder = write_knowledge(
+        tmp_path_factory.mktemp("town"),
+        {
+            "puerto.md": doc_text("El puerto", "\n\n".join(PORT)),
+            "rio.md": doc_text("El río", "\n\n".join(RIVER)),
+            "mercado.md": doc_text("El mercado", "\n\n".join(MARKET)),
+        },
+    )
+    return Engine.load(folder)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "¿Qué arquitecto restauró la presa de las truchas en primavera?",
+        "¿Cuántos pescadores pagan alquiler por las grúas en invierno?",
+        "¿Qué concierto celebran los pescadores en la presa?",
+    ],
+)
+def test_words_scattered_across_unrelated_passages_are_declined(
+    town: Engine, question: str
+) -> None:
+    # Every content word is in the knowledge, but no passage holds the question together.
+    answer = town.ask(question)
+    assert not answer.answered, answer.passages
+    assert answer.passages == ()
+    assert answer.confidence < town.decider.threshold
+
+
+def test_a_paraphrase_sharing_one_rare_name_is_answered(town: Engine) -> None:
+    # "proyectó" is not in the text ("diseñó" is: the thesaurus links them); "Zarquon" is.
+    answer = town.ask("¿Qué proyectó Zarquon en el puerto?")
+    assert answer.answered
+    assert answer.passages[0].text == PORT[1]
+
+
+def test_a_question_in_the_text_is_answered_confidently(town: Engine) -> None:
+    answer = town.ask("¿Quién diseñó el nuevo muelle de contenedores del puerto?")
+    assert answer.answered and answer.passages[0].text == PORT[1]
+    assert answer.confidence > 0.9
+
+
+def test_a_decline_says_why(town: Engine) -> None:
+    groups = town.analyze("¿Qué concierto celebran los pescadores en la presa?")
+    decision = town.decide(groups, rank(town.index, groups))
+    assert not decision.answer
+    assert "passage" in decision.reason or "scattered" in decision.reason
+    assert decision.features is not None
+    assert 0 < decision.features.coverage < 1
+
+
+def test_a_declined_answer_keeps_its_candidates_apart(town: Engine) -> None:
+    answer = town.ask("¿Qué concierto celebran los pescadores en la presa?", k=2)
+    assert answer.passages == () and not answer.answered
+    assert 1 <= len(answer.candidates) <= 2
+    assert all(c.text in PORT + RIVER + MARKET for c in answer.candidates)
+    data = json.loads(json.dumps(answer.to_dict()))
+    assert data["passages"] == [] and data["candidates"][0]["text"] == answer.candidates[0].text
+    assert data["confidence"] == answer.confidence
+
+
+def test_an_answered_question_has_no_candidates(town: Engine) -> None:
+    answer = town.ask("¿Quién diseñó el nuevo muelle de contenedores del puerto?")
+    assert answer.candidates == ()
+
+
+def test_the_threshold_moves_the_decision(tmp_path: Path) -> None:
+    folder = write_knowledge(
+        tmp_path, {"mercado.md": doc_text("El mercado", "\n\n".join(MARKET + RIVER))}
+    )
+    question = "¿Qué concierto celebran los pescadores en la presa?"
+    eager = Engine.load(folder, answer_threshold=0.0)
+    strict = Engine.load(folder, answer_threshold=1.0)
+    default = Engine.load(folder)
+    assert eager.ask(question).answered
+    assert not strict.ask("¿Qué vende el mercado central los sábados?").answered
+    assert default.decider.threshold == load_model().threshold
+
+
+def test_the_model_file_names_every_feature_and_its_origin() -> None:
+    raw = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
+    assert set(raw["coefficients"]) == set(FEATURE_NAMES)
+    assert "scripts/fit_decision.py" in raw["comment"]
+    assert 0 < raw["threshold"] < 1
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "cannot read"),
+        (json.dumps({"coefficients": {}, "intercept": 0, "threshold": 0.5}), "malformed"),
+        (json.dumps({"intercept": 0, "threshold": 0.5}), "malformed"),
+    ],
+)
+def test_a_broken_model_file_is_a_core_error(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "decision.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(CoreError) as info:
+        load_model(path)
+    assert str(path) in str(info.value) and message in str(info.value)
+
+
+@pytest.fixture(scope="module")
+def squad_report():
+    """The default engine over the committed SQuAD-es sample (18 articles, 200 questions)."""
+    engine = Engine.load(SQUAD_SAMPLE / "knowledge")
+    return evaluate(engine, load_cases(SQUAD_SAMPLE / "questions.jsonl"))
+
+
+def test_squad_sample_keeps_its_figures(squad_report) -> None:
+    # Measured at the chosen point: 31/58 answered and right (53.4%), 139/142 out-of-scope
+    # declined (97.9%), 22/58 false abstentions (37.9%). Floors a little under.
+    text = "\n".join(squad_report.lines()[:30])
+    assert (squad_report.in_scope, squad_report.out_of_scope) == (58, 142), text
+    chosen = squad_report.point(squad_report.threshold)
+    assert chosen.answered_right >= 0.50, text
+    assert chosen.oos_declined >= 0.95, text
+    assert chosen.false_abstentions <= 0.42, text
+
+
+def test_squad_sample_ranking_finds_the_passage(squad_report) -> None:
+    # Ranking alone (decision off: threshold 0): the best passage holds the evidence in 44/58
+    # (75.9%; the candidates of declined answers count).
+    text = "\n".join(squad_report.lines()[:30])
+    assert squad_report.point(0.0).answered_right >= 0.72, text
+
+
+def test_the_curve_trades_answers_for_declines(squad_report) -> None:
+    curve = squad_report.curve()
+    assert [p.threshold for p in curve] == sorted(p.threshold for p in curve)
+    assert any(p.threshold == squad_report.threshold for p in curve)
+    for lower, higher in itertools.pairwise(curve):
+        assert higher.oos_declined >= lower.oos_declined
+        assert higher.false_abstentions >= lower.false_abstentions
+    assert curve[0].oos_declined < curve[-1].oos_declined

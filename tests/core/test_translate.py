@@ -1,0 +1,186 @@
+"""English questions through a translator process: fallback, restart, one log line, threads."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from bot.core import translate
+from bot.core.answer import Engine
+from bot.core.evaluate import load_cases
+from bot.core.translate import ProcessTranslator, open_translation, spanish_words
+from bot.settings import Settings
+
+EVAL_DIR = Path(__file__).resolve().parents[2] / "eval"
+
+# A stand-in for Apertium's null-flush pipeline: reads texts ending in "\0", answers each with
+# its line of table.txt ("english=spanish") and "\n\0". A file next to it changes its mood for
+# every text but the warm-up "hello": "hang" (never answers), "die" (exits), "garbage"
+# (answers in Apertium's internal stream format).
+FAKE_TRANSLATOR = r"""
+import os, sys, time
+from pathlib import Path
+
+here = Path(__file__).parent
+table = {}
+for line in (here / "table.txt").read_text(encoding="utf-8").splitlines():
+    english, spanish = line.split("=", 1)
+    table[english] = spanish
+buf = b""
+while True:
+    chunk = os.read(0, 4096)
+    if not chunk:
+        break
+    buf += chunk
+    while b"\0" in buf:
+        raw, buf = buf.split(b"\0", 1)
+        text = raw.decode("utf-8").strip()
+        mood = "" if text == "hello" else next(
+            (m for m in ("hang", "die", "garbage") if (here / m).exists()), ""
+        )
+        if mood == "hang":
+            time.sleep(3600)
+        if mood == "die":
+            sys.exit(3)
+        out = "^x<n>$" if mood == "garbage" else table.get(text, "*" + text)
+        sys.stdout.buffer.write(out.encode("utf-8") + b"\n\0")
+        sys.stdout.buffer.flush()
+"""
+
+QUESTION = "Until when will the deal be in force?"
+TRANSLATED = "¿Hasta cuándo estará vigente el acuerdo?"
+BODY = (
+    "El acuerdo estará vigente hasta 2030, según las dos compañías.\n\n"
+    "OpenAI podrá crear capacidad adicional para la investigación."
+)
+
+
+@pytest.fixture
+def fake_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "fake"
+    folder.mkdir()
+    (folder / "translator.py").write_text(FAKE_TRANSLATOR, encoding="utf-8")
+    (folder / "table.txt").write_text(f"hello=hola\n{QUESTION}={TRANSLATED}\n", encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def settings(fake_dir: Path) -> Settings:
+    """Settings pointing TRANSLATOR_COMMAND at the fake, with a short per-question timeout."""
+    command = f"{sys.executable} {fake_dir / 'translator.py'}"
+    return Settings(_env_file=None, translator_command=command, translator_timeout=0.5)
+
+
+@pytest.fixture
+def translator(settings: Settings) -> Iterator[ProcessTranslator]:
+    translation = settings.open_translation(warm=True)
+    assert translation.translator is not None, translation.line()
+    yield translation.translator
+    translation.translator.close()
+
+
+@pytest.fixture
+def folder(tmp_path: Path, make_knowledge, make_doc) -> Path:
+    """An article without a glossary: only translation makes the English question answerable."""
+    return make_knowledge(tmp_path, {"a.md": make_doc(title="Acuerdo", body=BODY)})
+
+
+def test_without_translation_the_english_question_is_not_covered(folder: Path) -> None:
+    answer = Engine.load(folder).ask(QUESTION, lang="en")
+    assert not answer.answered
+
+
+def test_translated_english_question_quotes_the_passage(
+    folder: Path, translator: ProcessTranslator
+) -> None:
+    answer = Engine.load(folder, translator=translator).ask(QUESTION, lang="en")
+    assert answer.answered
+    assert "vigente hasta 2030" in answer.passages[0].text
+
+
+@pytest.mark.parametrize("mood", ["hang", "die", "garbage"])
+def test_a_failing_translator_falls_back_restarts_and_logs_once(
+    mood: str,
+    folder: Path,
+    fake_dir: Path,
+    translator: ProcessTranslator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    engine = Engine.load(folder, translator=translator)
+    glossary_only = Engine.load(folder)
+    first_pid = translator.pid
+    (fake_dir / mood).touch()
+    with caplog.at_level(logging.INFO, logger="bot.core.translate"):
+        broken = [engine.ask(QUESTION, lang="en") for _ in range(2)]
+        (fake_dir / mood).unlink()
+        healed = engine.ask(QUESTION, lang="en")
+    # While it fails, the user gets exactly the glossary-only answer, not an error.
+    assert [a.to_dict() for a in broken] == [glossary_only.ask(QUESTION, lang="en").to_dict()] * 2
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1, [r.getMessage() for r in warnings]
+    assert "English translation failed" in warnings[0].getMessage()
+    # Restarted: a new process answers and the translated question is answered again.
+    assert translator.pid not in (None, first_pid)
+    assert healed.answered and "vigente hasta 2030" in healed.passages[0].text
+    assert any("recovered" in r.getMessage() for r in caplog.records)
+
+
+def test_questions_from_many_threads_share_one_process(
+    folder: Path, translator: ProcessTranslator
+) -> None:
+    engine = Engine.load(folder, translator=translator)
+    pid = translator.pid
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda _: engine.ask(QUESTION, lang="en"), range(40)))
+    assert all(a.answered and "vigente hasta 2030" in a.passages[0].text for a in answers)
+    assert translator.pid == pid and translator.faults == 0
+
+
+def test_translator_off_is_the_glossary_path(folder: Path, settings: Settings) -> None:
+    translation = Settings(_env_file=None, translator="off").open_translation(warm=True)
+    assert not translation.on
+    assert translation.line() == "English translation: off, glossary only (TRANSLATOR=off)"
+    answer = Engine.load(folder, translator=translation.translator).ask(QUESTION, lang="en")
+    assert not answer.answered
+
+
+def test_missing_apertium_says_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, knowledge_dir: Path, engine: Engine
+) -> None:
+    monkeypatch.setattr(translate, "MODES_DIRS", (tmp_path / "no-modes",))
+    translation = open_translation("auto", warm=True)
+    assert not translation.on
+    assert "apt-get install apertium-en-es" in translation.line()
+    # English works as before: every English eval question gets the glossary-only answer.
+    without = Engine.load(knowledge_dir, translator=translation.translator)
+    questions = [c.q for c in load_cases(EVAL_DIR / "english_questions.jsonl")]
+    assert [without.ask(q, lang="en").to_dict() for q in questions] == [
+        engine.ask(q, lang="en").to_dict() for q in questions
+    ]
+    answer = without.ask("Until when is the agreement valid?", lang="en")
+    assert answer.answered and "vigente hasta 2030" in answer.passages[0].text
+
+
+def test_a_translator_that_cannot_start_is_off_with_the_reason(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-translator"
+    translation = open_translation("auto", str(missing), warm=True)
+    assert not translation.on
+    assert str(missing) in translation.line()
+    assert "apt-get install apertium-en-es" in translation.line()
+
+
+def test_spanish_words_keep_unknown_words_as_typed() -> None:
+    assert spanish_words("Qué hizo *Anthropic con @deal y #poseer?") == [
+        "que",
+        "hizo",
+        "anthropic",
+        "con",
+        "deal",
+        "y",
+        "poseer",
+    ]
