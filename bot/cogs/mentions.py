@@ -98,7 +98,7 @@ def question_text(message: discord.Message, bot_id: int) -> str:
 
 def previous_question_id(message: discord.Message) -> int | None:
     """Return the question id carried by the buttons of one of the bot's answers."""
-    for row in message.components:
+    for row in getattr(message, "components", ()):
         for item in getattr(row, "children", ()):
             match = QUESTION_ID_RX.match(getattr(item, "custom_id", None) or "")
             if match:
