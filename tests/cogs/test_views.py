@@ -213,6 +213,7 @@ async def test_buttons_work_after_a_restart(make_bot: MakeBot) -> None:
     old = Harness(await make_bot(store=store))
     _, answered = await ask(old, MANY)
     _, not_covered = await ask(old, OFF_TOPIC)
+    _, private = await ask(old, MANY, privado=True)
     await old.bot.close()
 
     new = Harness(await make_bot(store=store))
@@ -227,6 +228,9 @@ async def test_buttons_work_after_a_restart(make_bot: MakeBot) -> None:
     page = await new.press(answered, page_button(answered).custom_id)
     assert page.responses[0].kind == "edit_message"
     assert "Pasajes 4–" in page.visible.embeds[0].title
+    publish = next(c for c in private.children if isinstance(c, PublishButton))
+    published = await new.press(private, publish.custom_id)
+    assert not published.ephemeral and published.visible.embeds
 
 
 async def test_suggestion_that_no_longer_exists(harness: Harness) -> None:
@@ -291,7 +295,9 @@ def test_without_a_question_id_there_are_no_vote_or_more_buttons(engine: Engine)
     assert view.children == []
 
 
-@pytest.mark.parametrize("cls", [FeedbackButton, SuggestionButton, MoreButton])
+@pytest.mark.parametrize(
+    "cls", [FeedbackButton, SuggestionButton, MoreButton, DeleteButton, PublishButton]
+)
 def test_dynamic_items_are_registered(bot: DealBot, cls: type) -> None:
     store = bot._connection._view_store
     assert cls in store._dynamic_items.values()
