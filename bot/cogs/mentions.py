@@ -20,7 +20,7 @@ from discord.ext import commands
 
 from bot.cogs import ui
 from bot.cogs.answering import channel_allowed, record_question, render_answer
-from bot.core.answer import clean_question
+from bot.core.answer import MAX_QUESTION_CHARS, Answer, clean_question
 from bot.core.errors import QuestionError
 from bot.i18n import discord_cooldown_message, lang_of_locale, question_error, t
 from bot.store import QuestionRecord
@@ -117,6 +117,15 @@ def titled_question(message: discord.Message) -> str | None:
     return None
 
 
+def understood(answer: Answer) -> str:
+    """Return a follow-up as understood ("¿y hasta cuándo? (duración, acuerdo)"), so that
+    paging it, or replying to it again, asks the same thing."""
+    if not answer.carried:
+        return answer.question
+    text = f"{answer.question} ({', '.join(answer.carried)})"
+    return text if len(text) <= MAX_QUESTION_CHARS else answer.question
+
+
 class MentionsCog(commands.Cog):
     """Answers mentions, replies to the bot's answers and direct messages."""
 
@@ -210,7 +219,7 @@ class MentionsCog(commands.Cog):
             channel_id=message.channel.id,
             user_id=message.author.id,
             locale=str(message.guild.preferred_locale) if message.guild else "",
-            question=answer.question,
+            question=understood(answer),
             answered=answer.answered,
             passage_ids=tuple(p.id for p in answer.passages),
             latency_ms=(time.perf_counter() - started) * 1000,

@@ -476,3 +476,22 @@ async def test_help_links_the_synced_commands(
     assert f"</configurar:{ids['configurar']}>" not in message_text(member)
     assert f"</configurar:{ids['configurar']}>" in message_text(admin)
     assert t("help_mentions_title", "es") in fields(member)
+
+
+async def test_a_follow_up_pages_and_chains_as_understood(
+    fake_discord: FakeDiscord, running: InProcessBot, engine: Engine
+) -> None:
+    fake = fake_discord
+    first = fake.user_message("¿Qué duración tiene el acuerdo?")
+    await fake.dispatch_message(first)
+    answer = await answer_to(fake, first)
+    follow = fake.user_message("¿y eso?", mention=False, reply_to=answer)
+    await fake.dispatch_message(follow)
+    reply = await answer_to(fake, follow)
+    understood = "¿y eso? (duración, acuerdo)"
+    assert engine.ask(understood).answered
+    # A reply to the follow-up's answer leans on what was understood, not on "¿y eso?".
+    again = fake.user_message("¿y Microsoft?", mention=False, reply_to=reply)
+    await fake.dispatch_message(again)
+    chained = await answer_to(fake, again)
+    assert "duración, acuerdo" in plain(chained["embeds"][0]["title"])
