@@ -179,6 +179,14 @@ class DealBotMixin:
             self._command_mentions = {c.name: c.mention for c in fetched}
         return self._command_mentions
 
+    def fallback_lang(self, interaction: discord.Interaction) -> str:
+        """Return the language for locales other than es/en: the server's (once read), else
+        DEFAULT_LANG. Synchronous: the tree's check has read the server's settings already."""
+        config = None
+        if interaction.guild_id is not None and not user_installed_only(interaction):
+            config = self._configs.get(interaction.guild_id)
+        return config.lang if config is not None else self.settings.default_lang
+
     def forget_server_config(self, guild_id: int) -> None:
         """Drop a server's cached configuration (after /configurar changed it)."""
         self._configs.pop(guild_id, None)

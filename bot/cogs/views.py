@@ -376,9 +376,11 @@ def answer_view(
 
 
 def locale_lang(interaction: discord.Interaction, default: str | None = None) -> str:
-    """Return the frame language for a user's locale (DEFAULT_LANG for other languages)."""
+    """Return the frame language for a user's locale (for other languages: the server's
+    /configurar language, else DEFAULT_LANG)."""
     if default is None:
+        fallback = getattr(interaction.client, "fallback_lang", None)
         settings = getattr(interaction.client, "settings", None)
-        default = getattr(settings, "default_lang", "es")
+        default = fallback(interaction) if fallback else getattr(settings, "default_lang", "es")
     locale = getattr(interaction, "locale", None)
     return lang_of_locale(str(locale.value if hasattr(locale, "value") else locale or ""), default)

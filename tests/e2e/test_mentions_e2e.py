@@ -362,6 +362,17 @@ async def test_each_server_configures_channels_threads_mentions_and_privacy(
         await quiet(fake)
         assert fake.replies_to(ignored["id"]) == [] and fake.replies_to(muted["id"]) == []
 
+        # Its language for members whose locale is neither Spanish nor English.
+        await slash(fake, "configurar", {"idioma": "en"}, permissions=ADMIN, guild_id=second)
+        french = await slash(fake, "fuentes", locale="fr", guild_id=second)
+        assert french["embeds"][0]["title"] == t("sources_title", "en")
+        spanish = await slash(fake, "fuentes", locale="es-ES", guild_id=second)
+        assert spanish["embeds"][0]["title"] == t("sources_title", "es")
+        elsewhere_fr = await slash(
+            fake, "fuentes", locale="fr", guild_id=first, channel_id=asking["id"]
+        )
+        assert elsewhere_fr["embeds"][0]["title"] == t("sources_title", "es")  # DEFAULT_LANG
+
         # Back to the defaults, kept across a restart (SQLite).
         await slash(fake, "configurar", {"restablecer": True}, permissions=ADMIN, guild_id=first)
     finally:
