@@ -133,6 +133,12 @@ class BM25Index:
         packed <<= 32
         packed |= weights.view(np.uint32)
         self._packed = packed
+        # Each term's highest weight (its postings are runs of `weights`).
+        self._max_weight = (
+            np.maximum.reduceat(weights, self._offsets[:-1]).astype(np.float64)
+            if len(weights)
+            else np.zeros(0)
+        )
 
     def _idf(self, df: np.ndarray) -> np.ndarray:
         """Compute rank-bm25's idf: log((N-n+0.5)/(n+0.5)), negatives floored at eps*mean."""
@@ -173,6 +179,34 @@ class BM25Index:
             return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float64)
         seg = self._segment(tid)
         return seg.view(np.int32)[_HIGH::2], _weights_of(seg)
+
+    def max_weight(self, term: str) -> float:
+        """Return the highest score a term gives any document (0 when no document has it)."""
+        tid = self.vocab.get(term)
+        return 0.0 if tid is None else float(self._max_weight[tid])
+
+    def postings_of(
+        self, terms: Sequence[str], among: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Return several terms' postings at once: documents, weights and each one's term.
+
+        The term is its position in `terms`; with `among` (a bool per document) only the
+        documents d with among[d] are returned.
+        """
+        at = [(i, tid) for i, t in enumerate(terms) if (tid := self.vocab.get(t)) is not None]
+        if not at:
+            return np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0, dtype=np.intp)
+        segs = [self._segment(tid) for _, tid in at]
+        packed = np.concatenate(segs) if len(segs) > 1 else segs[0]
+        ends = np.cumsum([len(g) for g in segs])
+        if among is None:
+            pick = np.arange(len(packed))
+        else:
+            pick = np.flatnonzero(among[packed.view(np.int32)[_HIGH::2]])
+            packed = packed[pick]
+        which = np.array([i for i, _ in at], dtype=np.intp)[np.searchsorted(ends, pick, "right")]
+        docs = (packed >> 32).astype(np.intp)
+        return docs, _weights_of(packed), which
 
     def contains(self, term: str, doc: int) -> bool:
         """Tell whether a document contains a term."""

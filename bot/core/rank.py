@@ -1,13 +1,15 @@
 """Ranking: query groups -> scored passages (BM25 per group's best unit, times coverage).
 
 Only the passages the question's postings touch are scored: each unit's passages are the
-intersection of its terms' postings, each group's the union of its units', and the sums run
-over the union of the groups' (sorted ids). The arithmetic per passage is the dense one's,
-in the same order, so the scores are the same to the bit.
+intersection of its terms' postings; a group's best unit per passage, the sums and the coverage
+accumulate in per-thread scratch arrays (zeroed again after each question, never allocated per
+question), read back over the touched ids. The arithmetic per passage is the dense one's, in
+the same order, so the scores are the same to the bit.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +20,8 @@ from bot.core.index import BM25Index
 MAX_CANDIDATES = 50
 # Ranking multiplies BM25 by (COVERAGE_FLOOR + coverage): coverage decides close calls.
 COVERAGE_FLOOR = 0.5
+# A one-word unit weighing at most this (a thesaurus synonym) is a light unit.
+LIGHT_WEIGHT = 0.25
 
 
 @dataclass(frozen=True)
@@ -34,13 +38,47 @@ def rank(index: BM25Index, groups: list[QueryGroup]) -> list[Ranked]:
     total_weight = sum(g.weight for g in groups)
     if not total_weight or not any(g.terms for g in groups):
         return []
-    per_group = [_group_best(index, g) for g in groups]
-    docs, where = _union([d for d, _ in per_group])
-    score = np.zeros(len(docs))
-    covered = np.zeros(len(docs))
-    for g, (_, best), at in zip(groups, per_group, where, strict=True):
-        score[at] += best
-        covered[at] += g.weight
+    heavy: list[list[tuple[np.ndarray, np.ndarray]]] = []
+    light: list[list[tuple[str, float]]] = []
+    for g in groups:
+        units = list(zip(g.units, g.unit_weights, strict=True))
+        light.append([(u[0], w) for u, w in units if len(u) == 1 and 0 <= w <= LIGHT_WEIGHT])
+        heavy.append(
+            [_unit(index, u, w) for u, w in units if not (len(u) == 1 and 0 <= w <= LIGHT_WEIGHT)]
+        )
+    pad = _scratch(index.n_docs)
+    try:
+        if any(light):
+            # Light units (synonyms) hold many passages but can hardly lift one into the top:
+            # when the passages the heavy units hold already fill it beyond what light units
+            # alone could score, only those passages need the light units (else all do).
+            ceiling = _light_ceiling(index, groups, light, total_weight)
+            pruned = _unit_floor(groups, heavy, total_weight) > ceiling
+            if not pruned:  # the exact floor: what the heavy units alone score
+                _, score, covered = _accumulate(pad, groups, heavy)
+                share = covered / total_weight
+                final = score * (COVERAGE_FLOOR + share) + 1e-6 * share
+                pruned = _top_floor(final[covered > 0]) > ceiling
+            if pruned:
+                for units in heavy:
+                    for d, _ in units:
+                        pad.seen[d] = True
+                merged = _light_merged(index, light, pad.seen)
+                for units in heavy:
+                    for d, _ in units:
+                        pad.seen[d] = False
+                found = [h + m for h, m in zip(heavy, merged, strict=True)]
+            else:
+                found = [
+                    h + [_light(index.term_postings(t), w) for t, w in lt]
+                    for h, lt in zip(heavy, light, strict=True)
+                ]
+        else:
+            found = heavy
+        docs, score, covered = _accumulate(pad, groups, found)
+    except BaseException:
+        pad.clear()
+        raise
     keep = np.flatnonzero(covered > 0)
     docs, score, covered = docs[keep], score[keep], covered[keep]
     coverage = covered / total_weight
@@ -60,24 +98,135 @@ def rank(index: BM25Index, groups: list[QueryGroup]) -> list[Ranked]:
     ]
 
 
-def _group_best(index: BM25Index, group: QueryGroup) -> tuple[np.ndarray, np.ndarray]:
-    """Return the passages holding a whole unit of the group and the best unit score of each."""
-    found = [_unit(index, unit, w) for unit, w in zip(group.units, group.unit_weights, strict=True)]
-    found = [(d, s) for d, s in found if len(d)]
-    if not found:
-        return np.zeros(0, dtype=np.int32), np.zeros(0)
-    if len(found) == 1:
-        docs, scores = found[0]
-        return docs, np.maximum(np.zeros(len(docs)), scores)  # no unit scores below 0
-    # The best unit per passage: one stable sort of all units' passages, a max per run.
-    docs = np.concatenate([d for d, _ in found])
-    order = np.argsort(docs, kind="stable")
-    docs = docs[order]
+def _accumulate(
+    pad: _Scratch,
+    groups: list[QueryGroup],
+    found: list[list[tuple[np.ndarray, np.ndarray]]],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the passages some unit holds, the sum of their groups' best units, the weight."""
+    touched: list[np.ndarray] = []
+    for g, units in zip(groups, found, strict=True):
+        units = [(d.astype(np.intp), s) for d, s in units if len(d)]
+        if not units:
+            continue
+        if len(units) == 1:
+            ids, best = units[0][0], np.maximum(units[0][1], 0.0)  # no unit scores below 0
+        else:
+            # The best unit per passage: a running max in the scratch array.
+            for d, s in units:
+                pad.best[d] = np.maximum(pad.best[d], s)
+            ids = np.concatenate([d for d, _ in units])
+            best = pad.best[ids]
+            pad.best[ids] = 0.0
+        # `a[ids] += v` with a repeated id adds its v once: the sum over the group's union.
+        pad.score[ids] += best
+        pad.covered[ids] += g.weight
+        touched.append(ids)
+    if not touched:
+        return np.zeros(0, dtype=np.intp), np.zeros(0), np.zeros(0)
+    ids = np.concatenate(touched) if len(touched) > 1 else touched[0]
+    # Distinct ids without a scan of every passage: the last position written for an id wins.
+    at = np.arange(len(ids))
+    pad.slot[ids] = at
+    docs = ids[pad.slot[ids] == at]
+    score, covered = pad.score[docs], pad.covered[docs]
+    pad.score[docs] = 0.0  # leave the scratch arrays as found: zeros
+    pad.covered[docs] = 0.0
+    return docs, score, covered
+
+
+def _top_floor(final: np.ndarray) -> float:
+    """Return the MAX_CANDIDATES-th best of some scores (-inf when there are fewer)."""
+    if len(final) < MAX_CANDIDATES:
+        return -np.inf
+    return float(np.partition(final, len(final) - MAX_CANDIDATES)[len(final) - MAX_CANDIDATES])
+
+
+def _unit_floor(
+    groups: list[QueryGroup], heavy: list[list[tuple[np.ndarray, np.ndarray]]], total: float
+) -> float:
+    """Return at most the MAX_CANDIDATES-th best final score, from one unit's passages alone."""
+    floor = -np.inf
+    for g, units in zip(groups, heavy, strict=True):
+        share = g.weight / total
+        for docs, scores in units:
+            if len(docs) >= MAX_CANDIDATES and share > 0:
+                least = _top_floor(np.maximum(scores, 0.0))  # a passage scores its best unit
+                floor = max(floor, least * (COVERAGE_FLOOR + share) + 1e-6 * share)
+    return floor
+
+
+def _light_ceiling(
+    index: BM25Index,
+    groups: list[QueryGroup],
+    light: list[list[tuple[str, float]]],
+    total_weight: float,
+) -> float:
+    """Return more than the final score of any passage that only light units hold."""
+    best = sum(max((w * index.max_weight(t) for t, w in lt), default=0.0) for lt in light)
+    share = sum(g.weight for g, lt in zip(groups, light, strict=True) if lt) / total_weight
+    return (max(best, 0.0) * (COVERAGE_FLOOR + share) + 1e-6 * share) * (1 + 1e-9) + 1e-12
+
+
+def _light_merged(
+    index: BM25Index, light: list[list[tuple[str, float]]], among: np.ndarray
+) -> list[list[tuple[np.ndarray, np.ndarray]]]:
+    """Per group, the passages (among some) a light unit holds and the best light unit's score."""
+    flat = [(t, w, g) for g, lt in enumerate(light) for t, w in lt]
+    docs, weights, which = index.postings_of([t for t, _, _ in flat], among)
+    out: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in light]
+    if not len(docs):
+        return out
+    scores = weights * np.array([w for _, w, _ in flat])[which]
+    group = np.array([g for _, _, g in flat], dtype=np.intp)[which]
+    order = np.lexsort((docs, group))
+    docs, group = docs[order], group[order]
     first = np.ones(len(docs), dtype=bool)
-    np.not_equal(docs[1:], docs[:-1], out=first[1:])
+    first[1:] = (docs[1:] != docs[:-1]) | (group[1:] != group[:-1])
     starts = np.flatnonzero(first)
-    best = np.maximum.reduceat(np.concatenate([s for _, s in found])[order], starts)
-    return docs[starts], np.maximum(best, 0.0)
+    best = np.maximum.reduceat(scores[order], starts)
+    docs, group = docs[starts], group[starts]
+    bounds = np.searchsorted(group, np.arange(len(light) + 1))
+    for g in range(len(light)):
+        lo, hi = int(bounds[g]), int(bounds[g + 1])
+        if hi > lo:
+            out[g].append((docs[lo:hi], best[lo:hi]))
+    return out
+
+
+def _light(postings: tuple[np.ndarray, np.ndarray], w: float) -> tuple[np.ndarray, np.ndarray]:
+    """Return a one-term unit's passages and its score in each (as `_unit`)."""
+    docs, weights = postings
+    return docs, weights * w
+
+
+class _Scratch:
+    """Per-passage accumulators reused across questions (zeros between uses)."""
+
+    def __init__(self, n: int) -> None:
+        """Allocate the arrays for n passages."""
+        self.n = n
+        self.best = np.zeros(n)
+        self.score = np.zeros(n)
+        self.covered = np.zeros(n)
+        self.seen = np.zeros(n, dtype=bool)
+        self.slot = np.zeros(n, dtype=np.intp)  # scratch positions: read only where written
+
+    def clear(self) -> None:
+        """Zero every array (after an interrupted question)."""
+        for a in (self.best, self.score, self.covered, self.seen):
+            a.fill(0)
+
+
+_local = threading.local()
+
+
+def _scratch(n: int) -> _Scratch:
+    """Return this thread's scratch arrays for an index of n passages."""
+    pad = getattr(_local, "pad", None)
+    if pad is None or pad.n < n:
+        pad = _local.pad = _Scratch(n)
+    return pad
 
 
 def _unit(index: BM25Index, unit: tuple[str, ...], w: float) -> tuple[np.ndarray, np.ndarray]:
@@ -98,18 +247,3 @@ def _unit(index: BM25Index, unit: tuple[str, ...], w: float) -> tuple[np.ndarray
         else:
             score += weights[np.searchsorted(other, docs)] * w
     return docs, score
-
-
-def _union(parts: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Return the sorted distinct ids of sorted id arrays, and where each array's ids sit."""
-    if len(parts) == 1:
-        return parts[0], [np.arange(len(parts[0]))]
-    ids = np.concatenate(parts)
-    # A stable sort merges the sorted runs (faster than sorting from scratch).
-    order = np.argsort(ids, kind="stable")
-    ordered = ids[order]
-    first = np.ones(len(ids), dtype=bool)
-    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
-    at = np.empty(len(ids), dtype=np.int64)
-    at[order] = np.cumsum(first) - 1
-    return ordered[first], np.split(at, np.cumsum([len(p) for p in parts[:-1]]))
