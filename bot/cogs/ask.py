@@ -348,7 +348,7 @@ def render_answer(
 ) -> dict[str, Any]:
     """Return the message payload (embeds and buttons) of an answer."""
     url = next((c.url for c in answer.citations if c.url), None)
-    if not answer.answered and engine.documents:
+    if not answer.answered and len(engine.documents) == 1:  # several: none is "the" article
         url = engine.documents[0].url
     embeds, shown = ui.answer_page(answer, lang)
     if shown < len(answer.passages):  # the passages that did not fit open the next page
@@ -367,6 +367,9 @@ async def deliver(
     ephemeral: bool,
 ) -> None:
     """Respond once: directly when the payload is ready in time, else defer then follow up."""
+    if getattr(interaction.client, "stopping", False):  # SIGTERM: start nothing to cut off
+        await send_error(interaction, t("err_stopping", locale_lang(interaction)))
+        return
     track = getattr(interaction.client, "track", None)
     if track is not None:
         track()
