@@ -237,8 +237,9 @@ def main() -> int:
             "Answer-or-decline model of bot/core/decide.py: confidence = logistic(intercept + "
             "sum(coefficient * feature)); answer when confidence >= threshold (ANSWER_THRESHOLD "
             "overrides). Fitted on SQuAD-es (shared/eval/squad-es, CC BY-SA 4.0), the same "
-            "corpus with half of its articles removed, and eval/*.jsonl over the bundled "
-            "article. Regenerate: python scripts/fit_decision.py --write"
+            "corpus with half of its articles removed, eval/*.jsonl over the bundled article "
+            "(English with and without Apertium) and the dated test folder "
+            "(tests/dated_corpus.py). Regenerate: python scripts/fit_decision.py --write"
         ),
         "fitted": date.today().isoformat(),
         "coefficients": {n: round(float(c), 4) for n, c in zip(FEATURE_NAMES, w, strict=False)},

@@ -43,7 +43,7 @@ class Features:
     coverage_sq: float  # coverage squared: a nearly whole match counts more than linearly
     relative_score: float  # its BM25 over the most this question could score (every word, tf 1)
     document_coverage: float  # share of the question the passage's whole document holds
-    together: float  # share of neighbouring question words that share a sentence of it
+    together: float  # share of neighbouring question words that share one of its sentences
     rare: float  # share of the question's two rarest words (names, unknown words) it holds
     margin: float  # how far it leads the next passage: (s1 - s2) / s1
     short: float  # 1 / number of content words: short questions match by chance more easily
