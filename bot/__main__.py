@@ -68,15 +68,34 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("files", nargs="+", type=Path, help="JSONL question files")
     ev.add_argument("-k", type=int, default=3, help="passages per answer")
 
-    bench = sub.add_parser("bench", help="benchmark our index against rank-bm25")
-    bench.add_argument(
-        "--sizes", type=_sizes, default=[10_000, 100_000, 1_000_000], help="passage counts"
+    bench = sub.add_parser(
+        "bench", help="time Engine.ask, index.search and rank-bm25 on synthetic folders"
     )
-    bench.add_argument("--queries", type=_int_in(1, 100_000), default=200, help="queries per size")
+    bench.add_argument(
+        "--sizes",
+        type=_sizes,
+        default=[10_000, 100_000],
+        help="passage counts, e.g. 10000,100000,1000000",
+    )
+    bench.add_argument(
+        "--queries", type=_int_in(1, 100_000), default=200, help="questions per size"
+    )
     bench.add_argument(
         "--ref-max", type=_int_in(0, 10_000_000), default=100_000, help="largest size for rank-bm25"
     )
     bench.add_argument("--seed", type=int, default=7)
+    bench.add_argument(
+        "--stream",
+        type=_int_in(0, 100_000),
+        default=1000,
+        help="questions for `ask - --json` (0: skip)",
+    )
+    bench.add_argument(
+        "--stream-size",
+        type=_int_in(1, 10_000_000),
+        default=100_000,
+        help="passage count for the stream",
+    )
     bench.add_argument(
         "--english",
         type=int,
@@ -240,7 +259,9 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return fail("bench needs wordfreq: .venv/bin/pip install -e '.[test]'", CONFIG)
         from bot.bench import run_bench
 
-        return run_bench(args.sizes, args.queries, args.ref_max, args.seed)
+        return run_bench(
+            args.sizes, args.queries, args.ref_max, args.seed, args.stream, args.stream_size
+        )
     if command == "stats":
         from bot.store import DB_NAME, MemoryStore, open_store, render_stats
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -10,6 +12,10 @@ if TYPE_CHECKING:
 STRINGS: dict[str, dict[str, str]] = {
     "question": {"es": "Pregunta", "en": "Question"},
     "summary": {"es": "Resumen", "en": "Summary"},
+    "carried": {
+        "es": "(+ {words}, de la pregunta anterior)",
+        "en": "(+ {words}, from the previous question)",
+    },
     "suggestions": {"es": "Prueba a preguntar", "en": "Try asking"},
     "footer": {
         "es": "Las respuestas solo citan el artículo; no se inventa nada.",
@@ -18,8 +24,20 @@ STRINGS: dict[str, dict[str, str]] = {
     "paragraph": {"es": "§{n}", "en": "§{n}"},
     "headline": {"es": "titular", "en": "headline"},
     "more": {"es": "Más pasajes", "en": "More passages"},
+    "publish": {"es": "Publicar", "en": "Publish"},
+    "err_not_yours_delete": {
+        "es": "Solo quien preguntó o quien modera el canal puede borrar esta respuesta.",
+        "en": "Only the person who asked or a channel moderator can delete this answer.",
+    },
+    "page_of": {"es": "página {a}/{b}", "en": "page {a}/{b}"},
     "page": {"es": "Pasajes {a}–{b}", "en": "Passages {a}–{b}"},
     "no_more": {"es": "No hay más pasajes.", "en": "No more passages."},
+    "mention_hint": {
+        "es": "Pregúntame algo en el mismo mensaje: «@bot ¿hasta cuándo dura el acuerdo?». "
+        "También puedes responder a una de mis respuestas para seguir preguntando.",
+        "en": "Ask me something in the same message: “@bot how long does the deal last?”. "
+        "You can also reply to one of my answers to ask a follow-up.",
+    },
     "err_empty": {"es": "La pregunta está vacía.", "en": "The question is empty."},
     "err_too_long": {
         "es": "La pregunta es demasiado larga ({n} caracteres; el límite es {limit}).",
@@ -43,12 +61,16 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Something went wrong while answering. Please try again in a moment.",
     },
     "more_hint": {
-        "es": "(+{n} pasajes más: pulsa «Más pasajes»)",
-        "en": "(+{n} more passages: press “More passages”)",
+        "es": "(+{n} pasajes más: pulsa ▶)",
+        "en": "(+{n} more passages: press ▶)",
     },
     "err_cooldown": {
         "es": "Vas muy rápido: vuelve a intentarlo en {s} s.",
         "en": "You are going fast: try again in {s} s.",
+    },
+    "err_cooldown_at": {
+        "es": "Vas muy rápido: podrás volver a preguntar {when}.",
+        "en": "You are going fast: you can ask again {when}.",
     },
     "err_channel": {
         "es": "Aquí no respondo. Pregúntame en: {channels}.",
@@ -107,17 +129,37 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "help_title": {"es": "Cómo preguntar", "en": "How to ask"},
     "help_body": {
-        "es": "Usa **/preguntar** con tu pregunta, en español o en inglés. Respondo solo con "
+        "es": "Usa {preguntar} con tu pregunta, en español o en inglés. Respondo solo con "
         "citas textuales del artículo, con su párrafo y fuente; si el artículo no trata tu "
-        "pregunta, te lo digo. **/resumen** resume el artículo, **/fuentes** lista los "
+        "pregunta, te lo digo. {resumen} resume el artículo, {fuentes} lista los "
         "documentos y el menú contextual «Preguntar al bot» (clic derecho en un mensaje → "
         "Apps) responde al texto de ese mensaje. Con `privado: True` solo tú ves la respuesta.",
-        "en": "Use **/ask** with your question, in Spanish or English. I only answer with "
+        "en": "Use {preguntar} with your question, in Spanish or English. I only answer with "
         "verbatim quotes from the article (in Spanish), with paragraph and source; if the "
-        "article does not cover your question, I say so. **/summary** summarizes the "
-        "article, **/sources** lists the documents, and the “Ask the bot” message menu "
+        "article does not cover your question, I say so. {resumen} summarizes the "
+        "article, {fuentes} lists the documents, and the “Ask the bot” message menu "
         "(right-click a message → Apps) answers that message's text. With `private: True` "
         "only you see the answer.",
+    },
+    "help_mentions_title": {"es": "Sin comandos", "en": "Without commands"},
+    "help_mentions": {
+        "es": "Menciónome con tu pregunta («@bot ¿hasta cuándo dura el acuerdo?») y respondo "
+        "en el canal; responde a una de mis respuestas para seguir preguntando («¿y eso hasta "
+        "cuándo?»); o escríbeme por mensaje directo. Solo leo los mensajes que me mencionan, "
+        "me responden o me escriben a mí.",
+        "en": "Mention me with your question (“@bot how long does the deal last?”) and I answer "
+        "in the channel; reply to one of my answers to ask a follow-up (“and until when?”); or "
+        "send me a direct message. I only read messages that mention me, reply to me or are "
+        "sent to me.",
+    },
+    "help_admin_title": {"es": "Administración", "en": "Administration"},
+    "help_admin": {
+        "es": "{configurar} canales, idioma, menciones, hilos y privacidad de este servidor · "
+        "{estadisticas} preguntas, respuestas, votos y comentarios · {recargar} recarga la "
+        "base de conocimiento",
+        "en": "{configurar} this server's channels, language, mentions, threads and privacy · "
+        "{estadisticas} questions, answers, votes and comments · {recargar} reloads the "
+        "knowledge base",
     },
     "examples": {"es": "Ejemplos", "en": "Examples"},
     "status_title": {"es": "Estado", "en": "Status"},
@@ -179,7 +221,36 @@ STRINGS: dict[str, dict[str, str]] = {
         "es": "Votos por pasaje (👍 / 👎)",
         "en": "Votes per passage (👍 / 👎)",
     },
+    "missing_title": {"es": "¿Qué faltó?", "en": "What was missing?"},
+    "missing_label": {
+        "es": "Qué esperabas encontrar (opcional)",
+        "en": "What you expected to find (optional)",
+    },
+    "missing_placeholder": {
+        "es": "p. ej.: no dice cuánto dinero invirtió Microsoft",
+        "en": "e.g. it does not say how much Microsoft invested",
+    },
+    "stats_missing": {
+        "es": "Qué faltó (comentarios de 👎)",
+        "en": "What was missing (👎 comments)",
+    },
     "stats_none": {"es": "(ninguna)", "en": "(none)"},
+    "yes": {"es": "sí", "en": "yes"},
+    "no": {"es": "no", "en": "no"},
+    "every_channel": {"es": "todos", "en": "all"},
+    "cfg_title": {"es": "Configuración de este servidor", "en": "This server's settings"},
+    "cfg_channels": {"es": "Canales", "en": "Channels"},
+    "cfg_lang": {
+        "es": "Idioma (otras configuraciones regionales)",
+        "en": "Language (other locales)",
+    },
+    "cfg_mentions": {"es": "Menciones y respuestas", "en": "Mentions and replies"},
+    "cfg_threads": {"es": "Hilo por mención", "en": "Thread per mention"},
+    "cfg_private": {"es": "Respuestas privadas", "en": "Private answers"},
+    "err_channel_unknown": {
+        "es": "No encuentro el canal «{channel}» en este servidor. Escribe #canal, o «todos».",
+        "en": "I can't find the channel “{channel}” in this server. Type #channel, or “all”.",
+    },
 }
 
 
@@ -201,6 +272,12 @@ def lang_of_locale(locale: str | None, default: str = "es") -> str:
 def cooldown_message(retry_after: float, lang: str) -> str:
     """Return the "try again in N s" message for a spent question budget."""
     return t("err_cooldown", lang, s=max(1, round(retry_after)))
+
+
+def discord_cooldown_message(retry_after: float, lang: str, now: float | None = None) -> str:
+    """Return the cooldown message with a Discord timestamp that counts down (`<t:…:R>`)."""
+    now = time.time() if now is None else now
+    return t("err_cooldown_at", lang, when=f"<t:{math.ceil(now + retry_after)}:R>")
 
 
 def question_error(error: QuestionError, lang: str) -> str:

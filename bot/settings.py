@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -21,6 +22,17 @@ def _id_list(value: object) -> object:
     if isinstance(value, str):
         return [int(part) for part in re.split(r"[,\s]+", value.strip()) if part]
     return value
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """What one server gets: channels, fallback language, ways of asking, answer visibility."""
+
+    allowed_channels: tuple[int, ...] = ()  # empty: every channel
+    lang: str = "es"  # when a member's locale is neither Spanish nor English
+    mentions: bool = True  # answer "@bot question" and replies to the bot's answers
+    threads: bool = False  # answers to mentions open a thread named after the question
+    private: bool = False  # /preguntar answers only the asker sees, unless told otherwise
 
 
 class Settings(BaseSettings):
@@ -52,6 +64,9 @@ class Settings(BaseSettings):
     shard_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
     metrics_host: str = "127.0.0.1"
+    mentions_enabled: bool = True
+    threads_enabled: bool = False
+    answers_private: bool = False
     # English questions: "auto" machine-translates them with Apertium when it is installed.
     translator: Literal["auto", "off"] = "auto"
     translator_command: str | None = None  # a null-flush translator instead of Apertium's
@@ -119,6 +134,16 @@ class Settings(BaseSettings):
     def max_document_bytes(self) -> int:
         """Return the size limit of one knowledge file in bytes."""
         return self.max_document_mb * 1024 * 1024
+
+    def server_defaults(self) -> ServerConfig:
+        """Return the configuration of a server that never used /configurar."""
+        return ServerConfig(
+            allowed_channels=tuple(self.allowed_channel_ids),
+            lang=self.default_lang,
+            mentions=self.mentions_enabled,
+            threads=self.threads_enabled,
+            private=self.answers_private,
+        )
 
     def open_translation(self, *, warm: bool = False) -> Translation:
         """Prepare the English translator these settings ask for (or say why there is none)."""

@@ -15,7 +15,7 @@ import threading
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -24,7 +24,7 @@ from bot.faults import CONFIG, FAULT, Fault
 from bot.i18n import lang_of_locale, t
 
 if TYPE_CHECKING:
-    from bot.settings import Settings
+    from bot.settings import ServerConfig, Settings
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,28 @@ class Stats:
     passage_votes: tuple[tuple[str, int, int], ...]
     days: int = 30
     private: int = 0  # questions asked privately or in DMs: counted only
+    comments: tuple[tuple[str, str], ...] = ()  # (question, "¿Qué faltó?" comment), newest first
+
+
+@dataclass(frozen=True)
+class ServerOverrides:
+    """What a server changed with /configurar; None keeps the environment's default."""
+
+    allowed_channels: tuple[int, ...] | None = None
+    lang: str | None = None
+    mentions: bool | None = None
+    threads: bool | None = None
+    private: bool | None = None
+
+    def apply(self, defaults: ServerConfig) -> ServerConfig:
+        """Return the defaults with this server's choices applied."""
+        changed = {f.name: getattr(self, f.name) for f in fields(self)}
+        return replace(defaults, **{k: v for k, v in changed.items() if v is not None})
+
+    def merged(self, newer: ServerOverrides) -> ServerOverrides:
+        """Return these choices updated with the ones `newer` sets."""
+        changed = {f.name: getattr(newer, f.name) for f in fields(newer)}
+        return replace(self, **{k: v for k, v in changed.items() if v is not None})
 
 
 class Store(Protocol):
@@ -75,8 +97,11 @@ class Store(Protocol):
         """Persist a question and return its id."""
         ...
 
-    def record_vote(self, question_id: int, user_id: int, vote: int) -> None:
-        """Record (or replace) one user's +1/-1 vote on a question."""
+    def record_vote(
+        self, question_id: int, user_id: int, vote: int, comment: str | None = None
+    ) -> None:
+        """Record (or replace) one user's +1/-1 vote on a question; a 👎 may say what was missing
+        (a comment given later keeps the vote; a 👍 drops the comment)."""
         ...
 
     def votes(self, question_id: int) -> tuple[int, int]:
@@ -93,6 +118,14 @@ class Store(Protocol):
 
     def purge(self, older_than_days: int) -> int:
         """Delete questions (and their votes) older than N days; return how many."""
+        ...
+
+    def server_overrides(self, guild_id: int) -> ServerOverrides:
+        """Return what a server changed with /configurar (nothing when it never did)."""
+        ...
+
+    def save_server_overrides(self, guild_id: int, overrides: ServerOverrides) -> None:
+        """Replace a server's choices (an empty ServerOverrides goes back to the defaults)."""
         ...
 
     def close(self) -> None:
@@ -246,9 +279,14 @@ def _grouped(questions: Iterable[str], top: int) -> tuple[tuple[str, int], ...]:
 
 
 def _compute_stats(
-    rows: Sequence[_Row], votes: Iterable[tuple[int, int]], days: int, top: int
+    rows: Sequence[_Row],
+    votes: Iterable[tuple[int, int]],
+    days: int,
+    top: int,
+    comments: Iterable[tuple[int, str]] = (),
 ) -> Stats:
-    """Build Stats from questions in the window and (question_id, vote) pairs."""
+    """Build Stats from questions in the window, (question_id, vote) pairs and the 👎
+    comments (question_id, comment), newest first."""
     per_day: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for r in rows:
         day = per_day[r.asked_at.date().isoformat()]
@@ -257,6 +295,7 @@ def _compute_stats(
     total = len(rows)
     answered = sum(1 for r in rows if r.answered)
 
+    shown = {r.id: r.question for r in rows if r.shown}  # private questions stay unshown
     top_passage = {r.id: r.passage_ids[0] for r in rows if r.passage_ids}
     tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for question_id, vote in votes:
@@ -275,6 +314,9 @@ def _compute_stats(
         passage_votes=tuple((p, up, down) for p, (up, down) in passage_votes[: max(top, 0)]),
         days=days,
         private=sum(1 for r in rows if not r.shown),
+        comments=tuple(
+            (shown[qid], text) for qid, text in comments if qid in shown and text.strip()
+        )[: max(top, 0)],
     )
 
 
@@ -288,6 +330,7 @@ class _MemQuestion:
     row: _Row
     user_hash: str
     votes: dict[str, int] = field(default_factory=dict)
+    comments: dict[str, str] = field(default_factory=dict)
 
 
 class MemoryStore:
@@ -299,6 +342,7 @@ class MemoryStore:
         self._clock = clock
         self._lock = threading.Lock()
         self._questions: dict[int, _MemQuestion] = {}
+        self._servers: dict[int, ServerOverrides] = {}
         self._next_id = 1
 
     def record_question(self, rec: QuestionRecord) -> int:
@@ -318,14 +362,22 @@ class MemoryStore:
             self._questions[qid] = _MemQuestion(row, hash_user(self._salt, rec.user_id))
             return qid
 
-    def record_vote(self, question_id: int, user_id: int, vote: int) -> None:
-        """Record (or replace) one user's +1/-1 vote on a question."""
+    def record_vote(
+        self, question_id: int, user_id: int, vote: int, comment: str | None = None
+    ) -> None:
+        """Record (or replace) one user's +1/-1 vote on a question, with a 👎's comment."""
         _check_vote(vote)
         with self._lock:
             q = self._questions.get(question_id)
             if q is None:
                 raise KeyError(f"unknown question id {question_id}")
-            q.votes[hash_user(self._salt, user_id)] = vote
+            voter = hash_user(self._salt, user_id)
+            q.votes[voter] = vote
+            if vote > 0:
+                q.comments.pop(voter, None)
+            elif comment:
+                q.comments.pop(voter, None)  # re-inserted: newest last
+                q.comments[voter] = comment
 
     def question_text(self, question_id: int) -> str | None:
         """Return the text of a recorded question, or None when it is unknown or purged."""
@@ -352,7 +404,8 @@ class MemoryStore:
             ]
             rows = [q.row for q in qs]
             votes = [(q.row.id, v) for q in qs for v in q.votes.values()]
-        return _compute_stats(rows, votes, days, top)
+            comments = [(q.row.id, c) for q in reversed(qs) for c in reversed(q.comments.values())]
+        return _compute_stats(rows, votes, days, top, comments)
 
     def purge(self, older_than_days: int) -> int:
         """Delete questions (and their votes) older than N days; return how many."""
@@ -363,6 +416,16 @@ class MemoryStore:
             for qid in old:
                 del self._questions[qid]
         return len(old)
+
+    def server_overrides(self, guild_id: int) -> ServerOverrides:
+        """Return what a server changed with /configurar (nothing when it never did)."""
+        with self._lock:
+            return self._servers.get(guild_id, ServerOverrides())
+
+    def save_server_overrides(self, guild_id: int, overrides: ServerOverrides) -> None:
+        """Replace a server's choices (an empty ServerOverrides goes back to the defaults)."""
+        with self._lock:
+            self._servers[guild_id] = overrides
 
     def close(self) -> None:
         """Release resources (nothing to do)."""
@@ -419,11 +482,35 @@ def _migrate_v3(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX idx_questions_guild ON questions(guild_id, asked_at)")
 
 
+def _migrate_v4(conn: sqlite3.Connection) -> None:
+    """Add the per-server settings of /configurar (NULL: the environment's default)."""
+    conn.execute(
+        """
+        CREATE TABLE server_settings (
+            guild_id         INTEGER PRIMARY KEY,
+            allowed_channels TEXT,
+            lang             TEXT,
+            mentions         INTEGER,
+            threads          INTEGER,
+            private          INTEGER,
+            updated_at       TEXT NOT NULL
+        )
+        """
+    )
+
+
+def _migrate_v5(conn: sqlite3.Connection) -> None:
+    """Add the optional "¿Qué faltó?" comment of a 👎 vote."""
+    conn.execute("ALTER TABLE votes ADD COLUMN comment TEXT")
+
+
 # MIGRATIONS[i] upgrades a database from user_version i to i + 1. Append only, never edit.
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _migrate_v1,
     _migrate_v2,
     _migrate_v3,
+    _migrate_v4,
+    _migrate_v5,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -533,17 +620,22 @@ class SqliteStore:
         assert qid is not None
         return qid
 
-    def record_vote(self, question_id: int, user_id: int, vote: int) -> None:
-        """Record (or replace) one user's +1/-1 vote on a question."""
+    def record_vote(
+        self, question_id: int, user_id: int, vote: int, comment: str | None = None
+    ) -> None:
+        """Record (or replace) one user's +1/-1 vote on a question, with a 👎's comment."""
         _check_vote(vote)
+        voter, now = hash_user(self._salt, user_id), _ts_text(self._clock())
         with self._tx() as conn:
             if conn.execute("SELECT 1 FROM questions WHERE id = ?", (question_id,)).fetchone():
                 conn.execute(
-                    "INSERT INTO votes (question_id, user_hash, vote, voted_at)"
-                    " VALUES (?, ?, ?, ?)"
+                    "INSERT INTO votes (question_id, user_hash, vote, voted_at, comment)"
+                    " VALUES (?, ?, ?, ?, ?)"
                     " ON CONFLICT (question_id, user_hash)"
-                    " DO UPDATE SET vote = excluded.vote, voted_at = excluded.voted_at",
-                    (question_id, hash_user(self._salt, user_id), vote, _ts_text(self._clock())),
+                    " DO UPDATE SET vote = excluded.vote, voted_at = excluded.voted_at,"
+                    " comment = CASE WHEN excluded.vote = 1 THEN NULL"
+                    " ELSE COALESCE(excluded.comment, votes.comment) END",
+                    (question_id, voter, vote, now, comment or None),
                 )
                 return
         raise KeyError(f"unknown question id {question_id}")
@@ -591,13 +683,19 @@ class SqliteStore:
                 f" JOIN questions q ON q.id = v.question_id WHERE q.asked_at >= ?{scope}",
                 args,
             ).fetchall()
+            comments = conn.execute(
+                "SELECT v.question_id, v.comment FROM votes v"
+                f" JOIN questions q ON q.id = v.question_id WHERE q.asked_at >= ?{scope}"
+                " AND v.comment IS NOT NULL ORDER BY v.voted_at DESC",
+                args,
+            ).fetchall()
         rows = [
             _Row(
                 i, datetime.fromisoformat(at), q, bool(a), tuple(json.loads(p or "[]")), g, bool(pr)
             )
             for i, at, q, a, p, g, pr in raw
         ]
-        return _compute_stats(rows, votes, days, top)
+        return _compute_stats(rows, votes, days, top, comments)
 
     def purge(self, older_than_days: int) -> int:
         """Delete questions (and their votes) older than N days; return how many."""
@@ -611,6 +709,51 @@ class SqliteStore:
             )
             deleted = conn.execute("DELETE FROM questions WHERE asked_at < ?", (cutoff,)).rowcount
         return deleted
+
+    def server_overrides(self, guild_id: int) -> ServerOverrides:
+        """Return what a server changed with /configurar (nothing when it never did)."""
+        with self._lock:
+            row = (
+                self._connection()
+                .execute(
+                    "SELECT allowed_channels, lang, mentions, threads, private"
+                    " FROM server_settings WHERE guild_id = ?",
+                    (guild_id,),
+                )
+                .fetchone()
+            )
+        if row is None:
+            return ServerOverrides()
+        channels, lang, mentions, threads, private = row
+        return ServerOverrides(
+            allowed_channels=None if channels is None else tuple(json.loads(channels)),
+            lang=lang,
+            mentions=None if mentions is None else bool(mentions),
+            threads=None if threads is None else bool(threads),
+            private=None if private is None else bool(private),
+        )
+
+    def save_server_overrides(self, guild_id: int, overrides: ServerOverrides) -> None:
+        """Replace a server's choices (an empty ServerOverrides goes back to the defaults)."""
+        channels = overrides.allowed_channels
+        flags = (overrides.mentions, overrides.threads, overrides.private)
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT INTO server_settings"
+                " (guild_id, allowed_channels, lang, mentions, threads, private, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (guild_id) DO UPDATE SET"
+                " allowed_channels = excluded.allowed_channels, lang = excluded.lang,"
+                " mentions = excluded.mentions, threads = excluded.threads,"
+                " private = excluded.private, updated_at = excluded.updated_at",
+                (
+                    guild_id,
+                    None if channels is None else json.dumps(list(channels)),
+                    overrides.lang,
+                    *(None if f is None else int(f) for f in flags),
+                    _ts_text(self._clock()),
+                ),
+            )
 
     def close(self) -> None:
         """Checkpoint and close the database (idempotent)."""
@@ -661,12 +804,16 @@ def stats_sections(stats: Stats, lang: str = "es") -> tuple[tuple[str, str], ...
     most = "\n".join(f"{i}. {_clip(q)} ({n})" for i, (q, n) in enumerate(stats.most_asked, 1))
     unans = "\n".join(f"{i}. {_clip(q)} ({n})" for i, (q, n) in enumerate(stats.unanswered, 1))
     votes = "\n".join(f"{p}  +{up} / -{down}" for p, up, down in stats.passage_votes)
-    return (
+    missing = "\n".join(f"• {_clip(q)} — {_clip(c, 160)}" for q, c in stats.comments)
+    sections = (
         (t("stats_per_day", lang), per_day),
         (t("stats_most_asked", lang), most or none),
         (t("stats_unanswered", lang), unans or none),
         (t("stats_passage_votes", lang), votes or none),
     )
+    if missing:  # what members said was missing, after a 👎
+        sections += ((t("stats_missing", lang), missing),)
+    return sections
 
 
 def stats_headline(stats: Stats, lang: str = "es") -> str:

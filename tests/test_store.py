@@ -16,11 +16,13 @@ from pathlib import Path
 
 import pytest
 
+from bot.settings import ServerConfig
 from bot.store import (
     MIGRATIONS,
     SCHEMA_VERSION,
     MemoryStore,
     QuestionRecord,
+    ServerOverrides,
     SqliteStore,
     Stats,
     Store,
@@ -345,7 +347,7 @@ def test_v2_database_gets_the_private_flag_and_old_rows_stay_hidden(tmp_path: Pa
     assert (stats.total, stats.private) == (2, 1)
     assert stats.unanswered == (("pública", 1),)  # the old row may have been private
     conn = sqlite3.connect(db)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION >= 3
     columns = {row[1] for row in conn.execute("PRAGMA table_info(questions)")}
     assert "private" in columns
 
@@ -544,3 +546,124 @@ def test_a_full_disk_may_pass_but_a_read_only_folder_needs_the_operator(tmp_path
     sqlite_full = sqlite3.OperationalError("database or disk is full")
     sqlite_full.sqlite_errorcode = 13  # type: ignore[attr-defined]  # SQLITE_FULL
     assert store_fault(tmp_path, sqlite_full).code == FAULT
+
+
+# ------------------------------------------------------------------ per-server settings
+
+
+def test_a_server_that_never_configured_gets_the_defaults(store: Store) -> None:
+    defaults = ServerConfig(allowed_channels=(5,), lang="en", threads=True)
+    assert store.server_overrides(111).apply(defaults) == defaults
+
+
+def test_server_settings_are_kept_per_server(store: Store) -> None:
+    defaults = ServerConfig()
+    store.save_server_overrides(111, ServerOverrides(allowed_channels=(7, 8), mentions=False))
+    store.save_server_overrides(222, ServerOverrides(lang="en", threads=True, private=True))
+    first = store.server_overrides(111).apply(defaults)
+    second = store.server_overrides(222).apply(defaults)
+    assert (first.allowed_channels, first.mentions, first.lang, first.threads) == (
+        (7, 8),
+        False,
+        "es",
+        False,
+    )
+    assert (second.allowed_channels, second.lang, second.threads, second.private) == (
+        (),
+        "en",
+        True,
+        True,
+    )
+    assert store.server_overrides(333).apply(defaults) == defaults  # untouched server
+
+
+def test_saving_again_replaces_and_an_empty_list_means_every_channel(store: Store) -> None:
+    store.save_server_overrides(111, ServerOverrides(allowed_channels=(7,), lang="en"))
+    current = store.server_overrides(111)
+    store.save_server_overrides(111, current.merged(ServerOverrides(allowed_channels=())))
+    assert store.server_overrides(111) == ServerOverrides(allowed_channels=(), lang="en")
+    # Back to the defaults: the environment's values show through again.
+    store.save_server_overrides(111, ServerOverrides())
+    assert store.server_overrides(111).apply(ServerConfig(lang="en")).lang == "en"
+
+
+def test_v3_database_is_migrated_to_server_settings_keeping_rows(tmp_path: Path) -> None:
+    db = tmp_path / "v3.db"
+    conn = sqlite3.connect(db)
+    for migration in MIGRATIONS[:3]:
+        migration(conn)
+    conn.execute("PRAGMA user_version = 3")
+    conn.execute(
+        "INSERT INTO questions (asked_at, guild_id, channel_id, user_hash, locale, question,"
+        " answered, passage_ids, latency_ms) VALUES (?, 1, 2, 'h', 'es', '¿AGI?', 1, '[]', 1)",
+        (NOW.isoformat(timespec="microseconds"),),
+    )
+    conn.commit()
+    conn.close()
+
+    s = SqliteStore(db, salt="pepper", clock=Clock())
+    assert s.stats().total == 1
+    assert s.server_overrides(1) == ServerOverrides()
+    s.save_server_overrides(1, ServerOverrides(threads=True))
+    s.close()
+    reopened = SqliteStore(db, salt="pepper", clock=Clock())
+    assert reopened.server_overrides(1) == ServerOverrides(threads=True)
+    reopened.close()
+    assert sqlite3.connect(db).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+# ------------------------------------------------------------------ 👎 comments
+
+
+def test_thumbs_down_comments_are_listed_per_server_newest_first(
+    store: Store, clock: Clock
+) -> None:
+    first = store.record_question(rec("¿Y la AGI?"))
+    second = store.record_question(rec("¿Cuánto invirtió?"))
+    elsewhere = store.record_question(rec("¿Otra cosa?", guild_id=999))
+    hidden = store.record_question(rec("secreto", private=True))
+    store.record_vote(first, 1, -1, "no explica qué es")
+    clock.now += timedelta(seconds=1)
+    store.record_vote(second, 2, -1, "falta la cifra")
+    store.record_vote(elsewhere, 3, -1, "de otro servidor")
+    store.record_vote(hidden, 4, -1, "de una pregunta privada")
+    store.record_vote(first, 5, -1)  # a 👎 without a comment
+
+    stats = store.stats(guild_id=111)
+    assert stats.comments == (
+        ("¿Cuánto invirtió?", "falta la cifra"),
+        ("¿Y la AGI?", "no explica qué es"),
+    )
+    assert "falta la cifra" in dict(stats_sections(stats))["Qué faltó (comentarios de 👎)"]
+
+
+def test_a_later_thumbs_up_drops_the_comment(store: Store) -> None:
+    qid = store.record_question(rec())
+    store.record_vote(qid, 1, -1, "falta algo")
+    store.record_vote(qid, 1, -1)  # voting 👎 again keeps what was said
+    assert store.stats().comments == (("¿Qué es la AGI?", "falta algo"),)
+    store.record_vote(qid, 1, 1)
+    assert store.stats().comments == () and store.votes(qid) == (1, 0)
+
+
+def test_v4_database_gets_vote_comments_keeping_votes(tmp_path: Path) -> None:
+    db = tmp_path / "v4.db"
+    conn = sqlite3.connect(db, isolation_level=None)
+    for migration in MIGRATIONS[:4]:
+        migration(conn)
+    conn.execute("PRAGMA user_version = 4")
+    at = NOW.isoformat(timespec="microseconds")
+    conn.execute(
+        "INSERT INTO questions (asked_at, guild_id, channel_id, user_hash, locale, question,"
+        " answered, passage_ids, latency_ms) VALUES (?, 1, 2, 'h', 'es', '¿AGI?', 1, '[]', 1)",
+        (at,),
+    )
+    conn.execute("INSERT INTO votes VALUES (1, 'voter', -1, ?)", (at,))
+    conn.close()
+
+    s = SqliteStore(db, salt="pepper", clock=Clock())
+    assert s.votes(1) == (0, 1)
+    s.record_vote(1, 7, -1, "falta contexto")
+    assert s.stats(guild_id=1).comments == (("¿AGI?", "falta contexto"),)
+    s.close()
+    assert sqlite3.connect(db).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION

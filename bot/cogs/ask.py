@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import math
 import os
@@ -19,11 +18,21 @@ from discord.ext import commands
 
 from bot import __version__
 from bot.cogs import ui
-from bot.cogs.views import SafeView, add_suggestions, answer_view, locale_lang, sources_view
-from bot.core.answer import Answer, Engine, clean_question
+from bot.cogs.answering import record_question, render_answer
+from bot.cogs.configure import config_rows
+from bot.cogs.views import (
+    MISSING_MAX,
+    MissingModal,
+    SafeView,
+    add_suggestions,
+    locale_lang,
+    sources_view,
+)
+from bot.core.answer import MAX_QUESTION_CHARS, Answer, Engine, clean_question
 from bot.core.errors import KnowledgeError, QuestionError
+from bot.core.extract import question_in
 from bot.core.translate import INSTALL_HINT
-from bot.i18n import cooldown_message, question_error, t
+from bot.i18n import discord_cooldown_message, question_error, t
 from bot.store import QuestionRecord, stats_headline, stats_sections
 
 if TYPE_CHECKING:
@@ -33,6 +42,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # Discord wants the first response within 3 s of the interaction's creation.
+# Members can install the app to their account and ask anywhere (servers without the bot,
+# DMs, group DMs); the answers are interaction responses, which need no membership.
+EVERYWHERE_INSTALLS = app_commands.AppInstallationType(guild=True, user=True)
+EVERYWHERE_CONTEXTS = app_commands.AppCommandContext(
+    guild=True, dm_channel=True, private_channel=True
+)
 ACK_DEADLINE = 3.0
 ACK_MARGIN = 0.8
 AUTOCOMPLETE_MAX = 25
@@ -47,7 +62,12 @@ class AskCog(commands.Cog):
 
     def __init__(self, bot: DealBot) -> None:
         self.bot = bot
-        self.menu = app_commands.ContextMenu(name="Preguntar al bot", callback=self.ask_message)
+        self.menu = app_commands.ContextMenu(
+            name="Preguntar al bot",
+            callback=self.ask_message,
+            allowed_installs=EVERYWHERE_INSTALLS,
+            allowed_contexts=EVERYWHERE_CONTEXTS,
+        )
 
     async def cog_load(self) -> None:
         """Register the message context menu (cogs cannot declare them as methods)."""
@@ -59,6 +79,8 @@ class AskCog(commands.Cog):
 
     # -- commands -----------------------------------------------------------------------------
 
+    @app_commands.allowed_installs(guilds=True, users=True)
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
     @app_commands.command(name="preguntar", description="Responde con citas textuales del artículo")
     @app_commands.describe(
         pregunta="Lo que quieres saber del acuerdo (2 a 300 caracteres)",
@@ -68,9 +90,11 @@ class AskCog(commands.Cog):
         self,
         interaction: discord.Interaction,
         pregunta: app_commands.Range[str, 2, 300],
-        privado: bool = False,
+        privado: bool | None = None,
     ) -> None:
         """Answer a question with quotes from the article."""
+        if privado is None:  # the server's default
+            privado = (await self.bot.interaction_config(interaction)).private
         await self.answer(interaction, pregunta, ephemeral=privado)
 
     @preguntar.autocomplete("pregunta")
@@ -84,13 +108,16 @@ class AskCog(commands.Cog):
         return choices
 
     async def ask_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
-        """Answer the text of the selected message."""
-        text = " ".join(message.clean_content.split())
+        """Answer the selected message privately (with "Publicar"): its question sentences,
+        or its embeds' text when it has no text of its own."""
+        text = question_in(message_text(message), MAX_QUESTION_CHARS)
         if not text:
             await send_error(interaction, t("err_no_text", locale_lang(interaction)))
             return
-        await self.answer(interaction, text, ephemeral=False)
+        await self.answer(interaction, text, ephemeral=True)
 
+    @app_commands.allowed_installs(guilds=True, users=True)
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
     @app_commands.command(name="resumen", description="Resumen del artículo con sus citas clave")
     @app_commands.describe(documento="Título del documento a resumir (por defecto, el artículo)")
     async def resumen(
@@ -123,6 +150,8 @@ class AskCog(commands.Cog):
                 choices.append(app_commands.Choice(name=ui.shorten(label, CHOICE_MAX), value=value))
         return choices
 
+    @app_commands.allowed_installs(guilds=True, users=True)
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
     @app_commands.command(name="fuentes", description="Documentos de la base de conocimiento")
     async def fuentes(self, interaction: discord.Interaction) -> None:
         """List the documents of the knowledge base."""
@@ -140,15 +169,19 @@ class AskCog(commands.Cog):
         payload.setdefault("view", None)
         await interaction.response.edit_message(**payload)
 
+    @app_commands.allowed_installs(guilds=True, users=True)
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
     @app_commands.command(name="ayuda", description="Cómo preguntar, con ejemplos")
     async def ayuda(self, interaction: discord.Interaction) -> None:
         """Explain how to ask, with example questions as buttons."""
         lang = locale_lang(interaction)
         examples = self.bot.engine.complete("")[:3]
         view = add_suggestions(SafeView(), examples)
-        embed = ui.help_embed(lang, examples)
+        mentions = await self.bot.command_mentions()
+        embed = ui.help_embed(lang, examples, mentions, admin=_manages_server(interaction))
         await respond(interaction, {"embeds": [embed], "view": view}, ephemeral=True)
 
+    @app_commands.allowed_installs(guilds=True, users=False)
     @app_commands.command(
         name="estado", description="Versión, documentos, pasajes, tiempo activo y latencia"
     )
@@ -165,11 +198,14 @@ class AskCog(commands.Cog):
             (t("latency", lang), _latency(self.bot.latency)),
             (t("translation", lang), _translation(self.bot.settings, engine, lang)),
         ]
+        if interaction.guild_id is not None:  # this server's /configurar settings
+            rows += config_rows(await self.bot.server_config(interaction.guild_id), lang)
         embed = discord.Embed(title=t("status_title", lang), colour=ui.COLOR_INFO)
         for name, value in rows:
             embed.add_field(name=name, value=value)
         await respond(interaction, {"embeds": [embed]}, ephemeral=True)
 
+    @app_commands.allowed_installs(guilds=True, users=False)
     @app_commands.command(
         name="recargar", description="Recarga la carpeta knowledge/ (operador del bot)"
     )
@@ -201,6 +237,7 @@ class AskCog(commands.Cog):
 
         await deliver(interaction, build, ephemeral=True)
 
+    @app_commands.allowed_installs(guilds=True, users=False)
     @app_commands.command(
         name="estadisticas", description="Preguntas, respuestas y votos de este servidor"
     )
@@ -235,9 +272,16 @@ class AskCog(commands.Cog):
         ephemeral: bool,
         offset: int = 0,
         question_id: int | None = None,
+        edit: bool = False,
+        owner_id: int | None = None,
     ) -> None:
-        """Validate, answer through the core, record, render and respond (exactly once)."""
-        lang = locale_lang(interaction)
+        """Validate, answer through the core, record, render and respond (exactly once).
+
+        `edit` replaces the message the pressed button sits on; `owner_id` is who may page
+        the answer in place (the asker; by default whoever asks now).
+        """
+        config = await self.bot.interaction_config(interaction)
+        lang = locale_lang(interaction, config.lang)
         try:
             question = clean_question(question)
         except QuestionError as exc:
@@ -246,10 +290,13 @@ class AskCog(commands.Cog):
         if question_id is None:
             retry = self.bot.cooldowns.hit(interaction.user.id)
             if retry is not None:
-                await send_error(interaction, cooldown_message(retry, lang))
+                await send_error(interaction, discord_cooldown_message(retry, lang))
                 return
         engine = self.bot.engine
         started = time.perf_counter()
+        public = not ephemeral
+        if edit and interaction.message is not None:  # the edited message keeps its visibility
+            public = not interaction.message.flags.ephemeral
 
         async def build() -> dict[str, Any]:
             answer = await asyncio.to_thread(
@@ -259,9 +306,11 @@ class AskCog(commands.Cog):
             if qid is None:
                 qid = await self._record(interaction, answer, started, private=ephemeral)
             self.bot.metrics.observe(answer.answered, time.perf_counter() - started)
-            return render_answer(answer, lang, qid, interaction.user.id, engine)
+            owner = interaction.user.id if owner_id is None else owner_id
+            k = self.bot.settings.top_k
+            return render_answer(answer, lang, qid, owner, engine, page_size=k, public=public)
 
-        await deliver(interaction, build, ephemeral=ephemeral)
+        await deliver(interaction, build, ephemeral=ephemeral, edit=edit)
 
     async def _record(
         self, interaction: discord.Interaction, answer: Answer, started: float, *, private: bool
@@ -278,11 +327,7 @@ class AskCog(commands.Cog):
             latency_ms=(time.perf_counter() - started) * 1000,
             private=private,
         )
-        try:
-            return await asyncio.to_thread(self.bot.store.record_question, record)
-        except Exception:  # the answer matters more than its statistics
-            log.exception("could not record question of interaction %s", interaction.id)
-            return None
+        return await record_question(self.bot.store, record, f"interaction {interaction.id}")
 
     async def _is_operator(self, interaction: discord.Interaction) -> bool:
         """The application's owner, a member of its team, or a user in OPERATOR_IDS."""
@@ -295,8 +340,17 @@ class AskCog(commands.Cog):
             return False
 
     async def vote(self, interaction: discord.Interaction, question_id: int, vote: int) -> None:
-        """Record a 👍/👎 vote (one per user per answer, changeable)."""
+        """Record a 👍/👎 vote (one per user per answer, changeable); 👎 asks what was missing."""
         lang = locale_lang(interaction)
+        if vote < 0:  # the modal is the response; the vote counts even if it is dismissed
+            await interaction.response.send_modal(MissingModal(question_id, lang))
+            try:
+                await asyncio.to_thread(
+                    self.bot.store.record_vote, question_id, interaction.user.id, vote
+                )
+            except KeyError:  # purged: the modal's submission says so
+                log.info("vote on purged question %s", question_id)
+            return
 
         async def build() -> dict[str, Any]:  # SQLite may wait on a lock: deliver defers
             try:
@@ -310,6 +364,22 @@ class AskCog(commands.Cog):
 
         await deliver(interaction, build, ephemeral=True)
 
+    async def comment(self, interaction: discord.Interaction, question_id: int, text: str) -> None:
+        """Keep what a 👎 voter said was missing, with the vote; thank them privately."""
+        lang = locale_lang(interaction)
+        comment = " ".join(text.split())[:MISSING_MAX] or None
+
+        async def build() -> dict[str, Any]:  # SQLite may wait on a lock: deliver defers
+            try:
+                await asyncio.to_thread(
+                    self.bot.store.record_vote, question_id, interaction.user.id, -1, comment
+                )
+            except KeyError:  # the question was purged by the retention policy
+                return {"content": t("err_gone", lang)}
+            return {"content": t("vote_thanks_down", lang)}
+
+        await deliver(interaction, build, ephemeral=True)
+
     async def ask_suggestion(self, interaction: discord.Interaction, key: str) -> None:
         """Ask the suggested question behind a button."""
         question = self.bot.engine_suggestion(key)
@@ -318,14 +388,33 @@ class AskCog(commands.Cog):
             return
         await self.answer(interaction, question, ephemeral=on_ephemeral_message(interaction))
 
+    async def delete_answer(self, interaction: discord.Interaction, user_id: int) -> None:
+        """Delete a public answer for its asker or a member who can manage messages."""
+        perms = getattr(interaction, "permissions", None)
+        if interaction.user.id != user_id and not (perms and perms.manage_messages):
+            await send_error(interaction, t("err_not_yours_delete", locale_lang(interaction)))
+            return
+        # Through the interaction's webhook: no channel permission (or membership) needed.
+        await interaction.response.defer()
+        await interaction.delete_original_response()
+
+    async def publish(
+        self, interaction: discord.Interaction, question_id: int, offset: int
+    ) -> None:
+        """Post a private answer publicly in the channel, as the presser's answer."""
+        question = await asyncio.to_thread(self.bot.store.question_text, question_id)
+        if question is None:
+            await send_error(interaction, t("err_gone", locale_lang(interaction)))
+            return
+        await self.answer(
+            interaction, question, ephemeral=False, offset=offset, question_id=question_id
+        )
+
     async def more(
         self, interaction: discord.Interaction, question_id: int, offset: int, user_id: int
     ) -> None:
-        """Send the next page of passages, privately, to the person who asked."""
+        """Show a page of passages: in place for the asker, as a private copy for others."""
         lang = locale_lang(interaction)
-        if interaction.user.id != user_id:
-            await send_error(interaction, t("err_not_yours", lang))
-            return
         try:  # before the first response: never past Discord's 3 s (SQLite waits up to 10 s)
             question = await asyncio.wait_for(
                 asyncio.to_thread(self.bot.store.question_text, question_id),
@@ -338,26 +427,15 @@ class AskCog(commands.Cog):
         if question is None:
             await send_error(interaction, t("err_gone", lang))
             return
+        mine = interaction.user.id == user_id
         await self.answer(
-            interaction, question, ephemeral=True, offset=offset, question_id=question_id
+            interaction,
+            question,
+            ephemeral=True,
+            offset=offset,
+            question_id=question_id,
+            edit=mine,
         )
-
-
-def render_answer(
-    answer: Answer, lang: str, question_id: int | None, user_id: int, engine: Engine
-) -> dict[str, Any]:
-    """Return the message payload (embeds and buttons) of an answer."""
-    url = next((c.url for c in answer.citations if c.url), None)
-    if not answer.answered and len(engine.documents) == 1:  # several: none is "the" article
-        url = engine.documents[0].url
-    embeds, shown = ui.answer_page(answer, lang)
-    if shown < len(answer.passages):  # the passages that did not fit open the next page
-        answer = dataclasses.replace(answer, passages=answer.passages[:shown], more=True)
-    view = answer_view(answer, lang, question_id, user_id, url)
-    payload: dict[str, Any] = {"embeds": embeds}
-    if view.children:
-        payload["view"] = view
-    return payload
 
 
 async def deliver(
@@ -365,8 +443,12 @@ async def deliver(
     build: Callable[[], Awaitable[dict[str, Any]]],
     *,
     ephemeral: bool,
+    edit: bool = False,
 ) -> None:
-    """Respond once: directly when the payload is ready in time, else defer then follow up."""
+    """Respond once: directly when the payload is ready in time, else defer then follow up.
+
+    With `edit`, the payload replaces the message of the pressed button instead.
+    """
     if getattr(interaction.client, "stopping", False):  # SIGTERM: start nothing to cut off
         await send_error(interaction, t("err_stopping", locale_lang(interaction)))
         return
@@ -377,6 +459,15 @@ async def deliver(
     try:
         payload = await asyncio.wait_for(asyncio.shield(task), timeout=ack_budget(interaction))
     except TimeoutError:
+        if edit:
+            await interaction.response.defer()
+            try:
+                payload = await task
+                await interaction.edit_original_response(**{"view": None, **payload})
+            except Exception as exc:  # the answer stays as it was; the error is private
+                log.error("could not page interaction %s: %s", interaction.id, exc)
+                await send_error(interaction, t("err_generic", locale_lang(interaction)))
+            return
         await interaction.response.defer(thinking=True, ephemeral=ephemeral)
         try:
             payload = await task
@@ -385,6 +476,9 @@ async def deliver(
             # Nothing may leave the user on "thinking…": the error handler would only add a
             # second message, so the placeholder itself becomes the error.
             await _deferred_failed(interaction, exc, ephemeral=ephemeral)
+        return
+    if edit:
+        await interaction.response.edit_message(**{"view": None, **payload})
         return
     await interaction.response.send_message(**payload, ephemeral=ephemeral)
 
@@ -454,6 +548,26 @@ def relative_problem(problem: str, folder: Path) -> str:
     for prefix in sorted({str(folder), str(folder.resolve())}, key=len, reverse=True):
         problem = problem.replace(prefix + os.sep, "").replace(prefix, ".")
     return problem
+
+
+def message_text(message: discord.Message) -> str:
+    """Return what a message says: its text, else its embeds' titles, descriptions, fields."""
+    text = " ".join(message.clean_content.split())
+    if text:
+        return text
+    parts: list[str] = []
+    for embed in message.embeds:
+        parts += [embed.title or "", embed.description or ""]
+        parts += [f"{f.name}. {f.value}" for f in embed.fields]
+    # Each piece as its own sentence, so that the question among them can be picked.
+    pieces = [" ".join(p.split()) for p in parts if p.strip()]
+    return " ".join(p if p[-1] in ".?!…" else p + "." for p in pieces)
+
+
+def _manages_server(interaction: discord.Interaction) -> bool:
+    """Tell whether the member can use the admin commands (their default permission)."""
+    perms = getattr(interaction, "permissions", None)
+    return interaction.guild_id is not None and bool(perms and perms.manage_guild)
 
 
 def _duration(seconds: float) -> str:

@@ -14,12 +14,13 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.cogs.answering import channel_allowed, user_installed_only
 from bot.cogs.translator import ENGLISH, Translator
 from bot.cogs.ui import suggestion_key
 from bot.core.answer import MAX_QUESTION_CHARS, Engine
-from bot.i18n import cooldown_message, t
+from bot.i18n import discord_cooldown_message, t
 from bot.metrics import Metrics
-from bot.settings import Settings
+from bot.settings import ServerConfig, Settings
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -49,23 +50,20 @@ class Cooldowns:
         return bucket.update_rate_limit(now)
 
 
-def _channel_allowed(interaction: discord.Interaction, allowed: set[int]) -> bool:
-    """An allowed channel, or a thread or forum post whose parent is one."""
-    if interaction.channel_id in allowed:
-        return True
-    channel = interaction.channel
-    return isinstance(channel, discord.Thread) and channel.parent_id in allowed
-
-
 class DealTree(app_commands.CommandTree):
     """Command tree with the channel allowlist and one error handler."""
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        """Refuse questions outside the allowed channels, when an allowlist is set."""
-        allowed = self.client.settings.allowed_channel_ids  # type: ignore[attr-defined]
+        """Refuse questions outside the server's allowed channels, when it has an allowlist."""
         if interaction.type is discord.InteractionType.autocomplete:
             return True  # only choices can answer it (no refusal message); the command refuses
-        if allowed and not _channel_allowed(interaction, set(allowed)):
+        if getattr(interaction.command, "name", None) == "configurar":
+            return True  # managers can always change the allowlist itself
+        if user_installed_only(interaction):
+            return True  # asked where the app was added by the member, not by a server
+        config = await self.client.interaction_config(interaction)  # type: ignore[attr-defined]
+        allowed = config.allowed_channels
+        if not channel_allowed(interaction.channel, allowed, interaction.channel_id):
             raise ChannelNotAllowed(" ".join(f"<#{c}>" for c in allowed))
         return True
 
@@ -84,7 +82,7 @@ class DealTree(app_commands.CommandTree):
         if isinstance(error, ChannelNotAllowed):
             message = t("err_channel", lang, channels=str(error))
         elif isinstance(error, app_commands.CommandOnCooldown):
-            message = cooldown_message(error.retry_after, lang)
+            message = discord_cooldown_message(error.retry_after, lang)
         elif isinstance(error, app_commands.MissingPermissions | app_commands.NoPrivateMessage):
             message = t("err_forbidden", lang)
         elif isinstance(error, app_commands.TransformerError):
@@ -119,6 +117,8 @@ class DealBotMixin:
         self.sync_only = False
         self.stopping = False  # set by shutdown(): new questions are refused politely
         self._inflight: set[asyncio.Task[Any]] = set()
+        self._configs: dict[int, ServerConfig] = {}
+        self._command_mentions: dict[str, str] | None = None
 
     def track(self) -> None:
         """Remember the current interaction task so shutdown can let it finish."""
@@ -140,12 +140,69 @@ class DealBotMixin:
         await self.prepare()
         await self.sync_commands(force=self.sync_only)
 
+    async def on_message(self, message: discord.Message) -> None:
+        """Leave messages to the mentions cog (the bot has no prefix commands to process)."""
+
+    async def server_config(self, guild_id: int | None) -> ServerConfig:
+        """Return a server's configuration (the environment's defaults outside servers)."""
+        defaults = self.settings.server_defaults()
+        if guild_id is None:
+            return defaults
+        config = self._configs.get(guild_id)
+        if config is None:
+            try:
+                overrides = await asyncio.to_thread(self.store.server_overrides, guild_id)
+            except Exception:  # a broken database must not silence the bot: use the defaults
+                log.exception("could not read the settings of server %s", guild_id)
+                return defaults
+            config = overrides.apply(defaults)
+            if len(self._configs) > 10_000:
+                self._configs.clear()
+            self._configs[guild_id] = config
+        return config
+
+    async def interaction_config(self, interaction: discord.Interaction) -> ServerConfig:
+        """Return the configuration an interaction runs under (defaults outside the servers
+        that added the bot)."""
+        if user_installed_only(interaction):
+            return self.settings.server_defaults()
+        return await self.server_config(interaction.guild_id)
+
+    async def command_mentions(self) -> dict[str, str]:
+        """Return each command's clickable mention (`</preguntar:ID>`), fetched once."""
+        if self._command_mentions is None:
+            guild_id = self.settings.discord_guild_id
+            guild = discord.Object(id=guild_id) if guild_id else None
+            try:  # one GET; /ayuda falls back to plain names meanwhile
+                fetched = await asyncio.wait_for(self.tree.fetch_commands(guild=guild), 1.0)
+            except Exception as exc:
+                log.warning("could not fetch the command ids for /ayuda: %s", exc)
+                return {}
+            self._command_mentions = {c.name: c.mention for c in fetched}
+        return self._command_mentions
+
+    def fallback_lang(self, interaction: discord.Interaction) -> str:
+        """Return the language for locales other than es/en: the server's (once read), else
+        DEFAULT_LANG. Synchronous: the tree's check has read the server's settings already."""
+        config = None
+        if interaction.guild_id is not None and not user_installed_only(interaction):
+            config = self._configs.get(interaction.guild_id)
+        return config.lang if config is not None else self.settings.default_lang
+
+    def forget_server_config(self, guild_id: int) -> None:
+        """Drop a server's cached configuration (after /configurar changed it)."""
+        self._configs.pop(guild_id, None)
+
     async def prepare(self) -> None:
-        """Load the cog, register the persistent buttons and the translator."""
+        """Load the cogs, register the persistent buttons and the translator."""
         from bot.cogs.ask import AskCog
+        from bot.cogs.configure import ConfigureCog
+        from bot.cogs.mentions import MentionsCog
         from bot.cogs.views import DYNAMIC_ITEMS
 
         await self.add_cog(AskCog(self))  # type: ignore[arg-type, attr-defined]
+        await self.add_cog(ConfigureCog(self))  # type: ignore[arg-type, attr-defined]
+        await self.add_cog(MentionsCog(self))  # type: ignore[arg-type, attr-defined]
         self.add_dynamic_items(*DYNAMIC_ITEMS)  # type: ignore[attr-defined]
         await self.tree.set_translator(Translator())
 
@@ -181,6 +238,7 @@ class DealBotMixin:
         command twice in those servers); the guilds are remembered in the data folder.
         """
         guild_id = self.settings.discord_guild_id
+        self._command_mentions = None  # ids change when commands are synced anew
         if guild_id and not force:
             guild = discord.Object(id=guild_id)
             self.tree.copy_global_to(guild=guild)
@@ -260,6 +318,10 @@ discord.VoiceClient.warn_dave = False
 def _bot_kwargs(settings: Settings) -> dict[str, Any]:
     intents = discord.Intents.none()
     intents.guilds = True
+    # Not privileged: Discord fills in the content only of messages that mention the bot,
+    # reply to it or are DMs to it; the content of every other message arrives empty.
+    intents.guild_messages = True
+    intents.dm_messages = True
     return {
         "command_prefix": commands.when_mentioned,
         "intents": intents,

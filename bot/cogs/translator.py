@@ -42,6 +42,29 @@ ENGLISH: dict[str, str] = {
     ),
     "Preguntas, respuestas y votos de este servidor": "This server's questions, answers and votes",
     "Días a incluir (1 a 365)": "Days to include (1 to 365)",
+    "configurar": "configure",
+    "canales": "channels",
+    "idioma": "language",
+    "menciones": "mentions",
+    "hilos": "threads",
+    "restablecer": "reset",
+    "Canales, idioma, menciones, hilos y privacidad del bot": (
+        "The bot's channels, language, mentions, threads and privacy"
+    ),
+    "Canales donde respondo (#uno #otro), o «todos»": "Channels I answer in (#one #two), or “all”",
+    "Idioma si el de un miembro no es español ni inglés": (
+        "Language when a member's is neither Spanish nor English"
+    ),
+    "Responder a «@bot pregunta» y a las respuestas a mis mensajes": (
+        "Answer “@bot question” and replies to my messages"
+    ),
+    "Abrir un hilo con el nombre de la pregunta al responder a una mención": (
+        "Open a thread named after the question when answering a mention"
+    ),
+    "Respuestas de /preguntar visibles solo para quien pregunta": (
+        "/ask answers visible only to the asker"
+    ),
+    "Volver a los valores por defecto del bot": "Go back to the bot's defaults",
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -119,7 +120,7 @@ def answer_page(
     footer = t("footer", lang)
     if not answer.answered:
         return [_not_covered_embed(answer, lang, footer)], 0
-    title = shorten(heading or f"{t('question', lang)}: {answer.question}", TITLE_MAX)
+    title = shorten(heading or question_title(answer, lang), TITLE_MAX)
     first = discord.Embed(title=escape_title(title), colour=COLOR_ANSWER)
     # The page suffix is added to the title at the end: count its longest form now.
     last_page = t("page", lang, a=answer.offset + 1, b=answer.offset + len(answer.passages))
@@ -161,6 +162,14 @@ def answer_page(
     return packer.embeds, shown
 
 
+def question_title(answer: Answer, lang: str) -> str:
+    """Return "Question: ..." as understood (with the words a follow-up carried over)."""
+    title = f"{t('question', lang)}: {answer.question}"
+    if answer.carried:
+        title += " " + t("carried", lang, words=", ".join(answer.carried))
+    return title
+
+
 def escape_title(text: str) -> str:
     """Escape a title (titles render markdown but never ping)."""
     return shorten(escape(text), TITLE_MAX)
@@ -168,7 +177,7 @@ def escape_title(text: str) -> str:
 
 def _not_covered_embed(answer: Answer, lang: str, footer: str) -> discord.Embed:
     embed = discord.Embed(
-        title=escape_title(f"{t('question', lang)}: {answer.question}"),
+        title=escape_title(question_title(answer, lang)),
         description=shorten(escape(answer.summary), DESCRIPTION_MAX),
         colour=COLOR_NOT_COVERED,
     )
@@ -281,11 +290,25 @@ def sources_embed(engine: Any, lang: str, page: int = 0) -> tuple[discord.Embed,
     return embed, page, len(pages)
 
 
-def help_embed(lang: str, examples: list[str]) -> discord.Embed:
-    """Explain how to ask, with example questions."""
+def help_embed(
+    lang: str,
+    examples: list[str],
+    mentions: Mapping[str, str] | None = None,
+    admin: bool = False,
+) -> discord.Embed:
+    """Explain how to ask (commands as clickable mentions), with example questions.
+
+    `mentions` maps a command name to its mention (`</preguntar:ID>`); admin commands are
+    listed only for admins.
+    """
+    names = ("preguntar", "resumen", "fuentes", "configurar", "estadisticas", "recargar")
+    shown = {n: (mentions or {}).get(n) or f"**/{_command_name(n, lang)}**" for n in names}
     embed = discord.Embed(
-        title=t("help_title", lang), description=t("help_body", lang), colour=COLOR_INFO
+        title=t("help_title", lang), description=t("help_body", lang, **shown), colour=COLOR_INFO
     )
+    embed.add_field(name=t("help_mentions_title", lang), value=t("help_mentions", lang))
+    if admin:
+        embed.add_field(name=t("help_admin_title", lang), value=t("help_admin", lang, **shown))
     if examples:
         lines = "\n".join(f"• {escape(q)}" for q in examples)
         embed.add_field(
@@ -293,6 +316,12 @@ def help_embed(lang: str, examples: list[str]) -> discord.Embed:
         )
     embed.set_footer(text=t("footer", lang))
     return embed
+
+
+def _command_name(name: str, lang: str) -> str:
+    from bot.cogs.translator import ENGLISH
+
+    return ENGLISH.get(name, name) if lang == "en" else name
 
 
 def problems_embed(heading: str, problems: tuple[str, ...] | list[str]) -> discord.Embed:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -137,17 +138,18 @@ class MoreButton(
     discord.ui.DynamicItem[discord.ui.Button],
     template=r"more:(?P<qid>\d+):(?P<offset>\d+):(?P<user>\d+)",
 ):
-    """Next page of passages, for the person who asked."""
+    """◀ / ▶: the page of passages starting at `offset`, in place for the person who asked.
 
-    def __init__(
-        self, question_id: int, offset: int, user_id: int, label: str = "Más pasajes"
-    ) -> None:
+    Anybody else gets a private copy of that page, which they can page in turn. (Answers
+    from before in-place paging carry the same button as "Más pasajes".)
+    """
+
+    def __init__(self, question_id: int, offset: int, user_id: int, label: str = "▶") -> None:
         self.question_id, self.offset, self.user_id = question_id, offset, user_id
         super().__init__(
             discord.ui.Button(
                 style=discord.ButtonStyle.secondary,
                 label=label,
-                emoji="📄",
                 custom_id=f"more:{question_id}:{offset}:{user_id}",
             )
         )
@@ -160,7 +162,7 @@ class MoreButton(
         return cls(int(match["qid"]), int(match["offset"]), int(match["user"]), item.label or "")
 
     async def press(self, interaction: discord.Interaction) -> None:
-        """Send the next page privately to the asker."""
+        """Show the page: in place for the asker, as a private copy for anybody else."""
         await _cog(interaction).more(interaction, self.question_id, self.offset, self.user_id)
 
 
@@ -206,11 +208,99 @@ def sources_view(page: int, pages: int, lang: str) -> discord.ui.View | None:
     return view
 
 
+class DeleteButton(
+    AnswersOnce,
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"del:(?P<qid>\d+):(?P<user>\d+)",
+):
+    """🗑️ on a public answer: the asker, or members who can manage messages, delete it."""
+
+    def __init__(self, question_id: int, user_id: int) -> None:
+        self.question_id, self.user_id = question_id, user_id
+        super().__init__(
+            discord.ui.Button(
+                style=discord.ButtonStyle.secondary,
+                emoji="🗑️",
+                custom_id=f"del:{question_id}:{user_id}",
+            )
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
+    ) -> DeleteButton:
+        """Rebuild the button from its custom_id."""
+        return cls(int(match["qid"]), int(match["user"]))
+
+    async def press(self, interaction: discord.Interaction) -> None:
+        """Delete the answer, when the presser may."""
+        await _cog(interaction).delete_answer(interaction, self.user_id)
+
+
+class PublishButton(
+    AnswersOnce,
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"pub:(?P<qid>\d+):(?P<offset>\d+)",
+):
+    """ "Publicar" on a private answer: posts that page publicly in the channel."""
+
+    def __init__(self, question_id: int, offset: int, label: str = "Publicar") -> None:
+        self.question_id, self.offset = question_id, offset
+        super().__init__(
+            discord.ui.Button(
+                style=discord.ButtonStyle.primary,
+                label=label,
+                emoji="📢",
+                custom_id=f"pub:{question_id}:{offset}",
+            )
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
+    ) -> PublishButton:
+        """Rebuild the button from its custom_id."""
+        return cls(int(match["qid"]), int(match["offset"]), item.label or "Publicar")
+
+    async def press(self, interaction: discord.Interaction) -> None:
+        """Post the answer publicly, as the presser's."""
+        await _cog(interaction).publish(interaction, self.question_id, self.offset)
+
+
+MISSING_MAX = 300
+
+
+class MissingModal(discord.ui.Modal):
+    """After a 👎: "¿Qué faltó?", optional, at most 300 characters, kept with the vote."""
+
+    def __init__(self, question_id: int, lang: str) -> None:
+        super().__init__(title=t("missing_title", lang), custom_id=f"missing:{question_id}")
+        self.question_id = question_id
+        self.text: discord.ui.TextInput[MissingModal] = discord.ui.TextInput(
+            label=t("missing_label", lang),
+            style=discord.TextStyle.paragraph,
+            required=False,
+            max_length=MISSING_MAX,
+            placeholder=t("missing_placeholder", lang),
+        )
+        self.add_item(self.text)
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        """Store the comment with the vote."""
+        await _cog(interaction).comment(interaction, self.question_id, self.text.value or "")
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
+        """Answer privately (once) and log, like the buttons."""
+        await answer_failure(interaction, error, self)
+
+
 DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
     FeedbackButton,
     SuggestionButton,
     MoreButton,
     SourcesPageButton,
+    DeleteButton,
+    PublishButton,
 )
 
 
@@ -221,20 +311,63 @@ def add_suggestions(view: discord.ui.View, questions: Iterable[str]) -> discord.
     return view
 
 
+def add_pages(
+    view: discord.ui.View,
+    answer: Answer,
+    lang: str,
+    question_id: int,
+    user_id: int,
+    page_size: int,
+) -> None:
+    """Add ◀ "página 2/4" ▶ when the answer has more than one page."""
+    if not answer.more and not answer.offset:
+        return
+    size = max(page_size, 1)
+    page = answer.offset // size + 1 + bool(answer.offset % size)
+    pages = max(page + answer.more, math.ceil(max(answer.total, 1) / size))
+    previous = max(answer.offset - size, 0)
+    view.add_item(MoreButton(question_id, previous, user_id, "◀"))
+    if not answer.offset:
+        view.children[-1].item.disabled = True  # type: ignore[attr-defined]
+    view.add_item(
+        discord.ui.Button(
+            label=t("page_of", lang, a=page, b=pages),
+            custom_id=f"pages:{question_id}:{answer.offset}",
+            disabled=True,
+        )
+    )
+    following = answer.offset + len(answer.passages)
+    view.add_item(MoreButton(question_id, following, user_id, "▶"))
+    if not answer.more:
+        view.children[-1].item.disabled = True  # type: ignore[attr-defined]
+
+
 def answer_view(
-    answer: Answer, lang: str, question_id: int | None, user_id: int, url: str | None
+    answer: Answer,
+    lang: str,
+    question_id: int | None,
+    user_id: int,
+    url: str | None,
+    page_size: int = 3,
+    public: bool = True,
 ) -> discord.ui.View:
-    """Return the buttons under an answer: more passages, feedback, suggestions, link."""
+    """Return the buttons under an answer: pages, feedback, delete or publish, suggestions, link.
+
+    A public answer can be deleted (by the asker or a moderator); a private one published.
+    """
     view = SafeView()
     if answer.answered:
-        if answer.more and question_id is not None:
-            offset = answer.offset + len(answer.passages)
-            view.add_item(MoreButton(question_id, offset, user_id, t("more", lang)))
+        if question_id is not None:
+            add_pages(view, answer, lang, question_id, user_id, page_size)
         if question_id is not None:
             view.add_item(FeedbackButton("up", question_id))
             view.add_item(FeedbackButton("down", question_id))
     else:
         add_suggestions(view, answer.suggestions[:3])
+    if question_id is not None and public:
+        view.add_item(DeleteButton(question_id, user_id))
+    elif question_id is not None and answer.answered:
+        view.add_item(PublishButton(question_id, answer.offset, t("publish", lang)))
     if url:
         view.add_item(
             discord.ui.Button(style=discord.ButtonStyle.link, label=t("link", lang), url=url)
@@ -243,9 +376,11 @@ def answer_view(
 
 
 def locale_lang(interaction: discord.Interaction, default: str | None = None) -> str:
-    """Return the frame language for a user's locale (DEFAULT_LANG for other languages)."""
+    """Return the frame language for a user's locale (for other languages: the server's
+    /configurar language, else DEFAULT_LANG)."""
     if default is None:
+        fallback = getattr(interaction.client, "fallback_lang", None)
         settings = getattr(interaction.client, "settings", None)
-        default = getattr(settings, "default_lang", "es")
+        default = fallback(interaction) if fallback else getattr(settings, "default_lang", "es")
     locale = getattr(interaction, "locale", None)
     return lang_of_locale(str(locale.value if hasattr(locale, "value") else locale or ""), default)

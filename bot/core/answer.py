@@ -18,6 +18,7 @@ from bot.core import dated
 from bot.core.analyze import QueryGroup, QuestionAnalyzer
 from bot.core.decide import Decider, Decision, DecisionModel, covers, load_model
 from bot.core.errors import KnowledgeError, QuestionError
+from bot.core.followup import carry_over
 from bot.core.glossary import Glossary, load_glossary
 from bot.core.index import BM25Index
 from bot.core.knowledge import (
@@ -30,7 +31,7 @@ from bot.core.knowledge import (
 )
 from bot.core.paraphrase import Paraphraser
 from bot.core.rank import Ranked, rank
-from bot.core.text import Analyzer, fold, sentences, word_spans, words
+from bot.core.text import Analyzer, fold, sentences, words
 from bot.core.translate import Translator
 from bot.core.unicode_guard import guard_question
 
@@ -103,6 +104,8 @@ class Answer:
     confidence: float
     offset: int = 0
     more: bool = False
+    carried: tuple[str, ...] = ()  # words of the previous question a follow-up leaned on
+    total: int = 0  # relevant passages over all pages
     sources_differ: bool = False  # dated documents give different figures; all are quoted
     # A declined answer keeps its best passages here for evaluations (ranking miss or
     # decline?); renderers never show them: `passages` stays empty.
@@ -221,12 +224,28 @@ class Engine:
 
     # -- questions -------------------------------------------------------------------------
 
-    def ask(self, question: str, *, lang: str = "es", k: int = 3, offset: int = 0) -> Answer:
-        """Answer a question with verbatim quotes, or say the article does not cover it."""
+    def ask(
+        self,
+        question: str,
+        *,
+        lang: str = "es",
+        k: int = 3,
+        offset: int = 0,
+        context: str | None = None,
+    ) -> Answer:
+        """Answer a question with verbatim quotes, or say the article does not cover it.
+
+        `context` is the previous question of a follow-up: when the question is short or
+        refers back, its content words are carried over with less weight.
+        """
         question = clean_question(question)
         lang = lang if lang in LANGS else "es"
         k = max(1, min(k, 10))
         analyzed = self.analyze(question)
+        carried: tuple[str, ...] = ()
+        if context:
+            context = " ".join(context.split())[:MAX_QUESTION_CHARS]
+            analyzed, carried = carry_over(analyzed, self.analyze(context), question, context)
         groups = [g for g in analyzed if not g.meta]
         if not groups and len(analyzed) > 0:
             return self._about_document(question, lang)
@@ -241,6 +260,8 @@ class Engine:
         decision = self.decide(groups, ranked)
         matched = {t for g in groups for t in g.terms}
         if not decision.answer:
+            if carried:  # the previous question's words did not help: answer the question alone
+                return self.ask(question, lang=lang, k=k, offset=offset)
             candidates = tuple(self._quote(r, matched) for r in ranked[:k])
             return self._not_covered(
                 question, lang, groups, decision.confidence, candidates, ranked
@@ -282,6 +303,8 @@ class Engine:
             confidence=decision.confidence,
             offset=offset,
             more=len(relevant) > offset + k,
+            carried=carried,
+            total=len(relevant),
             sources_differ=differ,
         )
 
@@ -313,11 +336,7 @@ class Engine:
 
     def highlights(self, text: str, terms: set[str]) -> tuple[tuple[int, int], ...]:
         """Return the spans of the words of a text whose index term is in `terms`."""
-        return tuple(
-            (s, e)
-            for s, e, w in word_spans(text)
-            if not self.es.is_stopword(w) and self.es.stem(w) in terms
-        )
+        return tuple((s, e) for s, e, term in self.es.term_spans(text) if term in terms)
 
     def _best_sentence(self, text: str, groups: list[QueryGroup]) -> str:
         best, best_score = "", -1.0

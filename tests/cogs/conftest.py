@@ -80,7 +80,7 @@ class Call:
         return [
             s
             for s in self.sent
-            if s.kind in ("send_message", "defer", "edit_message", "autocomplete")
+            if s.kind in ("send_message", "defer", "edit_message", "autocomplete", "send_modal")
         ]
 
     @property
@@ -222,6 +222,7 @@ class Harness:
         response.defer = responder("defer")
         response.edit_message = responder("edit_message")
         response.autocomplete = responder("autocomplete")
+        response.send_modal = responder("send_modal")
         followup = MagicMock(spec=discord.Webhook)
 
         async def follow(*args: Any, **kwargs: Any) -> MagicMock:
@@ -298,10 +299,16 @@ class Harness:
         return call
 
     async def context_menu(
-        self, content: str, *, locale: str = "es-ES", user_id: int = USER_ID
+        self,
+        content: str,
+        *,
+        locale: str = "es-ES",
+        user_id: int = USER_ID,
+        embeds: list[dict[str, Any]] | None = None,
     ) -> Call:
-        """Use the message menu "Preguntar al bot" on a message with `content`."""
+        """Use the message menu "Preguntar al bot" on a message with `content` (and embeds)."""
         message = message_payload(author_id=999, content=content)
+        message["embeds"] = embeds or []
         msg_id = message["id"]
         data = {
             "id": str(next(_ids)),
@@ -322,15 +329,17 @@ class Harness:
         locale: str = "es-ES",
         user_id: int = USER_ID,
         ephemeral: bool = False,
+        permissions: str = "0",
     ) -> Call:
         """Press a button of a message the bot sent (its components come from `view`)."""
         message = message_payload(author_id=APP_ID, content="")
         message["components"] = view.to_components()
         message["flags"] = 1 << 6 if ephemeral else 0
         data = {"custom_id": custom_id, "component_type": 2}
-        call = self._mock(
-            interaction_payload(3, data, locale=locale, user_id=user_id, message=message)
+        payload = interaction_payload(
+            3, data, locale=locale, user_id=user_id, message=message, permissions=permissions
         )
+        call = self._mock(payload)
         store = self.bot._connection._view_store
         failures = _ErrorLogs()
         ui_log = logging.getLogger("discord.ui")
@@ -350,6 +359,28 @@ class Harness:
         assert not failures.messages, failures.messages
         self.check(call)
         return call
+
+
+async def submit_modal(
+    harness: Harness,
+    modal: discord.ui.Modal,
+    values: dict[str, str],
+    *,
+    user_id: int = USER_ID,
+    locale: str = "es-ES",
+) -> Call:
+    """Submit a modal the bot showed, with its text inputs filled in."""
+    rows = [
+        {"type": 1, "components": [{"type": 4, "custom_id": child.custom_id, "value": v}]}
+        for child, v in zip(modal.children, values.values(), strict=False)
+    ]
+    data = {"custom_id": modal.custom_id, "components": rows}
+    call = harness._mock(interaction_payload(5, data, user_id=user_id, locale=locale))
+    for child, value in zip(modal.children, values.values(), strict=False):
+        child._value = value  # type: ignore[attr-defined]
+    await modal.on_submit(call.interaction)
+    harness.check(call)
+    return call
 
 
 class _ErrorLogs(logging.Handler):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -11,7 +12,7 @@ import discord
 import pytest
 
 from bot import __version__
-from bot.cogs.views import FeedbackButton, MoreButton, SuggestionButton
+from bot.cogs.views import DeleteButton, FeedbackButton, MoreButton, SuggestionButton
 from bot.core.answer import Engine
 from bot.settings import BUNDLED_KNOWLEDGE
 
@@ -62,7 +63,8 @@ async def test_answer_summary_quotes_and_buttons(harness: Harness) -> None:
     assert fields["Resumen"].startswith("Según Portaltic/EP (22/01/2025), «")
     assert "estará vigente hasta 2030" in fields["Resumen"]
     ids = list(buttons(call.visible))
-    assert ids == ["fb:up:1", "fb:down:1"]  # 3 passages were enough: no "Más pasajes"
+    # 3 passages were enough: no ◀ ▶; the asker (or a moderator) can delete the answer.
+    assert ids == ["fb:up:1", "fb:down:1", f"del:1:{USER_ID}"]
 
 
 async def test_private_question_is_ephemeral(harness: Harness) -> None:
@@ -196,8 +198,9 @@ async def test_third_question_within_the_window_is_refused(make_bot: MakeBot) ->
     refused = await harness.slash("preguntar", pregunta=VIGENTE)
 
     assert refused.ephemeral
-    match = re.search(r"vuelve a intentarlo en (\d+) s", refused.visible.kwargs["content"])
-    assert match and 1 <= int(match[1]) <= 30
+    # A Discord timestamp that counts down ("in 29 seconds") to when the budget is back.
+    match = re.search(r"volver a preguntar <t:(\d+):R>", refused.visible.kwargs["content"])
+    assert match and 1 <= int(match[1]) - time.time() <= 31
     other = await harness.slash("preguntar", pregunta=VIGENTE, user_id=USER_ID + 1)
     assert not other.ephemeral  # the budget is per user
 
@@ -210,7 +213,7 @@ async def test_cooldown_message_in_english(make_bot: MakeBot) -> None:
     refused = await harness.slash("preguntar", pregunta=VIGENTE, locale="en-US")
 
     assert refused.ephemeral
-    assert re.search(r"try again in \d+ s", refused.visible.kwargs["content"])
+    assert re.search(r"you can ask again <t:\d+:R>", refused.visible.kwargs["content"])
 
 
 async def test_cooldown_is_shared_with_the_message_menu(make_bot: MakeBot) -> None:
@@ -219,7 +222,7 @@ async def test_cooldown_is_shared_with_the_message_menu(make_bot: MakeBot) -> No
     await harness.context_menu(VIGENTE)
     refused = await harness.slash("preguntar", pregunta=VIGENTE)
 
-    assert refused.ephemeral and "vuelve a intentarlo en" in refused.visible.text
+    assert refused.ephemeral and "podrás volver a preguntar <t:" in refused.visible.text
 
 
 async def test_questions_outside_the_allowed_channels_are_refused(make_bot: MakeBot) -> None:
@@ -527,7 +530,9 @@ async def test_autocomplete_with_nothing_typed_lists_suggested_questions(
 async def test_message_menu_answers_the_message_text(harness: Harness, engine: Engine) -> None:
     call = await harness.context_menu(f"  {VIGENTE}\n")
 
-    assert len(call.responses) == 1 and not call.ephemeral
+    # Privately, with "Publicar" to post it for everybody.
+    assert len(call.responses) == 1 and call.ephemeral
+    assert "Publicar" in buttons(call.visible).values()
     assert call.visible.embeds[0].title == f"Pregunta: {VIGENTE}"
     assert engine.ask(VIGENTE).passages[0].text in plain(description(call))
     assert harness.bot.store.stats().total == 1
@@ -627,7 +632,15 @@ async def test_answer_view_holds_only_persistent_buttons(harness: Harness) -> No
 
     view = call.visible.kwargs["view"]
     kinds = [type(c) for c in view.children]
-    assert kinds == [MoreButton, FeedbackButton, FeedbackButton]
+    assert kinds == [
+        MoreButton,
+        discord.ui.Button,
+        MoreButton,
+        FeedbackButton,
+        FeedbackButton,
+        DeleteButton,
+    ]
+    assert view.children[1].disabled  # "página 1/N" only shows where the reader is
     assert view.timeout is None
     assert all(c.custom_id for c in view.children)
 
@@ -668,3 +681,47 @@ async def test_a_failure_after_deferring_turns_thinking_into_the_error(
         "ephemeral": True,
     }
     assert len(edits) == 1
+
+
+async def test_help_explains_mentions_and_shows_admin_commands_only_to_admins(
+    harness: Harness,
+) -> None:
+    member = await harness.slash("ayuda")
+    admin = await harness.slash("ayuda", permissions=str(1 << 5))  # Manage Server
+
+    member_fields = {f.name: f.value for f in member.visible.embeds[0].fields}
+    admin_fields = {f.name: f.value for f in admin.visible.embeds[0].fields}
+    assert "@bot" in member_fields["Sin comandos"]  # asking by mention, reply or DM
+    assert "Administración" not in member_fields and "/configurar" not in member.visible.text
+    assert "/configurar" in admin_fields["Administración"]
+
+
+async def test_help_links_commands_as_clickable_mentions(harness: Harness) -> None:
+    harness.bot._command_mentions = {"preguntar": "</preguntar:123>", "resumen": "</resumen:4>"}
+
+    call = await harness.slash("ayuda")
+
+    description = call.visible.embeds[0].description
+    assert "</preguntar:123>" in description and "</resumen:4>" in description
+    assert "**/fuentes**" in description  # no id known: the plain name
+
+
+async def test_message_menu_on_a_long_message_asks_its_question_sentences(
+    harness: Harness, engine: Engine
+) -> None:
+    chatter = "Ayer estuve leyendo la noticia con calma y me quedé pensando un buen rato. " * 6
+    call = await harness.context_menu(f"{chatter}{VIGENTE} {chatter}")
+
+    assert not call.visible.kwargs.get("content")  # no "too long" refusal
+    assert call.visible.embeds[0].title == f"Pregunta: {VIGENTE}"
+    assert engine.ask(VIGENTE).passages[0].text in plain(description(call))
+
+
+async def test_message_menu_on_an_embed_only_message_uses_the_embed_text(
+    harness: Harness, engine: Engine
+) -> None:
+    embed = {"type": "rich", "title": "Duda", "description": VIGENTE}
+    call = await harness.context_menu("", embeds=[embed])
+
+    assert call.visible.embeds[0].title == f"Pregunta: {VIGENTE}"  # the question in it
+    assert engine.ask(VIGENTE).passages[0].text in plain(description(call))

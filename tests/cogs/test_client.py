@@ -107,7 +107,7 @@ def fresh_call(harness: Harness, locale: str = "es-ES"):
         (ChannelNotAllowed(f"<#{CHANNEL_ID}>"), f"Pregúntame en: <#{CHANNEL_ID}>."),
         (
             app_commands.CommandOnCooldown(app_commands.Cooldown(1, 60.0), 12.4),
-            "vuelve a intentarlo en 12 s",
+            "podrás volver a preguntar <t:",
         ),
         (app_commands.MissingPermissions(["manage_guild"]), "solo para administradores"),
         (app_commands.NoPrivateMessage(), "solo para administradores"),

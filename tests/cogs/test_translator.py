@@ -38,6 +38,7 @@ SPANISH_TO_ENGLISH = {
     "estado": "status",
     "recargar": "reload",
     "estadisticas": "stats",
+    "configurar": "configure",
     "Preguntar al bot": "Ask the bot",
 }
 ENGLISH_LOCALES = ("en-US", "en-GB")

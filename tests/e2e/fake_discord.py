@@ -82,6 +82,14 @@ ALREADY_ACKNOWLEDGED: JSON = {
 UNKNOWN_WEBHOOK: JSON = {"message": "Unknown Webhook", "code": 10015}
 UNKNOWN_MESSAGE: JSON = {"message": "Unknown Message", "code": 10008}
 
+# Gateway intents (https://discord.com/developers/docs/events/gateway#gateway-intents).
+INTENT_GUILD_MESSAGES = 1 << 9
+INTENT_DIRECT_MESSAGES = 1 << 12
+INTENT_MESSAGE_CONTENT = 1 << 15  # privileged
+MESSAGE_REPLY = 19
+UNKNOWN_CHANNEL: JSON = {"message": "Unknown Channel", "code": 10003}
+EMPTY_MESSAGE: JSON = {"message": "Cannot send an empty message", "code": 50006}
+
 _CALLBACK = "/interactions/{interaction_id}/{interaction_token}/callback"  # spec template
 _MESSAGE_FIELDS = ("content", "embeds", "components", "attachments", "poll", "tts")
 
@@ -133,8 +141,9 @@ class Snowflakes:
     def __init__(self) -> None:
         self._counter = itertools.count(1)
 
-    def __call__(self) -> str:
-        ms = int(time.time() * 1000) - DISCORD_EPOCH_MS
+    def __call__(self, age: float = 0.0) -> str:
+        """A new id for now, or for ``age`` seconds ago."""
+        ms = int((time.time() - age) * 1000) - DISCORD_EPOCH_MS
         return str((ms << 22) | (1 << 17) | (next(self._counter) & 0xFFF))
 
 
@@ -278,6 +287,11 @@ class FakeDiscord:
         self.sessions: dict[str, GatewaySession] = {}
         self.interactions: dict[str, InteractionState] = {}
         self.commands: dict[str | None, list[JSON]] = {}  # None = global scope
+        # Channel id -> message id -> message, for messages posted by users or the bot.
+        self.channel_messages: dict[str, dict[str, JSON]] = {}
+        self.dm_channels: dict[str, JSON] = {}  # DM channel id -> the other user
+        self.threads: dict[str, JSON] = {}  # thread id -> thread channel
+        self.withheld: list[JSON] = []  # MESSAGE_CREATE events the bot's intents did not cover
         self.faults: list[Fault] = []
         self.connects = self.identifies = self.resumes = self.heartbeats = 0
 
@@ -290,6 +304,7 @@ class FakeDiscord:
         commands = r"/applications/(?P<app>\d+)(?:/guilds/(?P<gid>\d+))?/commands"
         webhook = r"/webhooks/(?P<app>\d+)/(?P<token>[^/]+)"
         webhook_message = webhook + r"/messages/(?P<mid>@original|\d+)"
+        channel_message = r"/channels/(?P<cid>\d+)/messages/(?P<mid>\d+)"
         routes: list[tuple[str, str, Callable[..., tuple[int, JSON]]]] = [
             ("GET", r"/users/@me", self._get_me),
             ("GET", r"/oauth2/applications/@me", self._get_application),
@@ -303,6 +318,10 @@ class FakeDiscord:
             ("GET", webhook_message, self._get_webhook_message),
             ("PATCH", webhook_message, self._patch_webhook_message),
             ("DELETE", webhook_message, self._delete_webhook_message),
+            ("POST", r"/channels/(?P<cid>\d+)/messages", self._post_channel_message),
+            ("PATCH", channel_message, self._patch_channel_message),
+            ("DELETE", channel_message, self._delete_channel_message),
+            ("POST", channel_message + "/threads", self._post_message_thread),
         ]
         self._routes = [(method, re.compile(rx), handler) for method, rx, handler in routes]
 
@@ -702,6 +721,8 @@ class FakeDiscord:
         channel_id: str | None,
         permissions: str,
         dm: bool,
+        user_install: bool = False,
+        group_dm: bool = False,
     ) -> JSON:
         user = dict(self.user)
         if user_id is not None:
@@ -721,7 +742,53 @@ class FakeDiscord:
         }
         if data is not None:
             payload["data"] = data
-        if dm:
+        if user_install and not dm:
+            # The member's own install of the app, in a server (or group DM) without the bot:
+            # the bot is no member there and only the user authorized the interaction.
+            cid = str(channel_id or self.snowflake())
+            payload.update(
+                user=user,
+                authorizing_integration_owners={"1": user["id"]},
+                app_permissions=str(1 << 10 | 1 << 11 | 1 << 14 | 1 << 15),  # view/send/embed/file
+            )
+            if group_dm:
+                payload.update(
+                    channel_id=cid,
+                    channel={
+                        "id": cid,
+                        "type": 3,
+                        "last_message_id": None,
+                        "flags": 0,
+                        "recipients": [user, self.owner_user],
+                        "name": None,
+                        "icon": None,
+                        "owner_id": self.owner_user["id"],
+                    },
+                    context=2,
+                )
+            else:
+                gid = str(guild_id or self.snowflake())
+                payload.pop("user")
+                payload.update(
+                    guild_id=gid,
+                    guild_locale=guild_locale or self.locale,
+                    guild={"id": gid, "locale": guild_locale or self.locale, "features": []},
+                    channel_id=cid,
+                    channel={
+                        "id": cid,
+                        "type": 0,
+                        "guild_id": gid,
+                        "name": "elsewhere",
+                        "position": 0,
+                        "permission_overwrites": [],
+                        "nsfw": False,
+                        "parent_id": None,
+                        "flags": 0,
+                    },
+                    member=self._member(user, permissions),
+                    context=0,
+                )
+        elif dm:
             cid = str(channel_id or self.snowflake())
             payload.update(
                 channel_id=cid,
@@ -773,6 +840,17 @@ class FakeDiscord:
                     return cmd["id"], scope
         return self.snowflake(), None
 
+    def _check_user_installable(self, name: str, context: int) -> None:
+        """Discord offers a user-installed app's command only where the command allows it."""
+        root = name.split()[0]
+        cmd = next((c for c in self.commands.get(None, []) if c["name"] == root), None)
+        if cmd is None:
+            raise AssertionError(f"/{root} was not synced globally: no user install offers it")
+        if 1 not in (cmd.get("integration_types") or [0]):
+            raise AssertionError(f"/{root} is not offered to user installs: {cmd}")
+        if cmd.get("contexts") is not None and context not in cmd["contexts"]:
+            raise AssertionError(f"/{root} is not offered in context {context}: {cmd}")
+
     @staticmethod
     def _options(options: Mapping[str, Any] | Iterable[JSON] | None) -> list[JSON]:
         """Turn ``{"name": value}`` into option dicts (str 3, int 4, bool 5, float 10)."""
@@ -818,14 +896,18 @@ class FakeDiscord:
         permissions: str = DEFAULT_MEMBER_PERMISSIONS,
         dm: bool = False,
         resolved: JSON | None = None,
+        user_install: bool = False,
+        group_dm: bool = False,
     ) -> JSON:
         """An APPLICATION_COMMAND (type 2) chat-input interaction for command ``name``.
 
         ``options`` is ``{"question": "..."}`` (types inferred) or raw option dicts; a name
         with spaces (``"deal ask"``) targets a subcommand. The command id is the synced one.
         """
-        gid = None if dm else str(guild_id or self.guild_id)
+        gid = None if dm or user_install else str(guild_id or self.guild_id)
         data = self._command_data(name, self._options(options), gid)
+        if user_install:
+            self._check_user_installable(name, 2 if group_dm else 1 if dm else 0)
         if resolved:
             data["resolved"] = resolved
         return self._base_interaction(
@@ -838,6 +920,8 @@ class FakeDiscord:
             channel_id=channel_id,
             permissions=permissions,
             dm=dm,
+            user_install=user_install,
+            group_dm=group_dm,
         )
 
     def autocomplete_interaction(
@@ -886,6 +970,7 @@ class FakeDiscord:
         channel_id: str | None = None,
         permissions: str = DEFAULT_MEMBER_PERMISSIONS,
         dm: bool = False,
+        user_install: bool = False,
     ) -> JSON:
         """A MESSAGE_COMPONENT (type 3) interaction: a click on ``custom_id`` of ``message``.
 
@@ -905,6 +990,7 @@ class FakeDiscord:
             channel_id=channel_id,
             permissions=permissions,
             dm=dm,
+            user_install=user_install,
         )
         if message is None:
             button = {"type": 2, "style": 1, "label": "Click", "custom_id": custom_id}
@@ -1035,6 +1121,89 @@ class FakeDiscord:
             elif "message" in payload:
                 meta["interacted_message_id"] = payload["message"]["id"]
         return msg
+
+    def user_message(
+        self,
+        content: str,
+        *,
+        mention: bool = True,
+        reply_to: JSON | None = None,
+        dm: bool = False,
+        author: JSON | None = None,
+        user_id: str | None = None,
+        guild_id: str | None = None,
+        channel_id: str | None = None,
+        age: float = 0.0,
+    ) -> JSON:
+        """A MESSAGE_CREATE payload a member (or ``author``) sends, as Discord delivers it.
+
+        ``mention`` puts ``<@bot>`` first in the content; ``reply_to`` (a message, usually
+        the bot's answer) makes it a reply that pings its author, as Discord's reply does by
+        default; ``dm`` sends it in a DM channel with the bot. Dispatch it with
+        :meth:`dispatch_message` (which applies the Message Content rules).
+        """
+        if author is None:
+            author = dict(self.user)
+            if user_id is not None:
+                author.update(id=str(user_id), username=f"user{user_id}")
+        mentions: list[JSON] = []
+        if mention:
+            content = f"<@{self.bot_user['id']}> {content}"
+            mentions.append(self.bot_user)
+        if reply_to is not None and reply_to["author"]["id"] not in [m["id"] for m in mentions]:
+            mentions.append(reply_to["author"])
+        if dm:
+            cid = str(channel_id or self.snowflake())
+            self.dm_channels[cid] = author
+        else:
+            guild = self._guild_by_id(guild_id or self.guild_id)
+            cid = str(channel_id or guild["channels"][0]["id"])
+        msg = self.make_message(cid, {"content": content}, author=author)
+        if age:  # sent ``age`` seconds ago (the id carries the creation time)
+            msg["id"] = self.snowflake(age)
+            stamp = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=age)
+            msg["timestamp"] = stamp.isoformat(timespec="microseconds")
+        msg["mentions"] = mentions
+        if not dm:
+            msg["guild_id"] = str(guild_id or self.guild_id)
+            member = self._member(author, DEFAULT_MEMBER_PERMISSIONS)
+            msg["member"] = {k: v for k, v in member.items() if k not in ("user", "permissions")}
+        if reply_to is not None:
+            msg["type"] = MESSAGE_REPLY
+            msg["message_reference"] = {
+                "type": 0,
+                "message_id": reply_to["id"],
+                "channel_id": reply_to["channel_id"],
+                **({"guild_id": msg["guild_id"]} if "guild_id" in msg else {}),
+            }
+            msg["referenced_message"] = copy.deepcopy(reply_to)
+        return msg
+
+    def _delivered(self, msg: JSON) -> JSON | None:
+        """The MESSAGE_CREATE the bot gets under its intents (None: not delivered at all).
+
+        Without the privileged Message Content intent, Discord empties content, embeds,
+        attachments and components, except in DMs, in messages that mention the bot and
+        in the bot's own messages.
+        """
+        intents = int((self.identify_payloads or [{}])[-1].get("intents") or 0)
+        dm = "guild_id" not in msg
+        needed = INTENT_DIRECT_MESSAGES if dm else INTENT_GUILD_MESSAGES
+        if not intents & needed:
+            return None
+        bot_id = self.bot_user["id"]
+        addressed = (
+            dm
+            or msg["author"]["id"] == bot_id
+            or any(m["id"] == bot_id for m in msg.get("mentions") or [])
+        )
+        out = copy.deepcopy(msg)
+        if not addressed and not intents & INTENT_MESSAGE_CONTENT:
+            out.update(content="", embeds=[], attachments=[], components=[])
+        return out
+
+    def _store_message(self, msg: JSON) -> None:
+        self.channel_messages.setdefault(msg["channel_id"], {})[msg["id"]] = msg
 
     def _attachments(self, declared: list[JSON] | None, files: list[dict[str, Any]]) -> list[JSON]:
         out = []
@@ -1430,11 +1599,155 @@ class FakeDiscord:
         if error:
             return error
         state.deleted.append(msg["id"])
+        # The same message in its channel (a component's message, e.g. one the bot posted).
+        self.channel_messages.get(msg["channel_id"], {}).pop(msg["id"], None)
         if msg is state.original:
             state.original = None
         else:
             state.followups.pop(msg["id"], None)
         return 204, None
+
+    # ------------------------------------------------------------------ channel messages
+
+    def _channel(self, cid: str) -> JSON | None:
+        """A channel the bot can post in: a guild channel, a thread or a DM channel."""
+        for guild in self.guilds:
+            for channel in guild["channels"]:
+                if channel["id"] == cid:
+                    return channel
+        if cid in self.threads:
+            return self.threads[cid]
+        if cid in self.dm_channels:
+            return {"id": cid, "type": 1}
+        return None
+
+    def _post_channel_message(self, record: RecordedRequest, cid: str) -> tuple[int, JSON]:
+        channel = self._channel(cid)
+        if channel is None:
+            return 404, UNKNOWN_CHANNEL
+        body = record.body if isinstance(record.body, dict) else {}
+        if not any(body.get(k) for k in ("content", "embeds", "components", "poll")) and not (
+            record.files or body.get("sticker_ids")
+        ):
+            return 400, EMPTY_MESSAGE
+        msg = self.make_message(cid, body, files=record.files)
+        if channel.get("guild_id"):
+            msg["guild_id"] = channel["guild_id"]
+        ref = body.get("message_reference")
+        if ref:
+            ref_channel = str(ref.get("channel_id") or cid)
+            target = self.channel_messages.get(ref_channel, {}).get(str(ref.get("message_id")))
+            if target is None and ref.get("fail_if_not_exists", True):
+                errors = {
+                    "message_reference": {
+                        "_errors": [
+                            {
+                                "code": "MESSAGE_REFERENCE_UNKNOWN_MESSAGE",
+                                "message": "Unknown message",
+                            }
+                        ]
+                    }
+                }
+                return 400, {"message": "Invalid Form Body", "code": 50035, "errors": errors}
+            if target is not None:
+                msg["type"] = MESSAGE_REPLY
+                msg["message_reference"] = {
+                    "type": 0,
+                    "message_id": target["id"],
+                    "channel_id": ref_channel,
+                    **({"guild_id": msg["guild_id"]} if "guild_id" in msg else {}),
+                }
+                msg["referenced_message"] = copy.deepcopy(target)
+        self._store_message(msg)
+        self._echo(msg)
+        return 200, msg
+
+    def _echo(self, msg: JSON) -> None:
+        """Send the bot its own message back as MESSAGE_CREATE, as Discord does."""
+        conn = self.ready_connection()
+        if conn is not None and conn.session is not None:
+            delivered = self._delivered(msg)
+            if delivered is not None:
+                asyncio.get_running_loop().create_task(
+                    self._dispatch_to(conn.session, "MESSAGE_CREATE", delivered)
+                )
+
+    def _channel_message(
+        self, cid: str, mid: str
+    ) -> tuple[JSON, None] | tuple[None, tuple[int, JSON]]:
+        if self._channel(cid) is None:
+            return None, (404, UNKNOWN_CHANNEL)
+        msg = self.channel_messages.get(cid, {}).get(mid)
+        if msg is None:
+            return None, (404, UNKNOWN_MESSAGE)
+        return msg, None
+
+    def _patch_channel_message(
+        self, record: RecordedRequest, cid: str, mid: str
+    ) -> tuple[int, JSON]:
+        msg, error = self._channel_message(cid, mid)
+        if error:
+            return error
+        if msg["author"]["id"] != self.bot_user["id"]:
+            return 403, {"message": "Cannot edit a message authored by another user", "code": 50005}
+        body = record.body if isinstance(record.body, dict) else {}
+        return 200, self._edit(msg, body, record.files)
+
+    def _delete_channel_message(
+        self, record: RecordedRequest, cid: str, mid: str
+    ) -> tuple[int, JSON]:
+        _msg, error = self._channel_message(cid, mid)
+        if error:
+            return error
+        del self.channel_messages[cid][mid]
+        return 204, None
+
+    def _post_message_thread(self, record: RecordedRequest, cid: str, mid: str) -> tuple[int, JSON]:
+        msg, error = self._channel_message(cid, mid)
+        if error:
+            return error
+        parent = self._channel(cid)
+        assert parent is not None
+        if parent.get("type") not in (0, 5):
+            return 400, {"message": "Cannot execute action on this channel type", "code": 50024}
+        if msg.get("thread"):
+            return 400, {
+                "message": "A thread has already been created for this message",
+                "code": 160004,
+            }
+        body = record.body if isinstance(record.body, dict) else {}
+        name = str(body.get("name") or "")
+        if not 1 <= len(name) <= 100:
+            return 400, {"message": "Invalid Form Body", "code": 50035}
+        thread: JSON = {
+            "id": mid,  # a thread started from a message has the message's id
+            "type": 11,
+            "guild_id": parent["guild_id"],
+            "parent_id": cid,
+            "owner_id": self.bot_user["id"],
+            "name": name,
+            "last_message_id": None,
+            "rate_limit_per_user": 0,
+            "message_count": 0,
+            "member_count": 1,
+            "flags": 0,
+            "total_message_sent": 0,
+            "thread_metadata": {
+                "archived": False,
+                "auto_archive_duration": int(body.get("auto_archive_duration") or 1440),
+                "archive_timestamp": _now_iso(),
+                "locked": False,
+                "create_timestamp": _now_iso(),
+            },
+        }
+        self.threads[mid] = thread
+        msg["thread"] = thread
+        conn = self.ready_connection()
+        if conn is not None and conn.session is not None:
+            asyncio.get_running_loop().create_task(
+                self._dispatch_to(conn.session, "THREAD_CREATE", {**thread, "newly_created": True})
+            )
+        return 201, thread
 
     # ------------------------------------------------------------------ gateway
 
@@ -1602,6 +1915,51 @@ class FakeDiscord:
         state.dispatched_at = time.monotonic()
         await self._dispatch_to(conn.session, "INTERACTION_CREATE", data)
         return state.dispatched_at
+
+    async def dispatch_message(self, msg: JSON, *, timeout: float = 10.0) -> float:
+        """Store a member's message and send MESSAGE_CREATE as the bot's intents allow.
+
+        Returns ``time.monotonic()`` of the send (also when the intents withheld it, which
+        :attr:`withheld` records). Dispatching the same message again replays it.
+        """
+        self._store_message(msg)
+        conn = await self.wait_until(
+            lambda: self.ready_connection(), timeout, "a ready gateway connection"
+        )
+        assert conn.session is not None
+        delivered = self._delivered(msg)
+        if delivered is None:
+            self.withheld.append(msg)
+            return time.monotonic()
+        return await self._dispatch_to(conn.session, "MESSAGE_CREATE", delivered)
+
+    async def dispatch_edit(self, msg: JSON, content: str, *, mention: bool = True) -> float:
+        """Edit a member's message (now mentioning the bot, by default); send MESSAGE_UPDATE."""
+        msg["content"] = f"<@{self.bot_user['id']}> {content}" if mention else content
+        if mention and all(m["id"] != self.bot_user["id"] for m in msg["mentions"]):
+            msg["mentions"] = [*msg["mentions"], self.bot_user]
+        msg["edited_timestamp"] = _now_iso()
+        self._store_message(msg)
+        conn = await self.wait_until(lambda: self.ready_connection(), 10, "a ready connection")
+        assert conn.session is not None
+        delivered = self._delivered(msg)
+        if delivered is None:
+            self.withheld.append(msg)
+            return time.monotonic()
+        return await self._dispatch_to(conn.session, "MESSAGE_UPDATE", delivered)
+
+    def replies_to(self, message_id: str) -> list[JSON]:
+        """Messages (in any channel or thread) that reply to ``message_id``."""
+        return [
+            m
+            for channel in self.channel_messages.values()
+            for m in channel.values()
+            if (m.get("message_reference") or {}).get("message_id") == message_id
+        ]
+
+    def thread_messages(self, thread_id: str) -> list[JSON]:
+        """Messages posted in a thread, oldest first."""
+        return list(self.channel_messages.get(thread_id, {}).values())
 
     async def close_gateway(self, code: int = 4000, reason: str = "") -> int:
         """Close every open gateway connection with ``code``; returns how many were closed."""

@@ -58,6 +58,7 @@ COMMANDS = {
     "estado": "status",
     "recargar": "reload",
     "estadisticas": "stats",
+    "configurar": "configure",
     "Preguntar al bot": "Ask the bot",
 }
 LANG_OF = {"es-ES": "es", "en-US": "en"}
@@ -182,8 +183,9 @@ async def test_process_logs_in_syncs_connects_and_stops_on_sigterm(
         # Manage Server (1 << 5) for the admin commands; discord.py sends the integer 32,
         # which the spec types as integer (Discord answers with the string "32").
         perms = {n: c["default_member_permissions"] for n, c in commands.items()}
-        assert {n for n, p in perms.items() if p is not None} == {"recargar", "estadisticas"}
-        assert str(perms["recargar"]) == str(perms["estadisticas"]) == "32"
+        admin = {"recargar", "estadisticas", "configurar"}
+        assert {n for n, p in perms.items() if p is not None} == admin
+        assert {str(perms[n]) for n in admin} == {"32"}
         assert commands["Preguntar al bot"]["type"] == 3
         assert (tmp_path / "data" / "command-tree.sha256").is_file()
 
@@ -258,10 +260,16 @@ async def test_every_command_button_and_menu_answers_once(
     assert answer["embeds"][0]["title"] == f"{t('question', lang)}: {QUESTION}"
     assert answer["embeds"][-1]["footer"]["text"] == t("footer", lang)
     ids = custom_ids(answer)
-    assert [i.split(":")[:2] for i in ids] == [["fb", "up"], ["fb", "down"]]
+    assert [i.split(":")[:2] for i in ids] == [["fb", "up"], ["fb", "down"], ["del", "1"]]
 
     private = await interact(fake, slash("preguntar", {"pregunta": QUESTION, "privado": True}))
     assert is_ephemeral(private) and QUOTE in plain(message_text(private))
+    # "Publicar" posts the private answer in the channel (then it can be deleted instead).
+    (publish_id,) = [i for i in custom_ids(private) if i.startswith("pub:")]
+    published = await interact(fake, click(publish_id, private))
+    assert not is_ephemeral(published) and QUOTE in plain(message_text(published))
+    assert "del" in {i.split(":")[0] for i in custom_ids(published)}
+    assert "pub" not in {i.split(":")[0] for i in custom_ids(published)}
 
     # Autocomplete of the question option.
     body = await interact(
@@ -271,20 +279,39 @@ async def test_every_command_button_and_menu_answers_once(
     )
     assert body["type"] == 8 and QUESTION in [c["value"] for c in body["data"]["choices"]]
 
-    # 👍 / 👎 on the answer: private thanks, in the voter's language.
-    for custom_id, key in zip(ids, ("vote_thanks_up", "vote_thanks_down"), strict=True):
-        thanks = await interact(fake, click(custom_id, answer))
-        assert thanks["content"] == t(key, lang) and is_ephemeral(thanks)
+    # 👍: private thanks, in the voter's language. 👎: a modal asks what was missing
+    # (optional, at most 300 characters); the comment is kept with the vote.
+    thanks = await interact(fake, click(ids[0], answer))
+    assert thanks["content"] == t("vote_thanks_up", lang) and is_ephemeral(thanks)
+    modal = await interact(fake, click(ids[1], answer), message=False)
+    assert modal["type"] == 9 and modal["data"]["title"] == t("missing_title", lang)
+    (text_input,) = modal["data"]["components"][0]["components"]
+    assert text_input["max_length"] == 300 and text_input["required"] is False
+    comment = "No dice qué pasa después"
+    submitted = fake.modal_submit_interaction(
+        modal["data"]["custom_id"], {text_input["custom_id"]: comment}, locale=locale
+    )
+    thanks = await interact(fake, submitted)
+    assert thanks["content"] == t("vote_thanks_down", lang) and is_ephemeral(thanks)
 
-    # "More passages": the asker gets the next page privately; anybody else is refused.
+    # ◀ / ▶: the asker's answer is edited in place ("página 2/N"); anybody else pressing
+    # gets a private copy of that page, which they can page in turn.
     paged = await interact(fake, slash("preguntar", {"pregunta": more_question(engine)}))
-    (more_id,) = [i for i in custom_ids(paged) if i.startswith("more:")]
+    more_id = [i for i in custom_ids(paged) if i.startswith("more:")][-1]  # ▶
     assert more_id.endswith(f":{user}")
-    page = await interact(fake, click(more_id, paged))
-    assert is_ephemeral(page)
+    click_next = click(more_id, paged)
+    page = await interact(fake, click_next)
+    (callback,) = fake.callbacks_for(click_next["id"])
+    assert callback.body["type"] == 7 and callback.spec_errors is None  # UPDATE_MESSAGE
+    assert page["id"] == paged["id"] and not is_ephemeral(page)
     assert t("page", lang, a=4, b=4).split()[0] in page["embeds"][0]["title"]
-    refused = await interact(fake, click(more_id, paged, user_id=fake.snowflake()))
-    assert refused["content"] == t("err_not_yours", lang) and is_ephemeral(refused)
+    labels = [c.get("label") for row in page["components"] for c in row["components"]]
+    assert t("page_of", lang, a=2, b=0)[:-1] in " ".join(filter(None, labels))
+    other = fake.snowflake()
+    copy = await interact(fake, click(more_id, paged, user_id=other))
+    assert is_ephemeral(copy) and [i for i in custom_ids(copy) if i.startswith("more:")][
+        -1
+    ].endswith(f":{other}")
 
     # Context menu on somebody's message.
     target = fake.make_message(fake.channel_id, {"content": QUESTION}, author=fake.owner_user)
@@ -319,11 +346,20 @@ async def test_every_command_button_and_menu_answers_once(
     assert reloaded["embeds"][0]["description"].startswith(head) and is_ephemeral(reloaded)
     stats = await interact(fake, slash("estadisticas", permissions=ADMIN))
     assert stats["embeds"][0]["title"] == t("stats_title", lang, days=30)
+    assert comment in message_text(stats)  # what was missing, for this server
     stats7 = await interact(fake, slash("estadisticas", {"dias": 7}, permissions=ADMIN))
     assert stats7["embeds"][0]["title"] == t("stats_title", lang, days=7)
 
+    # 🗑️: somebody else is refused; the asker deletes the public answer (through the webhook).
+    refused = await interact(fake, click(ids[2], answer, user_id=fake.snowflake()))
+    assert refused["content"] == t("err_not_yours_delete", lang) and is_ephemeral(refused)
+    delete = click(ids[2], answer)
+    await interact(fake, delete, message=False)
+    await fake.wait_until(lambda: fake.interaction(delete["id"]).deleted, 5, "the deletion")
+    assert fake.interaction(delete["id"]).deleted == [answer["id"]]
+
     await asyncio.sleep(0.2)  # a late duplicate response would show up here
-    assert assert_answered_once_in_time(fake) == 18
+    assert assert_answered_once_in_time(fake) == 22
     assert fake.unknown_routes == []
     for state in fake.interactions.values():
         assert all(not is_loading(m) for m in state.messages)
@@ -516,8 +552,11 @@ async def test_followup_failing_for_good_turns_thinking_into_an_error(
         paged = await interact(
             fake, fake.slash_interaction("preguntar", {"pregunta": more_question(engine)})
         )
-        (more_id,) = [i for i in custom_ids(paged) if i.startswith("more:")]
-        interaction = fake.component_interaction(more_id, paged, locale=locale)
+        more_id = [i for i in custom_ids(paged) if i.startswith("more:")][-1]  # ▶
+        # Somebody else's press: a private copy of the page (the asker's edits in place).
+        interaction = fake.component_interaction(
+            more_id, paged, locale=locale, user_id=fake.snowflake()
+        )
     fake.fail_next("POST", FOLLOWUP_RX, 500, times=5)  # every try discord.py makes
     await fake.dispatch_interaction(interaction)
     iid = interaction["id"]

@@ -35,6 +35,10 @@ from .bot_harness import (
 )
 from .fake_discord import FakeDiscord
 
+# Slash commands and the message menu: preguntar resumen fuentes ayuda estado recargar
+# estadisticas configurar, "Preguntar al bot".
+ALL_COMMANDS = 9
+
 JSON = Any
 QUESTION = "¿Hasta cuándo estará vigente el acuerdo?"
 
@@ -168,7 +172,7 @@ async def test_going_global_removes_the_test_guild_copies(
     gid = fake.guild_id
     dev = await start_bot(engine, discord_guild_id=int(gid))
     n = len(fake.commands[gid])
-    assert n == 8 and None not in fake.commands
+    assert n == len(dev.bot.tree.get_commands(type=None)) and None not in fake.commands
     await dev.stop()
 
     await start_bot(engine)  # production: DISCORD_GUILD_ID removed from .env
@@ -184,7 +188,8 @@ async def test_forced_sync_with_the_guild_still_set_removes_its_copies(
     await (await start_bot(engine, discord_guild_id=int(gid))).stop()
     bot = await start_bot(engine, discord_guild_id=int(gid))
     await bot.bot.sync_commands(force=True)  # what `python -m bot sync` does
-    assert fake.commands[gid] == [] and len(fake.commands[None]) == 8
+    every = len(bot.bot.tree.get_commands(type=None))
+    assert fake.commands[gid] == [] and len(fake.commands[None]) == every
 
 
 async def test_another_application_with_the_same_data_folder_syncs(
@@ -193,12 +198,12 @@ async def test_another_application_with_the_same_data_folder_syncs(
     fake = fake_discord
     await (await start_bot(engine)).stop()
     await (await start_bot(engine)).stop()
-    assert puts(fake) == [(None, 8)]  # unchanged tree, same application: no second sync
+    assert puts(fake) == [(None, ALL_COMMANDS)]  # unchanged tree, same application: no second sync
 
     fake.application_id = fake.snowflake()  # another bot token, same DATA_DIR
     fake.bot_user["id"] = fake.application_id
     await start_bot(engine)
-    assert puts(fake) == [(None, 8), (None, 8)]
+    assert puts(fake) == [(None, ALL_COMMANDS), (None, ALL_COMMANDS)]
     assert any(r.path == f"/applications/{fake.application_id}/commands" for r in fake.requests)
 
 
