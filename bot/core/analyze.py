@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
@@ -36,9 +37,9 @@ class QueryGroup:
     meta: bool = False  # asks about the document itself (date, outlet), not its content
     name: bool = False  # written capitalized inside the question ("Google"): a name
 
-    @property
+    @cached_property
     def terms(self) -> tuple[str, ...]:
-        """Return every index term of the group."""
+        """Return every index term of the group (computed once: groups of synonyms are long)."""
         return tuple(dict.fromkeys(t for u in self.units for t in u))
 
 

@@ -147,6 +147,10 @@ class Engine:
         self._overview: tuple[int, ...] | None = None
         # The passages are analysed in bulk (each distinct word once): their terms feed the
         # index, their content words the typo matcher (folded word -> index term).
+        # Per passage text, computed once for the quotes, summaries and decisions that reread it.
+        self._spans = lru_cache(maxsize=4096)(self._term_spans)
+        self._sentence_sets = lru_cache(maxsize=4096)(self._sentences_with_terms)
+        self._sentence_terms = lru_cache(maxsize=4096)(self._passage_sentence_terms)
         analyzed = self.es.analyze_all(p.text for p in self.passages)
         self.index = BM25Index.from_term_ids(analyzed.term_ids, analyzed.lengths, analyzed.terms)
         paraphraser = Paraphraser(self.es.stem, self.index.vocab)
@@ -312,9 +316,15 @@ class Engine:
         """Turn a question into content groups (glossary, stopwords, typo tolerance applied)."""
         return self.analyzer.analyze(question)
 
-    def _sentence_terms(self, passage: int) -> list[list[str]]:
+    def _passage_sentence_terms(self, passage: int) -> tuple[list[str], ...]:
         text = self.passages[passage].text
-        return [self.es.terms(text[s:e]) for s, e in sentences(text)]
+        return tuple(self.es.terms(text[s:e]) for s, e in sentences(text))
+
+    def _sentences_with_terms(self, text: str) -> tuple[tuple[str, frozenset[str]], ...]:
+        return tuple((text[s:e], frozenset(self.es.terms(text[s:e]))) for s, e in sentences(text))
+
+    def _term_spans(self, text: str) -> tuple[tuple[int, int, str], ...]:
+        return tuple(self.es.term_spans(text))
 
     def decide(self, groups: list[QueryGroup], ranked: list[Ranked]) -> Decision:
         """Answer or decline (see bot/core/decide.py for why)."""
@@ -336,14 +346,12 @@ class Engine:
 
     def highlights(self, text: str, terms: set[str]) -> tuple[tuple[int, int], ...]:
         """Return the spans of the words of a text whose index term is in `terms`."""
-        return tuple((s, e) for s, e, term in self.es.term_spans(text) if term in terms)
+        return tuple((s, e) for s, e, term in self._spans(text) if term in terms)
 
     def _best_sentence(self, text: str, groups: list[QueryGroup]) -> str:
         best, best_score = "", -1.0
-        for s, e in sentences(text):
-            sentence = text[s:e]
-            terms = set(self.es.terms(sentence))
-            score = sum(g.weight for g in groups if terms.intersection(g.terms))
+        for sentence, terms in self._sentence_sets(text):
+            score = sum(g.weight for g in groups if not terms.isdisjoint(g.terms))
             if score > best_score:
                 best, best_score = sentence, score
         return best
