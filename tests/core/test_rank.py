@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from bot.core import rank as rank_module
 from bot.core.analyze import QueryGroup
 from bot.core.answer import Engine
 from bot.core.index import BM25Index
@@ -119,6 +120,47 @@ def test_ranking_keeps_at_most_the_best_candidates() -> None:
     assert len(ranked) == MAX_CANDIDATES
     assert ranked == rank_dense(index, [group])
     assert all(r.coverage == 1.0 for r in ranked)
+
+
+_light_group = st.builds(
+    lambda units, weights, weight: QueryGroup(
+        "w", tuple(units), tuple(weights[: len(units)]), weight, known=True
+    ),
+    st.lists(_unit, min_size=0, max_size=4, unique=True),
+    st.lists(st.sampled_from([1.0, 0.8, 0.1, 0.07]), min_size=4, max_size=4),
+    st.floats(min_value=0.01, max_value=10.0),
+)
+_many_docs = st.lists(st.lists(st.sampled_from(TERMS), max_size=6), min_size=60, max_size=160)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_many_docs, st.lists(_light_group, min_size=1, max_size=4))
+def test_same_ranking_with_synonym_units(docs: list[list[str]], groups: list[QueryGroup]) -> None:
+    # Light (synonym) units are looked up only where they can matter: more passages than the
+    # candidates kept, so that both the bounded and the full lookup run.
+    index = BM25Index(docs)
+    assert rank(index, groups) == rank_dense(index, groups)
+
+
+def test_synonyms_looked_up_among_the_word_passages_rank_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # "a" is in 120 passages, its synonym "s" in 60 others: they cannot pass the 50 best of
+    # "a", yet the synonym "c" (of "b") counts where "a" is.
+    docs = [["a", "b"] if i % 4 == 1 else ["a", "a", "a", "c"] for i in range(120)]
+    docs += [["s"] if i % 2 else ["c"] for i in range(120)] + [["z"]] * 400
+    index = BM25Index(docs)
+    groups = [
+        QueryGroup("a", (("a",), ("s",)), (1.0, 0.1), 2.0, known=True),
+        QueryGroup("b", (("b",), ("c",)), (1.0, 0.1), 1.0, known=True),
+    ]
+    bounded = []
+    real = rank_module._light_merged
+    monkeypatch.setattr(rank_module, "_light_merged", lambda *a: bounded.append(1) or real(*a))
+    ranked = rank(index, groups)
+    assert bounded  # the bounded lookup ran
+    assert ranked == rank_dense(index, groups)
+    assert len(ranked) == MAX_CANDIDATES
 
 
 def slow_analyze_all(self: Analyzer, texts: Iterable[str]) -> AnalyzedTexts:
