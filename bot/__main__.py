@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,10 +13,38 @@ from pydantic import ValidationError
 from bot import __version__
 from bot.cli import fail
 from bot.core.errors import CoreError, KnowledgeError, QuestionError
+from bot.faults import CONFIG, FAULT, INTERRUPTED, Fault
 
 if TYPE_CHECKING:
     from bot.core.answer import Engine
     from bot.settings import Settings
+
+
+MAX_STATS_DAYS = 3650  # RETENTION_DAYS's own limit: older questions are never kept
+
+
+def _int_in(low: int, high: int) -> Callable[[str], int]:
+    """Return an argparse type: an integer from `low` to `high`."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low} and {high}, not {value}")
+        return value
+
+    return parse
+
+
+def _sizes(text: str) -> list[int]:
+    """Parse `--sizes`: comma-separated passage counts (1 to 10,000,000)."""
+    parse = _int_in(1, 10_000_000)
+    sizes = [parse(part.strip().replace("_", "")) for part in text.split(",") if part.strip()]
+    if not sizes:
+        raise argparse.ArgumentTypeError("give at least one passage count, e.g. 10000,100000")
+    return sizes
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,11 +68,34 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("files", nargs="+", type=Path, help="JSONL question files")
     ev.add_argument("-k", type=int, default=3, help="passages per answer")
 
-    bench = sub.add_parser("bench", help="benchmark our index against rank-bm25")
-    bench.add_argument("--sizes", default="10000,100000,1000000", help="passage counts")
-    bench.add_argument("--queries", type=int, default=200, help="queries per size")
-    bench.add_argument("--ref-max", type=int, default=100_000, help="largest size for rank-bm25")
+    bench = sub.add_parser(
+        "bench", help="time Engine.ask, index.search and rank-bm25 on synthetic folders"
+    )
+    bench.add_argument(
+        "--sizes",
+        type=_sizes,
+        default=[10_000, 100_000],
+        help="passage counts, e.g. 10000,100000,1000000",
+    )
+    bench.add_argument(
+        "--queries", type=_int_in(1, 100_000), default=200, help="questions per size"
+    )
+    bench.add_argument(
+        "--ref-max", type=_int_in(0, 10_000_000), default=100_000, help="largest size for rank-bm25"
+    )
     bench.add_argument("--seed", type=int, default=7)
+    bench.add_argument(
+        "--stream",
+        type=_int_in(0, 100_000),
+        default=1000,
+        help="questions for `ask - --json` (0: skip)",
+    )
+    bench.add_argument(
+        "--stream-size",
+        type=_int_in(1, 10_000_000),
+        default=100_000,
+        help="passage count for the stream",
+    )
     bench.add_argument(
         "--english",
         type=int,
@@ -68,7 +120,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("sync", help="force a global sync of the slash commands")
     stats = sub.add_parser("stats", help="usage report from the data folder")
-    stats.add_argument("--days", type=int, default=30)
+    stats.add_argument(
+        "--days",
+        type=_int_in(1, MAX_STATS_DAYS),
+        default=30,
+        help=f"report the last N days (1-{MAX_STATS_DAYS})",
+    )
     stats.add_argument("--lang", choices=("es", "en"), default=None)
     stats.add_argument("--guild", type=int, default=None, metavar="ID", help="one server only")
     return parser
@@ -83,6 +140,7 @@ def load_engine(folder: Path, settings: Settings) -> Engine:
     return Engine.load(
         folder,
         ProgressBar(),
+        max_bytes=settings.max_document_bytes,
         answer_threshold=settings.answer_threshold,
         translator=translation.translator,
     )
@@ -114,8 +172,10 @@ def main(argv: list[str] | None = None) -> int:
         return fail(f"the knowledge folder has {len(exc.problems)} problems", 1)
     except CoreError as exc:
         return fail(str(exc), 1)
+    except Fault as exc:
+        return fail(str(exc), exc.code)
     except KeyboardInterrupt:
-        return 130
+        return INTERRUPTED
     except BrokenPipeError:  # `python -m bot eval … | head`: the reader left; not an error
         import os
 
@@ -142,8 +202,16 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
                 return fail(question_error(exc, lang))
         engine = load_engine(settings.knowledge_dir, settings)
         if args.question == "-":
-            cli.ask_stream(engine, sys.stdin, sys.stdout, as_json=args.json, lang=lang, k=k)
-            return 0
+            # Bytes in, one line at a time, so a line that is not UTF-8 is reported alone;
+            # JSON lines are UTF-8 whatever the locale (RFC 8259), text follows the terminal.
+            if args.json:
+                sys.stdout.reconfigure(encoding="utf-8", errors="strict")  # type: ignore[union-attr]
+            else:
+                sys.stdout.reconfigure(errors="replace")  # type: ignore[union-attr]
+            failed = cli.ask_stream(
+                engine, sys.stdin.buffer, sys.stdout, as_json=args.json, lang=lang, k=k
+            )
+            return FAULT if failed else 0
         answer = engine.ask(args.question, lang=lang, k=k)
         print(
             cli.answer_json(answer)
@@ -165,7 +233,12 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         from bot.core.answer import Engine
 
         folder = args.folder or settings.knowledge_dir
-        engine = Engine.load(folder, cli.ProgressBar(), answer_threshold=settings.answer_threshold)
+        engine = Engine.load(
+            folder,
+            cli.ProgressBar(),
+            max_bytes=settings.max_document_bytes,
+            answer_threshold=settings.answer_threshold,
+        )
         print(
             f"{folder}: OK — {len(engine.documents)} document(s), {len(engine.passages)} "
             f"passages, {len(engine.index.vocab)} terms, built in {engine.build_seconds:.2f} s"
@@ -180,20 +253,25 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             settings.knowledge_dir, translation.translator, args.english, translation.line()
         )
     if command == "bench":
+        try:
+            import wordfreq  # noqa: F401  (the corpus's word frequencies; a test extra)
+        except ImportError:
+            return fail("bench needs wordfreq: .venv/bin/pip install -e '.[test]'", CONFIG)
         from bot.bench import run_bench
 
-        sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
-        return run_bench(sizes, args.queries, args.ref_max, args.seed)
+        return run_bench(
+            args.sizes, args.queries, args.ref_max, args.seed, args.stream, args.stream_size
+        )
     if command == "stats":
-        from bot.store import DB_NAME, open_store, render_stats
+        from bot.store import DB_NAME, MemoryStore, open_store, render_stats
 
-        path = settings.data_dir / DB_NAME
-        if not path.exists():
-            return fail(f"no database at {path}: the bot has not recorded any question yet", 1)
+        lang = args.lang or settings.default_lang
+        if not (settings.data_dir / DB_NAME).is_file():  # nothing recorded yet: an empty report
+            print(render_stats(MemoryStore().stats(days=args.days), lang))
+            return 0
         store, _salt = open_store(settings)
         try:
-            stats = store.stats(days=args.days, guild_id=args.guild)
-            print(render_stats(stats, args.lang or settings.default_lang))
+            print(render_stats(store.stats(days=args.days, guild_id=args.guild), lang))
         finally:
             store.close()
         return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import codecs
 import json
 import os
 import sys
@@ -104,23 +105,46 @@ def answer_json(answer: Answer) -> str:
 
 
 def ask_stream(
-    engine: Engine, lines: Iterable[str], out: IO[str], *, as_json: bool, lang: str, k: int
+    engine: Engine,
+    lines: Iterable[bytes],
+    out: IO[str],
+    *,
+    as_json: bool,
+    lang: str,
+    k: int,
+    err: IO[str] | None = None,
 ) -> int:
-    """Answer one question per input line, streaming; a bad line reports and the batch goes on."""
+    """Answer one UTF-8 question per input line, streaming; return how many lines failed.
+
+    A bad line (not UTF-8, empty, control characters...) gets an error object in JSON mode
+    (one output line per input line) or an `error:` line on `err` otherwise; the batch goes on.
+    """
     failures = 0
     color = use_color(out)
-    for raw in lines:
-        line = raw.rstrip("\n")
+    err = err or sys.stderr
+    for number, raw in enumerate(lines, start=1):
+        data = raw.rstrip(b"\r\n")
+        if number == 1:
+            data = data.removeprefix(codecs.BOM_UTF8)
         try:
+            try:
+                line = data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                line = data.decode("utf-8", errors="replace")
+                raise QuestionError("encoding", f"line {number}: not UTF-8") from exc
             answer = engine.ask(line, lang=lang, k=k)
         except QuestionError as exc:
             failures += 1
             message = question_error(exc, lang)
-            error = {"question": line, "error": message}
-            out.write(json.dumps(error, ensure_ascii=False) if as_json else f"error: {message}\n")
+            if as_json:
+                out.write(json.dumps({"question": line, "error": message}, ensure_ascii=False))
+                out.write("\n")
+            else:
+                err.write(f"error: line {number}: {message}\n")
+                err.flush()
         else:
             out.write(answer_json(answer) if as_json else render_answer(answer, color) + "\n")
-        out.write("\n")
+            out.write("\n")
         out.flush()
     return failures
 
@@ -141,6 +165,9 @@ def console(engine: Engine, lang: str, k: int) -> int:
         except (EOFError, KeyboardInterrupt):
             print()
             return 0
+        except UnicodeDecodeError:  # bytes from the terminal that are not its encoding
+            print(f"error: {t('err_encoding', lang)}")
+            continue
         command = line.strip().lower()
         if command in ("/salir", "/quit", "/exit"):
             return 0

@@ -47,6 +47,15 @@ STRINGS: dict[str, dict[str, str]] = {
         "es": "La pregunta contiene caracteres de control; escríbela como texto normal.",
         "en": "The question contains control characters; type it as plain text.",
     },
+    "err_encoding": {
+        "es": "La pregunta no es texto UTF-8 válido.",
+        "en": "The question is not valid UTF-8 text.",
+    },
+    "err_bidi": {
+        "es": "La pregunta contiene caracteres que cambian la dirección del texto; "
+        "escríbela como texto normal.",
+        "en": "The question contains text-direction control characters; type it as plain text.",
+    },
     "err_generic": {
         "es": "Algo ha fallado al responder. Inténtalo de nuevo en un momento.",
         "en": "Something went wrong while answering. Please try again in a moment.",
@@ -84,6 +93,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "err_not_yours": {
         "es": "Solo quien preguntó puede pedir más pasajes. Pregunta tú con /preguntar.",
         "en": "Only the person who asked can page through passages. Ask with /ask.",
+    },
+    "err_stopping": {
+        "es": "El bot se está reiniciando; vuelve a preguntar en un momento.",
+        "en": "The bot is restarting; please ask again in a moment.",
     },
     "err_busy": {
         "es": "Estoy muy ocupado ahora mismo; vuelve a pulsar en unos segundos.",

@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     hash_salt: SecretStr | None = None
     retention_days: int = Field(default=90, ge=1, le=3650)
     knowledge_watch: bool = False
+    max_document_mb: int = Field(default=5, ge=1, le=1024)
     shard_count: int | None = Field(default=None, ge=1)
     shard_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
@@ -138,6 +139,11 @@ class Settings(BaseSettings):
             threads=self.threads_enabled,
             private=self.answers_private,
         )
+
+    @property
+    def max_document_bytes(self) -> int:
+        """Return the size limit of one knowledge file in bytes."""
+        return self.max_document_mb * 1024 * 1024
 
     def open_translation(self, *, warm: bool = False) -> Translation:
         """Prepare the English translator these settings ask for (or say why there is none)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import hashlib
 import hmac
 import json
@@ -19,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from bot.faults import CONFIG, FAULT, Fault
 from bot.i18n import lang_of_locale, t
 
 if TYPE_CHECKING:
@@ -153,11 +155,54 @@ def salt_of(configured: str | None, data_dir: Path) -> str:
     return salt
 
 
+class StoreError(Fault):
+    """The data folder or its database cannot be used; the message says what to do."""
+
+
+# SQLite primary result codes (https://www.sqlite.org/rescode.html).
+_SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_NOTADB = 11, 13, 26
+
+
+def store_fault(data_dir: Path, exc: OSError | sqlite3.Error) -> StoreError:
+    """Turn an error met while opening the data folder into one line and an exit code."""
+    path = data_dir / DB_NAME
+    if isinstance(exc, OSError):
+        where = exc.filename or data_dir
+        reason = exc.strerror or str(exc)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return StoreError(f"DATA_DIR {data_dir} is full ({where}: {reason})", FAULT)
+        return StoreError(
+            f"DATA_DIR {data_dir} is not usable ({where}: {reason}): make it a folder the bot "
+            "can write to",
+            CONFIG,
+        )
+    code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+    if code == _SQLITE_FULL:
+        return StoreError(f"DATA_DIR {data_dir} is full ({path}: {exc})", FAULT)
+    if code in (_SQLITE_NOTADB, _SQLITE_CORRUPT):
+        return StoreError(
+            f"{path} is not a usable SQLite database ({exc}): move it aside (the bot starts a "
+            "new one) or restore it from a backup",
+            CONFIG,
+        )
+    return StoreError(
+        f"cannot open {path} ({exc}): make DATA_DIR a folder the bot can write to", CONFIG
+    )
+
+
 def open_store(settings: Settings) -> tuple[SqliteStore, str]:
-    """Open the data folder's database with HASH_SALT (or the kept random salt); return both."""
+    """Open the data folder's database with HASH_SALT (or the kept random salt); return both.
+
+    Raises StoreError (one line) when the folder is read-only, full or the file is no database.
+    """
     configured = settings.hash_salt.get_secret_value() if settings.hash_salt else None
-    salt = salt_of(configured, settings.data_dir)
-    return SqliteStore(settings.data_dir / DB_NAME, salt), salt
+    try:
+        salt = salt_of(configured, settings.data_dir)
+        return SqliteStore(settings.data_dir / DB_NAME, salt), salt
+    except (OSError, sqlite3.Error) as exc:
+        raise store_fault(settings.data_dir, exc) from exc
+    except SchemaTooNew as exc:
+        raise StoreError(str(exc), CONFIG) from exc
 
 
 def utcnow() -> datetime:
@@ -470,11 +515,15 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
+class SchemaTooNew(RuntimeError):
+    """The database was written by a newer version of the bot."""
+
+
 def migrate(conn: sqlite3.Connection, target: int = SCHEMA_VERSION) -> int:
     """Apply pending migrations up to `target`, one transaction each; return the final version."""
     current = conn.execute("PRAGMA user_version").fetchone()[0]
     if current > SCHEMA_VERSION:
-        raise RuntimeError(
+        raise SchemaTooNew(
             f"database schema v{current} is newer than this bot (v{SCHEMA_VERSION}); upgrade it"
         )
     for version in range(current, target):

@@ -7,40 +7,42 @@ import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from watchfiles import awatch
+
 from bot.core.errors import KnowledgeError
 
 log = logging.getLogger(__name__)
-
-
-def folder_signature(folder: Path) -> tuple[tuple[str, int, int], ...]:
-    """Return (path, size, mtime) of every file under a folder, to notice changes."""
-    try:
-        files = sorted(p for p in folder.rglob("*") if p.is_file())
-        return tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
-    except OSError:
-        return ()
 
 
 async def watch_folder(
     folder: Path,
     reload: Callable[[], Awaitable[object]],
     stop: asyncio.Event,
-    interval: float = 2.0,
+    debounce_ms: int = 1600,
 ) -> None:
-    """Poll a folder and call `reload` after a change; a failed reload keeps the old index."""
-    last = folder_signature(folder)
-    while not stop.is_set():
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=interval)
-        except TimeoutError:
-            pass
-        current = folder_signature(folder)
-        if current == last:
-            continue
-        last = current
-        try:
-            await reload()
-        except KnowledgeError as exc:
-            log.error("knowledge changed but has problems; keeping the old index:\n%s", exc)
-        except Exception:
-            log.exception("reload after a knowledge change failed; keeping the old index")
+    """Call `reload` after files of a folder change; a failed reload keeps the old index.
+
+    watchfiles waits for the OS's change notifications (inotify; polling where there is none)
+    in a worker thread, so the event loop never lists or stats the folder, however large.
+    Only the folder and its templates/ are watched, not recursively: the loader reads nothing
+    deeper, and a recursive watch walks the whole tree when it starts.
+    """
+    paths = await asyncio.to_thread(_watched, folder)
+    try:
+        async for changes in awatch(
+            *paths, stop_event=stop, debounce=debounce_ms, step=50, recursive=False
+        ):
+            log.info("knowledge changed (%d file(s)); reloading", len(changes))
+            try:
+                await reload()
+            except KnowledgeError as exc:
+                log.error("knowledge changed but has problems; keeping the old index:\n%s", exc)
+            except Exception:
+                log.exception("reload after a knowledge change failed; keeping the old index")
+    except OSError as exc:  # the folder vanished or cannot be watched: answering goes on
+        log.error("watching %s stopped: %s", folder, exc)
+
+
+def _watched(folder: Path) -> list[Path]:
+    """Return the folders the loader reads: the knowledge folder and its templates/."""
+    return [folder, *(p for p in [folder / "templates"] if p.is_dir())]

@@ -3,8 +3,10 @@
     apt-get install mythes-es   # Debian: /usr/share/mythes/th_es_ES_v2.dat
     python scripts/build_thesaurus.py [/usr/share/mythes/th_es_ES_v2.dat]
 
-Keeps one-word entries and their one-word synonyms, accents folded (ñ kept), one entry a line:
-`word<TAB>synonym synonym ...` (the synonyms of all its meanings, in the thesaurus' order).
+Keeps one-word entries and their first one-word synonyms (MAX_SYNONYMS, the first meanings
+first), accents folded (ñ kept), and writes them as index terms (Snowball Spanish stems, the
+analyzer's), one line per stem: `stem<TAB>stem stem ...`. Stemming here keeps loading cheap:
+the bot reads the table as it is. Regenerate after changing the analyzer's stemmer.
 Source: "Sinónimos en español" thesaurus by Marcelo Garrone, LGPL-2.1 (see
 bot/core/data/THESAURUS_LICENSE).
 """
@@ -17,7 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.core.text import fold  # noqa: E402
+from bot.core.paraphrase import MAX_SYNONYMS  # noqa: E402
+from bot.core.text import Analyzer, fold  # noqa: E402
 
 SOURCE = Path("/usr/share/mythes/th_es_ES_v2.dat")
 TARGET = ROOT / "bot" / "core" / "data" / "thesaurus_es.tsv"
@@ -45,13 +48,28 @@ def parse(path: Path) -> dict[str, list[str]]:
     return {k: v for k, v in table.items() if v}
 
 
+def by_stem(table: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Key the synonyms by stem: each entry's first MAX_SYNONYMS, as stems, merged in order."""
+    stem = Analyzer("spanish").stem
+    out: dict[str, list[str]] = {}
+    for word, syns in table.items():
+        own = stem(word)
+        merged = out.setdefault(own, [])
+        for syn in syns[:MAX_SYNONYMS]:
+            term = stem(syn)
+            if term != own and term not in merged:
+                merged.append(term)
+    return {k: v for k, v in out.items() if v}
+
+
 def main() -> int:
     """Write the derived table."""
     source = Path(sys.argv[1]) if len(sys.argv) > 1 else SOURCE
-    table = parse(source)
+    table = by_stem(parse(source))
     header = (
         f"# Derived from {source.name} (mythes-es; Marcelo Garrone, LGPL-2.1) by "
-        "scripts/build_thesaurus.py: one-word entries, one-word synonyms, accents folded.\n"
+        "scripts/build_thesaurus.py: one-word entries, their first one-word synonyms, as "
+        "Snowball Spanish stems (stem<TAB>synonym stems).\n"
     )
     body = "".join(f"{k}\t{' '.join(v)}\n" for k, v in sorted(table.items()))
     TARGET.write_text(header + body, encoding="utf-8")

@@ -1,25 +1,52 @@
-"""Benchmark smoke test: the table, the ratios and the correctness line (no timing asserts)."""
+"""Benchmark smoke test: the paths, ratios, load line and targets (no timing asserts)."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from bot.bench import run_bench
+from bot.bench import make_questions, misspell, run_bench, synthetic_folder
+from bot.core.answer import Engine
 
 
-def test_bench_smoke(capsys: pytest.CaptureFixture[str]) -> None:
-    assert run_bench([2000], queries=20, ref_max=2000, seed=1) == 0
+def test_bench_smoke(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    assert (
+        run_bench([300], queries=12, ref_max=300, seed=1, stream_questions=10, stream_size=300) == 0
+    )
     out = capsys.readouterr().out
-    rows = [line.split() for line in out.splitlines() if line.lstrip().startswith("2,000 ")]
-    assert [row[1] for row in rows] == ["ours", "rank-bm25", "ratio"]
-    assert rows[2][2].endswith("x")  # build ratio
-    assert "(rank-bm25 / ours)" in out
-    assert "correctness 2,000: top-10 ids and scores equal to rank-bm25 on 20/20 queries" in out
+    rows = [line.split() for line in out.splitlines() if line.lstrip().startswith("300 ")]
+    assert [row[1] for row in rows[:2]] == ["Engine.ask", "with"]
+    assert any(row[1] == "index.search" and row[-1].endswith("x") for row in rows)
+    assert any(row[1] == "rank-bm25" for row in rows)
+    assert "load + index 300:" in out and "peak RSS" in out
+    assert "index.search top-10 ids equal to rank-bm25's on 12/12" in out
+    assert "ask - --json 300: 10 questions" in out
     assert "machine: nproc" in out
     assert "cold start" in out
+    assert (tmp_path / "deal-bot-bench" / "seed1-300" / ".complete").exists()
+
+
+def test_the_synthetic_folder_loads_and_its_questions_reach_its_passages(tmp_path: Path) -> None:
+    folder = synthetic_folder(450, seed=3, cache=tmp_path)
+    assert len(list(folder.glob("*.md"))) == 3
+    engine = Engine.load(folder)
+    assert len(engine.passages) == 450 + 3  # and a headline per document
+    questions = make_questions([p.text for p in engine.passages], 40, np.random.default_rng(1))
+    assert any(q.typo for q in questions) and any(q.unknown for q in questions)
+    assert sum(engine.ask(q.text).answered for q in questions) > 20
+
+
+def test_a_misspelling_keeps_the_first_letter() -> None:
+    rng = np.random.default_rng(2)
+    for _ in range(50):
+        typo = misspell("acuerdo", rng)
+        assert typo != "acuerdo" and typo[0] == "a"
 
 
 class _EchoTranslator:

@@ -174,7 +174,7 @@ def test_ask_with_a_broken_knowledge_file(
 
 def test_ask_stdin_answers_every_line(run_bot: RunBot) -> None:
     result = run_bot("ask", "-", "--json", stdin=f"{QUESTION}\n\nzxcvb poiuy\n")
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr  # the empty line failed; the others answered
     lines = result.stdout.splitlines()
     assert len(lines) == 3, result.stdout
     first, middle, last = (json.loads(line) for line in lines)
@@ -230,7 +230,7 @@ def test_ask_stdin_streams_one_answer_per_line(cli_env, tmp_path: Path) -> None:
         assert last["answered"] is False
         assert proc.stdin is not None
         proc.stdin.close()
-        assert proc.wait(timeout=30) == 0
+        assert proc.wait(timeout=30) == 1  # the empty line failed
         assert lines.get(timeout=30) is None, "nothing more after the third answer"
     finally:
         if proc.poll() is None:

@@ -54,6 +54,10 @@ def test_console_answers_switches_language_and_quits(tmp_path: Path) -> None:
         _read_until(main, "Ask about")
         os.write(main, b"zxcvb poiuy\n")
         assert "The article does not cover that" in _read_until(main, "Try asking")
+        os.write(main, b"\xff\xfe not UTF-8\n")  # a bad line: one error, the console goes on
+        _read_until(main, "not valid UTF-8 text")
+        os.write(main, b"\xe2\x80\xae reversed\n")  # U+202E RIGHT-TO-LEFT OVERRIDE
+        _read_until(main, "text-direction control characters")
         os.write(main, b"/salir\n")
         assert proc.wait(timeout=20) == 0
     finally:

@@ -207,6 +207,18 @@ def test_systemd_unit_sections_and_service(unit: configparser.ConfigParser) -> N
     assert unit["Install"]["WantedBy"] == "multi-user.target"
 
 
+def test_systemd_unit_does_not_restart_on_what_only_an_operator_can_fix(
+    unit: configparser.ConfigParser,
+) -> None:
+    from bot.faults import CONFIG, FAULT, REFUSED
+
+    service = unit["Service"]
+    assert service.get("Restart") == "on-failure"
+    prevented = {int(code) for code in service.get("RestartPreventExitStatus", "").split()}
+    assert prevented == {CONFIG, REFUSED}
+    assert FAULT not in prevented  # Discord unreachable or a full disk may pass: retried
+
+
 def test_systemd_unit_is_hardened(unit: configparser.ConfigParser) -> None:
     service = unit["Service"]
     for key in ("NoNewPrivileges", "PrivateTmp", "ProtectHome"):

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import shutil
 import socket
+import threading
 import urllib.request
 from pathlib import Path
+
+import pytest
 
 from bot.cli import ProgressBar
 from bot.core.answer import Engine
@@ -15,7 +19,7 @@ from bot.core.errors import KnowledgeError
 from bot.metrics import Metrics
 from bot.settings import BUNDLED_KNOWLEDGE
 from bot.store import salt_of
-from bot.watch import folder_signature, watch_folder
+from bot.watch import watch_folder
 
 
 def _copy_knowledge(tmp_path: Path) -> Path:
@@ -39,8 +43,8 @@ async def test_watch_reloads_on_change_and_keeps_the_old_index_on_a_broken_file(
             raise
 
     stop = asyncio.Event()
-    task = asyncio.create_task(watch_folder(folder, reload, stop, interval=0.02))
-    await asyncio.sleep(0.1)  # let the watcher take its first look
+    task = asyncio.create_task(watch_folder(folder, reload, stop, debounce_ms=50))
+    await asyncio.sleep(0.3)  # let the watcher start watching
     doc = folder / "microsoft-openai-acuerdo-2025.md"
     doc.write_text(doc.read_text(encoding="utf-8") + "\nUn párrafo nuevo sobre Azure.\n", "utf-8")
     for _ in range(200):
@@ -60,12 +64,59 @@ async def test_watch_reloads_on_change_and_keeps_the_old_index_on_a_broken_file(
     assert len(engines) == 2, "a broken file must not produce a new index"
 
 
-def test_folder_signature_notices_edits(tmp_path: Path) -> None:
+async def test_watch_never_lists_or_stats_the_folder_on_the_event_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 5,000 files: the old poller listed and stat-ed every one of them on the loop each 2 s.
     folder = _copy_knowledge(tmp_path)
-    before = folder_signature(folder)
-    (folder / "nuevo.md").write_text("x", encoding="utf-8")
-    assert folder_signature(folder) != before
-    assert folder_signature(tmp_path / "missing") == ()
+    for i in range(5000):
+        (folder / f"extra-{i}.txt").write_text("x", encoding="utf-8")
+    loop_thread = threading.get_ident()
+    on_loop: list[str] = []
+    real_stat, real_scandir = os.stat, os.scandir
+
+    def stat(path: object, *args: object, **kwargs: object) -> os.stat_result:
+        if threading.get_ident() == loop_thread:
+            on_loop.append(str(path))
+        return real_stat(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    def scandir(path: object = ".") -> object:
+        if threading.get_ident() == loop_thread:
+            on_loop.append(str(path))
+        return real_scandir(path)  # type: ignore[arg-type]
+
+    reloads: list[int] = []
+
+    async def reload() -> None:
+        reloads.append(1)
+
+    stop = asyncio.Event()
+    monkeypatch.setattr(os, "stat", stat)
+    monkeypatch.setattr(os, "scandir", scandir)
+    task = asyncio.create_task(watch_folder(folder, reload, stop, debounce_ms=50))
+    await asyncio.sleep(0.5)
+    (folder / "extra-1.txt").write_text("changed", encoding="utf-8")
+    for _ in range(250):
+        if reloads:
+            break
+        await asyncio.sleep(0.02)
+    stop.set()
+    await asyncio.wait_for(task, 5)
+    monkeypatch.undo()
+    assert reloads, "the change was not noticed"
+    assert on_loop == [], f"the event loop touched the folder {len(on_loop)} times"
+
+
+async def test_watch_of_a_missing_folder_logs_and_returns(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    stop = asyncio.Event()
+
+    async def reload() -> None:
+        raise AssertionError("nothing to reload")
+
+    await asyncio.wait_for(watch_folder(tmp_path / "missing", reload, stop), 5)
+    assert "watching" in caplog.text
 
 
 def _free_port() -> int:

@@ -28,7 +28,7 @@ def render_answer(
 ) -> dict[str, Any]:
     """Return the message payload (embeds and buttons) of an answer."""
     url = next((c.url for c in answer.citations if c.url), None)
-    if not answer.answered and engine.documents:
+    if not answer.answered and len(engine.documents) == 1:  # several: none is "the" article
         url = engine.documents[0].url
     embeds, shown = ui.answer_page(answer, lang)
     if shown < len(answer.passages):  # the passages that did not fit open the next page

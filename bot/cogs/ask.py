@@ -449,6 +449,9 @@ async def deliver(
 
     With `edit`, the payload replaces the message of the pressed button instead.
     """
+    if getattr(interaction.client, "stopping", False):  # SIGTERM: start nothing to cut off
+        await send_error(interaction, t("err_stopping", locale_lang(interaction)))
+        return
     track = getattr(interaction.client, "track", None)
     if track is not None:
         track()

@@ -115,6 +115,7 @@ class DealBotMixin:
         self.metrics = Metrics(lambda: self.latency)  # type: ignore[attr-defined]
         self._reload_lock = asyncio.Lock()
         self.sync_only = False
+        self.stopping = False  # set by shutdown(): new questions are refused politely
         self._inflight: set[asyncio.Task[Any]] = set()
         self._configs: dict[int, ServerConfig] = {}
         self._command_mentions: dict[str, str] | None = None
@@ -128,6 +129,7 @@ class DealBotMixin:
 
     async def shutdown(self, grace: float = SHUTDOWN_GRACE) -> None:
         """Let in-flight answers finish (up to `grace` seconds), then close the gateway."""
+        self.stopping = True
         pending = {t for t in self._inflight if t is not asyncio.current_task() and not t.done()}
         if pending:
             await asyncio.wait(pending, timeout=grace)
@@ -216,6 +218,7 @@ class DealBotMixin:
             engine = await asyncio.to_thread(
                 Engine.load,
                 self.settings.knowledge_dir,
+                max_bytes=self.settings.max_document_bytes,
                 answer_threshold=self.settings.answer_threshold,
                 translator=self.engine.translator,
             )

@@ -132,8 +132,8 @@ class QuestionAnalyzer:
         """Replace the English words nobody knows by the Spanish analysis of the translation.
 
         Glossary (and other known) matches of the English words keep priority, names stay as
-        typed; the translation's words join a little lighter, and its unknown words never
-        outnumber the English unknown words they stand for.
+        typed; the translation's words join a little lighter and never outnumber the English
+        words nobody knew.
         """
         assert self.translator is not None
         out = self.translator.translate([question])
@@ -146,14 +146,13 @@ class QuestionAnalyzer:
         for g in self.analyze(" ".join(spanish_words(out[0])), english=False, translate=False):
             if g.meta or taken.intersection(g.terms):
                 continue
-            if not g.known:
-                if replaced == 0:
-                    continue
-                replaced -= 1
             weights = tuple(w * TRANSLATION_WEIGHT for w in g.unit_weights)
             extra.append(replace(g, unit_weights=weights))
             taken.update(g.terms)
-        return kept + extra
+        # One for one: translated words the article has first, then unknown ones, then words
+        # known only through a synonym (those would answer for a word the article lacks).
+        extra.sort(key=lambda g: 0 if _own_word(g) else 1 if not g.known else 2)
+        return kept + extra[:replaced]
 
     def _synonyms(self, tokens: list[str]) -> list[str]:
         out: list[str] = []
@@ -256,6 +255,11 @@ class QuestionAnalyzer:
                 continue
             found.extend(matcher.match(word))
         return found
+
+
+def _own_word(group: QueryGroup) -> bool:
+    """Tell whether a translated word is itself in the article (not only a synonym of it)."""
+    return group.known and max(group.unit_weights) >= TRANSLATION_WEIGHT - 1e-9
 
 
 def looks_english(tokens: list[str], en_stop: frozenset[str], es_stop: frozenset[str]) -> bool:

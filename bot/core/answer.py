@@ -21,18 +21,37 @@ from bot.core.errors import KnowledgeError, QuestionError
 from bot.core.followup import carry_over
 from bot.core.glossary import Glossary, load_glossary
 from bot.core.index import BM25Index
-from bot.core.knowledge import Document, Passage, Progress, load_folder
+from bot.core.knowledge import (
+    MAX_DOCUMENT_BYTES,
+    Document,
+    Passage,
+    Progress,
+    load_folder,
+    read_regular,
+)
 from bot.core.paraphrase import Paraphraser
 from bot.core.rank import Ranked, rank
-from bot.core.text import Analyzer, fold, sentences, word_spans
+from bot.core.text import Analyzer, fold, sentences, words
 from bot.core.translate import Translator
+from bot.core.unicode_guard import guard_question
 
 log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 300
 LANGS = ("es", "en")
-TEMPLATE_NAMES = ("summary", "not_covered", "overview", "metadata", "differ")
-TEMPLATE_SLOTS = frozenset({"quotes", "source", "date", "title"})
+TEMPLATE_NAMES = (
+    "summary",
+    "not_covered",
+    "overview",
+    "metadata",
+    "differ",
+    # With several documents the reply speaks of the knowledge base, not of one article.
+    "not_covered_many",
+    "metadata_many",
+    "overview_many",
+    "knowledge_base",
+)
+TEMPLATE_SLOTS = frozenset({"quotes", "source", "date", "title", "count", "documents"})
 BUNDLED_TEMPLATES = Path(__file__).resolve().parents[2] / "knowledge" / "templates"
 
 # Passages scoring below this share of the best one are not worth quoting.
@@ -41,6 +60,8 @@ MIN_RELATIVE_SCORE = 0.25
 MIN_PASSAGE_COVERAGE = 0.3
 # Autocomplete shows a suggested question when the typed text nearly appears in it (0-100).
 COMPLETE_MIN_SIMILARITY = 80
+# With several documents, "when was it published?" and /resumen speak of the newest few.
+NEWEST_DOCUMENTS = 4
 
 
 @dataclass(frozen=True)
@@ -117,6 +138,12 @@ class Engine:
         self.suggested_questions: tuple[str, ...] = tuple(
             dict.fromkeys(q for d in self.documents for q in d.suggested_questions)
         )
+        # A question suggested by several documents belongs to the first that suggests it.
+        self._suggested_by: dict[str, str] = {}
+        for d in self.documents:
+            for q in d.suggested_questions:
+                self._suggested_by.setdefault(q, d.id)
+        self._newest = tuple(dated.timeline(self.documents)[::-1])
         self._overview: tuple[int, ...] | None = None
         # The passages are analysed in bulk (each distinct word once): their terms feed the
         # index, their content words the typo matcher (folded word -> index term).
@@ -143,6 +170,7 @@ class Engine:
             self._document_spans.__getitem__,
             _decision_model(),
             self.answer_threshold,
+            framing=dated.is_cue,
         )
 
     @classmethod
@@ -151,6 +179,7 @@ class Engine:
         knowledge_dir: Path,
         progress: Progress | None = None,
         *,
+        max_bytes: int = MAX_DOCUMENT_BYTES,
         answer_threshold: float | None = None,
         translator: Translator | None = None,
     ) -> Engine:
@@ -159,7 +188,7 @@ class Engine:
         problems: list[str] = []
         documents: tuple[Document, ...] = ()
         try:
-            documents = load_folder(knowledge_dir, progress)
+            documents = load_folder(knowledge_dir, progress, max_bytes)
         except KnowledgeError as exc:
             problems.extend(exc.problems)
         glossary = Glossary()
@@ -220,6 +249,13 @@ class Engine:
         groups = [g for g in analyzed if not g.meta]
         if not groups and len(analyzed) > 0:
             return self._about_document(question, lang)
+        if self.many and len(groups) < len(analyzed):
+            outlet = self._by_outlet(groups)  # "¿Qué publicó Diario Ficticio?"
+            if outlet:
+                return self._about_document(question, lang, outlet)
+        # Recency words ("ahora", "latest") ask for the newest report, which the quote stage
+        # orders by date; they are not content a passage must hold.
+        groups = [g for g in groups if not dated.is_cue(g.surface)] or groups
         ranked = rank(self.index, groups)
         decision = self.decide(groups, ranked)
         matched = {t for g in groups for t in g.terms}
@@ -227,7 +263,9 @@ class Engine:
             if carried:  # the previous question's words did not help: answer the question alone
                 return self.ask(question, lang=lang, k=k, offset=offset)
             candidates = tuple(self._quote(r, matched) for r in ranked[:k])
-            return self._not_covered(question, lang, groups, decision.confidence, candidates)
+            return self._not_covered(
+                question, lang, groups, decision.confidence, candidates, ranked
+            )
         best = ranked[0].score
         # The best passage is quoted whatever its coverage: the decision vouched for it.
         relevant = ranked[:1] + [
@@ -250,6 +288,10 @@ class Engine:
         summary, differ = (
             self._summary(lang, strong or quoted[:1], groups) if quoted else ("", False)
         )
+        if self.many and len(groups) < len(analyzed):
+            # "¿Cuándo se publicó lo de X?": the document the rest of the question points to.
+            top = self._docs[self.passages[(relevant or ranked)[0].passage].document_id]
+            summary = " ".join(s for s in (self._fill("metadata", lang, top, []), summary) if s)
         return Answer(
             question=question,
             lang=lang,
@@ -294,11 +336,7 @@ class Engine:
 
     def highlights(self, text: str, terms: set[str]) -> tuple[tuple[int, int], ...]:
         """Return the spans of the words of a text whose index term is in `terms`."""
-        return tuple(
-            (s, e)
-            for s, e, w in word_spans(text)
-            if not self.es.is_stopword(w) and self.es.stem(w) in terms
-        )
+        return tuple((s, e) for s, e, term in self.es.term_spans(text) if term in terms)
 
     def _best_sentence(self, text: str, groups: list[QueryGroup]) -> str:
         best, best_score = "", -1.0
@@ -381,27 +419,61 @@ class Engine:
             return header + "\n" + "\n".join(parts), True
         return " ".join(parts), False
 
-    def _fill(self, name: str, lang: str, doc: Document, quotes: list[str]) -> str:
+    def _fill(
+        self, name: str, lang: str, doc: Document | None, quotes: list[str], documents: str = ""
+    ) -> str:
         template = self.templates[(name, lang)]
         return template.substitute(
             quotes=" ".join(f"«{q}»" for q in quotes),
-            source=doc.source,
-            date=doc.published_label,
-            title=doc.title,
+            source=doc.source if doc else "",
+            date=doc.published_label if doc else "",
+            title=doc.title if doc else "",
+            count=len(self.documents),
+            documents=documents,
         ).strip()
 
-    def _about_document(self, question: str, lang: str) -> Answer:
-        """Answer a question about the document itself from its front matter and headline."""
-        doc = self.documents[0]
-        headline = next(i for i, p in enumerate(self.passages) if p.document_id == doc.id)
-        quoted = (self._quote(Ranked(headline, 0.0, 1.0), set()),)
+    @property
+    def many(self) -> bool:
+        """Tell whether the knowledge base holds several documents."""
+        return len(self.documents) > 1
+
+    def _headline(self, doc: Document) -> int:
+        return next(i for i, p in enumerate(self.passages) if p.document_id == doc.id)
+
+    def _by_outlet(self, groups: list[QueryGroup]) -> list[Document]:
+        """Return the documents (newest first) of the outlet every group's words name."""
+        found = []
+        for doc in self._newest:
+            outlet = set(words(doc.source))
+            if groups and all(set(words(g.surface)) <= outlet for g in groups):
+                found.append(doc)
+        return found
+
+    def _about_document(
+        self, question: str, lang: str, outlet: list[Document] | None = None
+    ) -> Answer:
+        """Answer a question about the document itself from its front matter and headline.
+
+        With several documents and nothing else in the question, list the newest few; when
+        the rest of the question names an outlet, the newest few of that outlet.
+        """
+        if outlet:
+            docs = tuple(outlet[:NEWEST_DOCUMENTS])
+        else:
+            docs = self._newest[:NEWEST_DOCUMENTS] if self.many else self.documents[:1]
+        quoted = tuple(self._quote(Ranked(self._headline(d), 0.0, 1.0), set()) for d in docs)
+        if self.many and not outlet:
+            listed = "; ".join(f"«{d.title}» ({d.source}, {d.published_label})" for d in docs)
+            summary = self._fill("metadata_many", lang, None, [], listed)
+        else:
+            summary = " ".join(self._fill("metadata", lang, d, []) for d in docs)
         return Answer(
             question=question,
             lang=lang,
             answered=True,
             passages=quoted,
-            summary=self._fill("metadata", lang, doc, []),
-            citations=(quoted[0].citation,),
+            summary=summary,
+            citations=tuple(q.citation for q in quoted),
             suggestions=(),
             confidence=1.0,
         )
@@ -412,40 +484,70 @@ class Engine:
         lang: str,
         groups: list[QueryGroup],
         confidence: float,
-        candidates: tuple[QuotedPassage, ...] = (),
+        candidates: tuple[QuotedPassage, ...],
+        ranked: list[Ranked],
     ) -> Answer:
-        doc = self.documents[0]
+        if self.many:
+            summary = self._fill("not_covered_many", lang, None, [])
+        else:
+            summary = self._fill("not_covered", lang, self.documents[0], [])
         return Answer(
             question=question,
             lang=lang,
             answered=False,
             passages=(),
-            summary=self._fill("not_covered", lang, doc, []),
+            summary=summary,
             citations=(),
-            suggestions=self.suggest(groups),
+            suggestions=self.suggest(groups, ranked=ranked),
             confidence=confidence,
             candidates=candidates,
         )
 
-    def suggest(self, groups: list[QueryGroup], limit: int = 3) -> tuple[str, ...]:
-        """Return up to `limit` suggested questions, the closest to the question first."""
+    def _closeness(self, ranked: list[Ranked]) -> dict[str, int]:
+        """Return document id -> place: documents the ranking reached first, then newest first."""
+        order = [self.passages[r.passage].document_id for r in ranked]
+        order += [d.id for d in self._newest]
+        return {doc: n for n, doc in enumerate(dict.fromkeys(order))}
+
+    def suggest(
+        self, groups: list[QueryGroup], limit: int = 3, ranked: list[Ranked] | None = None
+    ) -> tuple[str, ...]:
+        """Return up to `limit` suggested questions, the closest to the question first.
+
+        With several documents, questions of the documents closest to the question come first
+        among equally close questions.
+        """
         wanted = {t for g in groups for t in g.terms}
         pool = self.suggested_questions
-        ranked = sorted(
-            enumerate(pool), key=lambda iq: (-len(wanted.intersection(self.es.terms(iq[1]))), iq[0])
-        )
-        return tuple(q for _, q in ranked[:limit])
+        place: dict[str, int] = {}
+        if self.many:
+            place = self._closeness(rank(self.index, groups) if ranked is None else ranked)
+
+        def key(iq: tuple[int, str]) -> tuple[int, int, int]:
+            shared = len(wanted.intersection(self.es.terms(iq[1])))
+            return (-shared, place.get(self._suggested_by[iq[1]], 0), iq[0])
+
+        return tuple(q for _, q in sorted(enumerate(pool), key=key)[:limit])
 
     def complete(self, typed: str, limit: int = 25) -> list[str]:
-        """Return autocomplete choices: what was typed, then matching suggested questions."""
+        """Return autocomplete choices: what was typed, then matching suggested questions.
+
+        With several documents, questions of the documents closest to the typed text (newest
+        first when nothing is typed) come first among equally good matches.
+        """
         typed = " ".join(typed.split())[:MAX_QUESTION_CHARS]
         pool = list(self.suggested_questions)
+        place: dict[str, int] = {}
+        if self.many:
+            place = self._closeness(rank(self.index, self.analyze(typed)) if typed else [])
+            pool.sort(key=lambda q: place[self._suggested_by[q]])  # stable: folder order
         if typed:
             key = fold(typed)
             scored = process.extract(
                 key, [fold(q) for q in pool], scorer=fuzz.partial_ratio, limit=len(pool)
             )
-            pool = [pool[i] for _, score, i in scored if score >= COMPLETE_MIN_SIMILARITY]
+            matched = sorted((-score, i) for _, score, i in scored)
+            pool = [pool[i] for score, i in matched if -score >= COMPLETE_MIN_SIMILARITY]
         choices = [typed] if typed else []
         choices += [q for q in pool if q != typed]
         return choices[:limit]
@@ -497,6 +599,8 @@ class Engine:
     def overview(self, *, lang: str = "es", document: Document | None = None) -> Answer:
         """Summarize the knowledge base (or one document) through the overview template."""
         lang = lang if lang in LANGS else "es"
+        if document is None and self.many:
+            return self._overview_many(lang)
         doc = document or self.documents[0]
         keys = self.document_overview_passages(doc) if document else self.key_passages()
         quoted = []
@@ -519,6 +623,31 @@ class Engine:
             confidence=1.0,
         )
 
+    def _overview_many(self, lang: str) -> Answer:
+        """Quote the lead of each of the newest documents, each with its outlet and date."""
+        docs = self._newest[:NEWEST_DOCUMENTS]
+        quoted = []
+        parts = []
+        for doc in docs:
+            i = next(iter(self.document_overview_passages(doc, 1)), None)
+            i = self._headline(doc) if i is None else i
+            text = self.passages[i].text
+            spans = sentences(text)
+            s, e = spans[0] if spans else (0, len(text))
+            quoted.append(self._quote(Ranked(i, 0.0, 1.0), set()))
+            parts.append(self._fill("summary", lang, doc, [text[s:e]]))
+        quoted_t = tuple(quoted)
+        return Answer(
+            question=self._fill("knowledge_base", lang, None, []),
+            lang=lang,
+            answered=True,
+            passages=quoted_t,
+            summary=self._fill("overview_many", lang, None, [], " ".join(parts)),
+            citations=tuple(dict.fromkeys(q.citation for q in quoted_t)),
+            suggestions=self.complete("")[:3],
+            confidence=1.0,
+        )
+
 
 @lru_cache(maxsize=1)
 def _decision_model() -> DecisionModel:
@@ -527,6 +656,7 @@ def _decision_model() -> DecisionModel:
 
 def clean_question(question: str) -> str:
     """Validate and normalize a question; raise QuestionError with a code when it is unusable."""
+    question = guard_question(question)
     if any(unicodedata.category(c) == "Cc" and c not in "\t\n\r" for c in question):
         raise QuestionError("control", "the question contains control characters")
     cleaned = " ".join(question.split())
@@ -552,9 +682,12 @@ def load_templates(folder: Path) -> dict[tuple[str, str], string.Template]:
             if not path.exists():
                 path = BUNDLED_TEMPLATES / f"{name}.{lang}.txt"
             try:
-                text = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
+                text = read_regular(path).decode("utf-8")
+            except UnicodeDecodeError as exc:
                 problems.append(f"{path}:1: cannot read the template: {exc}")
+                continue
+            except KnowledgeError as exc:
+                problems.extend(exc.problems)
                 continue
             template = string.Template(text)
             if not template.is_valid():
@@ -563,9 +696,8 @@ def load_templates(folder: Path) -> dict[tuple[str, str], string.Template]:
             unknown = set(template.get_identifiers()) - TEMPLATE_SLOTS
             if unknown:
                 slots = ", ".join(sorted(unknown))
-                problems.append(
-                    f"{path}:1: unknown slot(s) {slots}; known: quotes, source, date, title"
-                )
+                known = ", ".join(sorted(TEMPLATE_SLOTS))
+                problems.append(f"{path}:1: unknown slot(s) {slots}; known: {known}")
                 continue
             templates[(name, lang)] = template
     if problems:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -25,6 +26,9 @@ from bot.core.paraphrase import SYNONYM_WEIGHT
 from bot.core.rank import COVERAGE_FLOOR, Ranked
 
 MODEL_PATH = Path(__file__).resolve().parent / "data" / "decision.json"
+# "¿En qué año…?" asks for a year: a passage that holds one (1000-2099) holds the word.
+YEAR_WORDS = frozenset({"año", "anos", "años", "year", "years"})
+YEAR = re.compile(r"^(1\d|20)\d\d$")
 # Share of the question's content (idf-weighted) a passage must exceed to count as "strong"
 # (the summary quotes strong passages first; the overview picks them).
 MIN_COVERAGE = 0.5
@@ -109,6 +113,7 @@ class Decider:
         document_span: Callable[[int], tuple[int, int]],
         model: DecisionModel,
         threshold: float | None = None,
+        framing: Callable[[str], bool] = lambda surface: False,
     ) -> None:
         """Decide over an index, given each passage's sentences (as terms) and its document."""
         self.index = index
@@ -116,6 +121,9 @@ class Decider:
         self.document_span = document_span
         self.model = model
         self.threshold = model.threshold if threshold is None else threshold
+        # Words that frame the question ("ahora", "lo más reciente") rather than ask something:
+        # a passage need not hold them to answer.
+        self.framing = framing
 
     def decide(self, groups: list[QueryGroup], ranked: list[Ranked]) -> Decision:
         """Answer when the model's confidence in the best passage reaches the threshold."""
@@ -128,10 +136,15 @@ class Decider:
         return Decision(False, round(confidence, 4), self._why(feats), feats)
 
     def features(self, groups: list[QueryGroup], ranked: list[Ranked]) -> Features:
-        """Measure the best passage against the question."""
+        """Measure the best passage against the question (framing words left out)."""
+        groups = [g for g in groups if not self.framing(g.surface)] or groups
         best = ranked[0]
         total = sum(g.weight for g in groups) or 1.0
-        strength = [self._strength(g, best.passage) for g in groups]
+        has_year = any(YEAR.match(t) for s in self.passage_sentences(best.passage) for t in s)
+        strength = [
+            1.0 if has_year and g.surface in YEAR_WORDS else self._strength(g, best.passage)
+            for g in groups
+        ]
         held = [h > SYNONYM_WEIGHT for h in strength]
         coverage = sum(g.weight for g, h in zip(groups, held, strict=True) if h) / total
         start, end = self.document_span(best.passage)
@@ -169,14 +182,10 @@ class Decider:
 
     def _strength(self, group: QueryGroup, passage: int) -> float:
         """Return the weight of the group's best unit the passage holds (0: none)."""
-        return max(
-            (
-                w
-                for u, w in zip(group.units, group.unit_weights, strict=True)
-                if all(self.index.contains(t, passage) for t in u)
-            ),
-            default=0.0,
-        )
+        for unit, w in sorted(zip(group.units, group.unit_weights, strict=True), key=_weight):
+            if all(self.index.contains(t, passage) for t in unit):
+                return w
+        return 0.0
 
     def _in_documents(self, group: QueryGroup, start: int, end: int) -> bool:
         """Tell whether any passage in [start, end) holds the group (postings are sorted)."""
@@ -206,6 +215,10 @@ class Decider:
         if f.together < 0.5:
             return "the question's words are scattered, not together in one passage"
         return "the match is weak (common words only)"
+
+
+def _weight(unit_weight: tuple[tuple[str, ...], float]) -> float:
+    return -unit_weight[1]
 
 
 def _in_range(postings: Sequence[int], start: int, end: int) -> bool:

@@ -8,10 +8,11 @@ from pathlib import Path
 import yaml
 
 from bot.core.errors import KnowledgeError
-from bot.core.knowledge import SAFE_LOADER
+from bot.core.knowledge import compose_bounded, read_regular
 from bot.core.text import Analyzer, words
 
 MAX_PHRASE_WORDS = 4
+SECTIONS = ("version", "en", "es", "framing", "keep", "metadata")
 
 
 @dataclass(frozen=True)
@@ -37,27 +38,29 @@ class Glossary:
 
 def load_glossary(path: Path, es: Analyzer, en: Analyzer) -> Glossary:
     """Load a glossary file; a missing file is an empty glossary, a broken one an error."""
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         return Glossary()
     try:
-        loader = SAFE_LOADER(path.read_text(encoding="utf-8"))
+        text = read_regular(path).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise KnowledgeError([f"{path}:1: cannot read the glossary: {exc}"]) from exc
+    try:
+        node, loader = compose_bounded(text)  # no aliases, bounded depth: bounded work
         try:
-            node = loader.get_single_node()  # parsed once: checked for duplicates, then built
             duplicates = _duplicate_keys(path, node)
             if duplicates:
                 raise KnowledgeError(duplicates)
             data = loader.construct_document(node) if node is not None else {}
         finally:
             loader.dispose()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise KnowledgeError([f"{path}:1: cannot read the glossary: {exc}"]) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
-        raise KnowledgeError([f"{path}:{line}: invalid YAML: {exc}"]) from exc
+        problem = " ".join(filter(None, [getattr(exc, "context", None), exc.problem]))  # type: ignore[attr-defined]
+        raise KnowledgeError([f"{path}:{line}: invalid YAML: {problem or exc}"]) from exc
     if not isinstance(data, dict):
         raise KnowledgeError([f"{path}:1: the glossary must be a mapping with 'en' and 'es'"])
-    problems: list[str] = []
+    problems = _unknown_sections(path, node)
     english = _phrase_map(path, data.get("en") or {}, en, "en", problems)
     spanish = _phrase_map(path, data.get("es") or {}, es, "es", problems)
     lists = {}
@@ -94,6 +97,18 @@ def _one_word_keys(section: object, analyzer: Analyzer) -> dict[str, tuple[str, 
         if len(tokens) == 1:
             out[tokens[0]] = (analyzer.stem(tokens[0]),)
     return out
+
+
+def _unknown_sections(path: Path, node: yaml.Node | None) -> list[str]:
+    """List top-level keys the glossary does not know (a typo would silently drop a section)."""
+    if not isinstance(node, yaml.MappingNode):
+        return []
+    known = ", ".join(SECTIONS)
+    return [
+        f"{path}:{key.start_mark.line + 1}: unknown section {key.value!r} (known: {known})"
+        for key, _ in node.value
+        if not isinstance(key, yaml.ScalarNode) or key.value not in SECTIONS
+    ]
 
 
 def _duplicate_keys(path: Path, node: yaml.Node | None) -> list[str]:

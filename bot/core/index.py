@@ -27,7 +27,7 @@ EPSILON = 0.25
 
 _LOW = 0 if sys.byteorder == "little" else 1  # int32 half of a posting holding the weight bits
 _HIGH = 1 - _LOW  # and the half holding the document id
-_CHUNK = 1 << 22  # postings per batch when computing the weights (bounds the temporaries)
+_CHUNK = 1 << 20  # postings per batch of the build steps (bounds the temporaries)
 _SLACK = 1e-6  # relative margin on a float32 threshold (only ever widens the candidates)
 
 
@@ -104,17 +104,8 @@ class BM25Index:
         key *= max(n, 1)
         key += np.repeat(np.arange(n, dtype=np.int32), lengths)
         key.sort()
-        first = np.ones(len(key), dtype=bool)
-        np.not_equal(key[1:], key[:-1], out=first[1:])
-        starts = np.flatnonzero(first)
-        del first
-        tf = np.diff(starts, append=len(key)).astype(np.int32)
-        key = key[starts]
-        del starts
-        term64, doc64 = np.divmod(key, max(n, 1))
+        term, doc, tf = _split_keys(key, max(n, 1))
         del key
-        term, doc = term64.astype(np.int32), doc64.astype(np.int32)
-        del term64, doc64
         df = np.bincount(term, minlength=len(terms))
         if len(df) and not df.all():  # from_term_ids: drop terms no document uses
             used = df > 0
@@ -238,6 +229,37 @@ class BM25Index:
     def memory_bytes(self) -> int:
         """Return the bytes held by the index arrays (the vocabulary dict not included)."""
         return int(self._packed.nbytes + self._offsets.nbytes + self.idf.nbytes + self.df.nbytes)
+
+
+def _split_keys(key: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """From sorted term * n + doc keys, return each distinct key's term, doc and count.
+
+    By chunks into int32 arrays: a million passages make tens of millions of keys, and int64
+    temporaries of that length would double the peak memory of loading.
+    """
+    total = len(key)
+    first = np.ones(total, dtype=bool)
+    np.not_equal(key[1:], key[:-1], out=first[1:])
+    index_type = np.int32 if total < 2**31 else np.int64
+    starts = np.concatenate(
+        [
+            (np.flatnonzero(first[lo : lo + _CHUNK]) + lo).astype(index_type)
+            for lo in range(0, total, _CHUNK)
+        ]
+        or [np.zeros(0, dtype=index_type)]
+    )
+    del first
+    m = len(starts)
+    tf = np.empty(m, dtype=np.int32)
+    np.subtract(starts[1:], starts[:-1], out=tf[:-1], casting="unsafe")
+    tf[m - 1 :] = total - starts[m - 1 :]
+    term = np.empty(m, dtype=np.int32)
+    doc = np.empty(m, dtype=np.int32)
+    for lo in range(0, m, _CHUNK):
+        t, d = np.divmod(key[starts[lo : lo + _CHUNK]], n)
+        term[lo : lo + _CHUNK] = t
+        doc[lo : lo + _CHUNK] = d
+    return term, doc, tf
 
 
 def _weights_of(packed: np.ndarray) -> np.ndarray:

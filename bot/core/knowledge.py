@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import logging
+import os
+import re
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import groupby
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -19,11 +24,23 @@ log = logging.getLogger(__name__)
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
 
 MAX_PASSAGE_CHARS = 700
+MAX_DOCUMENT_BYTES = 5 * 1024 * 1024  # per file; MAX_DOCUMENT_MB in the settings
+MAX_YAML_DEPTH = 20  # the glossary needs 3 levels, front matter 2
 FENCE = "---"
+_FILE_KINDS = {
+    stat.S_IFDIR: "a folder",
+    stat.S_IFIFO: "a FIFO",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+}
+# Unicode category Cc (C0, DEL, C1) except tab, line feed and carriage return.
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_OPEN = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+_CLOSE = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
 
 
-@dataclass(frozen=True)
-class Passage:
+class Passage(NamedTuple):  # a tuple: a million of them build fast and small
     """A quotable piece of a document: a paragraph, or part of a long one."""
 
     id: str
@@ -86,7 +103,75 @@ class FrontMatter(BaseModel):
 Progress = Callable[[int, int, int], None]  # (documents done, documents total, passages)
 
 
-def load_folder(folder: Path, progress: Progress | None = None) -> tuple[Document, ...]:
+def read_regular(path: Path, max_bytes: int = MAX_DOCUMENT_BYTES) -> bytes:
+    """Read a regular file of at most `max_bytes`; anything else is a `file:1` problem.
+
+    The file is opened non-blocking and the opened descriptor is checked, so a FIFO never
+    blocks and a link to a device such as /dev/zero is never read.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise KnowledgeError([f"{path}:1: cannot read the file: {exc.strerror}"]) from exc
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        kind = _FILE_KINDS.get(stat.S_IFMT(mode), "not a regular file")
+        raise KnowledgeError([f"{path}:1: {kind}, not a regular file; only files are read"])
+    with os.fdopen(fd, "rb") as file:
+        try:
+            data = file.read(max_bytes + 1)
+        except OSError as exc:
+            raise KnowledgeError([f"{path}:1: cannot read the file: {exc.strerror}"]) from exc
+    if len(data) > max_bytes:
+        raise KnowledgeError(
+            [
+                f"{path}:1: larger than {max_bytes / 2**20:g} MB (the MAX_DOCUMENT_MB limit); "
+                "split it into several documents"
+            ]
+        )
+    return data
+
+
+def compose_bounded(text: str, max_depth: int = MAX_YAML_DEPTH) -> tuple[yaml.Node | None, Any]:
+    """Parse YAML into one node tree, refusing aliases and nesting deeper than `max_depth`.
+
+    Aliases are what make a 10-line "billion laughs" file expand for minutes; deep nesting is
+    what exhausts Python's recursion. Our files need neither, so YAML's own event stream is
+    checked first (libyaml, no recursion), then the same loader composes the nodes. Returns
+    the node and the loader: build data with `loader.construct_document(node)`, then
+    `loader.dispose()`. Raises yaml.YAMLError marked at the offending line.
+    """
+    checker = SAFE_LOADER(text)
+    try:
+        depth = 0
+        while checker.check_event():
+            event = checker.get_event()
+            if isinstance(event, yaml.AliasEvent):
+                raise yaml.composer.ComposerError(
+                    None, None, f"aliases (*{event.anchor}) are not allowed", event.start_mark
+                )
+            if isinstance(event, _OPEN):
+                depth += 1
+                if depth > max_depth:
+                    raise yaml.composer.ComposerError(
+                        None, None, f"nested deeper than {max_depth} levels", event.start_mark
+                    )
+            elif isinstance(event, _CLOSE):
+                depth -= 1
+    finally:
+        checker.dispose()
+    loader = SAFE_LOADER(text)
+    try:
+        return loader.get_single_node(), loader
+    except BaseException:
+        loader.dispose()
+        raise
+
+
+def load_folder(
+    folder: Path, progress: Progress | None = None, max_bytes: int = MAX_DOCUMENT_BYTES
+) -> tuple[Document, ...]:
     """Load every `*.md` document of a folder; raise KnowledgeError listing all problems."""
     if not folder.is_dir():
         raise KnowledgeError([f"{folder}: not a readable folder"])
@@ -100,7 +185,7 @@ def load_folder(folder: Path, progress: Progress | None = None) -> tuple[Documen
     passages = 0
     for done, path in enumerate(paths, start=1):
         try:
-            doc, title_line = _load_document(path)
+            doc, title_line = _load_document(path, max_bytes)
             passages += len(doc.passages)
         except KnowledgeError as exc:
             problems.extend(exc.problems)
@@ -124,17 +209,16 @@ def load_folder(folder: Path, progress: Progress | None = None) -> tuple[Documen
     return tuple(documents)
 
 
-def _load_document(path: Path) -> tuple[Document, int]:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise KnowledgeError([f"{path}:1: cannot read the file: {exc.strerror}"]) from exc
+def _load_document(path: Path, max_bytes: int) -> tuple[Document, int]:
+    raw = read_regular(path, max_bytes)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise KnowledgeError([f"{path}:{line}: not UTF-8 (byte {exc.start})"]) from exc
     lines = text.replace("\r\n", "\n").split("\n")
+    if CONTROL_CHARACTERS.search(text):
+        raise KnowledgeError(_control_characters(path, lines))
     if not lines or lines[0].strip() != FENCE:
         raise KnowledgeError([f"{path}:1: missing YAML front matter (first line must be '---')"])
     try:
@@ -142,14 +226,26 @@ def _load_document(path: Path) -> tuple[Document, int]:
     except StopIteration:
         raise KnowledgeError([f"{path}:1: front matter is not closed by a '---' line"]) from None
     header = "\n".join(lines[1:close])
-    key_lines = _key_lines(path, header)
     try:
-        data = yaml.load(header, Loader=SAFE_LOADER) or {}
+        node, loader = compose_bounded(header)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 2 if mark is not None else 1
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise KnowledgeError([f"{path}:{line}: invalid YAML: {problem}"]) from exc
+    key_lines = _key_lines(node)
+    try:
+        data = (loader.construct_document(node) if node is not None else None) or {}
     except ValueError as exc:  # a date-shaped value that is no date: 2025-02-30
         line = key_lines.get("published", 1)
         raise KnowledgeError([f"{path}:{line}: published: not a valid date ({exc})"]) from exc
-    except yaml.YAMLError as exc:  # pragma: no cover - _key_lines already parsed it
-        raise KnowledgeError([f"{path}:1: invalid YAML: {exc}"]) from exc
+    except yaml.YAMLError as exc:  # e.g. a tag the safe loader does not build: !!python/...
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 2 if mark is not None else 1
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise KnowledgeError([f"{path}:{line}: invalid YAML: {problem}"]) from exc
+    finally:
+        loader.dispose()
     if not isinstance(data, dict):
         raise KnowledgeError([f"{path}:2: front matter must be a mapping of fields"])
     try:
@@ -173,6 +269,9 @@ def _load_document(path: Path) -> tuple[Document, int]:
     doc_id = path.stem
     passages = [Passage(f"{doc_id}:0", doc_id, 0, meta.title)]
     for number, paragraph in enumerate(paragraphs, start=1):
+        if len(paragraph) <= MAX_PASSAGE_CHARS:
+            passages.append(Passage(f"{doc_id}:{number}", doc_id, number, paragraph))
+            continue
         parts = split_long(paragraph)
         for part, chunk in enumerate(parts, start=1):
             suffix = f".{part}" if len(parts) > 1 else ""
@@ -192,30 +291,30 @@ def _load_document(path: Path) -> tuple[Document, int]:
     return doc, key_lines.get("title", 1)
 
 
-def _key_lines(path: Path, header: str) -> dict[str, int]:
+def _control_characters(path: Path, lines: list[str], most: int = 5) -> list[str]:
+    """Report lines holding control characters (NUL, escape...): quotes must be plain text."""
+    found = []
+    for number, line in enumerate(lines, start=1):
+        bad = sorted(set(CONTROL_CHARACTERS.findall(line)))
+        if bad:
+            names = ", ".join(f"U+{ord(c):04X}" for c in bad)
+            found.append(f"{path}:{number}: control character(s) {names}; remove them")
+            if len(found) == most:
+                found.append(f"{path}: (more lines may hold control characters)")
+                break
+    return found
+
+
+def _key_lines(node: yaml.Node | None) -> dict[str, int]:
     """Map each top-level front-matter key to its 1-based line in the file."""
-    try:
-        node = yaml.compose(header, Loader=SAFE_LOADER)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 2 if mark is not None else 1
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise KnowledgeError([f"{path}:{line}: invalid YAML: {problem}"]) from exc
     if not isinstance(node, yaml.MappingNode):
         return {}
     return {k.value: k.start_mark.line + 2 for k, _ in node.value if isinstance(k.value, str)}
 
 
 def _paragraphs(body: list[str]) -> list[str]:
-    paragraphs: list[str] = []
-    current: list[str] = []
-    for line in [*body, ""]:
-        if line.strip():
-            current.append(line.strip())
-        elif current:
-            paragraphs.append(" ".join(current))
-            current = []
-    return paragraphs
+    """Join each run of non-blank lines (stripped) into one paragraph."""
+    return [" ".join(run) for filled, run in groupby(map(str.strip, body), key=bool) if filled]
 
 
 def split_long(paragraph: str, limit: int = MAX_PASSAGE_CHARS) -> list[str]:

@@ -35,11 +35,10 @@ def rank(index: BM25Index, groups: list[QueryGroup]) -> list[Ranked]:
     if not total_weight or not any(g.terms for g in groups):
         return []
     per_group = [_group_best(index, g) for g in groups]
-    docs = _union([d for d, _ in per_group])
+    docs, where = _union([d for d, _ in per_group])
     score = np.zeros(len(docs))
     covered = np.zeros(len(docs))
-    for g, (group_docs, best) in zip(groups, per_group, strict=True):
-        at = np.searchsorted(docs, group_docs)
+    for g, (_, best), at in zip(groups, per_group, where, strict=True):
         score[at] += best
         covered[at] += g.weight
     keep = np.flatnonzero(covered > 0)
@@ -70,16 +69,22 @@ def _group_best(index: BM25Index, group: QueryGroup) -> tuple[np.ndarray, np.nda
     if len(found) == 1:
         docs, scores = found[0]
         return docs, np.maximum(np.zeros(len(docs)), scores)  # no unit scores below 0
-    docs = _union([d for d, _ in found])
-    best = np.zeros(len(docs))
-    for unit_docs, scores in found:
-        at = np.searchsorted(docs, unit_docs)
-        best[at] = np.maximum(best[at], scores)
-    return docs, best
+    # The best unit per passage: one stable sort of all units' passages, a max per run.
+    docs = np.concatenate([d for d, _ in found])
+    order = np.argsort(docs, kind="stable")
+    docs = docs[order]
+    first = np.ones(len(docs), dtype=bool)
+    np.not_equal(docs[1:], docs[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    best = np.maximum.reduceat(np.concatenate([s for _, s in found])[order], starts)
+    return docs[starts], np.maximum(best, 0.0)
 
 
 def _unit(index: BM25Index, unit: tuple[str, ...], w: float) -> tuple[np.ndarray, np.ndarray]:
     """Return the passages holding every term of a unit and the unit's BM25 score in each."""
+    if len(unit) == 1:  # a word alone: its postings and weights
+        docs, weights = index.term_postings(unit[0])
+        return docs, weights * w
     postings = [index.term_postings(t) for t in dict.fromkeys(unit)]
     docs = min((d for d, _ in postings), key=len)
     for other, _ in postings:  # phrases count whole
@@ -95,14 +100,16 @@ def _unit(index: BM25Index, unit: tuple[str, ...], w: float) -> tuple[np.ndarray
     return docs, score
 
 
-def _union(parts: list[np.ndarray]) -> np.ndarray:
-    """Return the sorted distinct ids of several sorted id arrays."""
-    parts = [p for p in parts if len(p)]
-    if len(parts) <= 1:
-        return parts[0] if parts else np.zeros(0, dtype=np.int32)
-    docs = np.concatenate(parts)
-    # Timsort merges a few sorted runs faster than quicksort sorts them.
-    docs.sort(kind="stable" if len(parts) <= 3 else "quicksort")
-    first = np.ones(len(docs), dtype=bool)
-    np.not_equal(docs[1:], docs[:-1], out=first[1:])
-    return docs[first]
+def _union(parts: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Return the sorted distinct ids of sorted id arrays, and where each array's ids sit."""
+    if len(parts) == 1:
+        return parts[0], [np.arange(len(parts[0]))]
+    ids = np.concatenate(parts)
+    # A stable sort merges the sorted runs (faster than sorting from scratch).
+    order = np.argsort(ids, kind="stable")
+    ordered = ids[order]
+    first = np.ones(len(ids), dtype=bool)
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    at = np.empty(len(ids), dtype=np.int64)
+    at[order] = np.cumsum(first) - 1
+    return ordered[first], np.split(at, np.cumsum([len(p) for p in parts[:-1]]))

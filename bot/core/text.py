@@ -78,6 +78,7 @@ class Analyzer:
         # `keep`: words a stopword list drops although they carry content ("tiempo").
         self._stop = stopwords("es" if language == "spanish" else "en") - keep
         self._cache: dict[str, str] = {}
+        self._token_terms = _TokenTerms(self)
 
     def is_stopword(self, word: str) -> bool:
         """Tell whether a folded word is a stopword."""
@@ -95,7 +96,19 @@ class Analyzer:
 
     def terms(self, text: str) -> list[str]:
         """Return the index terms of a text, in order, duplicates kept."""
-        return [self.stem(w) for w in words(text) if w not in self._stop]
+        folded = text.casefold()
+        if not folded.isascii() and _UNSAFE.search(folded) is not None:
+            folded = fold_slow(folded)  # else its words fold one by one (in the token cache)
+        found = map(self._token_terms.__getitem__, WORD_RE.findall(folded))
+        return [t for t in found if t is not None]
+
+    def term_spans(self, text: str) -> Iterator[tuple[int, int, str]]:
+        """Yield (start, end, index term) for each content word of the original text."""
+        term_of = self._token_terms.__getitem__
+        for m in WORD_RE.finditer(text):
+            term = term_of(m.group())
+            if term is not None:
+                yield m.start(), m.end(), term
 
     def analyze_all(self, texts: Iterable[str]) -> AnalyzedTexts:
         """Analyse many texts in bulk: each distinct word is folded, filtered and stemmed once."""
@@ -126,6 +139,24 @@ class Analyzer:
         )
 
 
+class _TokenTerms(dict[str, str | None]):
+    """Word token -> its index term (None for a stopword), computed once per distinct token."""
+
+    def __init__(self, analyzer: Analyzer) -> None:
+        super().__init__()
+        self.analyzer = analyzer
+
+    def __missing__(self, token: str) -> str | None:
+        word = fold(token)
+        term = None if self.analyzer.is_stopword(word) else self.analyzer.stem(word)
+        if len(self) < _TOKEN_CACHE_SIZE:
+            self[token] = term
+        return term
+
+
+_TOKEN_CACHE_SIZE = 200_000
+
+
 @dataclass(frozen=True)
 class AnalyzedTexts:
     """Index terms of many texts: flat term ids, each text's length, and the words behind."""
@@ -136,7 +167,8 @@ class AnalyzedTexts:
     surface: dict[str, str]  # folded content word -> its index term, in order of first use
 
 
-_BATCH = 50_000  # texts per numpy batch in analyze_all (bounds the temporaries)
+_BATCH = 10_000  # texts per numpy batch in analyze_all (bounds the temporaries)
+_PUNCTUATION = ".,;:!?¿¡()[]«»\"'“”‘’…-–—"  # no word character among them
 _DROP = -1  # chunk code: no content word ("de", "—")
 _MANY = -2  # chunk codes _MANY - i: several words ("2.000", "ee.uu."), the terms in many[i]
 
@@ -152,10 +184,11 @@ class _ChunkCodes(dict[str, int]):
         self.many: list[np.ndarray] = []
 
     def __missing__(self, chunk: str) -> int:
-        folded = chunk.casefold()
-        code = self.get(folded) if folded != chunk else None
+        # "Acuerdo," holds the words of "acuerdo": punctuation around a word is no word.
+        bare = chunk.casefold().strip(_PUNCTUATION)
+        code = self.get(bare) if bare != chunk else None
         if code is None:
-            code = self._analyse(folded)
+            code = self._analyse(bare)
         self[chunk] = code
         return code
 
@@ -176,7 +209,9 @@ class _ChunkCodes(dict[str, int]):
         """Return a folded word's term id, or _DROP for a stopword."""
         if self.analyzer.is_stopword(word):
             return _DROP
-        term = self.surface.setdefault(word, self.analyzer.stem(word))
+        term = self.surface.get(word)
+        if term is None:
+            term = self.surface[word] = self.analyzer.stem(word)
         return self.terms.setdefault(term, len(self.terms))
 
     def flush(self, batch: array[int], counts: array[int], lengths: list[np.ndarray]) -> np.ndarray:

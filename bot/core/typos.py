@@ -1,9 +1,21 @@
-"""Typo repair: map a word the knowledge base does not know to close words it does know."""
+"""Typo repair: map a word the knowledge base does not know to close words it does know.
+
+A word is compared only with the choices that can be within its edits: an optimal string
+alignment distance of k or less needs lengths at most k apart (the choices are kept sorted by
+length, so that is one slice), and each edit removes or adds at most one distinct letter, so
+the letter sets (a 32-bit mask per word) differ by at most k letters each way. The filter only
+drops choices that cannot match, so the result is that of comparing every choice; rapidfuzz
+compares the few that remain. Repeated words come from a cache.
+"""
 
 from __future__ import annotations
 
+import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
+
+CACHE_SIZE = 10_000  # words remembered per matcher (cleared when full)
+_MASK_WIDTH = 64  # longer choices get their letter mask one by one
 
 
 def max_edits(word: str) -> int:
@@ -15,15 +27,91 @@ class TypoMatcher:
     """Close matches among a fixed list of choices (article words or index terms)."""
 
     def __init__(self, choices: list[str], to_term: dict[str, str] | None = None) -> None:
-        self._choices = choices
         self._to_term = to_term
+        lengths = np.fromiter(map(len, choices), dtype=np.int64, count=len(choices))
+        self._order = np.argsort(lengths, kind="stable")  # choice ids by length
+        self._lengths = lengths[self._order]
+        self._masks = letter_masks(choices)[self._order]
+        self._choices = np.asarray(choices, dtype=object)
+        self._cache: dict[tuple[str, int], list[str]] = {}
 
     def match(self, word: str, limit: int = 3) -> list[str]:
-        """Return up to `limit` index terms within max_edits(word) that share its first letter."""
-        found: list[str] = []
-        for choice, _dist, _ in process.extract(
-            word, self._choices, scorer=OSA.distance, score_cutoff=max_edits(word), limit=limit
-        ):
-            if choice[0] == word[0]:  # typos rarely hit the first letter
-                found.append(self._to_term[choice] if self._to_term is not None else choice)
-        return found
+        """Return up to `limit` index terms within max_edits(word) that share its first letter.
+
+        Of the `limit` closest choices (ties in the order of the choices), those whose first
+        letter is the word's: typos rarely hit the first letter.
+        """
+        key = (word, limit)
+        found = self._cache.get(key)
+        if found is None:
+            found = self._match(word, limit)
+            if len(self._cache) >= CACHE_SIZE:
+                self._cache.clear()
+            self._cache[key] = found
+        return list(found)
+
+    def clear_cache(self) -> None:
+        """Forget the repaired words (the benchmark times each repair afresh)."""
+        self._cache.clear()
+
+    def _match(self, word: str, limit: int) -> list[str]:
+        if not word:
+            return []
+        edits = max_edits(word)
+        lo, hi = np.searchsorted(self._lengths, [len(word) - edits, len(word) + edits + 1])
+        masks = self._masks[lo:hi]
+        mask = np.uint32(letter_mask(word))
+        possible = (np.bitwise_count(masks & ~mask) <= edits) & (
+            np.bitwise_count(mask & ~masks) <= edits
+        )
+        ids = np.sort(self._order[lo:hi][possible])
+        choices = self._choices[ids].tolist()
+        to_term = self._to_term
+        return [
+            to_term[choice] if to_term is not None else choice
+            for choice, _dist, _ in process.extract(
+                word, choices, scorer=OSA.distance, score_cutoff=edits, limit=limit
+            )
+            if choice[0] == word[0]
+        ]
+
+
+def letter_masks(strings: list[str]) -> np.ndarray:
+    """Return a 32-bit mask per string: a-z, ñ and digits own a bit, the rest share four."""
+    masks = np.zeros(len(strings), dtype=np.uint32)
+    short = [i for i, s in enumerate(strings) if len(s) <= _MASK_WIDTH]
+    if short:
+        width = max(1, max(len(strings[i]) for i in short))
+        points = np.asarray([strings[i] for i in short], dtype=f"<U{width}").view(np.uint32)
+        masks[short] = np.bitwise_or.reduce(_bits(points.reshape(len(short), width)), axis=1)
+    for i, s in enumerate(strings):
+        if len(s) > _MASK_WIDTH:
+            masks[i] = np.bitwise_or.reduce(_bits(np.frombuffer(s.encode("utf-32-le"), "<u4")))
+    return masks
+
+
+def letter_mask(word: str) -> int:
+    """Return one string's letter mask (as letter_masks does, without numpy)."""
+    mask = 0
+    for c in set(word):
+        p = ord(c)
+        if 97 <= p <= 122:
+            mask |= 1 << (p - 97)
+        elif p == 0xF1:
+            mask |= 1 << 26
+        elif 48 <= p <= 57:
+            mask |= 1 << 27
+        elif p:
+            mask |= 1 << (28 + p % 4)
+    return mask
+
+
+def _bits(points: np.ndarray) -> np.ndarray:
+    """Map code points to one-bit masks (0 for the padding of fixed-width strings)."""
+    digit = (points >= 48) & (points <= 57)
+    bit = np.where(digit, 27, 28 + points % 4)
+    bit = np.where(points == 0xF1, 26, bit)  # ñ
+    bit = np.where((points >= 97) & (points <= 122), points - 97, bit)
+    out = np.left_shift(np.uint32(1), bit.astype(np.uint32))
+    out[points == 0] = 0
+    return out

@@ -206,8 +206,8 @@ async def test_watch_mode_picks_up_an_added_article(tmp_path: Path) -> None:
         engines.append(Engine.load(folder))
 
     stop = asyncio.Event()
-    task = asyncio.create_task(watch_folder(folder, reload, stop, interval=0.02))
-    await asyncio.sleep(0.1)
+    task = asyncio.create_task(watch_folder(folder, reload, stop, debounce_ms=50))
+    await asyncio.sleep(0.3)  # let the watcher start watching
     only(add([str(NEWS)], folder))
     for _ in range(250):
         if len(engines) > 1 and len(engines[-1].documents) > len(engines[0].documents):

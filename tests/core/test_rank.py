@@ -1,18 +1,24 @@
-"""Ranking over the postings equals the dense ranking it replaced, to the bit."""
+"""Ranking over the postings equals the dense ranking it replaced, to the bit; answers too."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
 
 from bot.core.analyze import QueryGroup
 from bot.core.answer import Engine
 from bot.core.index import BM25Index
 from bot.core.rank import COVERAGE_FLOOR, MAX_CANDIDATES, Ranked, rank
+from bot.core.text import AnalyzedTexts, Analyzer, words
+from bot.core.typos import TypoMatcher, max_edits
 
 TESTS = Path(__file__).resolve().parents[1]
 REPO = TESTS.parent
@@ -113,3 +119,48 @@ def test_ranking_keeps_at_most_the_best_candidates() -> None:
     assert len(ranked) == MAX_CANDIDATES
     assert ranked == rank_dense(index, [group])
     assert all(r.coverage == 1.0 for r in ranked)
+
+
+def slow_analyze_all(self: Analyzer, texts: Iterable[str]) -> AnalyzedTexts:
+    """Analyse text by text, as loading did before the bulk analysis (an oracle)."""
+    content = [[w for w in words(t) if not self.is_stopword(w)] for t in texts]
+    terms = list(dict.fromkeys(self.stem(w) for ws in content for w in ws))
+    ids = {t: i for i, t in enumerate(terms)}
+    return AnalyzedTexts(
+        term_ids=np.asarray([ids[self.stem(w)] for ws in content for w in ws], dtype=np.int32),
+        lengths=np.asarray([len(ws) for ws in content], dtype=np.int64),
+        terms=terms,
+        surface={w: self.stem(w) for ws in content for w in ws},
+    )
+
+
+def slow_match(self: TypoMatcher, word: str, limit: int = 3) -> list[str]:
+    """Compare a word with every choice, as typo repair did before its filter (an oracle)."""
+    choices = self._choices.tolist()
+    found = process.extract(
+        word, choices, scorer=OSA.distance, score_cutoff=max_edits(word), limit=limit
+    )
+    to_term = self._to_term
+    return [to_term[c] if to_term else c for c, _, _ in found if c[0] == word[0]]
+
+
+def answers(folder: Path, asked: list[str]) -> list[dict]:
+    engine = Engine.load(folder)
+    return [engine.ask(q).to_dict() for q in asked]
+
+
+def test_answers_equal_those_of_the_slow_paths(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Bulk loading, sparse ranking and filtered typo repair change no answer: the same engine
+    # with the slow paths (text-by-text analysis, dense ranking, every-choice typo matching)
+    # answers the squad-es sample and the bundled article's questions the same, to the score.
+    cases = [
+        (SQUAD_SAMPLE / "knowledge", questions(SQUAD_SAMPLE / "questions.jsonl")),
+        (REPO / "knowledge", questions(*sorted((REPO / "eval").glob("*.jsonl")))),
+    ]
+    fast = [answers(folder, asked) for folder, asked in cases]
+    monkeypatch.setattr(Analyzer, "analyze_all", slow_analyze_all)
+    monkeypatch.setattr(TypoMatcher, "match", slow_match)
+    monkeypatch.setattr("bot.core.answer.rank", rank_dense)
+    slow = [answers(folder, asked) for folder, asked in cases]
+    assert sum(a["answered"] for a in slow[0]) > 50
+    assert fast == slow

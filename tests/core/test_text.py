@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.core.text import Analyzer, fold, fold_slow, sentences, words
+from bot.core.text import Analyzer, fold, fold_slow, sentences, word_spans, words
 
 
 @pytest.fixture(scope="module")
@@ -162,3 +162,13 @@ def test_bulk_analysis_equals_analysing_each_text(texts: list[str]) -> None:
     assert list(bulk.terms) == list(dict.fromkeys(t for ts in each for t in ts))
     content = [w for t in texts for w in words(t) if not es.is_stopword(w)]
     assert list(bulk.surface.items()) == [(w, es.stem(w)) for w in dict.fromkeys(content)]
+
+
+@given(_FOLD_TEXT)
+def test_terms_and_term_spans_equal_folding_every_word(text: str) -> None:
+    es = Analyzer("spanish")
+    content = [w for w in words(text) if not es.is_stopword(w)]
+    assert es.terms(text) == [es.stem(w) for w in content]
+    spans = [(s, e, es.stem(w)) for s, e, w in word_spans(text) if not es.is_stopword(w)]
+    assert list(es.term_spans(text)) == spans
+    assert es.terms(text) == es.terms(text)  # from the token cache the second time

@@ -74,6 +74,7 @@ _ERRORS: dict[int, JSON] = {
     502: {"message": "502: Bad Gateway", "code": 0},
 }
 UNKNOWN_INTERACTION: JSON = {"message": "Unknown interaction", "code": 10062}
+MISSING_ACCESS: JSON = {"message": "Missing Access", "code": 50001}
 ALREADY_ACKNOWLEDGED: JSON = {
     "message": "Interaction has already been acknowledged.",
     "code": 40060,
@@ -269,6 +270,7 @@ class FakeDiscord:
         self.validate = validate
         self.locale = locale
         self.reject_token = False  # 401 on authenticated REST routes, 4004 on IDENTIFY
+        self.identify_close: int | None = None  # e.g. 4004 (token reset), 4013, 4014 on IDENTIFY
         self.ack_heartbeats = True  # False simulates a zombied connection
 
         self.snowflake = Snowflakes()
@@ -1452,21 +1454,29 @@ class FakeDiscord:
     def _put_commands(
         self, record: RecordedRequest, app: str, gid: str | None = None
     ) -> tuple[int, JSON]:
-        if app != self.application_id:
-            return 403, {"message": "Missing Access", "code": 50001}
+        if app != self.application_id or not self._app_in_guild(gid):
+            return 403, MISSING_ACCESS
         if not isinstance(record.body, list):
             return 400, {"message": "Invalid Form Body", "code": 50035}
         self.commands[gid] = [self._command_response(c, gid) for c in record.body]
         return 200, self.commands[gid]
 
+    def _app_in_guild(self, gid: str | None) -> bool:
+        """Guild commands need a server that added the app (``applications.commands`` scope)."""
+        return gid is None or any(g["id"] == gid for g in self.guilds)
+
     def _get_commands(
         self, record: RecordedRequest, app: str, gid: str | None = None
     ) -> tuple[int, JSON]:
+        if app != self.application_id or not self._app_in_guild(gid):
+            return 403, MISSING_ACCESS
         return 200, self.commands.get(gid, [])
 
     def _post_command(
         self, record: RecordedRequest, app: str, gid: str | None = None
     ) -> tuple[int, JSON]:
+        if app != self.application_id or not self._app_in_guild(gid):
+            return 403, MISSING_ACCESS
         cmd = self._command_response(record.body, gid)
         scope = [c for c in self.commands.get(gid, []) if c["id"] != cmd["id"]]
         self.commands[gid] = [*scope, cmd]
@@ -1828,6 +1838,10 @@ class FakeDiscord:
             if self.reject_token or not data.get("token"):
                 conn.closed_with = 4004
                 await conn.ws.close(code=4004, message=b"Authentication failed.")
+                return
+            if self.identify_close is not None:
+                conn.closed_with = self.identify_close
+                await conn.ws.close(code=self.identify_close, message=b"Refused by the test.")
                 return
             shard = data.get("shard")
             session = GatewaySession(secrets.token_hex(16), shard)

@@ -230,6 +230,37 @@ async def test_guild_commands_are_synced_and_routed(
     assert (await fake.wait_for_message(interaction["id"]))["content"] == "hola"
 
 
+async def test_guild_sync_to_a_server_without_the_app_is_403_missing_access(
+    fake_discord: FakeDiscord, bot: MiniBot
+) -> None:
+    # Discord answers 403 50001 when the server never added the app with applications.commands.
+    elsewhere = discord.Object(int(fake_discord.snowflake()))
+    bot.tree.copy_global_to(guild=elsewhere)
+    with pytest.raises(discord.Forbidden) as refused:
+        await bot.tree.sync(guild=elsewhere)
+    assert (refused.value.status, refused.value.code) == (403, 50001)
+    with pytest.raises(discord.Forbidden):
+        await bot.tree.fetch_commands(guild=elsewhere)
+    assert str(elsewhere.id) not in fake_discord.commands
+
+
+@pytest.mark.parametrize("code", [4004, 4013, 4014])
+async def test_identify_can_be_refused_with_a_close_code(
+    fake_discord: FakeDiscord, code: int
+) -> None:
+    fake_discord.identify_close = code
+    client = MiniBot()
+    await client.login("fake-token")
+    try:
+        with pytest.raises((discord.ConnectionClosed, discord.PrivilegedIntentsRequired)) as closed:
+            await asyncio.wait_for(client.connect(reconnect=True), 10)
+    finally:
+        await client.close()
+    assert getattr(closed.value, "code", 4014) == code
+    assert fake_discord.connections[0].closed_with == code
+    assert fake_discord.identifies == 1  # discord.py does not retry these codes
+
+
 async def test_rate_limited_callback_is_retried(fake_discord: FakeDiscord, bot: MiniBot) -> None:
     fake = fake_discord
     fake.rate_limit_next("POST", r"/interactions/\d+/[^/]+/callback", retry_after=0.05)
