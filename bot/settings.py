@@ -130,6 +130,11 @@ class Settings(BaseSettings):
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
 
+    @property
+    def max_document_bytes(self) -> int:
+        """Return the size limit of one knowledge file in bytes."""
+        return self.max_document_mb * 1024 * 1024
+
     def server_defaults(self) -> ServerConfig:
         """Return the configuration of a server that never used /configurar."""
         return ServerConfig(
@@ -139,11 +144,6 @@ class Settings(BaseSettings):
             threads=self.threads_enabled,
             private=self.answers_private,
         )
-
-    @property
-    def max_document_bytes(self) -> int:
-        """Return the size limit of one knowledge file in bytes."""
-        return self.max_document_mb * 1024 * 1024
 
     def open_translation(self, *, warm: bool = False) -> Translation:
         """Prepare the English translator these settings ask for (or say why there is none)."""

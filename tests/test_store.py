@@ -533,6 +533,21 @@ def test_render_stats_from_real_store_round_trip(tmp_path: Path) -> None:
     assert "¿Dónde está Azure? (1)" in text
 
 
+def test_a_full_disk_may_pass_but_a_read_only_folder_needs_the_operator(tmp_path: Path) -> None:
+    import errno
+
+    from bot.faults import CONFIG, FAULT
+    from bot.store import store_fault
+
+    full = store_fault(tmp_path, OSError(errno.ENOSPC, "No space left on device", "x"))
+    assert full.code == FAULT and str(full).startswith(f"DATA_DIR {tmp_path} is full")
+    read_only = store_fault(tmp_path, OSError(errno.EROFS, "Read-only file system", "x"))
+    assert read_only.code == CONFIG and "Read-only file system" in str(read_only)
+    sqlite_full = sqlite3.OperationalError("database or disk is full")
+    sqlite_full.sqlite_errorcode = 13  # type: ignore[attr-defined]  # SQLITE_FULL
+    assert store_fault(tmp_path, sqlite_full).code == FAULT
+
+
 # ------------------------------------------------------------------ per-server settings
 
 
@@ -652,18 +667,3 @@ def test_v4_database_gets_vote_comments_keeping_votes(tmp_path: Path) -> None:
     assert s.stats(guild_id=1).comments == (("¿AGI?", "falta contexto"),)
     s.close()
     assert sqlite3.connect(db).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
-
-
-def test_a_full_disk_may_pass_but_a_read_only_folder_needs_the_operator(tmp_path: Path) -> None:
-    import errno
-
-    from bot.faults import CONFIG, FAULT
-    from bot.store import store_fault
-
-    full = store_fault(tmp_path, OSError(errno.ENOSPC, "No space left on device", "x"))
-    assert full.code == FAULT and str(full).startswith(f"DATA_DIR {tmp_path} is full")
-    read_only = store_fault(tmp_path, OSError(errno.EROFS, "Read-only file system", "x"))
-    assert read_only.code == CONFIG and "Read-only file system" in str(read_only)
-    sqlite_full = sqlite3.OperationalError("database or disk is full")
-    sqlite_full.sqlite_errorcode = 13  # type: ignore[attr-defined]  # SQLITE_FULL
-    assert store_fault(tmp_path, sqlite_full).code == FAULT
