@@ -31,6 +31,7 @@ from bot.core.answer import Engine, clean_question  # noqa: E402
 from bot.core.decide import FEATURE_NAMES, MODEL_PATH, DecisionModel  # noqa: E402
 from bot.core.knowledge import load_folder  # noqa: E402
 from bot.core.rank import rank  # noqa: E402
+from bot.core.translate import open_translation  # noqa: E402
 
 TARGET_DECLINED = 0.95  # share of out-of-scope questions to decline at the chosen point
 FOLDS = 6
@@ -99,14 +100,22 @@ def collect(squad: Path) -> list[Row]:
         cases = [(q, art[id(q)], art[id(q)] in kept) for q in qs if q["kind"] == "in"]
         cases += [(q, art[id(q)], False) for q in rng.sample(oos, len(oos) // 3)]
         rows += measure(engine, f"half{n}", cases)
-    bundled = Engine.load(ROOT / "knowledge")
     own = questions(ROOT / "eval" / "questions.jsonl")
     dev = frozenset(q["id"] for q in own)
     own += questions(ROOT / "eval" / "extra_questions.jsonl")
+    own += questions(ROOT / "eval" / "english_questions.jsonl")
     cases = [
         (q, "bundled" if q["kind"] == "in" else f"oos-{q['id']}", q["kind"] == "in") for q in own
     ]
-    rows += measure(bundled, "bundled", cases, dev)
+    # English questions as the bot asks them with Apertium (when installed) and without it.
+    translation = open_translation("auto", warm=True)
+    for translator in dict.fromkeys([None, translation.translator]):
+        bundled = Engine.load(ROOT / "knowledge", translator=translator)
+        rows += measure(bundled, "bundled", cases, dev)
+    if translation.translator is not None:
+        translation.translator.close()
+    else:
+        print(f"note: {translation.line()}: English questions measured without translation")
     # Ten dated reports on the deal among 40 unrelated articles (tests/dated_corpus.py): many
     # passages answer alike, as in a folder that follows one story over time.
     sys.path.insert(0, str(ROOT / "tests"))
@@ -228,8 +237,9 @@ def main() -> int:
             "Answer-or-decline model of bot/core/decide.py: confidence = logistic(intercept + "
             "sum(coefficient * feature)); answer when confidence >= threshold (ANSWER_THRESHOLD "
             "overrides). Fitted on SQuAD-es (shared/eval/squad-es, CC BY-SA 4.0), the same "
-            "corpus with half of its articles removed, and eval/*.jsonl over the bundled "
-            "article. Regenerate: python scripts/fit_decision.py --write"
+            "corpus with half of its articles removed, eval/*.jsonl over the bundled article "
+            "(English with and without Apertium) and the dated test folder "
+            "(tests/dated_corpus.py). Regenerate: python scripts/fit_decision.py --write"
         ),
         "fitted": date.today().isoformat(),
         "coefficients": {n: round(float(c), 4) for n, c in zip(FEATURE_NAMES, w, strict=False)},

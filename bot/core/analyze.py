@@ -230,8 +230,11 @@ class QuestionAnalyzer:
         for unit in alternatives:
             if unit and all(t in vocab for t in unit):
                 units.setdefault(unit, ALTERNATIVE_WEIGHT)
-        for unit, w in paraphrases:  # lemmas and synonyms: weigh less than the word
-            units.setdefault(unit, w)
+        synonyms = set()
+        for unit, w in paraphrases:  # thesaurus synonyms: weigh less than the word
+            if unit not in units:
+                units[unit] = w
+                synonyms.add(unit)
         if not units:
             stems = [*own, *(t for u in alternatives for t in u)]
             for t in self._fuzzy(surface.split(), self._article_words):
@@ -243,6 +246,9 @@ class QuestionAnalyzer:
         # A word's importance is its own rarity; else that of its first (usual) translation.
         primary = [u for u, w in units.items() if w == 1.0] or list(units)[:1]
         weight = max(self.index.term_idf(t) or 0.0 for u in primary for t in u)
+        if all(u in synonyms for u in units):
+            # Only thesaurus synonyms stand for it: it weighs as the unknown word it is.
+            weight = self.index.unseen_idf()
         # BM25's idf is 0 for words in half the passages of a tiny corpus; keep them counted.
         weight = max(weight, MIN_WEIGHT_SHARE * self.index.unseen_idf())
         return QueryGroup(surface, tuple(units), tuple(units.values()), weight, known=True)

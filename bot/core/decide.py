@@ -43,7 +43,7 @@ class Features:
     coverage_sq: float  # coverage squared: a nearly whole match counts more than linearly
     relative_score: float  # its BM25 over the most this question could score (every word, tf 1)
     document_coverage: float  # share of the question the passage's whole document holds
-    together: float  # share of neighbouring question words that share a sentence of it
+    together: float  # share of neighbouring question words that share one of its sentences
     rare: float  # share of the question's two rarest words (names, unknown words) it holds
     margin: float  # how far it leads the next passage: (s1 - s2) / s1
     short: float  # 1 / number of content words: short questions match by chance more easily
@@ -140,7 +140,8 @@ class Decider:
         groups = [g for g in groups if not self.framing(g.surface)] or groups
         best = ranked[0]
         total = sum(g.weight for g in groups) or 1.0
-        has_year = any(YEAR.match(t) for s in self.passage_sentences(best.passage) for t in s)
+        sentences = self.passage_sentences(best.passage)
+        has_year = any(YEAR.match(t) for s in sentences for t in s)
         strength = [
             1.0 if has_year and g.surface in YEAR_WORDS else self._strength(g, best.passage)
             for g in groups
@@ -148,7 +149,11 @@ class Decider:
         held = [h > SYNONYM_WEIGHT for h in strength]
         coverage = sum(g.weight for g, h in zip(groups, held, strict=True) if h) / total
         start, end = self.document_span(best.passage)
-        in_doc = [self._in_documents(g, start, end) for g in groups]
+        # A group the passage holds is in its document (a year standing for "año" aside).
+        in_doc = [
+            (h and g.surface not in YEAR_WORDS) or self._in_documents(g, start, end)
+            for g, h in zip(groups, held, strict=True)
+        ]
         raw = best.score / (COVERAGE_FLOOR + best.coverage)
         ceiling = (self.index.k1 + 1) * total
         second = ranked[1].score if len(ranked) > 1 else 0.0
@@ -165,7 +170,7 @@ class Decider:
             relative_score=min(1.0, raw / ceiling),
             document_coverage=sum(g.weight for g, h in zip(groups, in_doc, strict=True) if h)
             / total,
-            together=self._together(groups, best.passage, coverage),
+            together=self._together(groups, sentences, coverage),
             rare=sum(groups[i].weight for i in rarest if held[i]) / rare_weight,
             margin=(best.score - second) / best.score if best.score > 0 else 0.0,
             short=1.0 / max(1, len(groups)),
@@ -194,12 +199,14 @@ class Decider:
                 return True
         return False
 
-    def _together(self, groups: list[QueryGroup], passage: int, coverage: float) -> float:
+    def _together(
+        self, groups: list[QueryGroup], sentences: Sequence[Sequence[str]], coverage: float
+    ) -> float:
         """Return the share of neighbouring question words that share a sentence of the passage."""
         if len(groups) < 2:
             return coverage
         where: dict[str, set[int]] = {}
-        for n, sentence in enumerate(self.passage_sentences(passage)):
+        for n, sentence in enumerate(sentences):
             for term in sentence:
                 where.setdefault(term, set()).add(n)
         spots = [set().union(*(where.get(t, ()) for t in g.terms)) for g in groups]
