@@ -138,6 +138,8 @@ class DealBotMixin:
     async def setup_hook(self) -> None:
         """Prepare the commands, then sync them (at login, before the gateway connects)."""
         await self.prepare()
+        if not self.sync_only:
+            await asyncio.to_thread(warm_up, self.engine)
         await self.sync_commands(force=self.sync_only)
 
     async def on_message(self, message: discord.Message) -> None:
@@ -220,6 +222,7 @@ class DealBotMixin:
                 answer_threshold=self.settings.answer_threshold,
                 translator=self.engine.translator,
             )
+            await asyncio.to_thread(warm_up, engine)
             self.engine = engine
             log.info("knowledge reloaded: %d passages", len(engine.passages))
             return engine
@@ -308,6 +311,18 @@ def _write_marker(path: Path, text: str) -> None:
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
         log.warning("could not remember the synced tree in %s: %s", path, exc)
+
+
+def warm_up(engine: Engine) -> None:
+    """Ask one question before members do: the first question loads the analysis's lazy data
+    (2-3 s), which would otherwise hold up the first burst of answers."""
+    started = time.perf_counter()
+    try:
+        engine.ask(next(iter(engine.suggested_questions), "acuerdo"))
+    except Exception:  # a warm-up must never keep the bot from starting
+        log.exception("warming up the engine failed")
+        return
+    log.info("engine warmed up in %.2f s", time.perf_counter() - started)
 
 
 # The bot never joins voice: discord.py's warnings about missing voice libraries are noise.

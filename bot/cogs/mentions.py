@@ -159,7 +159,7 @@ class MentionsCog(commands.Cog):
         """Answer the message once, as /preguntar would, when it is addressed to the bot."""
         me = self.bot.user
         request = asked(message, me.id) if me is not None else None
-        if request is None:
+        if request is None or self.bot.stopping:  # shutting down: start nothing to cut off
             return
         config = await self.bot.server_config(message.guild.id if message.guild else None)
         if message.guild is not None and not config.mentions:

@@ -24,7 +24,10 @@ def apertium() -> Iterator[ProcessTranslator]:
         if os.environ.get("REQUIRE_APERTIUM") == "1":
             pytest.fail(f"{reason}, and REQUIRE_APERTIUM=1 requires it")
         pytest.skip(reason)
-    translation = open_translation("auto", warm=True)
+    # A generous timeout: these tests check what Apertium's translations answer, not the
+    # timeout (test_translate.py covers that with fake translators); a loaded machine must not
+    # turn a slow translation into a glossary-only answer here.
+    translation = open_translation("auto", timeout=10.0, warm=True)
     assert translation.translator is not None, translation.line()
     yield translation.translator
     translation.translator.close()
