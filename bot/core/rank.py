@@ -163,9 +163,10 @@ def _light_ceiling(
     total_weight: float,
 ) -> float:
     """Return more than the final score of any passage that only light units hold."""
-    best = sum(max((w * index.max_weight(t) for t, w in lt), default=0.0) for lt in light)
+    # A group's best unit counts at least 0 (scores below are clipped), so each adds >= 0.
+    best = sum(max(0.0, *[w * index.max_weight(t) for t, w in lt]) if lt else 0.0 for lt in light)
     share = sum(g.weight for g, lt in zip(groups, light, strict=True) if lt) / total_weight
-    return (max(best, 0.0) * (COVERAGE_FLOOR + share) + 1e-6 * share) * (1 + 1e-9) + 1e-12
+    return (best * (COVERAGE_FLOOR + share) + 1e-6 * share) * (1 + 1e-9) + 1e-12
 
 
 def _light_merged(
