@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cached_property
 
@@ -55,11 +56,17 @@ class QuestionAnalyzer:
         surface: dict[str, str],
         paraphraser: Paraphraser | None = None,
         translator: Translator | None = None,
+        framing: Callable[[str], bool] = lambda surface: False,
     ) -> None:
-        """Build over an index and the map of the article's folded words to index terms."""
+        """Build over an index and the map of the article's folded words to index terms.
+
+        `framing` tells the words that only frame a question ("latest", "ahora"): the answer
+        stage handles them, so a translation never stands in for them.
+        """
         self.index = index
         self.paraphraser = paraphraser
         self.translator = translator
+        self.framing = framing
         self.glossary = glossary
         self.es = es
         self.en = en
@@ -140,7 +147,9 @@ class QuestionAnalyzer:
         out = self.translator.translate([question])
         if out is None:
             return groups  # the translator failed: the glossary alone answers
-        kept = [g for g in groups if g.known or g.meta or g.surface in names]
+        kept = [
+            g for g in groups if g.known or g.meta or g.surface in names or self.framing(g.surface)
+        ]
         replaced = len(groups) - len(kept)
         taken = {t for g in kept for t in g.terms}
         extra = []

@@ -162,6 +162,7 @@ class Engine:
             analyzed.surface,
             paraphraser,
             self.translator,
+            framing=dated.is_cue,
         )
         spans: list[tuple[int, int]] = []
         for d in self.documents:

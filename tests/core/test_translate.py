@@ -184,3 +184,25 @@ def test_spanish_words_keep_unknown_words_as_typed() -> None:
         "y",
         "poseer",
     ]
+
+
+class _LatestAsTardio:
+    """Apertium's real translation of "latest" is "tardío", which no article uses."""
+
+    def translate(self, texts: list[str]) -> list[str]:
+        return ["Qué es el más tardío en el *Stargate proyecto?" for _ in texts]
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_recency_word_is_not_replaced_by_its_translation(tmp_path: Path) -> None:
+    from dated_corpus import write_corpus  # tests/ is on the import path
+
+    folder = write_corpus(tmp_path / "knowledge")
+    question = "What is the latest on the Stargate project?"
+    plain = Engine.load(folder).ask(question, lang="en")
+    translated = Engine.load(folder, translator=_LatestAsTardio()).ask(question, lang="en")
+    assert plain.answered and translated.answered
+    assert translated.passages[0].text == plain.passages[0].text
+    assert "Stargate" in translated.passages[0].text
