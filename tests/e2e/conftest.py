@@ -7,6 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.answer import Engine
+from bot.settings import BUNDLED_KNOWLEDGE
+
+from .bot_harness import SETTINGS_ENV
 from .fake_discord import FakeDiscord, redirect_discord, write_sitecustomize
 
 
@@ -43,3 +47,16 @@ async def fake_discord(
 def fake_discord_env(fake_discord: FakeDiscord, tmp_path: Path) -> dict[str, str]:
     """Environment for a subprocess (``python -m bot``) whose discord.py uses the fake."""
     return write_sitecustomize(tmp_path, fake_discord.port)
+
+
+@pytest.fixture(autouse=True)
+def _no_bot_settings_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process Settings must not pick up DISCORD_TOKEN, SHARD_COUNT... from the shell."""
+    for name in SETTINGS_ENV:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    """The engine over the bundled knowledge (immutable: /recargar swaps in a new one)."""
+    return Engine.load(BUNDLED_KNOWLEDGE)

@@ -21,7 +21,7 @@ import bot.cogs.ask as ask_module
 from bot.cogs.client import ShardedDealBot
 from bot.core.answer import Engine
 from bot.i18n import t
-from bot.settings import BUNDLED_KNOWLEDGE, Settings
+from bot.settings import Settings
 from bot.store import SqliteStore
 
 from .bot_harness import (
@@ -31,7 +31,6 @@ from .bot_harness import (
     QUESTION,
     QUOTE,
     REPO,
-    SETTINGS_ENV,
     TOKEN,
     InProcessBot,
     assert_no_mention_parsing,
@@ -62,19 +61,6 @@ COMMANDS = {
     "Preguntar al bot": "Ask the bot",
 }
 LANG_OF = {"es-ES": "es", "en-US": "en"}
-
-
-@pytest.fixture(autouse=True)
-def _no_bot_settings_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """In-process Settings must not pick up DISCORD_TOKEN, SHARD_COUNT... from the shell."""
-    for name in SETTINGS_ENV:
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture(scope="module")
-def engine() -> Engine:
-    """The engine over the bundled knowledge (immutable: /recargar swaps in a new one)."""
-    return Engine.load(BUNDLED_KNOWLEDGE)
 
 
 @pytest.fixture

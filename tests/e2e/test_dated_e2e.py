@@ -11,17 +11,11 @@ import pytest
 from bot.core.answer import Engine
 
 from . import discord_rules
-from .bot_harness import DEADLINE, SETTINGS_ENV, InProcessBot, make_settings, start_in_process
+from .bot_harness import DEADLINE, InProcessBot, make_settings, start_in_process
 from .fake_discord import FakeDiscord
 
 JSON = Any
 LONG = "Un título larguísimo sobre la revisión del acuerdo entre Microsoft y OpenAI " * 3
-
-
-@pytest.fixture(autouse=True)
-def _no_bot_settings_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in SETTINGS_ENV:
-        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture

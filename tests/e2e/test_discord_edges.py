@@ -19,12 +19,10 @@ import bot.cogs.ask as ask_module
 from bot.core.answer import Engine
 from bot.i18n import t
 from bot.logs import setup_logging
-from bot.settings import BUNDLED_KNOWLEDGE
 from bot.store import SqliteStore
 
 from .bot_harness import (
     DEADLINE,
-    SETTINGS_ENV,
     InProcessBot,
     custom_ids,
     is_ephemeral,
@@ -41,17 +39,6 @@ ALL_COMMANDS = 9
 
 JSON = Any
 QUESTION = "¿Hasta cuándo estará vigente el acuerdo?"
-
-
-@pytest.fixture(autouse=True)
-def _no_bot_settings_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in SETTINGS_ENV:
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture(scope="module")
-def engine() -> Engine:
-    return Engine.load(BUNDLED_KNOWLEDGE)
 
 
 StartBot = Callable[..., Any]

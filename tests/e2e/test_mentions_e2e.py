@@ -17,14 +17,13 @@ import pytest
 
 from bot.core.answer import Engine
 from bot.i18n import t
-from bot.settings import BUNDLED_KNOWLEDGE, ServerConfig
+from bot.settings import ServerConfig
 from bot.store import SqliteStore
 
 from .bot_harness import (
     MANAGE_GUILD,
     QUESTION,
     QUOTE,
-    SETTINGS_ENV,
     InProcessBot,
     custom_ids,
     make_settings,
@@ -42,17 +41,6 @@ JSON = Any
 SANITY = 10.0  # seconds: the generous bound the other e2e waits use
 COOLDOWN_HEAD = t("err_cooldown_at", "es", when="").rstrip(".")
 ADMIN = str(int(DEFAULT_MEMBER_PERMISSIONS) | MANAGE_GUILD)
-
-
-@pytest.fixture(autouse=True)
-def _no_bot_settings_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in SETTINGS_ENV:
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture(scope="module")
-def engine() -> Engine:
-    return Engine.load(BUNDLED_KNOWLEDGE)
 
 
 async def start(
