@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -18,6 +19,10 @@ from bot.core.typos import TypoMatcher
 
 # Glossary synonyms and typo corrections count a little less than the word itself.
 ALTERNATIVE_WEIGHT = 0.8
+# "¿En qué año…?" asks for a year: any year the knowledge holds (1000-2099) stands for the word.
+YEAR_WORDS = frozenset({"año", "anos", "años", "year", "years"})
+YEAR = re.compile(r"^(1\d|20)\d\d$")
+WHICH = frozenset({"que", "what", "which", "cual"})  # "qué año" asks for a year, "cuántos años" not
 # No content word weighs less than this share of an unseen word (BM25's idf can be 0).
 MIN_WEIGHT_SHARE = 0.1
 # An unknown capitalized name weighs this many times an unknown word.
@@ -67,6 +72,7 @@ class QuestionAnalyzer:
         self.paraphraser = paraphraser
         self.translator = translator
         self.framing = framing
+        self._years = tuple(t for t in index.vocab if YEAR.match(t))
         self.glossary = glossary
         self.es = es
         self.en = en
@@ -103,6 +109,7 @@ class QuestionAnalyzer:
                 span, alternatives = self._glossary_match(tokens, i, english, min_words=1)
                 span = max(span, 1)
             chunk = tokens[i : i + span]
+            before = tokens[i - 1] if i else ""
             i += span
             own = [self.es.stem(w) for w in chunk if not self.es.is_stopword(w)]
             if english and alternatives:
@@ -123,6 +130,14 @@ class QuestionAnalyzer:
                 if not group.known:
                     # A name the article never mentions ("Google") is what the question is about.
                     group = replace(group, weight=group.weight * NAME_WEIGHT)
+            if group.surface in YEAR_WORDS and before in WHICH and self._years:
+                years = [(y,) for y in self._years if (y,) not in group.units]
+                group = replace(
+                    group,
+                    units=group.units + tuple(years),
+                    unit_weights=group.unit_weights + (ALTERNATIVE_WEIGHT,) * len(years),
+                    known=True,
+                )
             groups.append(group)
         if translate and self.translator is not None and self._may_be_english(tokens, groups):
             groups = self._translated(question, groups, names)

@@ -12,23 +12,19 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
 
-from bot.core.analyze import QueryGroup
+from bot.core.analyze import YEAR, YEAR_WORDS, QueryGroup
 from bot.core.errors import CoreError
 from bot.core.index import BM25Index
 from bot.core.paraphrase import SYNONYM_WEIGHT
 from bot.core.rank import COVERAGE_FLOOR, Ranked
 
 MODEL_PATH = Path(__file__).resolve().parent / "data" / "decision.json"
-# "¿En qué año…?" asks for a year: a passage that holds one (1000-2099) holds the word.
-YEAR_WORDS = frozenset({"año", "anos", "años", "year", "years"})
-YEAR = re.compile(r"^(1\d|20)\d\d$")
 # Share of the question's content (idf-weighted) a passage must exceed to count as "strong"
 # (the summary quotes strong passages first; the overview picks them).
 MIN_COVERAGE = 0.5

@@ -327,3 +327,30 @@ def test_single_paragraph_document_answers_its_own_words(
     answer = Engine.load(folder).ask("¿Qué bodega ganó el concurso?")
     assert answer.answered, answer.summary
     assert answer.passages[0].text == "La bodega Rioja Alta ganó el concurso de vinos."
+
+
+@pytest.mark.parametrize(
+    "question", ["¿En qué año termina el acuerdo?", "¿Hasta qué año dura el acuerdo?"]
+)
+def test_which_year_questions_find_the_passage_with_the_year(engine: Engine, question: str) -> None:
+    # "hace seis años" in the lead holds the word "años"; the answer is the year 2030.
+    answer = engine.ask(question)
+    assert answer.answered, answer.summary
+    assert "hasta 2030" in answer.passages[0].text
+
+
+def test_how_many_years_is_not_which_year(
+    tmp_path: Path, make_knowledge, make_doc: Callable[..., str]
+) -> None:
+    folder = make_knowledge(
+        tmp_path,
+        {
+            "a.md": make_doc(
+                body="La bodega Rioja Alta abrió en 1890 en Haro.\n\n"
+                "La bodega Rioja Alta envejece sus vinos durante seis años en barrica."
+            )
+        },
+    )
+    engine = Engine.load(folder)
+    assert "1890" in engine.ask("¿En qué año abrió la bodega?").passages[0].text
+    assert "seis años" in engine.ask("¿Cuántos años envejece la bodega?").passages[0].text
