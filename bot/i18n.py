@@ -23,7 +23,6 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "paragraph": {"es": "§{n}", "en": "§{n}"},
     "headline": {"es": "titular", "en": "headline"},
-    "more": {"es": "Más pasajes", "en": "More passages"},
     "publish": {"es": "Publicar", "en": "Publish"},
     "err_not_yours_delete": {
         "es": "Solo quien preguntó o quien modera el canal puede borrar esta respuesta.",
@@ -64,10 +63,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "es": "(+{n} pasajes más: pulsa ▶)",
         "en": "(+{n} more passages: press ▶)",
     },
-    "err_cooldown": {
-        "es": "Vas muy rápido: vuelve a intentarlo en {s} s.",
-        "en": "You are going fast: try again in {s} s.",
-    },
     "err_cooldown_at": {
         "es": "Vas muy rápido: podrás volver a preguntar {when}.",
         "en": "You are going fast: you can ask again {when}.",
@@ -89,10 +84,6 @@ STRINGS: dict[str, dict[str, str]] = {
     "err_no_text": {
         "es": "Ese mensaje no tiene texto que pueda usar como pregunta.",
         "en": "That message has no text I can use as a question.",
-    },
-    "err_not_yours": {
-        "es": "Solo quien preguntó puede pedir más pasajes. Pregunta tú con /preguntar.",
-        "en": "Only the person who asked can page through passages. Ask with /ask.",
     },
     "err_stopping": {
         "es": "El bot se está reiniciando; vuelve a preguntar en un momento.",
@@ -119,7 +110,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "There is no document titled «{name}»: pick one from the list.",
     },
     "sources_title": {"es": "Fuentes", "en": "Sources"},
-    "sources_page": {"es": "página {a}/{b}", "en": "page {a}/{b}"},
     "sources_count": {"es": "{n} documentos", "en": "{n} documents"},
     "previous": {"es": "Anterior", "en": "Previous"},
     "next": {"es": "Siguiente", "en": "Next"},
@@ -267,11 +257,6 @@ def lang_of_locale(locale: str | None, default: str = "es") -> str:
         return default
     head = locale.replace("_", "-").split("-")[0].lower()
     return head if head in ("es", "en") else default
-
-
-def cooldown_message(retry_after: float, lang: str) -> str:
-    """Return the "try again in N s" message for a spent question budget."""
-    return t("err_cooldown", lang, s=max(1, round(retry_after)))
 
 
 def discord_cooldown_message(retry_after: float, lang: str, now: float | None = None) -> str:

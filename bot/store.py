@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from bot.faults import CONFIG, FAULT, Fault
 from bot.i18n import lang_of_locale, t
@@ -81,13 +81,20 @@ class ServerOverrides:
 
     def apply(self, defaults: ServerConfig) -> ServerConfig:
         """Return the defaults with this server's choices applied."""
-        changed = {f.name: getattr(self, f.name) for f in fields(self)}
-        return replace(defaults, **{k: v for k, v in changed.items() if v is not None})
+        return _overlay(defaults, self)
 
     def merged(self, newer: ServerOverrides) -> ServerOverrides:
         """Return these choices updated with the ones `newer` sets."""
-        changed = {f.name: getattr(newer, f.name) for f in fields(newer)}
-        return replace(self, **{k: v for k, v in changed.items() if v is not None})
+        return _overlay(self, newer)
+
+
+_T = TypeVar("_T")  # ServerConfig or ServerOverrides: frozen dataclasses with the same fields
+
+
+def _overlay(base: _T, changes: ServerOverrides) -> _T:
+    """Return `base` with every field `changes` sets (not None) replaced."""
+    changed = {f.name: getattr(changes, f.name) for f in fields(changes)}
+    return replace(base, **{k: v for k, v in changed.items() if v is not None})
 
 
 class Store(Protocol):

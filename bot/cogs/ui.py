@@ -280,7 +280,7 @@ def sources_embed(engine: Any, lang: str, page: int = 0) -> tuple[discord.Embed,
     page = min(max(page, 0), len(pages) - 1)
     title = t("sources_title", lang)
     if len(pages) > 1:
-        title += f" · {t('sources_page', lang, a=page + 1, b=len(pages))}"
+        title += f" · {t('page_of', lang, a=page + 1, b=len(pages))}"
     embed = discord.Embed(title=title, colour=COLOR_INFO)
     for name, value in pages[page]:
         embed.add_field(name=name, value=value, inline=False)
