@@ -140,9 +140,8 @@ def load_engine(folder: Path, settings: Settings) -> Engine:
     return Engine.load(
         folder,
         ProgressBar(),
-        max_bytes=settings.max_document_bytes,
-        answer_threshold=settings.answer_threshold,
         translator=translation.translator,
+        **settings.engine_options,
     )
 
 
@@ -233,12 +232,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         from bot.core.answer import Engine
 
         folder = args.folder or settings.knowledge_dir
-        engine = Engine.load(
-            folder,
-            cli.ProgressBar(),
-            max_bytes=settings.max_document_bytes,
-            answer_threshold=settings.answer_threshold,
-        )
+        engine = Engine.load(folder, cli.ProgressBar(), **settings.engine_options)
         print(
             f"{folder}: OK — {len(engine.documents)} document(s), {len(engine.passages)} "
             f"passages, {len(engine.index.vocab)} terms, built in {engine.build_seconds:.2f} s"

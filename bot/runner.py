@@ -68,10 +68,7 @@ def run_bot(settings: Settings, *, sync_only: bool = False) -> int:
     translation = settings.open_translation(warm=True)
     log.info("%s", translation.line())
     engine = Engine.load(
-        settings.knowledge_dir,
-        max_bytes=settings.max_document_bytes,
-        answer_threshold=settings.answer_threshold,
-        translator=translation.translator,
+        settings.knowledge_dir, translator=translation.translator, **settings.engine_options
     )
     store, salt = open_store(settings)
     register_secret(salt)

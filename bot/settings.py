@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -134,6 +134,11 @@ class Settings(BaseSettings):
     def max_document_bytes(self) -> int:
         """Return the size limit of one knowledge file in bytes."""
         return self.max_document_mb * 1024 * 1024
+
+    @property
+    def engine_options(self) -> dict[str, Any]:
+        """Return the Engine.load keywords these settings decide (all but the translator)."""
+        return {"max_bytes": self.max_document_bytes, "answer_threshold": self.answer_threshold}
 
     def server_defaults(self) -> ServerConfig:
         """Return the configuration of a server that never used /configurar."""

@@ -218,9 +218,8 @@ class DealBotMixin:
             engine = await asyncio.to_thread(
                 Engine.load,
                 self.settings.knowledge_dir,
-                max_bytes=self.settings.max_document_bytes,
-                answer_threshold=self.settings.answer_threshold,
                 translator=self.engine.translator,
+                **self.settings.engine_options,
             )
             await asyncio.to_thread(warm_up, engine)
             self.engine = engine
