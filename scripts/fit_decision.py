@@ -26,7 +26,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.core import answer  # noqa: E402
+from bot.core import answer, dated  # noqa: E402
 from bot.core.answer import Engine, clean_question  # noqa: E402
 from bot.core.decide import FEATURE_NAMES, MODEL_PATH, DecisionModel  # noqa: E402
 from bot.core.knowledge import load_folder  # noqa: E402
@@ -67,6 +67,7 @@ def measure(
     rows = []
     for q, article, scope in cases:
         groups = [g for g in engine.analyze(clean_question(q["q"])) if not g.meta]
+        groups = dated.content_groups(groups)  # as Engine.ask: recency words left out
         if not groups:
             continue  # a question about the document itself: answered from its front matter
         ranked = rank(engine.index, groups)

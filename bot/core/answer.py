@@ -135,14 +135,12 @@ class Engine:
         self.en = Analyzer("english")
         self.passages: tuple[Passage, ...] = tuple(p for d in self.documents for p in d.passages)
         self._docs = {d.id: d for d in self.documents}
-        self.suggested_questions: tuple[str, ...] = tuple(
-            dict.fromkeys(q for d in self.documents for q in d.suggested_questions)
-        )
         # A question suggested by several documents belongs to the first that suggests it.
         self._suggested_by: dict[str, str] = {}
         for d in self.documents:
             for q in d.suggested_questions:
                 self._suggested_by.setdefault(q, d.id)
+        self.suggested_questions: tuple[str, ...] = tuple(self._suggested_by)
         self._newest = tuple(dated.timeline(self.documents)[::-1])
         self._overview: tuple[int, ...] | None = None
         # The passages are analysed in bulk (each distinct word once): their terms feed the
@@ -150,7 +148,6 @@ class Engine:
         # Per passage text, computed once for the quotes, summaries and decisions that reread it.
         self._spans = lru_cache(maxsize=4096)(self._term_spans)
         self._sentence_sets = lru_cache(maxsize=4096)(self._sentences_with_terms)
-        self._sentence_terms = lru_cache(maxsize=4096)(self._passage_sentence_terms)
         analyzed = self.es.analyze_all(p.text for p in self.passages)
         self.index = BM25Index.from_term_ids(analyzed.term_ids, analyzed.lengths, analyzed.terms)
         paraphraser = Paraphraser(self.es.stem, self.index.vocab)
@@ -165,9 +162,11 @@ class Engine:
             framing=dated.is_cue,
         )
         spans: list[tuple[int, int]] = []
+        self._passage_range: dict[str, tuple[int, int]] = {}
         for d in self.documents:
             start = len(spans)
-            spans += [(start, start + len(d.passages))] * len(d.passages)
+            self._passage_range[d.id] = (start, start + len(d.passages))
+            spans += [self._passage_range[d.id]] * len(d.passages)
         self._document_spans = tuple(spans)
         self.decider = Decider(
             self.index,
@@ -175,7 +174,6 @@ class Engine:
             self._document_spans.__getitem__,
             _decision_model(),
             self.answer_threshold,
-            framing=dated.is_cue,
         )
 
     @classmethod
@@ -260,7 +258,7 @@ class Engine:
                 return self._about_document(question, lang, outlet)
         # Recency words ("ahora", "latest") ask for the newest report, which the quote stage
         # orders by date; they are not content a passage must hold.
-        groups = [g for g in groups if not dated.is_cue(g.surface)] or groups
+        groups = dated.content_groups(groups)
         ranked = rank(self.index, groups)
         decision = self.decide(groups, ranked)
         matched = {t for g in groups for t in g.terms}
@@ -317,9 +315,8 @@ class Engine:
         """Turn a question into content groups (glossary, stopwords, typo tolerance applied)."""
         return self.analyzer.analyze(question)
 
-    def _passage_sentence_terms(self, passage: int) -> tuple[list[str], ...]:
-        text = self.passages[passage].text
-        return tuple(self.es.terms(text[s:e]) for s, e in sentences(text))
+    def _sentence_terms(self, passage: int) -> tuple[frozenset[str], ...]:
+        return tuple(terms for _s, terms in self._sentence_sets(self.passages[passage].text))
 
     def _sentences_with_terms(self, text: str) -> tuple[tuple[str, frozenset[str]], ...]:
         return tuple((text[s:e], frozenset(self.es.terms(text[s:e]))) for s, e in sentences(text))
@@ -373,7 +370,7 @@ class Engine:
         """Move a dated report that disagrees with the first one onto the first page."""
         strong = [r for r in relevant if covers(r.coverage)]
         docs = [self.passages[r.passage].document_id for r in strong]
-        firsts = [strong[n] for n in dated.one_per_document([(d, "") for d in docs])]
+        firsts = [strong[n] for n in dated.one_per_document(docs)]
         if len(firsts) < 2:
             return relevant
         quotes = [
@@ -408,9 +405,7 @@ class Engine:
     def _summary_across(
         self, lang: str, quoted: tuple[QuotedPassage, ...], groups: list[QueryGroup]
     ) -> tuple[str, bool]:
-        chosen = [
-            quoted[n] for n in dated.one_per_document([(q.document_id, q.text) for q in quoted])
-        ]
+        chosen = [quoted[n] for n in dated.one_per_document([q.document_id for q in quoted])]
         quotes = [
             (
                 q.document_id,
@@ -447,7 +442,7 @@ class Engine:
         return len(self.documents) > 1
 
     def _headline(self, doc: Document) -> int:
-        return next(i for i, p in enumerate(self.passages) if p.document_id == doc.id)
+        return self._passage_range[doc.id][0]
 
     def _by_outlet(self, groups: list[QueryGroup]) -> list[Document]:
         """Return the documents (newest first) of the outlet every group's words name."""
@@ -587,7 +582,7 @@ class Engine:
 
     def document_choices(self, typed: str, limit: int = 25) -> list[Document]:
         """Return documents whose title nearly contains the typed text, newest first."""
-        docs = dated.timeline(self.documents)[::-1]
+        docs = list(self._newest)
         typed = " ".join(typed.split())
         if not typed:
             return docs[:limit]
@@ -600,9 +595,9 @@ class Engine:
     def document_overview_passages(self, doc: Document, max_quotes: int = 4) -> tuple[int, ...]:
         """Return the first paragraphs of one document (news puts the essentials first)."""
         first = {}
-        for i, p in enumerate(self.passages):
-            if p.document_id == doc.id and p.paragraph > 0:
-                first.setdefault(p.paragraph, i)
+        for i in range(*self._passage_range[doc.id]):
+            if self.passages[i].paragraph > 0:
+                first.setdefault(self.passages[i].paragraph, i)
         return tuple(first[n] for n in sorted(first)[:max_quotes])
 
     def overview(self, *, lang: str = "es", document: Document | None = None) -> Answer:

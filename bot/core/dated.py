@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 
+from bot.core.analyze import QueryGroup
 from bot.core.decide import covers
 from bot.core.knowledge import Document
 from bot.core.rank import Ranked
@@ -226,12 +227,17 @@ def disagreements(
     return pairs
 
 
-def one_per_document(items: Sequence[tuple[str, str]]) -> list[int]:
-    """Return the indices of the first item of each document ((document id, text) items)."""
+def one_per_document(document_ids: Sequence[str]) -> list[int]:
+    """Return the indices of the first item of each document (items given by document id)."""
     seen: dict[str, int] = {}
-    for n, (doc, _text) in enumerate(items):
+    for n, doc in enumerate(document_ids):
         seen.setdefault(doc, n)
     return list(seen.values())[:MAX_SUMMARY_DOCUMENTS]
+
+
+def content_groups(groups: list[QueryGroup]) -> list[QueryGroup]:
+    """Leave out recency words ("ahora", "latest"): the quote stage orders by date for them."""
+    return [g for g in groups if not is_cue(g.surface)] or groups
 
 
 def timeline(documents: Sequence[Document]) -> list[Document]:

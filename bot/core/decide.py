@@ -109,7 +109,6 @@ class Decider:
         document_span: Callable[[int], tuple[int, int]],
         model: DecisionModel,
         threshold: float | None = None,
-        framing: Callable[[str], bool] = lambda surface: False,
     ) -> None:
         """Decide over an index, given each passage's sentences (as terms) and its document."""
         self.index = index
@@ -117,9 +116,6 @@ class Decider:
         self.document_span = document_span
         self.model = model
         self.threshold = model.threshold if threshold is None else threshold
-        # Words that frame the question ("ahora", "lo más reciente") rather than ask something:
-        # a passage need not hold them to answer.
-        self.framing = framing
 
     def decide(self, groups: list[QueryGroup], ranked: list[Ranked]) -> Decision:
         """Answer when the model's confidence in the best passage reaches the threshold."""
@@ -132,8 +128,7 @@ class Decider:
         return Decision(False, round(confidence, 4), self._why(feats), feats)
 
     def features(self, groups: list[QueryGroup], ranked: list[Ranked]) -> Features:
-        """Measure the best passage against the question (framing words left out)."""
-        groups = [g for g in groups if not self.framing(g.surface)] or groups
+        """Measure the best passage against the question (its content groups)."""
         best = ranked[0]
         total = sum(g.weight for g in groups) or 1.0
         sentences = self.passage_sentences(best.passage)
