@@ -5,14 +5,20 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from typing import Any
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 import discord
 
 from bot.cogs import ui
 from bot.cogs.views import answer_view
-from bot.core.answer import Answer, Engine
+from bot.core.answer import MAX_QUESTION_CHARS, Answer, Engine
 from bot.store import QuestionRecord, Store
+
+if TYPE_CHECKING:
+    from bot.cogs.client import DealBotMixin
 
 log = logging.getLogger(__name__)
 
@@ -65,3 +71,61 @@ def user_installed_only(interaction: discord.Interaction) -> bool:
     interaction only, and the server's settings and channel allowlist do not apply.
     """
     return interaction.is_user_integration() and not interaction.is_guild_integration()
+
+
+@dataclass(frozen=True)
+class Asker:
+    """Who asked and where, as the question's record keeps it."""
+
+    guild_id: int | None
+    channel_id: int | None
+    user_id: int
+    locale: str
+    private: bool  # counted, never shown verbatim in statistics
+    source: str  # for the log line when recording fails ("interaction 123", "message 456")
+
+
+def understood(answer: Answer) -> str:
+    """Return a follow-up as understood ("¿y hasta cuándo? (duración, acuerdo)"), so that
+    paging it, or replying to it again, asks the same thing."""
+    if not answer.carried:
+        return answer.question
+    text = f"{answer.question} ({', '.join(answer.carried)})"
+    return text if len(text) <= MAX_QUESTION_CHARS else answer.question
+
+
+async def answer_payload(
+    bot: DealBotMixin,
+    question: str,
+    lang: str,
+    asker: Asker,
+    *,
+    owner: int,
+    public: bool = True,
+    offset: int = 0,
+    context: str | None = None,
+    question_id: int | None = None,
+) -> dict[str, Any]:
+    """Ask the core, record a new question (not a page of a recorded one), render the payload."""
+    engine = bot.engine
+    k = bot.settings.top_k
+    started = time.perf_counter()
+    answer = await asyncio.to_thread(
+        engine.ask, question, lang=lang, k=k, offset=offset, context=context
+    )
+    if question_id is None:
+        record = QuestionRecord(
+            asked_at=datetime.now(UTC),
+            guild_id=asker.guild_id,
+            channel_id=asker.channel_id,
+            user_id=asker.user_id,
+            locale=asker.locale,
+            question=understood(answer),
+            answered=answer.answered,
+            passage_ids=tuple(p.id for p in answer.passages),
+            latency_ms=(time.perf_counter() - started) * 1000,
+            private=asker.private,
+        )
+        question_id = await record_question(bot.store, record, asker.source)
+    bot.metrics.observe(answer.answered, time.perf_counter() - started)
+    return render_answer(answer, lang, question_id, owner, engine, page_size=k, public=public)

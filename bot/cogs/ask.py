@@ -8,7 +8,6 @@ import math
 import os
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +17,7 @@ from discord.ext import commands
 
 from bot import __version__
 from bot.cogs import ui
-from bot.cogs.answering import record_question, render_answer
+from bot.cogs.answering import Asker, answer_payload
 from bot.cogs.configure import config_rows
 from bot.cogs.views import (
     MISSING_MAX,
@@ -28,12 +27,12 @@ from bot.cogs.views import (
     locale_lang,
     sources_view,
 )
-from bot.core.answer import MAX_QUESTION_CHARS, Answer, Engine, clean_question
+from bot.core.answer import MAX_QUESTION_CHARS, Engine, clean_question
 from bot.core.errors import KnowledgeError, QuestionError
 from bot.core.extract import question_in
 from bot.core.translate import INSTALL_HINT
 from bot.i18n import discord_cooldown_message, question_error, t
-from bot.store import QuestionRecord, stats_headline, stats_sections
+from bot.store import stats_headline, stats_sections
 
 if TYPE_CHECKING:
     from bot.cogs.client import DealBot
@@ -292,42 +291,32 @@ class AskCog(commands.Cog):
             if retry is not None:
                 await send_error(interaction, discord_cooldown_message(retry, lang))
                 return
-        engine = self.bot.engine
-        started = time.perf_counter()
         public = not ephemeral
         if edit and interaction.message is not None:  # the edited message keeps its visibility
             public = not interaction.message.flags.ephemeral
-
-        async def build() -> dict[str, Any]:
-            answer = await asyncio.to_thread(
-                engine.ask, question, lang=lang, k=self.bot.settings.top_k, offset=offset
-            )
-            qid = question_id
-            if qid is None:
-                qid = await self._record(interaction, answer, started, private=ephemeral)
-            self.bot.metrics.observe(answer.answered, time.perf_counter() - started)
-            owner = interaction.user.id if owner_id is None else owner_id
-            k = self.bot.settings.top_k
-            return render_answer(answer, lang, qid, owner, engine, page_size=k, public=public)
-
-        await deliver(interaction, build, ephemeral=ephemeral, edit=edit)
-
-    async def _record(
-        self, interaction: discord.Interaction, answer: Answer, started: float, *, private: bool
-    ) -> int | None:
-        record = QuestionRecord(
-            asked_at=datetime.now(UTC),
+        asker = Asker(
             guild_id=interaction.guild_id,
             channel_id=interaction.channel_id,
             user_id=interaction.user.id,
             locale=str(getattr(interaction.locale, "value", interaction.locale)),
-            question=answer.question,
-            answered=answer.answered,
-            passage_ids=tuple(p.id for p in answer.passages),
-            latency_ms=(time.perf_counter() - started) * 1000,
-            private=private,
+            private=ephemeral,
+            source=f"interaction {interaction.id}",
         )
-        return await record_question(self.bot.store, record, f"interaction {interaction.id}")
+        owner = interaction.user.id if owner_id is None else owner_id
+
+        async def build() -> dict[str, Any]:
+            return await answer_payload(
+                self.bot,
+                question,
+                lang,
+                asker,
+                owner=owner,
+                public=public,
+                offset=offset,
+                question_id=question_id,
+            )
+
+        await deliver(interaction, build, ephemeral=ephemeral, edit=edit)
 
     async def _is_operator(self, interaction: discord.Interaction) -> bool:
         """The application's owner, a member of its team, or a user in OPERATOR_IDS."""

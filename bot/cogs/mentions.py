@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,11 +18,10 @@ import discord
 from discord.ext import commands
 
 from bot.cogs import ui
-from bot.cogs.answering import channel_allowed, record_question, render_answer
-from bot.core.answer import MAX_QUESTION_CHARS, Answer, clean_question
+from bot.cogs.answering import Asker, answer_payload, channel_allowed
+from bot.core.answer import clean_question
 from bot.core.errors import QuestionError
 from bot.i18n import discord_cooldown_message, lang_of_locale, question_error, t
-from bot.store import QuestionRecord
 
 if TYPE_CHECKING:
     from bot.cogs.client import DealBot
@@ -117,15 +115,6 @@ def titled_question(message: discord.Message) -> str | None:
     return None
 
 
-def understood(answer: Answer) -> str:
-    """Return a follow-up as understood ("¿y hasta cuándo? (duración, acuerdo)"), so that
-    paging it, or replying to it again, asks the same thing."""
-    if not answer.carried:
-        return answer.question
-    text = f"{answer.question} ({', '.join(answer.carried)})"
-    return text if len(text) <= MAX_QUESTION_CHARS else answer.question
-
-
 class MentionsCog(commands.Cog):
     """Answers mentions, replies to the bot's answers and direct messages."""
 
@@ -208,27 +197,17 @@ class MentionsCog(commands.Cog):
         self, message: discord.Message, question: str, lang: str, context: str | None
     ) -> dict[str, Any]:
         """Answer through the core, record the question, render the payload."""
-        engine = self.bot.engine
-        started = time.perf_counter()
-        answer = await asyncio.to_thread(
-            engine.ask, question, lang=lang, k=self.bot.settings.top_k, context=context
-        )
-        record = QuestionRecord(
-            asked_at=datetime.now(UTC),
+        asker = Asker(
             guild_id=message.guild.id if message.guild else None,
             channel_id=message.channel.id,
             user_id=message.author.id,
             locale=str(message.guild.preferred_locale) if message.guild else "",
-            question=understood(answer),
-            answered=answer.answered,
-            passage_ids=tuple(p.id for p in answer.passages),
-            latency_ms=(time.perf_counter() - started) * 1000,
             private=message.guild is None,  # a DM: counted, never shown in statistics
+            source=f"message {message.id}",
         )
-        qid = await record_question(self.bot.store, record, f"message {message.id}")
-        self.bot.metrics.observe(answer.answered, time.perf_counter() - started)
-        k = self.bot.settings.top_k
-        return render_answer(answer, lang, qid, message.author.id, engine, page_size=k)
+        return await answer_payload(
+            self.bot, question, lang, asker, owner=message.author.id, context=context
+        )
 
     async def send(
         self, message: discord.Message, payload: dict[str, Any], question: str, *, thread: bool
