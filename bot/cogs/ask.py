@@ -333,41 +333,48 @@ class AskCog(commands.Cog):
         lang = locale_lang(interaction)
         if vote < 0:  # the modal is the response; the vote counts even if it is dismissed
             await interaction.response.send_modal(MissingModal(question_id, lang))
-            try:
-                await asyncio.to_thread(
-                    self.bot.store.record_vote, question_id, interaction.user.id, vote
-                )
-            except KeyError:  # purged: the modal's submission says so
-                log.info("vote on purged question %s", question_id)
+            if not await self._store_vote(interaction, question_id, vote):
+                log.info("vote on purged question %s", question_id)  # the modal's submit says so
             return
-
-        async def build() -> dict[str, Any]:  # SQLite may wait on a lock: deliver defers
-            try:
-                await asyncio.to_thread(
-                    self.bot.store.record_vote, question_id, interaction.user.id, vote
-                )
-            except KeyError:  # the question was purged by the retention policy
-                return {"content": t("err_gone", lang)}
-            key = "vote_thanks_up" if vote > 0 else "vote_thanks_down"
-            return {"content": t(key, lang)}
-
-        await deliver(interaction, build, ephemeral=True)
+        thanks = "vote_thanks_up" if vote > 0 else "vote_thanks_down"
+        await self._thank(interaction, question_id, vote, None, thanks, lang)
 
     async def comment(self, interaction: discord.Interaction, question_id: int, text: str) -> None:
         """Keep what a 👎 voter said was missing, with the vote; thank them privately."""
-        lang = locale_lang(interaction)
         comment = " ".join(text.split())[:MISSING_MAX] or None
+        lang = locale_lang(interaction)
+        await self._thank(interaction, question_id, -1, comment, "vote_thanks_down", lang)
 
+    async def _thank(
+        self,
+        interaction: discord.Interaction,
+        question_id: int,
+        vote: int,
+        comment: str | None,
+        thanks: str,
+        lang: str,
+    ) -> None:
         async def build() -> dict[str, Any]:  # SQLite may wait on a lock: deliver defers
-            try:
-                await asyncio.to_thread(
-                    self.bot.store.record_vote, question_id, interaction.user.id, -1, comment
-                )
-            except KeyError:  # the question was purged by the retention policy
-                return {"content": t("err_gone", lang)}
-            return {"content": t("vote_thanks_down", lang)}
+            stored = await self._store_vote(interaction, question_id, vote, comment)
+            return {"content": t(thanks if stored else "err_gone", lang)}
 
         await deliver(interaction, build, ephemeral=True)
+
+    async def _store_vote(
+        self,
+        interaction: discord.Interaction,
+        question_id: int,
+        vote: int,
+        comment: str | None = None,
+    ) -> bool:
+        """Record a vote; False when the question was purged by the retention policy."""
+        try:
+            await asyncio.to_thread(
+                self.bot.store.record_vote, question_id, interaction.user.id, vote, comment
+            )
+        except KeyError:
+            return False
+        return True
 
     async def ask_suggestion(self, interaction: discord.Interaction, key: str) -> None:
         """Ask the suggested question behind a button."""

@@ -385,7 +385,9 @@ async def test_a_private_answer_can_be_published(harness: Harness) -> None:
 class LockedStore(MemoryStore):
     """A store whose writes fail the way SQLite does when another writer holds the lock."""
 
-    def record_vote(self, question_id: int, user_id: int, vote: int) -> None:
+    def record_vote(
+        self, question_id: int, user_id: int, vote: int, comment: str | None = None
+    ) -> None:
         raise sqlite3.OperationalError("database is locked")
 
 

@@ -327,9 +327,11 @@ class HeldStore(SqliteStore):
         if self.held.is_set():
             self.released.wait(10)  # SQLite's busy timeout
 
-    def record_vote(self, question_id: int, user_id: int, vote: int) -> None:
+    def record_vote(
+        self, question_id: int, user_id: int, vote: int, comment: str | None = None
+    ) -> None:
         self._wait()
-        super().record_vote(question_id, user_id, vote)
+        super().record_vote(question_id, user_id, vote, comment)
 
     def question_text(self, question_id: int) -> str | None:
         self._wait()
