@@ -28,7 +28,7 @@ MIN_WEIGHT_SHARE = 0.1
 # An unknown capitalized name weighs this many times an unknown word.
 NAME_WEIGHT = 1.5
 # A machine translation of an English word counts less than a glossary translation.
-TRANSLATION_WEIGHT = 0.7
+TRANSLATION_WEIGHT = 1.0
 
 
 @dataclass(frozen=True)
@@ -175,12 +175,16 @@ class QuestionAnalyzer:
             return groups  # the translator failed: the glossary alone answers
         said = set(spanish_words(out[0]))
         kept, dropped = [], []
+        renamed = 0  # names Apertium translated: their translation may join too
         for g in groups:
             spelled = g.loose and not said.issuperset(g.surface.split())
-            if (g.known and not spelled) or g.meta or self.framing(g.surface):
-                kept.append(g)
-            elif g.surface in names and (g.known or not spelled):
+            if g.surface in names and spelled and _own_word(g):
                 kept.append(g)  # names stay as typed: Apertium makes "Trump" "Triunfo"
+                renamed += 1
+            elif g.surface in names and not g.known and not spelled:
+                kept.append(g)  # a name nobody knows ("Google") is what the question is about
+            elif (g.known and not spelled) or g.meta or self.framing(g.surface):
+                kept.append(g)
             else:
                 dropped.append(g)
         taken = {t for g in kept for t in g.terms}
@@ -197,8 +201,9 @@ class QuestionAnalyzer:
         found = [g for g in extra if _own_word(g)]
         written = [g for g in dropped if g.known and max(g.unit_weights) >= 1.0]
         rest = [g for g in extra if not g.known] + [g for g in extra if g.known and not _own_word(g)]
-        fill = found + (written + rest if rest else [])
-        return kept + fill[: len(dropped)]
+        fill = (found + (written + rest if rest else []))[: len(dropped)]
+        # A translated name joins only as a word the article has ("Great Britain": "Bretaña").
+        return kept + fill + [g for g in found if g not in fill][:renamed]
 
     def _synonyms(self, tokens: list[str]) -> list[str]:
         out: list[str] = []

@@ -317,4 +317,9 @@ def spanish_words(text: str) -> list[str]:
     dictionary with '@'; both stay as typed (names, rare words), '#' only flags a Spanish
     form it could not inflect.
     """
-    return words(re.sub(r"[*@#](?=\w)", "", text))
+    text = re.sub(r"[*@#](?=\w)", "", text)
+    # Spanish doubles letters for plurals: "EE.UU." is the word "EEUU", not "EE" and "UU".
+    return words(_ABBREVIATION.sub(lambda m: m.group(0).replace(".", ""), text))
+
+
+_ABBREVIATION = re.compile(r"\b(?:[A-Z]{2}\.){2,}")
