@@ -180,6 +180,19 @@ class BM25Index:
         seg = self._segment(tid)
         return seg.view(np.int32)[_HIGH::2], _weights_of(seg)
 
+    def weights_at(self, term: str, docs: np.ndarray) -> np.ndarray:
+        """Return a term's score in each of some sorted documents (0 where it is absent)."""
+        tid = self.vocab.get(term)
+        out = np.zeros(len(docs))
+        if tid is None or not len(docs):
+            return out
+        seg = self._segment(tid)
+        ids = seg.view(np.int32)[_HIGH::2]
+        at = np.minimum(np.searchsorted(ids, docs), len(ids) - 1)
+        hit = ids[at] == docs
+        out[hit] = _weights_of(seg[at[hit]])
+        return out
+
     def max_weight(self, term: str) -> float:
         """Return the highest score a term gives any document (0 when no document has it)."""
         tid = self.vocab.get(term)

@@ -1,6 +1,8 @@
 """Ranking: query groups -> scored passages (BM25 per group's best unit, times coverage).
 
-Only the passages the question's postings touch are scored: each unit's passages are the
+A word's family (paraphrase.py) stands in for the word in the best FAMILY_POOL passages that
+lack it (a few binary searches, whatever the postings). Only the passages the question's
+postings touch are scored: each unit's passages are the
 intersection of its terms' postings; a group's best unit per passage, the sums and the coverage
 accumulate in per-thread scratch arrays (zeroed again after each question, never allocated per
 question), read back over the touched ids. The arithmetic per passage is the dense one's, in
@@ -22,6 +24,8 @@ MAX_CANDIDATES = 50
 COVERAGE_FLOOR = 0.5
 # A one-word unit weighing at most this (a thesaurus synonym) is a light unit.
 LIGHT_WEIGHT = 0.25
+# Word families (paraphrase.py) stand in for a missing word among this many best passages.
+FAMILY_POOL = 4 * MAX_CANDIDATES
 # BM25 parameters of the engine's index (rank-bm25's defaults are k1 1.5, b 0.75). Passages are
 # paragraphs cut at ~700 characters, so length matters less than for whole documents. Chosen
 # on half of squad-es's articles (ungated hit@1 on that half: 69.9% at 1.5/0.75, 70.8% at
@@ -47,8 +51,11 @@ def rank(index: BM25Index, groups: list[QueryGroup]) -> list[Ranked]:
         return []
     heavy: list[list[tuple[np.ndarray, np.ndarray]]] = []
     light: list[list[tuple[str, float]]] = []
+    family: list[list[tuple[str, float]]] = []
     for g in groups:
         units = list(zip(g.units, g.unit_weights, strict=True))
+        family.append([(u[0], w) for u, w in units if u in g.family])
+        units = [(u, w) for u, w in units if u not in g.family]
         light.append([(u[0], w) for u, w in units if len(u) == 1 and 0 <= w <= LIGHT_WEIGHT])
         heavy.append(
             [_unit(index, u, w) for u, w in units if not (len(u) == 1 and 0 <= w <= LIGHT_WEIGHT)]
@@ -88,6 +95,8 @@ def rank(index: BM25Index, groups: list[QueryGroup]) -> list[Ranked]:
         raise
     keep = np.flatnonzero(covered > 0)
     docs, score, covered = docs[keep], score[keep], covered[keep]
+    if any(family):
+        docs, score, covered = _with_families(index, family, found, groups, docs, score, covered)
     coverage = covered / total_weight
     # A passage that holds more of the question beats one that repeats a single word; in a
     # tiny corpus where BM25's idf is 0 for every word, coverage alone still ranks.
@@ -103,6 +112,51 @@ def rank(index: BM25Index, groups: list[QueryGroup]) -> list[Ranked]:
             docs[order].tolist(), final[order].tolist(), coverage[order].tolist(), strict=True
         )
     ]
+
+
+def _with_families(
+    index: BM25Index,
+    family: list[list[tuple[str, float]]],
+    found: list[list[tuple[np.ndarray, np.ndarray]]],
+    groups: list[QueryGroup],
+    docs: np.ndarray,
+    score: np.ndarray,
+    covered: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Let word families stand in for a missing word among the best FAMILY_POOL passages.
+
+    In a passage that holds none of a group's units, the group's best family member counts
+    (its score and the group's weight); binary searches of the pool, whatever the postings.
+    """
+    if len(docs) > FAMILY_POOL:
+        total = sum(g.weight for g in groups)
+        final = score * (COVERAGE_FLOOR + covered / total) + 1e-6 * covered / total
+        kth = np.partition(final, len(final) - FAMILY_POOL)[len(final) - FAMILY_POOL]
+        pool = np.flatnonzero(final >= kth)  # the pool and its ties
+        docs, score, covered = docs[pool], score[pool], covered[pool]
+    order = np.argsort(docs)
+    docs, score, covered = docs[order], score[order].copy(), covered[order].copy()
+    for g, members, units in zip(groups, family, found, strict=True):
+        if not members:
+            continue
+        held = np.zeros(len(docs), dtype=bool)
+        for d, _ in units:
+            held |= _holds(d, docs)
+        best = np.zeros(len(docs))
+        for t, w in members:
+            best = np.maximum(best, index.weights_at(t, docs) * w)
+        gain = ~held & (best > 0)
+        score[gain] += best[gain]
+        covered[gain] += g.weight
+    return docs, score, covered
+
+
+def _holds(postings: np.ndarray, docs: np.ndarray) -> np.ndarray:
+    """Tell, for sorted documents, which ones a sorted postings array holds."""
+    if not len(postings):
+        return np.zeros(len(docs), dtype=bool)
+    at = np.minimum(np.searchsorted(postings, docs), len(postings) - 1)
+    return postings[at] == docs
 
 
 def _accumulate(
