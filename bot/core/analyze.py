@@ -95,8 +95,14 @@ class QuestionAnalyzer:
     ) -> list[QueryGroup]:
         """Turn a question into content groups (glossary, stopwords, typo tolerance applied)."""
         tokens = words(question)
+        translation: list[str] | None = None
         if english is None:
             english = looks_english(tokens, self._en_stop, self._es_stop)
+            if not english and translate and self.translator is not None and self._keywords(tokens):
+                # No function word tells the language of "agreement end date": Apertium does,
+                # it knows most words of an English query and few of a Spanish one.
+                translation = self.translator.translate([question])
+                english = translation is not None and apertium_knows(translation[0], tokens)
         names = proper_nouns(question)
         groups: list[QueryGroup] = []
         i = 0
@@ -149,8 +155,12 @@ class QuestionAnalyzer:
                 )
             groups.append(group)
         if translate and self.translator is not None and self._may_be_english(tokens, groups):
-            groups = self._translated(question, groups, names)
+            groups = self._translated(question, groups, names, translation)
         return groups
+
+    def _keywords(self, tokens: list[str]) -> bool:
+        """Tell whether a question is bare keywords: no function word of either language."""
+        return bool(tokens) and not any(t in self._en_stop or t in self._es_stop for t in tokens)
 
     def _may_be_english(self, tokens: list[str], groups: list[QueryGroup]) -> bool:
         """Tell whether to translate: English, or keywords with no Spanish word and unknowns."""
@@ -159,7 +169,11 @@ class QuestionAnalyzer:
         return not any(t in self._es_stop for t in tokens) and not all(g.known for g in groups)
 
     def _translated(
-        self, question: str, groups: list[QueryGroup], names: set[str]
+        self,
+        question: str,
+        groups: list[QueryGroup],
+        names: set[str],
+        translation: list[str] | None = None,
     ) -> list[QueryGroup]:
         """Replace the English words no glossary knows by the Spanish analysis of the translation.
 
@@ -172,7 +186,7 @@ class QuestionAnalyzer:
         "aventura") stays.
         """
         assert self.translator is not None
-        out = self.translator.translate([question])
+        out = translation or self.translator.translate([question])
         if out is None:
             return groups  # the translator failed: the glossary alone answers
         said = set(spanish_words(out[0]))
@@ -321,6 +335,15 @@ class QuestionAnalyzer:
 def _own_word(group: QueryGroup) -> bool:
     """Tell whether a translated word is itself in the article (not only a synonym of it)."""
     return group.known and max(group.unit_weights) >= TRANSLATION_WEIGHT - 1e-9
+
+
+def apertium_knows(translation: str, tokens: list[str]) -> bool:
+    """Tell whether Apertium knew at least half the words of what it translated.
+
+    It marks each word it does not know with '*' and passes it through as typed.
+    """
+    unknown = len(re.findall(r"\*\w", translation))
+    return bool(tokens) and 2 * unknown <= len(tokens)
 
 
 def looks_english(tokens: list[str], en_stop: frozenset[str], es_stop: frozenset[str]) -> bool:

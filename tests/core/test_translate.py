@@ -249,3 +249,20 @@ def test_english_words_a_spanish_text_quotes_give_way_to_the_translation(
         translator.close()
     assert answer.answered
     assert "reacción nuclear" in answer.passages[0].text
+
+
+def test_apertium_tells_the_language_of_bare_keywords(knowledge_dir: Path, fake_dir: Path) -> None:
+    # No function word says "agreement end date" is English; Apertium knows all its words
+    # (its real output below), and none of "acuerdo vigente" (it marks each with '*').
+    table = "hello=hola\nagreement end date=Cita de fin del acuerdo\n"
+    table += "acuerdo vigente=*acuerdo *vigente\n"
+    (fake_dir / "table.txt").write_text(table, encoding="utf-8")
+    translator = ProcessTranslator([sys.executable, str(fake_dir / "translator.py")], 2.0)
+    try:
+        engine = Engine.load(knowledge_dir, translator=translator)
+        english = engine.ask("agreement end date", lang="en")
+        spanish = engine.ask("acuerdo vigente")
+    finally:
+        translator.close()
+    assert english.answered and "vigente hasta 2030" in english.passages[0].text
+    assert spanish.to_dict() == Engine.load(knowledge_dir).ask("acuerdo vigente").to_dict()
