@@ -197,16 +197,17 @@ class QuestionAnalyzer:
             if g.surface in names and spelled and _own_word(g):
                 kept.append(g)  # names stay as typed: Apertium makes "Trump" "Triunfo"
                 renamed += 1
-            elif g.surface in names and not g.known and not spelled:
-                kept.append(g)  # a name nobody knows ("Google") is what the question is about
+            elif not g.known and said.issuperset(g.surface.split()):
+                kept.append(g)  # Apertium does not know it either ("Google", "citoquina")
             elif (g.known and not spelled) or g.meta or self.framing(g.surface):
                 kept.append(g)
             else:
                 dropped.append(g)
         taken = {t for g in kept for t in g.terms}
+        typed = {g.surface for g in kept}
         extra = []
         for g in self.analyze(" ".join(spanish_words(out[0])), english=False, translate=False):
-            if g.meta or taken.intersection(g.terms):
+            if g.meta or taken.intersection(g.terms) or g.surface in typed:
                 continue
             weights = tuple(w * TRANSLATION_WEIGHT for w in g.unit_weights)
             extra.append(replace(g, unit_weights=weights))
@@ -215,7 +216,12 @@ class QuestionAnalyzer:
         # holds as written, then unknown translated words, then words known only through a
         # synonym (those would answer for a word the article lacks).
         found = [g for g in extra if _own_word(g)]
-        written = [g for g in dropped if g.known and max(g.unit_weights) >= 1.0]
+        said_found = {t for g in found for t in g.terms}
+        written = [
+            g
+            for g in dropped
+            if g.known and max(g.unit_weights) >= 1.0 and not said_found.intersection(g.terms)
+        ]
         rest = [g for g in extra if not g.known] + [
             g for g in extra if g.known and not _own_word(g)
         ]
