@@ -266,3 +266,25 @@ def test_apertium_tells_the_language_of_bare_keywords(knowledge_dir: Path, fake_
         translator.close()
     assert english.answered and "vigente hasta 2030" in english.passages[0].text
     assert spanish.to_dict() == Engine.load(knowledge_dir).ask("acuerdo vigente").to_dict()
+
+
+def test_a_word_nobody_knows_keeps_the_question_out_of_scope(
+    tmp_path: Path, fake_dir: Path, make_knowledge, make_doc
+) -> None:
+    # "rare" is a Spanish stem too ("raro"): neither it nor its translation may stand in twice
+    # for the question, whose subject ("citoquina") no passage mentions.
+    body = (
+        "Un fenómeno raro se observó en el laboratorio de Chicago.\n\n"
+        "La primera reacción nuclear fue hecha por el equipo de Fermi."
+    )
+    folder = make_knowledge(tmp_path, {"a.md": make_doc(title="Física", body=body)})
+    question = "What is a citoquina rare?"
+    (fake_dir / "table.txt").write_text(
+        f"hello=hola\n{question}=Qué es un *citoquina raro?\n", encoding="utf-8"
+    )
+    translator = ProcessTranslator([sys.executable, str(fake_dir / "translator.py")], 2.0)
+    try:
+        answer = Engine.load(folder, translator=translator).ask(question, lang="en")
+    finally:
+        translator.close()
+    assert not answer.answered
