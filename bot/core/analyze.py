@@ -203,15 +203,17 @@ class QuestionAnalyzer:
                 kept.append(g)
             else:
                 dropped.append(g)
-        taken = {t for g in kept for t in g.terms}
+        # Words already asked for, by their best forms: a thesaurus synonym of one word
+        # ("producir": "efectuar") must not keep out another ("efecto").
+        taken = {t for g in kept for t in _main_terms(g)}
         typed = {g.surface for g in kept}
         extra = []
         for g in self.analyze(" ".join(spanish_words(out[0])), english=False, translate=False):
-            if g.meta or taken.intersection(g.terms) or g.surface in typed:
+            if g.meta or taken.intersection(_main_terms(g)) or g.surface in typed:
                 continue
             weights = tuple(w * TRANSLATION_WEIGHT for w in g.unit_weights)
             extra.append(replace(g, unit_weights=weights))
-            taken.update(g.terms)
+            taken.update(_main_terms(g))
         # One for one: translated words the article has first, then English words the article
         # holds as written, then unknown translated words, then words known only through a
         # synonym (those would answer for a word the article lacks).
@@ -336,6 +338,12 @@ class QuestionAnalyzer:
                 continue
             found.extend(matcher.match(word))
         return found
+
+
+def _main_terms(group: QueryGroup) -> set[str]:
+    """Return the terms of a group's best-weighted forms (not its lighter synonyms)."""
+    best = max(group.unit_weights, default=0.0)
+    return {t for u, w in zip(group.units, group.unit_weights, strict=True) if w >= best for t in u}
 
 
 def _own_word(group: QueryGroup) -> bool:
