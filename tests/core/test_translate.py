@@ -288,3 +288,26 @@ def test_a_word_nobody_knows_keeps_the_question_out_of_scope(
     finally:
         translator.close()
     assert not answer.answered
+
+
+def test_a_thesaurus_synonym_of_one_translated_word_does_not_keep_out_another(
+    tmp_path: Path, fake_dir: Path, make_knowledge, make_doc
+) -> None:
+    # The thesaurus lists "generar" among the synonyms of both "producir" and "efecto": the
+    # translation's "efecto magnético" still counts, so the passage that holds it is quoted.
+    body = (
+        "El giro puede producir moléculas de oxígeno en la fábrica.\n\n"
+        "El efecto magnético del giro ordena las moléculas de oxígeno.\n\n"
+        "La central genera electricidad para la ciudad."
+    )
+    folder = make_knowledge(tmp_path, {"a.md": make_doc(title="Física", body=body)})
+    question = "The spin of what can produce a magnetic effect to the molecules of oxygen?"
+    spanish = "El giro de qué puede producir un efecto magnético a las moléculas de oxígeno?"
+    (fake_dir / "table.txt").write_text(f"hello=hola\n{question}={spanish}\n", encoding="utf-8")
+    translator = ProcessTranslator([sys.executable, str(fake_dir / "translator.py")], 2.0)
+    try:
+        answer = Engine.load(folder, translator=translator).ask(question, lang="en")
+    finally:
+        translator.close()
+    assert answer.answered
+    assert "efecto magnético" in answer.passages[0].text
