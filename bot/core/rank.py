@@ -24,8 +24,9 @@ MAX_CANDIDATES = 50
 COVERAGE_FLOOR = 0.5
 # A one-word unit weighing at most this (a thesaurus synonym) is a light unit.
 LIGHT_WEIGHT = 0.25
-# Word families (paraphrase.py) stand in for a missing word among this many best passages.
-FAMILY_POOL = 4 * MAX_CANDIDATES
+# Word families (paraphrase.py) stand in for a missing word among this many best passages
+# (the candidates without them; the light-unit bound keeps exactly these whatever the path).
+FAMILY_POOL = MAX_CANDIDATES
 # BM25 parameters of the engine's index (rank-bm25's defaults are k1 1.5, b 0.75). Passages are
 # paragraphs cut at ~700 characters, so length matters less than for whole documents. Chosen
 # on half of squad-es's articles (ungated hit@1 on that half: 69.9% at 1.5/0.75, 70.8% at
