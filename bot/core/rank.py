@@ -25,7 +25,7 @@ COVERAGE_FLOOR = 0.5
 # A one-word unit weighing at most this (a thesaurus synonym) is a light unit.
 LIGHT_WEIGHT = 0.25
 # Word families (paraphrase.py) stand in for a missing word among this many best passages
-# (the candidates without them; the light-unit bound keeps exactly these whatever the path).
+# (the candidates without them, and their ties: the light-unit bound keeps exactly these).
 FAMILY_POOL = MAX_CANDIDATES
 # BM25 parameters of the engine's index (rank-bm25's defaults are k1 1.5, b 0.75). Passages are
 # paragraphs cut at ~700 characters, so length matters less than for whole documents. Chosen
@@ -96,16 +96,20 @@ def rank(index: BM25Index, groups: list[QueryGroup]) -> list[Ranked]:
         raise
     keep = np.flatnonzero(covered > 0)
     docs, score, covered = docs[keep], score[keep], covered[keep]
-    if any(family):
-        docs, score, covered = _with_families(index, family, found, groups, docs, score, covered)
     coverage = covered / total_weight
     # A passage that holds more of the question beats one that repeats a single word; in a
     # tiny corpus where BM25's idf is 0 for every word, coverage alone still ranks.
     final = score * (COVERAGE_FLOOR + coverage) + 1e-6 * coverage
-    if len(final) > 4 * MAX_CANDIDATES:
+    pool = len(final) > 4 * MAX_CANDIDATES or (any(family) and len(final) > FAMILY_POOL)
+    if pool:  # the best MAX_CANDIDATES (= FAMILY_POOL) and their ties
         kth = np.partition(final, len(final) - MAX_CANDIDATES)[len(final) - MAX_CANDIDATES]
         near = np.flatnonzero(final >= kth)
         docs, final, coverage = docs[near], final[near], coverage[near]
+        score, covered = score[near], covered[near]
+    if any(family):
+        docs, score, covered = _with_families(index, family, groups, docs, score, covered)
+        coverage = covered / total_weight
+        final = score * (COVERAGE_FLOOR + coverage) + 1e-6 * coverage
     order = np.lexsort((docs, -final))[:MAX_CANDIDATES]
     return [
         Ranked(d, s, c)
@@ -118,46 +122,33 @@ def rank(index: BM25Index, groups: list[QueryGroup]) -> list[Ranked]:
 def _with_families(
     index: BM25Index,
     family: list[list[tuple[str, float]]],
-    found: list[list[tuple[np.ndarray, np.ndarray]]],
     groups: list[QueryGroup],
     docs: np.ndarray,
     score: np.ndarray,
     covered: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Let word families stand in for a missing word among the best FAMILY_POOL passages.
+    """Let word families stand in for a missing word in some passages (the best ones).
 
     In a passage that holds none of a group's units, the group's best family member counts
     (its score and the group's weight); binary searches of the pool, whatever the postings.
     """
-    if len(docs) > FAMILY_POOL:
-        total = sum(g.weight for g in groups)
-        final = score * (COVERAGE_FLOOR + covered / total) + 1e-6 * covered / total
-        kth = np.partition(final, len(final) - FAMILY_POOL)[len(final) - FAMILY_POOL]
-        pool = np.flatnonzero(final >= kth)  # the pool and its ties
-        docs, score, covered = docs[pool], score[pool], covered[pool]
-    order = np.argsort(docs)
-    docs, score, covered = docs[order], score[order].copy(), covered[order].copy()
-    for g, members, units in zip(groups, family, found, strict=True):
+    score, covered = score.copy(), covered.copy()
+    for g, members in zip(groups, family, strict=True):
         if not members:
             continue
-        held = np.zeros(len(docs), dtype=bool)
-        for d, _ in units:
-            held |= _holds(d, docs)
         best = np.zeros(len(docs))
         for t, w in members:
             best = np.maximum(best, index.weights_at(t, docs) * w)
-        gain = ~held & (best > 0)
+        gain = np.flatnonzero(best > 0)  # usually few: only these need the group's own units
+        for unit in g.units:
+            if not len(gain):
+                break
+            if unit not in g.family:
+                held = np.logical_and.reduce([index.holding(t, docs[gain]) for t in unit])
+                gain = gain[~held]
         score[gain] += best[gain]
         covered[gain] += g.weight
     return docs, score, covered
-
-
-def _holds(postings: np.ndarray, docs: np.ndarray) -> np.ndarray:
-    """Tell, for sorted documents, which ones a sorted postings array holds."""
-    if not len(postings):
-        return np.zeros(len(docs), dtype=bool)
-    at = np.minimum(np.searchsorted(postings, docs), len(postings) - 1)
-    return postings[at] == docs
 
 
 def _accumulate(
