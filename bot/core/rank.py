@@ -67,12 +67,9 @@ def rank(index: BM25Index, groups: list[QueryGroup]) -> list[Ranked]:
                 for units in heavy:
                     for d, _ in units:
                         pad.seen[d] = False
-                found = [h + m for h, m in zip(heavy, merged, strict=True)]
             else:
-                found = [
-                    h + [_light(index.term_postings(t), w) for t, w in lt]
-                    for h, lt in zip(heavy, light, strict=True)
-                ]
+                merged = _light_merged(index, light, None)
+            found = [h + m for h, m in zip(heavy, merged, strict=True)]
         else:
             found = heavy
         docs, score, covered = _accumulate(pad, groups, found)
@@ -103,19 +100,23 @@ def _accumulate(
     groups: list[QueryGroup],
     found: list[list[tuple[np.ndarray, np.ndarray]]],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return the passages some unit holds, the sum of their groups' best units, the weight."""
+    """Return the passages some unit holds, the sum of their groups' best units, the weight.
+
+    Each group's arrays are its units' passages and scores, a passage at most once per unit;
+    a group's light units come as one array, where a passage repeats once per synonym.
+    """
     touched: list[np.ndarray] = []
     for g, units in zip(groups, found, strict=True):
-        units = [(d.astype(np.intp), s) for d, s in units if len(d)]
+        many = len(units) > 1 or len(g.units) > 1  # several units: passages may repeat
+        units = [(d, s) for d, s in units if len(d)]
         if not units:
             continue
-        if len(units) == 1:
-            ids, best = units[0][0], np.maximum(units[0][1], 0.0)  # no unit scores below 0
+        if not many:
+            ids, best = units[0][0].astype(np.intp), np.maximum(units[0][1], 0.0)  # clip at 0
         else:
-            # The best unit per passage: a running max in the scratch array.
-            for d, s in units:
-                pad.best[d] = np.maximum(pad.best[d], s)
-            ids = np.concatenate([d for d, _ in units])
+            # The best unit per passage: one running max (from 0) in the scratch array.
+            ids = np.concatenate([d for d, _ in units]).astype(np.intp, copy=False)
+            np.maximum.at(pad.best, ids, np.concatenate([s for _, s in units]))
             best = pad.best[ids]
             pad.best[ids] = 0.0
         # `a[ids] += v` with a repeated id adds its v once: the sum over the group's union.
@@ -170,35 +171,10 @@ def _light_ceiling(
 
 
 def _light_merged(
-    index: BM25Index, light: list[list[tuple[str, float]]], among: np.ndarray
+    index: BM25Index, light: list[list[tuple[str, float]]], among: np.ndarray | None
 ) -> list[list[tuple[np.ndarray, np.ndarray]]]:
-    """Per group, the passages (among some) a light unit holds and the best light unit's score."""
-    flat = [(t, w, g) for g, lt in enumerate(light) for t, w in lt]
-    docs, weights, which = index.postings_of([t for t, _, _ in flat], among)
-    out: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in light]
-    if not len(docs):
-        return out
-    scores = weights * np.array([w for _, w, _ in flat])[which]
-    group = np.array([g for _, _, g in flat], dtype=np.intp)[which]
-    order = np.lexsort((docs, group))
-    docs, group = docs[order], group[order]
-    first = np.ones(len(docs), dtype=bool)
-    first[1:] = (docs[1:] != docs[:-1]) | (group[1:] != group[:-1])
-    starts = np.flatnonzero(first)
-    best = np.maximum.reduceat(scores[order], starts)
-    docs, group = docs[starts], group[starts]
-    bounds = np.searchsorted(group, np.arange(len(light) + 1))
-    for g in range(len(light)):
-        lo, hi = int(bounds[g]), int(bounds[g + 1])
-        if hi > lo:
-            out[g].append((docs[lo:hi], best[lo:hi]))
-    return out
-
-
-def _light(postings: tuple[np.ndarray, np.ndarray], w: float) -> tuple[np.ndarray, np.ndarray]:
-    """Return a one-term unit's passages and its score in each (as `_unit`)."""
-    docs, weights = postings
-    return docs, weights * w
+    """Per group, the passages (among some, or all) its light units hold, with their scores."""
+    return [[index.weighted_postings(lt, among)] if lt else [] for lt in light]
 
 
 class _Scratch:
