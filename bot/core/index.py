@@ -185,6 +185,12 @@ class BM25Index:
         tid = self.vocab.get(term)
         return 0.0 if tid is None else float(self._max_weight[tid])
 
+    def max_weights(self, terms: Sequence[tuple[str, float]]) -> np.ndarray:
+        """Return each term's highest score in any document times its factor (0: no document)."""
+        tids = np.asarray([self.vocab.get(t, -1) for t, _ in terms], dtype=np.intp)
+        best = np.where(tids >= 0, self._max_weight[np.maximum(tids, 0)], 0.0)
+        return best * np.asarray([w for _, w in terms], dtype=np.float64)
+
     def weighted_postings(
         self, terms: Sequence[tuple[str, float]], among: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -193,7 +199,8 @@ class BM25Index:
         Documents repeat when several terms hold them; with `among` (a bool per document) only
         the documents d with among[d] are returned.
         """
-        found = [(self._segment(tid), w) for t, w in terms if (tid := self.vocab.get(t)) is not None]
+        vocab = self.vocab
+        found = [(self._segment(tid), w) for t, w in terms if (tid := vocab.get(t)) is not None]
         if not found:
             return np.zeros(0, dtype=np.intp), np.zeros(0)
         packed = np.concatenate([seg for seg, _ in found]) if len(found) > 1 else found[0][0]
