@@ -6,7 +6,7 @@ import logging
 import string
 import time
 import unicodedata
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -112,10 +112,11 @@ class Answer:
     candidates: tuple[QuotedPassage, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the answer as JSON-ready data."""
-        data = asdict(self)
-        for p in (*data["passages"], *data["candidates"]):
-            p["highlights"] = [list(span) for span in p["highlights"]]
+        """Return the answer as JSON-ready data (what `dataclasses.asdict` gives, faster)."""
+        data = _fields(self)
+        data["passages"] = tuple(_passage_dict(p) for p in self.passages)
+        data["citations"] = tuple(_fields(c) for c in self.citations)
+        data["candidates"] = tuple(_passage_dict(p) for p in self.candidates)
         return data
 
 
@@ -651,6 +652,18 @@ class Engine:
             suggestions=self.complete("")[:3],
             confidence=1.0,
         )
+
+
+def _fields(value: Any) -> dict[str, Any]:
+    """Return a dataclass's fields as a dict, one level (asdict copies every value deeply)."""
+    return {f.name: getattr(value, f.name) for f in fields(value)}
+
+
+def _passage_dict(passage: QuotedPassage) -> dict[str, Any]:
+    data = _fields(passage)
+    data["citation"] = _fields(passage.citation)
+    data["highlights"] = [list(span) for span in passage.highlights]
+    return data
 
 
 @lru_cache(maxsize=1)
