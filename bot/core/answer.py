@@ -143,6 +143,7 @@ class Engine:
                 self._suggested_by.setdefault(q, d.id)
         self.suggested_questions: tuple[str, ...] = tuple(self._suggested_by)
         self._newest = tuple(dated.timeline(self.documents)[::-1])
+        self._newest_ids = dict.fromkeys(d.id for d in self._newest)
         self._overview: tuple[int, ...] | None = None
         # The passages are analysed in bulk (each distinct word once): their terms feed the
         # index, their content words the typo matcher (folded word -> index term).
@@ -510,9 +511,9 @@ class Engine:
 
     def _closeness(self, ranked: list[Ranked]) -> dict[str, int]:
         """Return document id -> place: documents the ranking reached first, then newest first."""
-        order = [self.passages[r.passage].document_id for r in ranked]
-        order += [d.id for d in self._newest]
-        return {doc: n for n, doc in enumerate(dict.fromkeys(order))}
+        order = dict.fromkeys(self.passages[r.passage].document_id for r in ranked)
+        order.update(self._newest_ids)
+        return {doc: n for n, doc in enumerate(order)}
 
     def suggest(
         self, groups: list[QueryGroup], limit: int = 3, ranked: list[Ranked] | None = None
@@ -522,8 +523,10 @@ class Engine:
         With several documents, questions of the documents closest to the question come first
         among equally close questions.
         """
-        wanted = {t for g in groups for t in g.terms}
         pool = self.suggested_questions
+        if not pool:
+            return ()
+        wanted = {t for g in groups for t in g.terms}
         place: dict[str, int] = {}
         if self.many:
             place = self._closeness(rank(self.index, groups) if ranked is None else ranked)
