@@ -144,6 +144,7 @@ class Engine:
         self.suggested_questions: tuple[str, ...] = tuple(self._suggested_by)
         self._newest = tuple(dated.timeline(self.documents)[::-1])
         self._newest_ids = dict.fromkeys(d.id for d in self._newest)
+        self._outlets = tuple((d, frozenset(words(d.source))) for d in self._newest)
         self._overview: tuple[int, ...] | None = None
         # The passages are analysed in bulk (each distinct word once): their terms feed the
         # index, their content words the typo matcher (folded word -> index term).
@@ -448,12 +449,10 @@ class Engine:
 
     def _by_outlet(self, groups: list[QueryGroup]) -> list[Document]:
         """Return the documents (newest first) of the outlet every group's words name."""
-        found = []
-        for doc in self._newest:
-            outlet = set(words(doc.source))
-            if groups and all(set(words(g.surface)) <= outlet for g in groups):
-                found.append(doc)
-        return found
+        if not groups:
+            return []
+        asked = [set(words(g.surface)) for g in groups]
+        return [doc for doc, outlet in self._outlets if all(w <= outlet for w in asked)]
 
     def _about_document(
         self, question: str, lang: str, outlet: list[Document] | None = None
