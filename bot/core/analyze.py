@@ -98,12 +98,13 @@ class QuestionAnalyzer:
         """Turn a question into content groups (glossary, stopwords, typo tolerance applied)."""
         tokens = words(question)
         translation: list[str] | None = None
+        asked = False  # the translator was asked already (a failure is not asked twice)
         if english is None:
             english = looks_english(tokens, self._en_stop, self._es_stop)
             if not english and translate and self.translator is not None and self._keywords(tokens):
                 # No function word tells the language of "agreement end date": Apertium does,
                 # it knows most words of an English query and few of a Spanish one.
-                translation = self.translator.translate([question])
+                translation, asked = self.translator.translate([question]), True
                 english = translation is not None and apertium_knows(translation[0], tokens)
         names = proper_nouns(question)
         groups: list[QueryGroup] = []
@@ -156,6 +157,8 @@ class QuestionAnalyzer:
                     known=True,
                 )
             groups.append(group)
+        if asked and translation is None:
+            return groups  # the translator failed on this question: the glossary answers
         if translate and self.translator is not None and self._may_be_english(tokens, groups):
             groups = self._translated(question, groups, names, translation)
         return groups
