@@ -9,9 +9,11 @@ default threshold live in `bot/core/data/decision.json`, fitted by `scripts/fit_
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import math
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -132,7 +134,15 @@ class Decider:
         best = ranked[0]
         total = sum(g.weight for g in groups) or 1.0
         sentences = self.passage_sentences(best.passage)
-        has_year = any(YEAR.match(t) for s in sentences for t in s)
+        # Each term of the passage with the sentences (bits of an int) that hold it.
+        where: dict[str, int] = {}
+        year_mask = 0
+        for n, sentence in enumerate(sentences):
+            for term in sentence:
+                where[term] = where.get(term, 0) | 1 << n
+                if YEAR.match(term):
+                    year_mask |= 1 << n
+        has_year = year_mask != 0
         strength = [
             1.0 if has_year and g.surface in YEAR_WORDS else self._strength(g, best.passage)
             for g in groups
@@ -153,39 +163,35 @@ class Decider:
                 g.weight for g, h in zip(groups, strength, strict=True) if 0 < h <= SYNONYM_WEIGHT
             )
             / total,
-            sentence_coverage=self._sentence_coverage(groups, sentences, has_year) / total,
+            sentence_coverage=self._sentence_coverage(groups, where, year_mask) / total,
             relative_score=min(1.0, raw / ceiling),
             document_coverage=sum(g.weight for g, h in zip(groups, in_doc, strict=True) if h)
             / total,
             document_share=self._document_share(ranked),
-            together=self._together(groups, sentences, coverage),
+            together=self._together(groups, where, coverage),
             short=1.0 / max(1, len(groups)),
         )
 
     def _sentence_coverage(
-        self, groups: list[QueryGroup], sentences: Sequence[Sequence[str]], has_year: bool
+        self, groups: list[QueryGroup], where: dict[str, int], year_mask: int
     ) -> float:
         """Return the most question weight one sentence holds (a unit whole, synonyms aside)."""
-        # Per group its units that count as holding it; a year stands for "año" on its own.
-        units = [
-            [
-                u
-                for u, w in zip(g.units, g.unit_weights, strict=True)
-                if w > SYNONYM_WEIGHT and not (g.surface in YEAR_WORDS and YEAR.match(u[0]))
-            ]
-            for g in groups
-        ]
-        asks_year = [has_year and g.surface in YEAR_WORDS for g in groups]
-        best = 0.0
-        for terms in sentences:  # the engine passes frozensets: `in` is a hash lookup
-            year = has_year and any(YEAR.match(t) for t in terms)
-            held = sum(
-                g.weight
-                for g, us, y in zip(groups, units, asks_year, strict=True)
-                if (y and year) or any(all(t in terms for t in u) for u in us)
-            )
-            best = max(best, held)
-        return best
+        per_sentence: dict[int, float] = {}
+        for g in groups:
+            # The sentences (bits) holding every term of one of its units; a year stands for
+            # "año" on its own.
+            mask = year_mask if g.surface in YEAR_WORDS else 0
+            for unit, w in zip(g.units, g.unit_weights, strict=True):
+                if w <= SYNONYM_WEIGHT or (g.surface in YEAR_WORDS and YEAR.match(unit[0])):
+                    continue
+                mask |= functools.reduce(operator.and_, (where.get(t, 0) for t in unit))
+            n = 0
+            while mask:
+                if mask & 1:
+                    per_sentence[n] = per_sentence.get(n, 0.0) + g.weight
+                mask >>= 1
+                n += 1
+        return max(per_sentence.values(), default=0.0)
 
     def _document_share(self, ranked: list[Ranked]) -> float:
         """Return the share of the top candidates' score that the best passage's document holds."""
@@ -210,17 +216,13 @@ class Decider:
                 return True
         return False
 
-    def _together(
-        self, groups: list[QueryGroup], sentences: Sequence[Sequence[str]], coverage: float
-    ) -> float:
+    def _together(self, groups: list[QueryGroup], where: dict[str, int], coverage: float) -> float:
         """Return the share of neighbouring question words that share a sentence of the passage."""
         if len(groups) < 2:
             return coverage
-        where: dict[str, set[int]] = {}
-        for n, sentence in enumerate(sentences):
-            for term in sentence:
-                where.setdefault(term, set()).add(n)
-        spots = [set().union(*(where.get(t, ()) for t in g.terms)) for g in groups]
+        spots = [
+            functools.reduce(operator.or_, (where.get(t, 0) for t in g.terms), 0) for g in groups
+        ]
         close = sum(1 for a, b in itertools.pairwise(spots) if a & b)
         return close / (len(groups) - 1)
 
