@@ -49,6 +49,7 @@ class Features:
     document_share: float  # share of the top candidates' score in its document (1: one document)
     together: float  # share of neighbouring question words that share one of its sentences
     short: float  # 1 / number of content words: short questions match by chance more easily
+    unknown_words: float  # share of the question in words no passage has, names excepted
 
     def vector(self) -> list[float]:
         """Return the features in model order."""
@@ -170,6 +171,7 @@ class Decider:
             document_share=self._document_share(ranked),
             together=self._together(groups, where, coverage),
             short=1.0 / max(1, len(groups)),
+            unknown_words=sum(g.weight for g in groups if not g.known and not g.name) / total,
         )
 
     def _sentence_coverage(
