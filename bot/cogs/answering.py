@@ -6,9 +6,10 @@ import asyncio
 import dataclasses
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import discord
 
@@ -21,6 +22,26 @@ if TYPE_CHECKING:
     from bot.cogs.client import DealBotMixin
 
 log = logging.getLogger(__name__)
+
+# Discord wants an interaction's first response within 3 s; SQLite waits up to 10 s on a lock.
+# A store read before that response gets this long, then the interaction answers without it.
+STORE_GUARD = 1.0
+
+_R = TypeVar("_R")
+
+
+class StoreBusy(Exception):
+    """The store did not answer within STORE_GUARD (a lock held, a slow disk)."""
+
+
+async def read_in_time(read: Callable[..., _R], *args: Any) -> _R:
+    """Run a store read off the event loop; raise StoreBusy after STORE_GUARD seconds."""
+    try:
+        return await asyncio.wait_for(asyncio.to_thread(read, *args), timeout=STORE_GUARD)
+    except TimeoutError as exc:
+        name = getattr(read, "__name__", "read")
+        log.warning("the store took over %.1f s to answer %s%r", STORE_GUARD, name, args)
+        raise StoreBusy(name) from exc
 
 
 def render_answer(

@@ -14,7 +14,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cogs.answering import channel_allowed, user_installed_only
+from bot.cogs.answering import StoreBusy, channel_allowed, read_in_time, user_installed_only
 from bot.cogs.translator import ENGLISH, Translator
 from bot.cogs.ui import suggestion_key
 from bot.core.answer import MAX_QUESTION_CHARS, Engine
@@ -54,14 +54,15 @@ class DealTree(app_commands.CommandTree):
     """Command tree with the channel allowlist and one error handler."""
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        """Refuse questions outside the server's allowed channels, when it has an allowlist."""
+        """Read the server's settings (its language, once per server); refuse questions outside
+        its allowed channels, when it has an allowlist."""
         if interaction.type is discord.InteractionType.autocomplete:
             return True  # only choices can answer it (no refusal message); the command refuses
+        config = await self.client.interaction_config(interaction)  # type: ignore[attr-defined]
         if getattr(interaction.command, "name", None) == "configurar":
             return True  # managers can always change the allowlist itself
         if user_installed_only(interaction):
             return True  # asked where the app was added by the member, not by a server
-        config = await self.client.interaction_config(interaction)  # type: ignore[attr-defined]
         allowed = config.allowed_channels
         if not channel_allowed(interaction.channel, allowed, interaction.channel_id):
             raise ChannelNotAllowed(" ".join(f"<#{c}>" for c in allowed))
@@ -145,15 +146,22 @@ class DealBotMixin:
     async def on_message(self, message: discord.Message) -> None:
         """Leave messages to the mentions cog (the bot has no prefix commands to process)."""
 
-    async def server_config(self, guild_id: int | None) -> ServerConfig:
-        """Return a server's configuration (the environment's defaults outside servers)."""
+    async def server_config(self, guild_id: int | None, *, in_time: bool = True) -> ServerConfig:
+        """Return a server's configuration (the environment's defaults outside servers).
+
+        `in_time` (before an interaction's first response): a store slower than the guard
+        gives the defaults for this once, so Discord's 3 s are never missed.
+        """
         defaults = self.settings.server_defaults()
         if guild_id is None:
             return defaults
         config = self._configs.get(guild_id)
         if config is None:
+            read = self.store.server_overrides
             try:
-                overrides = await asyncio.to_thread(self.store.server_overrides, guild_id)
+                overrides = await (read_in_time if in_time else asyncio.to_thread)(read, guild_id)
+            except StoreBusy:
+                return defaults  # not remembered: read again next time
             except Exception:  # a broken database must not silence the bot: use the defaults
                 log.exception("could not read the settings of server %s", guild_id)
                 return defaults
@@ -165,10 +173,18 @@ class DealBotMixin:
 
     async def interaction_config(self, interaction: discord.Interaction) -> ServerConfig:
         """Return the configuration an interaction runs under (defaults outside the servers
-        that added the bot)."""
+        that added the bot); read in time, once per server, at the start of each interaction."""
         if user_installed_only(interaction):
             return self.settings.server_defaults()
         return await self.server_config(interaction.guild_id)
+
+    def known_config(self, interaction: discord.Interaction) -> ServerConfig:
+        """Return the configuration `interaction_config` found (synchronous; the defaults when
+        the store could not tell in time)."""
+        config = None
+        if interaction.guild_id is not None and not user_installed_only(interaction):
+            config = self._configs.get(interaction.guild_id)
+        return config if config is not None else self.settings.server_defaults()
 
     async def command_mentions(self) -> dict[str, str]:
         """Return each command's clickable mention (`</preguntar:ID>`), fetched once."""
@@ -182,14 +198,6 @@ class DealBotMixin:
                 return {}
             self._command_mentions = {c.name: c.mention for c in fetched}
         return self._command_mentions
-
-    def fallback_lang(self, interaction: discord.Interaction) -> str:
-        """Return the language for locales other than es/en: the server's (once read), else
-        DEFAULT_LANG. Synchronous: the tree's check has read the server's settings already."""
-        config = None
-        if interaction.guild_id is not None and not user_installed_only(interaction):
-            config = self._configs.get(interaction.guild_id)
-        return config.lang if config is not None else self.settings.default_lang
 
     def forget_server_config(self, guild_id: int) -> None:
         """Drop a server's cached configuration (after /configurar changed it)."""

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.cogs import ui
+from bot.cogs.answering import StoreBusy, read_in_time
 from bot.cogs.views import locale_lang
 from bot.i18n import t
 from bot.settings import ServerConfig
@@ -82,7 +83,9 @@ class ConfigureCog(commands.Cog):
         restablecer: bool = False,
     ) -> None:
         """Change this server's settings; with no option, show them."""
-        lang = locale_lang(interaction, self.bot.settings.default_lang)
+        from bot.cogs.ask import deliver, send_error
+
+        lang = locale_lang(interaction)
         guild_id = interaction.guild_id
         assert guild_id is not None  # guild_only
         channels: tuple[int, ...] | None = None
@@ -92,19 +95,28 @@ class ConfigureCog(commands.Cog):
             parsed = parse_channels(canales, known)
             if isinstance(parsed, str):
                 message = t("err_channel_unknown", lang, channel=ui.escape(parsed[:100]))
-                await interaction.response.send_message(message, ephemeral=True)
+                await send_error(interaction, message)
                 return
             channels = parsed
         change = ServerOverrides(channels, idioma, menciones, hilos, privado)
-        if restablecer or change != ServerOverrides():
-            store = self.bot.store
-            current = ServerOverrides()
-            if not restablecer:
-                current = await asyncio.to_thread(store.server_overrides, guild_id)
-            await asyncio.to_thread(store.save_server_overrides, guild_id, current.merged(change))
-            self.bot.forget_server_config(guild_id)
-        config = await self.bot.server_config(guild_id)
-        embed = discord.Embed(title=t("cfg_title", lang), colour=ui.COLOR_INFO)
-        for name, value in config_rows(config, lang):
-            embed.add_field(name=name, value=value)
-        await interaction.response.send_message(embed=embed, ephemeral=True)
+        store = self.bot.store
+        current = ServerOverrides()
+        if not restablecer:  # what the server chose so far, read before the first response
+            try:
+                current = await read_in_time(store.server_overrides, guild_id)
+            except StoreBusy:
+                await send_error(interaction, t("err_busy", lang))
+                return
+        chosen = current.merged(change)
+        config = chosen.apply(self.bot.settings.server_defaults())
+
+        async def build() -> dict[str, Any]:  # a write may wait on a lock: deliver defers
+            if restablecer or change != ServerOverrides():
+                await asyncio.to_thread(store.save_server_overrides, guild_id, chosen)
+                self.bot.forget_server_config(guild_id)
+            embed = discord.Embed(title=t("cfg_title", lang), colour=ui.COLOR_INFO)
+            for name, value in config_rows(config, lang):
+                embed.add_field(name=name, value=value)
+            return {"embeds": [embed]}
+
+        await deliver(interaction, build, ephemeral=True)

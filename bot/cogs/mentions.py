@@ -150,7 +150,8 @@ class MentionsCog(commands.Cog):
         request = asked(message, me.id) if me is not None else None
         if request is None or self.bot.stopping:  # shutting down: start nothing to cut off
             return
-        config = await self.bot.server_config(message.guild.id if message.guild else None)
+        guild_id = message.guild.id if message.guild else None
+        config = await self.bot.server_config(guild_id, in_time=False)  # a message has no 3 s
         if message.guild is not None and not config.mentions:
             return
         if not channel_allowed(message.channel, config.allowed_channels):
