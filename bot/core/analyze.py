@@ -7,10 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cached_property
 
-from rapidfuzz import process
-from rapidfuzz.distance import OSA
-
-from bot.core.glossary import MAX_PHRASE_WORDS, Glossary
+from bot.core.glossary import MAX_PHRASE_WORDS, Glossary, GlossaryTypos
 from bot.core.index import BM25Index
 from bot.core.paraphrase import Paraphraser
 from bot.core.text import Analyzer, stopwords, word_spans, words
@@ -78,11 +75,7 @@ class QuestionAnalyzer:
         self.en = en
         self._article_words = TypoMatcher(list(surface), surface)
         self._index_terms = TypoMatcher(list(index.vocab))
-        g = glossary
-        self._glossary_words = [
-            (list(g.words_en), g.words_en, g.english),
-            (list(g.words_es), g.words_es, g.spanish),
-        ]
+        self._glossary_typos = GlossaryTypos(glossary)
         self._en_stop = stopwords("en")
         self._es_stop = stopwords("es")
 
@@ -227,11 +220,9 @@ class QuestionAnalyzer:
             and not self._fuzzy([word], self._article_words)  # article words first
         ):
             # A typo in a word the glossary knows ("agremeent"): the closest entry stands in.
-            limit = 1 if len(word) < 8 else 2
-            for choices, keys, table in self._glossary_words:
-                close = process.extractOne(word, choices, scorer=OSA.distance, score_cutoff=limit)
-                if close is not None and close[0][0] == word[0] and keys[close[0]] in table:
-                    return 1, table[keys[close[0]]]
+            hit = self._glossary_typos.entry(word)
+            if hit:
+                return 1, hit
         return 0, ()
 
     def _group(
