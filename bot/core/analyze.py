@@ -18,7 +18,8 @@ from bot.core.typos import TypoMatcher
 ALTERNATIVE_WEIGHT = 0.8
 # "¿En qué año…?" asks for a year: any year the knowledge holds (1000-2099) stands for the word.
 YEAR_WORDS = frozenset({"año", "anos", "años", "year", "years"})
-YEAR = re.compile(r"^(1\d|20)\d\d$")
+YEAR_DIGITS = r"(?:1\d|20)\d\d"  # the one year pattern (dated.py finds years in sentences)
+YEAR = re.compile(rf"^{YEAR_DIGITS}$")
 WHICH = frozenset({"que", "what", "which", "cual"})  # "qué año" asks for a year, "cuántos años" not
 # No content word weighs less than this share of an unseen word (BM25's idf can be 0).
 MIN_WEIGHT_SHARE = 0.1
