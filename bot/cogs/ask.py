@@ -31,6 +31,7 @@ from bot.core.answer import MAX_QUESTION_CHARS, Engine, clean_question
 from bot.core.errors import KnowledgeError, QuestionError
 from bot.core.extract import question_in
 from bot.core.translate import INSTALL_HINT
+from bot.core.unicode_guard import visible
 from bot.i18n import discord_cooldown_message, question_error, t
 from bot.store import stats_headline, stats_sections
 
@@ -128,7 +129,7 @@ class AskCog(commands.Cog):
         if documento is not None:
             doc = self.bot.engine.find_document(documento)
             if doc is None:
-                await send_error(interaction, t("err_no_document", lang, name=documento))
+                await send_error(interaction, t("err_no_document", lang, name=ui.echo(documento)))
                 return
         answer = self.bot.engine.overview(lang=lang, document=doc)
         heading = t("overview_title", lang, title=answer.question)
@@ -338,7 +339,7 @@ class AskCog(commands.Cog):
 
     async def comment(self, interaction: discord.Interaction, question_id: int, text: str) -> None:
         """Keep what a 👎 voter said was missing, with the vote; thank them privately."""
-        comment = " ".join(text.split())[:MISSING_MAX] or None
+        comment = " ".join(visible(text).split())[:MISSING_MAX] or None
         lang = locale_lang(interaction)
         await self._thank(interaction, question_id, -1, comment, "vote_thanks_down", lang)
 

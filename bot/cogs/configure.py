@@ -94,7 +94,7 @@ class ConfigureCog(commands.Cog):
             known = {c.id for c in guild.channels} if guild is not None else set()
             parsed = parse_channels(canales, known)
             if isinstance(parsed, str):
-                message = t("err_channel_unknown", lang, channel=ui.escape(parsed[:100]))
+                message = t("err_channel_unknown", lang, channel=ui.echo(parsed))
                 await send_error(interaction, message)
                 return
             channels = parsed

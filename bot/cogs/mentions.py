@@ -189,7 +189,11 @@ class MentionsCog(commands.Cog):
             return None
         qid = previous_question_id(previous)
         if qid is not None:
-            text = await asyncio.to_thread(self.bot.store.question_text, qid)
+            try:
+                text = await asyncio.to_thread(self.bot.store.question_text, qid)
+            except Exception:  # the answer's title still names the question
+                log.exception("could not read question %s for message %s", qid, previous.id)
+                text = None
             if text:
                 return text
         return titled_question(previous)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 import discord
@@ -10,6 +11,7 @@ import pytest
 from bot.cogs import mentions
 from bot.cogs.client import DealBot
 from bot.cogs.mentions import MentionsCog, asked, previous_question_id, titled_question
+from bot.store import MemoryStore
 
 from .conftest import APP_ID, CHANNEL_ID, GUILD_ID, USER_ID, MakeBot, message_payload
 
@@ -192,3 +194,27 @@ class _Response:
     def __init__(self, status: int) -> None:
         self.status = status
         self.reason = "Forbidden"
+
+
+class BrokenStore(MemoryStore):
+    """A store whose reads fail (a corrupt or vanished database file)."""
+
+    def question_text(self, question_id: int) -> str | None:
+        raise sqlite3.DatabaseError("database disk image is malformed")
+
+
+async def test_a_reply_is_answered_when_the_store_cannot_tell_its_question(
+    make_bot: MakeBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bot = await make_bot(store=BrokenStore(salt="test"))
+    cog = bot.get_cog("MentionsCog")
+    assert isinstance(cog, MentionsCog)
+    sent: list[dict[str, Any]] = []
+
+    async def reply(message: discord.Message, payload: dict[str, Any]) -> None:
+        sent.append(payload)
+
+    monkeypatch.setattr(cog, "reply", reply)
+    await cog.handle(message(bot, "¿y eso hasta cuándo?", reply_to=bot_answer()))
+    (payload,) = sent  # the question in the answer's title stands in for the stored one
+    assert "2030" in " ".join(e.description or "" for e in payload["embeds"])
