@@ -107,6 +107,37 @@ async def test_watch_never_lists_or_stats_the_folder_on_the_event_loop(
     assert on_loop == [], f"the event loop touched the folder {len(on_loop)} times"
 
 
+async def test_watch_follows_a_folder_removed_then_restored(tmp_path: Path) -> None:
+    folder = _copy_knowledge(tmp_path)
+    engines: list[Engine] = []
+
+    async def reload() -> None:
+        engines.append(Engine.load(folder))  # a KnowledgeError while the folder is gone
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(watch_folder(folder, reload, stop, debounce_ms=50))
+    await asyncio.sleep(0.3)
+    shutil.rmtree(folder)
+    await asyncio.sleep(0.5)
+    shutil.copytree(BUNDLED_KNOWLEDGE, folder)  # a deploy or a checkout puts it back
+    for _ in range(300):
+        if engines:
+            break
+        await asyncio.sleep(0.02)
+    assert engines, "the restored folder was not reloaded"
+    await asyncio.sleep(0.3)
+    doc = folder / "microsoft-openai-acuerdo-2025.md"
+    doc.write_text(doc.read_text(encoding="utf-8") + "\nUn párrafo nuevo sobre Azure.\n", "utf-8")
+    for _ in range(300):
+        if len(engines) > 1:
+            break
+        await asyncio.sleep(0.02)
+    stop.set()
+    await asyncio.wait_for(task, 5)
+    assert len(engines) == 2, "the restored folder is not watched"
+    assert len(engines[1].passages) == len(engines[0].passages) + 1
+
+
 async def test_watch_of_a_missing_folder_logs_and_returns(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
