@@ -425,7 +425,7 @@ class AskCog(commands.Cog):
     ) -> str | None:
         """Read a recorded question in time; None (the user was told why) if busy or purged."""
         try:
-            question = await read_in_time(self.bot.store.question_text, question_id)
+            question = await read_in_time(interaction, self.bot.store.question_text, question_id)
         except StoreBusy:
             await send_error(interaction, t("err_busy", locale_lang(interaction)))
             return None

@@ -21,7 +21,7 @@ from bot.core.answer import MAX_QUESTION_CHARS, Engine
 from bot.i18n import discord_cooldown_message, t
 from bot.metrics import Metrics
 from bot.settings import ServerConfig, Settings
-from bot.store import Store
+from bot.store import ServerOverrides, Store
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +58,9 @@ class DealTree(app_commands.CommandTree):
         its allowed channels, when it has an allowlist."""
         if interaction.type is discord.InteractionType.autocomplete:
             return True  # only choices can answer it (no refusal message); the command refuses
-        config = await self.client.interaction_config(interaction)  # type: ignore[attr-defined]
         if getattr(interaction.command, "name", None) == "configurar":
-            return True  # managers can always change the allowlist itself
+            return True  # managers can always change the allowlist (it reads the settings)
+        config = await self.client.interaction_config(interaction)  # type: ignore[attr-defined]
         if user_installed_only(interaction):
             return True  # asked where the app was added by the member, not by a server
         allowed = config.allowed_channels
@@ -146,11 +146,13 @@ class DealBotMixin:
     async def on_message(self, message: discord.Message) -> None:
         """Leave messages to the mentions cog (the bot has no prefix commands to process)."""
 
-    async def server_config(self, guild_id: int | None, *, in_time: bool = True) -> ServerConfig:
+    async def server_config(
+        self, guild_id: int | None, interaction: discord.Interaction | None = None
+    ) -> ServerConfig:
         """Return a server's configuration (the environment's defaults outside servers).
 
-        `in_time` (before an interaction's first response): a store slower than the guard
-        gives the defaults for this once, so Discord's 3 s are never missed.
+        For an `interaction` the read is guarded (`read_in_time`): a store too slow to answer
+        before the first response gives the defaults this once. A message waits for it.
         """
         defaults = self.settings.server_defaults()
         if guild_id is None:
@@ -159,16 +161,24 @@ class DealBotMixin:
         if config is None:
             read = self.store.server_overrides
             try:
-                overrides = await (read_in_time if in_time else asyncio.to_thread)(read, guild_id)
+                if interaction is None:
+                    overrides = await asyncio.to_thread(read, guild_id)
+                else:
+                    overrides = await read_in_time(interaction, read, guild_id)
             except StoreBusy:
                 return defaults  # not remembered: read again next time
             except Exception:  # a broken database must not silence the bot: use the defaults
                 log.exception("could not read the settings of server %s", guild_id)
                 return defaults
-            config = overrides.apply(defaults)
-            if len(self._configs) > 10_000:
-                self._configs.clear()
-            self._configs[guild_id] = config
+            config = self.remember_config(guild_id, overrides)
+        return config
+
+    def remember_config(self, guild_id: int, overrides: ServerOverrides) -> ServerConfig:
+        """Keep a server's configuration (its choices over the defaults) and return it."""
+        config = overrides.apply(self.settings.server_defaults())
+        if len(self._configs) > 10_000:
+            self._configs.clear()
+        self._configs[guild_id] = config
         return config
 
     async def interaction_config(self, interaction: discord.Interaction) -> ServerConfig:
@@ -176,7 +186,7 @@ class DealBotMixin:
         that added the bot); read in time, once per server, at the start of each interaction."""
         if user_installed_only(interaction):
             return self.settings.server_defaults()
-        return await self.server_config(interaction.guild_id)
+        return await self.server_config(interaction.guild_id, interaction)
 
     def known_config(self, interaction: discord.Interaction) -> ServerConfig:
         """Return the configuration `interaction_config` found (synchronous; the defaults when
@@ -198,10 +208,6 @@ class DealBotMixin:
                 return {}
             self._command_mentions = {c.name: c.mention for c in fetched}
         return self._command_mentions
-
-    def forget_server_config(self, guild_id: int) -> None:
-        """Drop a server's cached configuration (after /configurar changed it)."""
-        self._configs.pop(guild_id, None)
 
     async def prepare(self) -> None:
         """Load the cogs, register the persistent buttons and the translator."""

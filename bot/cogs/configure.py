@@ -85,9 +85,16 @@ class ConfigureCog(commands.Cog):
         """Change this server's settings; with no option, show them."""
         from bot.cogs.ask import deliver, send_error
 
-        lang = locale_lang(interaction)
         guild_id = interaction.guild_id
         assert guild_id is not None  # guild_only
+        store = self.bot.store
+        try:  # what the server chose so far, read before the first response (and remembered)
+            current = await read_in_time(interaction, store.server_overrides, guild_id)
+        except StoreBusy:
+            await send_error(interaction, t("err_busy", locale_lang(interaction)))
+            return
+        self.bot.remember_config(guild_id, current)
+        lang = locale_lang(interaction)
         channels: tuple[int, ...] | None = None
         if canales is not None:
             guild = interaction.guild
@@ -99,21 +106,12 @@ class ConfigureCog(commands.Cog):
                 return
             channels = parsed
         change = ServerOverrides(channels, idioma, menciones, hilos, privado)
-        store = self.bot.store
-        current = ServerOverrides()
-        if not restablecer:  # what the server chose so far, read before the first response
-            try:
-                current = await read_in_time(store.server_overrides, guild_id)
-            except StoreBusy:
-                await send_error(interaction, t("err_busy", lang))
-                return
-        chosen = current.merged(change)
-        config = chosen.apply(self.bot.settings.server_defaults())
+        chosen = (ServerOverrides() if restablecer else current).merged(change)
 
         async def build() -> dict[str, Any]:  # a write may wait on a lock: deliver defers
             if restablecer or change != ServerOverrides():
                 await asyncio.to_thread(store.save_server_overrides, guild_id, chosen)
-                self.bot.forget_server_config(guild_id)
+            config = self.bot.remember_config(guild_id, chosen)
             embed = discord.Embed(title=t("cfg_title", lang), colour=ui.COLOR_INFO)
             for name, value in config_rows(config, lang):
                 embed.add_field(name=name, value=value)

@@ -151,7 +151,7 @@ class MentionsCog(commands.Cog):
         if request is None or self.bot.stopping:  # shutting down: start nothing to cut off
             return
         guild_id = message.guild.id if message.guild else None
-        config = await self.bot.server_config(guild_id, in_time=False)  # a message has no 3 s
+        config = await self.bot.server_config(guild_id)  # a message has no 3 s: it may wait
         if message.guild is not None and not config.mentions:
             return
         if not channel_allowed(message.channel, config.allowed_channels):
