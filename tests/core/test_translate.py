@@ -206,3 +206,46 @@ def test_a_recency_word_is_not_replaced_by_its_translation(tmp_path: Path) -> No
     assert plain.answered and translated.answered
     assert translated.passages[0].text == plain.passages[0].text
     assert "Stargate" in translated.passages[0].text
+
+
+def test_an_escaped_unknown_word_mark_is_a_translation_not_garbage(fake_dir: Path) -> None:
+    # Apertium answers "subject" with "\@Subject": a mark, not its stream format.
+    (fake_dir / "table.txt").write_text("hello=hola\nsubject=\\@Subject\n", encoding="utf-8")
+    translator = ProcessTranslator([sys.executable, str(fake_dir / "translator.py")], 2.0)
+    try:
+        assert translator.translate(["subject"]) == ["@Subject"]
+        assert translator.faults == 0
+    finally:
+        translator.close()
+
+
+def test_spanish_words_read_a_doubled_abbreviation_as_one_word() -> None:
+    assert spanish_words("el presidente de EE.UU. anuncia") == [
+        "el",
+        "presidente",
+        "de",
+        "eeuu",
+        "anuncia",
+    ]
+
+
+def test_english_words_a_spanish_text_quotes_give_way_to_the_translation(
+    tmp_path: Path, fake_dir: Path, make_knowledge, make_doc
+) -> None:
+    # "first" and "man" are in the text only inside an English title; the question means the
+    # Spanish passage, which only the translation finds.
+    body = (
+        "El libro 'The First Man' se publicó en Londres.\n\n"
+        "La primera reacción nuclear fue hecha por el equipo de Fermi en Chicago."
+    )
+    folder = make_knowledge(tmp_path, {"a.md": make_doc(title="Física", body=body)})
+    question = "Who made the first nuclear reaction?"
+    spanish = "Quién hizo la primera reacción nuclear?"
+    (fake_dir / "table.txt").write_text(f"hello=hola\n{question}={spanish}\n", encoding="utf-8")
+    translator = ProcessTranslator([sys.executable, str(fake_dir / "translator.py")], 2.0)
+    try:
+        answer = Engine.load(folder, translator=translator).ask(question, lang="en")
+    finally:
+        translator.close()
+    assert answer.answered
+    assert "reacción nuclear" in answer.passages[0].text
