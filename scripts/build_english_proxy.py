@@ -12,10 +12,11 @@ based): machine-translated both ways. It is NOT real users' English. It tells wh
 English path holds on articles nobody on this project wrote; it is not a target. Apertium's
 unknown-word marks (*, @, #) are removed: a user types none.
 
-Writes OUT_DIR/en.jsonl (the English proxy; `q_es` keeps the Spanish original) and
-OUT_DIR/es.jsonl (the same questions as they are, to compare with), each with a header comment
-line. The sample is fixed: every IN_STEP-th in-scope and every OOS_STEP-th out-of-scope question
-in file order.
+Writes OUT_DIR/en.jsonl (the English proxy; `q_es` keeps the Spanish original),
+OUT_DIR/es.jsonl (the same questions as they are, to compare with) and OUT_DIR/en_es.jsonl (the
+proxy translated back by Apertium eng-spa and asked as Spanish: what the translation alone
+carries), each with a header comment line. The sample is fixed: every IN_STEP-th in-scope
+and every OOS_STEP-th out-of-scope question in file order.
 """
 
 from __future__ import annotations
@@ -45,8 +46,26 @@ def sample(lines: list[str]) -> list[dict[str, object]]:
     return ins + oos
 
 
+def _translate(pipeline: str | None, texts: list[str]) -> list[str] | None:
+    """Translate texts in batches through an Apertium null-flush pipeline, marks removed."""
+    if pipeline is None:
+        return None
+    translator = ProcessTranslator(["bash", "-c", pipeline, "apertium", "-g", ""], timeout=30)
+    translator.warm_up()
+    out: list[str] = []
+    try:
+        for start in range(0, len(texts), BATCH):
+            done = translator.translate(texts[start : start + BATCH])
+            if done is None:
+                return None
+            out += [" ".join(MARKS.sub("", t).split()) for t in done]
+    finally:
+        translator.close()
+    return out
+
+
 def main(argv: list[str]) -> int:
-    """Write OUT_DIR/en.jsonl and OUT_DIR/es.jsonl."""
+    """Write OUT_DIR/en.jsonl, es.jsonl and en_es.jsonl."""
     if not argv:
         print(__doc__)
         return 2
@@ -56,18 +75,15 @@ def main(argv: list[str]) -> int:
     if pipeline is None:
         print("Apertium spa-eng not found: apt-get install apertium-en-es", file=sys.stderr)
         return 1
-    translator = ProcessTranslator(["bash", "-c", pipeline, "apertium", "-g", ""], timeout=30)
-    translator.warm_up()
     cases = sample(source.read_text(encoding="utf-8").splitlines())
-    english: list[str] = []
-    for start in range(0, len(cases), BATCH):
-        texts = [str(c["q"]) for c in cases[start : start + BATCH]]
-        out = translator.translate(texts)
-        if out is None:
-            print("Apertium failed", file=sys.stderr)
-            return 1
-        english += [" ".join(MARKS.sub("", t).split()) for t in out]
-    translator.close()
+    english = _translate(pipeline, [str(c["q"]) for c in cases])
+    if english is None:
+        print("Apertium spa-eng failed", file=sys.stderr)
+        return 1
+    back = _translate(apertium_pipeline("eng-spa"), english)
+    if back is None:
+        print("Apertium eng-spa failed", file=sys.stderr)
+        return 1
     out_dir.mkdir(parents=True, exist_ok=True)
     how = (
         f"1 in {IN_STEP} in-scope and 1 in {OOS_STEP} out-of-scope questions of {source.name}"
@@ -85,6 +101,14 @@ def main(argv: list[str]) -> int:
         es_file.write(f"# {how}, as they are (scripts/build_english_proxy.py).\n")
         for case in cases:
             es_file.write(json.dumps(case, ensure_ascii=False) + "\n")
+    with (out_dir / "en_es.jsonl").open("w", encoding="utf-8") as back_file:
+        back_file.write(
+            "# The English proxy (en.jsonl) translated back to Spanish by Apertium eng-spa,"
+            " asked as Spanish (scripts/build_english_proxy.py).\n"
+        )
+        for case, text in zip(cases, back, strict=True):
+            row = {**case, "id": f"{case['id']}-en-es", "q": text}
+            back_file.write(json.dumps(row, ensure_ascii=False) + "\n")
     ins = sum(c["kind"] == "in" for c in cases)
     print(f"{len(cases)} questions ({ins} in scope, {len(cases) - ins} out of scope) in {out_dir}")
     return 0

@@ -89,8 +89,14 @@ class QuestionAnalyzer:
     ) -> list[QueryGroup]:
         """Turn a question into content groups (glossary, stopwords, typo tolerance applied)."""
         tokens = words(question)
+        translation: list[str] | None = None
         if english is None:
             english = looks_english(tokens, self._en_stop, self._es_stop)
+            if not english and translate and self.translator is not None and self._keywords(tokens):
+                # No function word tells the language of "agreement end date": Apertium does,
+                # it knows most words of an English query and few of a Spanish one.
+                translation = self.translator.translate([question])
+                english = translation is not None and apertium_knows(translation[0], tokens)
         names = proper_nouns(question)
         groups: list[QueryGroup] = []
         i = 0
@@ -143,8 +149,12 @@ class QuestionAnalyzer:
                 )
             groups.append(group)
         if translate and self.translator is not None and self._may_be_english(tokens, groups):
-            groups = self._translated(question, groups, names)
+            groups = self._translated(question, groups, names, translation)
         return groups
+
+    def _keywords(self, tokens: list[str]) -> bool:
+        """Tell whether a question is bare keywords: no function word of either language."""
+        return bool(tokens) and not any(t in self._en_stop or t in self._es_stop for t in tokens)
 
     def _may_be_english(self, tokens: list[str], groups: list[QueryGroup]) -> bool:
         """Tell whether to translate: English, or keywords with no Spanish word and unknowns."""
@@ -153,7 +163,11 @@ class QuestionAnalyzer:
         return not any(t in self._es_stop for t in tokens) and not all(g.known for g in groups)
 
     def _translated(
-        self, question: str, groups: list[QueryGroup], names: set[str]
+        self,
+        question: str,
+        groups: list[QueryGroup],
+        names: set[str],
+        translation: list[str] | None = None,
     ) -> list[QueryGroup]:
         """Replace the English words no glossary knows by the Spanish analysis of the translation.
 
@@ -166,7 +180,7 @@ class QuestionAnalyzer:
         "aventura") stays.
         """
         assert self.translator is not None
-        out = self.translator.translate([question])
+        out = translation or self.translator.translate([question])
         if out is None:
             return groups  # the translator failed: the glossary alone answers
         said = set(spanish_words(out[0]))
@@ -177,25 +191,33 @@ class QuestionAnalyzer:
             if g.surface in names and spelled and _own_word(g):
                 kept.append(g)  # names stay as typed: Apertium makes "Trump" "Triunfo"
                 renamed += 1
-            elif g.surface in names and not g.known and not spelled:
-                kept.append(g)  # a name nobody knows ("Google") is what the question is about
+            elif not g.known and said.issuperset(g.surface.split()):
+                kept.append(g)  # Apertium does not know it either ("Google", "citoquina")
             elif (g.known and not spelled) or g.meta or self.framing(g.surface):
                 kept.append(g)
             else:
                 dropped.append(g)
-        taken = {t for g in kept for t in g.terms}
+        # Words already asked for, by their best forms: a thesaurus synonym of one word
+        # ("producir": "efectuar") must not keep out another ("efecto").
+        taken = {t for g in kept for t in _main_terms(g)}
+        typed = {g.surface for g in kept}
         extra = []
         for g in self.analyze(" ".join(spanish_words(out[0])), english=False, translate=False):
-            if g.meta or taken.intersection(g.terms):
+            if g.meta or taken.intersection(_main_terms(g)) or g.surface in typed:
                 continue
             weights = tuple(w * TRANSLATION_WEIGHT for w in g.unit_weights)
             extra.append(replace(g, unit_weights=weights))
-            taken.update(g.terms)
+            taken.update(_main_terms(g))
         # One for one: translated words the article has first, then English words the article
         # holds as written, then unknown translated words, then words known only through a
         # synonym (those would answer for a word the article lacks).
         found = [g for g in extra if _own_word(g)]
-        written = [g for g in dropped if g.known and max(g.unit_weights) >= 1.0]
+        said_found = {t for g in found for t in g.terms}
+        written = [
+            g
+            for g in dropped
+            if g.known and max(g.unit_weights) >= 1.0 and not said_found.intersection(g.terms)
+        ]
         rest = [g for g in extra if not g.known] + [
             g for g in extra if g.known and not _own_word(g)
         ]
@@ -310,9 +332,24 @@ class QuestionAnalyzer:
         return found
 
 
+def _main_terms(group: QueryGroup) -> set[str]:
+    """Return the terms of a group's best-weighted forms (not its lighter synonyms)."""
+    best = max(group.unit_weights, default=0.0)
+    return {t for u, w in zip(group.units, group.unit_weights, strict=True) if w >= best for t in u}
+
+
 def _own_word(group: QueryGroup) -> bool:
     """Tell whether a translated word is itself in the article (not only a synonym of it)."""
     return group.known and max(group.unit_weights) >= TRANSLATION_WEIGHT - 1e-9
+
+
+def apertium_knows(translation: str, tokens: list[str]) -> bool:
+    """Tell whether Apertium knew at least half the words of what it translated.
+
+    It marks each word it does not know with '*' and passes it through as typed.
+    """
+    unknown = len(re.findall(r"\*\w", translation))
+    return bool(tokens) and 2 * unknown <= len(tokens)
 
 
 def looks_english(tokens: list[str], en_stop: frozenset[str], es_stop: frozenset[str]) -> bool:
