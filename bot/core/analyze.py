@@ -84,7 +84,10 @@ class QuestionAnalyzer:
         self._en_stop = stopwords("en")
         self._es_stop = stopwords("es")
         # The first stems of the glossary's phrases: most question words start none.
-        self._heads = ({k[0] for k in g.english if k}, {k[0] for k in g.spanish if k})
+        self._heads = (
+            {k[0] for k in glossary.english if k},
+            {k[0] for k in glossary.spanish if k},
+        )
 
     def analyze(
         self, question: str, *, english: bool | None = None, translate: bool = True
