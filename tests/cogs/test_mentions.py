@@ -148,22 +148,31 @@ def test_message_ids_are_remembered_within_a_bound(
     assert not cog.first_time(4)
 
 
-async def test_without_thread_permission_the_answer_is_a_reply(
-    make_bot: MakeBot, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    bot = await make_bot(threads_enabled=True)
+def replies_of(
+    bot: DealBot, monkeypatch: pytest.MonkeyPatch
+) -> tuple[MentionsCog, list[dict[str, Any]]]:
+    """The mentions cog, and the list its replies go to instead of Discord."""
     cog = bot.get_cog("MentionsCog")
     assert isinstance(cog, MentionsCog)
     sent: list[dict[str, Any]] = []
 
-    async def no_threads(self: discord.Message, **kwargs: Any) -> None:
-        raise discord.Forbidden(_Response(403), {"message": "Missing Permissions", "code": 50013})
-
     async def reply(message: discord.Message, payload: dict[str, Any]) -> None:
         sent.append(payload)
 
-    monkeypatch.setattr(discord.Message, "create_thread", no_threads)
     monkeypatch.setattr(cog, "reply", reply)
+    return cog, sent
+
+
+async def test_without_thread_permission_the_answer_is_a_reply(
+    make_bot: MakeBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bot = await make_bot(threads_enabled=True)
+    cog, sent = replies_of(bot, monkeypatch)
+
+    async def no_threads(self: discord.Message, **kwargs: Any) -> None:
+        raise discord.Forbidden(_Response(403), {"message": "Missing Permissions", "code": 50013})
+
+    monkeypatch.setattr(discord.Message, "create_thread", no_threads)
     await cog.handle(message(bot, f"{MENTION} {QUESTION}"))
 
     (payload,) = sent
@@ -174,14 +183,7 @@ async def test_mentions_off_for_the_server_is_silent(
     make_bot: MakeBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     bot = await make_bot(mentions_enabled=False)
-    cog = bot.get_cog("MentionsCog")
-    assert isinstance(cog, MentionsCog)
-    sent: list[dict[str, Any]] = []
-
-    async def reply(message: discord.Message, payload: dict[str, Any]) -> None:
-        sent.append(payload)
-
-    monkeypatch.setattr(cog, "reply", reply)
+    cog, sent = replies_of(bot, monkeypatch)
     await cog.handle(message(bot, f"{MENTION} {QUESTION}"))
     assert sent == []
     await cog.handle(message(bot, QUESTION, dm=True))  # DMs are no server's to turn off
@@ -207,14 +209,7 @@ async def test_a_reply_is_answered_when_the_store_cannot_tell_its_question(
     make_bot: MakeBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     bot = await make_bot(store=BrokenStore(salt="test"))
-    cog = bot.get_cog("MentionsCog")
-    assert isinstance(cog, MentionsCog)
-    sent: list[dict[str, Any]] = []
-
-    async def reply(message: discord.Message, payload: dict[str, Any]) -> None:
-        sent.append(payload)
-
-    monkeypatch.setattr(cog, "reply", reply)
+    cog, sent = replies_of(bot, monkeypatch)
     await cog.handle(message(bot, "¿y eso hasta cuándo?", reply_to=bot_answer()))
     (payload,) = sent  # the question in the answer's title stands in for the stored one
     assert "2030" in " ".join(e.description or "" for e in payload["embeds"])
