@@ -220,11 +220,13 @@ class QuestionAnalyzer:
         # holds as written, then unknown translated words, then words known only through a
         # synonym (those would answer for a word the article lacks).
         found = [g for g in extra if _own_word(g)]
-        said_found = {t for g in found for t in g.terms}
+        said_found = {t for g in found for t in _main_terms(g)}
         written = [
             g
             for g in dropped
-            if g.known and max(g.unit_weights) >= 1.0 and not said_found.intersection(g.terms)
+            if g.known
+            and max(g.unit_weights) >= 1.0
+            and not said_found.intersection(_main_terms(g))
         ]
         rest = [g for g in extra if not g.known] + [
             g for g in extra if g.known and not _own_word(g)
