@@ -117,8 +117,8 @@ def load_cases(path: Path) -> list[Case]:
     except (OSError, UnicodeDecodeError) as exc:
         raise CoreError(f"{path}: cannot read the eval file: {exc}") from exc
     for n, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
+        if not line.strip() or line.startswith("#"):
+            continue  # a comment line says how a generated file was made
         try:
             raw = json.loads(line)
             case = Case(

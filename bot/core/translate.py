@@ -38,6 +38,8 @@ RETRY_SECONDS = (1.0, 60.0)
 # Apertium's stream format reserves \ ^ $ / < > { } [ ] @ * # + ~ |: send letters and
 # ordinary punctuation only.
 _UNSAFE = re.compile(r"[^\w\s.,;:?!¿¡'\"()-]|_")
+# Apertium escapes the unknown-word mark of some words ("subject" -> "\\@Subject"): a mark.
+_ESCAPED_MARK = re.compile(r"\\(?=[*@#])")
 # Stream-format symbols or control characters in an answer: the pipeline lost its place.
 _GARBAGE = re.compile(r"[\^$<>{}\[\]\\]|[\x00-\x08\x0b-\x1f]")
 
@@ -215,7 +217,10 @@ class ProcessTranslator:
             raise TranslatorFault("more output than texts")
         self._buf, self._owed, self._loading_until = b"", 0, 0.0
         try:
-            out = [a.decode("utf-8").strip() for a in answers[need - len(clean) :]]
+            out = [
+                _ESCAPED_MARK.sub("", a.decode("utf-8")).strip()
+                for a in answers[need - len(clean) :]
+            ]
         except UnicodeDecodeError as exc:
             raise TranslatorFault("output is not UTF-8") from exc
         for source, text in zip(clean, out, strict=True):
@@ -312,4 +317,9 @@ def spanish_words(text: str) -> list[str]:
     dictionary with '@'; both stay as typed (names, rare words), '#' only flags a Spanish
     form it could not inflect.
     """
-    return words(re.sub(r"[*@#](?=\w)", "", text))
+    text = re.sub(r"[*@#](?=\w)", "", text)
+    # Spanish doubles letters for plurals: "EE.UU." is the word "EEUU", not "EE" and "UU".
+    return words(_ABBREVIATION.sub(lambda m: m.group(0).replace(".", ""), text))
+
+
+_ABBREVIATION = re.compile(r"\b(?:[A-Z]{2}\.){2,}")

@@ -206,3 +206,108 @@ def test_a_recency_word_is_not_replaced_by_its_translation(tmp_path: Path) -> No
     assert plain.answered and translated.answered
     assert translated.passages[0].text == plain.passages[0].text
     assert "Stargate" in translated.passages[0].text
+
+
+def test_an_escaped_unknown_word_mark_is_a_translation_not_garbage(fake_dir: Path) -> None:
+    # Apertium answers "subject" with "\@Subject": a mark, not its stream format.
+    (fake_dir / "table.txt").write_text("hello=hola\nsubject=\\@Subject\n", encoding="utf-8")
+    translator = ProcessTranslator([sys.executable, str(fake_dir / "translator.py")], 2.0)
+    try:
+        assert translator.translate(["subject"]) == ["@Subject"]
+        assert translator.faults == 0
+    finally:
+        translator.close()
+
+
+def test_spanish_words_read_a_doubled_abbreviation_as_one_word() -> None:
+    assert spanish_words("el presidente de EE.UU. anuncia") == [
+        "el",
+        "presidente",
+        "de",
+        "eeuu",
+        "anuncia",
+    ]
+
+
+def test_english_words_a_spanish_text_quotes_give_way_to_the_translation(
+    tmp_path: Path, fake_dir: Path, make_knowledge, make_doc
+) -> None:
+    # "first" and "man" are in the text only inside an English title; the question means the
+    # Spanish passage, which only the translation finds.
+    body = (
+        "El libro 'The First Man' se publicó en Londres.\n\n"
+        "La primera reacción nuclear fue hecha por el equipo de Fermi en Chicago."
+    )
+    folder = make_knowledge(tmp_path, {"a.md": make_doc(title="Física", body=body)})
+    question = "Who made the first nuclear reaction?"
+    spanish = "Quién hizo la primera reacción nuclear?"
+    (fake_dir / "table.txt").write_text(f"hello=hola\n{question}={spanish}\n", encoding="utf-8")
+    translator = ProcessTranslator([sys.executable, str(fake_dir / "translator.py")], 2.0)
+    try:
+        answer = Engine.load(folder, translator=translator).ask(question, lang="en")
+    finally:
+        translator.close()
+    assert answer.answered
+    assert "reacción nuclear" in answer.passages[0].text
+
+
+def test_apertium_tells_the_language_of_bare_keywords(knowledge_dir: Path, fake_dir: Path) -> None:
+    # No function word says "agreement end date" is English; Apertium knows all its words
+    # (its real output below), and none of "acuerdo vigente" (it marks each with '*').
+    table = "hello=hola\nagreement end date=Cita de fin del acuerdo\n"
+    table += "acuerdo vigente=*acuerdo *vigente\n"
+    (fake_dir / "table.txt").write_text(table, encoding="utf-8")
+    translator = ProcessTranslator([sys.executable, str(fake_dir / "translator.py")], 2.0)
+    try:
+        engine = Engine.load(knowledge_dir, translator=translator)
+        english = engine.ask("agreement end date", lang="en")
+        spanish = engine.ask("acuerdo vigente")
+    finally:
+        translator.close()
+    assert english.answered and "vigente hasta 2030" in english.passages[0].text
+    assert spanish.to_dict() == Engine.load(knowledge_dir).ask("acuerdo vigente").to_dict()
+
+
+def test_a_word_nobody_knows_keeps_the_question_out_of_scope(
+    tmp_path: Path, fake_dir: Path, make_knowledge, make_doc
+) -> None:
+    # "rare" is a Spanish stem too ("raro"): neither it nor its translation may stand in twice
+    # for the question, whose subject ("citoquina") no passage mentions.
+    body = (
+        "Un fenómeno raro se observó en el laboratorio de Chicago.\n\n"
+        "La primera reacción nuclear fue hecha por el equipo de Fermi."
+    )
+    folder = make_knowledge(tmp_path, {"a.md": make_doc(title="Física", body=body)})
+    question = "What is a citoquina rare?"
+    (fake_dir / "table.txt").write_text(
+        f"hello=hola\n{question}=Qué es un *citoquina raro?\n", encoding="utf-8"
+    )
+    translator = ProcessTranslator([sys.executable, str(fake_dir / "translator.py")], 2.0)
+    try:
+        answer = Engine.load(folder, translator=translator).ask(question, lang="en")
+    finally:
+        translator.close()
+    assert not answer.answered
+
+
+def test_a_thesaurus_synonym_of_one_translated_word_does_not_keep_out_another(
+    tmp_path: Path, fake_dir: Path, make_knowledge, make_doc
+) -> None:
+    # The thesaurus lists "generar" among the synonyms of both "producir" and "efecto": the
+    # translation's "efecto magnético" still counts, so the passage that holds it is quoted.
+    body = (
+        "El giro puede producir moléculas de oxígeno en la fábrica.\n\n"
+        "El efecto magnético del giro ordena las moléculas de oxígeno.\n\n"
+        "La central genera electricidad para la ciudad."
+    )
+    folder = make_knowledge(tmp_path, {"a.md": make_doc(title="Física", body=body)})
+    question = "The spin of what can produce a magnetic effect to the molecules of oxygen?"
+    spanish = "El giro de qué puede producir un efecto magnético a las moléculas de oxígeno?"
+    (fake_dir / "table.txt").write_text(f"hello=hola\n{question}={spanish}\n", encoding="utf-8")
+    translator = ProcessTranslator([sys.executable, str(fake_dir / "translator.py")], 2.0)
+    try:
+        answer = Engine.load(folder, translator=translator).ask(question, lang="en")
+    finally:
+        translator.close()
+    assert answer.answered
+    assert "efecto magnético" in answer.passages[0].text
