@@ -89,6 +89,8 @@ class QuestionAnalyzer:
         ]
         self._en_stop = stopwords("en")
         self._es_stop = stopwords("es")
+        # The first stems of the glossary's phrases: most question words start none.
+        self._heads = ({k[0] for k in g.english if k}, {k[0] for k in g.spanish if k})
 
     def analyze(
         self, question: str, *, english: bool | None = None, translate: bool = True
@@ -96,12 +98,13 @@ class QuestionAnalyzer:
         """Turn a question into content groups (glossary, stopwords, typo tolerance applied)."""
         tokens = words(question)
         translation: list[str] | None = None
+        asked = False  # the translator was asked already (a failure is not asked twice)
         if english is None:
             english = looks_english(tokens, self._en_stop, self._es_stop)
             if not english and translate and self.translator is not None and self._keywords(tokens):
                 # No function word tells the language of "agreement end date": Apertium does,
                 # it knows most words of an English query and few of a Spanish one.
-                translation = self.translator.translate([question])
+                translation, asked = self.translator.translate([question]), True
                 english = translation is not None and apertium_knows(translation[0], tokens)
         names = proper_nouns(question)
         groups: list[QueryGroup] = []
@@ -154,6 +157,8 @@ class QuestionAnalyzer:
                     known=True,
                 )
             groups.append(group)
+        if asked and translation is None:
+            return groups  # the translator failed on this question: the glossary answers
         if translate and self.translator is not None and self._may_be_english(tokens, groups):
             groups = self._translated(question, groups, names, translation)
         return groups
@@ -218,11 +223,13 @@ class QuestionAnalyzer:
         # holds as written, then unknown translated words, then words known only through a
         # synonym (those would answer for a word the article lacks).
         found = [g for g in extra if _own_word(g)]
-        said_found = {t for g in found for t in g.terms}
+        said_found = {t for g in found for t in _main_terms(g)}
         written = [
             g
             for g in dropped
-            if g.known and max(g.unit_weights) >= 1.0 and not said_found.intersection(g.terms)
+            if g.known
+            and max(g.unit_weights) >= 1.0
+            and not said_found.intersection(_main_terms(g))
         ]
         rest = [g for g in extra if not g.known] + [
             g for g in extra if g.known and not _own_word(g)
@@ -261,7 +268,10 @@ class QuestionAnalyzer:
         self, tokens: list[str], i: int, english: bool, min_words: int = 1
     ) -> tuple[int, tuple[str, ...]]:
         """Return the longest glossary phrase starting at token i and its Spanish phrases."""
-        for n in range(min(MAX_PHRASE_WORDS, len(tokens) - i), min_words - 1, -1):
+        heads_en, heads_es = self._heads
+        head = tokens[i]
+        starts = self.en.stem(head) in heads_en or self.es.stem(head) in heads_es
+        for n in range(min(MAX_PHRASE_WORDS, len(tokens) - i) if starts else 0, min_words - 1, -1):
             chunk = tokens[i : i + n]
             known_es = n == 1 and self.es.stem(chunk[0]) in self.index.vocab
             if english or not known_es:

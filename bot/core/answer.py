@@ -6,7 +6,7 @@ import logging
 import string
 import time
 import unicodedata
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -112,10 +112,11 @@ class Answer:
     candidates: tuple[QuotedPassage, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the answer as JSON-ready data."""
-        data = asdict(self)
-        for p in (*data["passages"], *data["candidates"]):
-            p["highlights"] = [list(span) for span in p["highlights"]]
+        """Return the answer as JSON-ready data (what `dataclasses.asdict` gives, faster)."""
+        data = _fields(self)
+        data["passages"] = tuple(_passage_dict(p) for p in self.passages)
+        data["citations"] = tuple(_fields(c) for c in self.citations)
+        data["candidates"] = tuple(_passage_dict(p) for p in self.candidates)
         return data
 
 
@@ -142,6 +143,8 @@ class Engine:
                 self._suggested_by.setdefault(q, d.id)
         self.suggested_questions: tuple[str, ...] = tuple(self._suggested_by)
         self._newest = tuple(dated.timeline(self.documents)[::-1])
+        self._newest_ids = dict.fromkeys(d.id for d in self._newest)
+        self._outlets = tuple((d, frozenset(words(d.source))) for d in self._newest)
         self._overview: tuple[int, ...] | None = None
         # The passages are analysed in bulk (each distinct word once): their terms feed the
         # index, their content words the typo matcher (folded word -> index term).
@@ -446,12 +449,10 @@ class Engine:
 
     def _by_outlet(self, groups: list[QueryGroup]) -> list[Document]:
         """Return the documents (newest first) of the outlet every group's words name."""
-        found = []
-        for doc in self._newest:
-            outlet = set(words(doc.source))
-            if groups and all(set(words(g.surface)) <= outlet for g in groups):
-                found.append(doc)
-        return found
+        if not groups:
+            return []
+        asked = [set(words(g.surface)) for g in groups]
+        return [doc for doc, outlet in self._outlets if all(w <= outlet for w in asked)]
 
     def _about_document(
         self, question: str, lang: str, outlet: list[Document] | None = None
@@ -509,9 +510,9 @@ class Engine:
 
     def _closeness(self, ranked: list[Ranked]) -> dict[str, int]:
         """Return document id -> place: documents the ranking reached first, then newest first."""
-        order = [self.passages[r.passage].document_id for r in ranked]
-        order += [d.id for d in self._newest]
-        return {doc: n for n, doc in enumerate(dict.fromkeys(order))}
+        order = dict.fromkeys(self.passages[r.passage].document_id for r in ranked)
+        order.update(self._newest_ids)
+        return {doc: n for n, doc in enumerate(order)}
 
     def suggest(
         self, groups: list[QueryGroup], limit: int = 3, ranked: list[Ranked] | None = None
@@ -521,8 +522,10 @@ class Engine:
         With several documents, questions of the documents closest to the question come first
         among equally close questions.
         """
-        wanted = {t for g in groups for t in g.terms}
         pool = self.suggested_questions
+        if not pool:
+            return ()
+        wanted = {t for g in groups for t in g.terms}
         place: dict[str, int] = {}
         if self.many:
             place = self._closeness(rank(self.index, groups) if ranked is None else ranked)
@@ -651,6 +654,18 @@ class Engine:
             suggestions=self.complete("")[:3],
             confidence=1.0,
         )
+
+
+def _fields(value: Any) -> dict[str, Any]:
+    """Return a dataclass's fields as a dict, one level (asdict copies every value deeply)."""
+    return {f.name: getattr(value, f.name) for f in fields(value)}
+
+
+def _passage_dict(passage: QuotedPassage) -> dict[str, Any]:
+    data = _fields(passage)
+    data["citation"] = _fields(passage.citation)
+    data["highlights"] = [list(span) for span in passage.highlights]
+    return data
 
 
 @lru_cache(maxsize=1)

@@ -61,6 +61,8 @@ LATEST_CUES = (
 )
 
 CUE_WORDS = frozenset(w for cue in LATEST_CUES for w in cue)
+# Each cue as the words between spaces of a question's words joined by spaces.
+_CUE_PHRASES = tuple(f" {' '.join(cue)} " for cue in LATEST_CUES)
 
 # Figures a report can disagree on: a percentage, an amount of money, a year.
 _PERCENT = re.compile(r"(\d+(?:[.,]\d+)?)\s*(?:%|por\s+ciento|percent)", re.IGNORECASE)
@@ -92,12 +94,8 @@ class Figure:
 
 def is_latest_question(question: str) -> bool:
     """Tell whether a question asks for the latest state ("¿sigue vigente…?", "latest")."""
-    tokens = words(question)
-    for cue in LATEST_CUES:
-        n = len(cue)
-        if any(tuple(tokens[i : i + n]) == cue for i in range(len(tokens) - n + 1)):
-            return True
-    return False
+    joined = f" {' '.join(words(question))} "
+    return any(cue in joined for cue in _CUE_PHRASES)
 
 
 def is_cue(surface: str) -> bool:

@@ -185,28 +185,31 @@ class BM25Index:
         tid = self.vocab.get(term)
         return 0.0 if tid is None else float(self._max_weight[tid])
 
-    def postings_of(
-        self, terms: Sequence[str], among: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Return several terms' postings at once: documents, weights and each one's term.
+    def max_weights(self, terms: Sequence[tuple[str, float]]) -> np.ndarray:
+        """Return each term's highest score in any document times its factor (0: no document)."""
+        tids = np.asarray([self.vocab.get(t, -1) for t, _ in terms], dtype=np.intp)
+        best = np.where(tids >= 0, self._max_weight[np.maximum(tids, 0)], 0.0)
+        return best * np.asarray([w for _, w in terms], dtype=np.float64)
 
-        The term is its position in `terms`; with `among` (a bool per document) only the
-        documents d with among[d] are returned.
+    def weighted_postings(
+        self, terms: Sequence[tuple[str, float]], among: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Return several terms' postings at once: documents and each term's score times its factor.
+
+        Documents repeat when several terms hold them; with `among` (a bool per document) only
+        the documents d with among[d] are returned.
         """
-        at = [(i, tid) for i, t in enumerate(terms) if (tid := self.vocab.get(t)) is not None]
-        if not at:
-            return np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0, dtype=np.intp)
-        segs = [self._segment(tid) for _, tid in at]
-        packed = np.concatenate(segs) if len(segs) > 1 else segs[0]
-        ends = np.cumsum([len(g) for g in segs])
-        if among is None:
-            pick = np.arange(len(packed))
-        else:
-            pick = np.flatnonzero(among[packed.view(np.int32)[_HIGH::2]])
-            packed = packed[pick]
-        which = np.array([i for i, _ in at], dtype=np.intp)[np.searchsorted(ends, pick, "right")]
-        docs = (packed >> 32).astype(np.intp)
-        return docs, _weights_of(packed), which
+        vocab = self.vocab
+        found = [(self._segment(tid), w) for t, w in terms if (tid := vocab.get(t)) is not None]
+        if not found:
+            return np.zeros(0, dtype=np.intp), np.zeros(0)
+        packed = np.concatenate([seg for seg, _ in found]) if len(found) > 1 else found[0][0]
+        factors = np.repeat([w for _, w in found], [len(seg) for seg, _ in found])
+        docs = (packed >> 32).astype(np.intp, copy=False)
+        if among is not None:
+            pick = among[docs].nonzero()[0]
+            docs, packed, factors = docs[pick], packed[pick], factors[pick]
+        return docs, _weights_of(packed) * factors
 
     def contains(self, term: str, doc: int) -> bool:
         """Tell whether a document contains a term."""

@@ -48,33 +48,7 @@ def rank(index: BM25Index, groups: list[QueryGroup]) -> list[Ranked]:
         )
     pad = _scratch(index.n_docs)
     try:
-        if any(light):
-            # Light units (synonyms) hold many passages but can hardly lift one into the top:
-            # when the passages the heavy units hold already fill it beyond what light units
-            # alone could score, only those passages need the light units (else all do).
-            ceiling = _light_ceiling(index, groups, light, total_weight)
-            pruned = _unit_floor(groups, heavy, total_weight) > ceiling
-            if not pruned:  # the exact floor: what the heavy units alone score
-                _, score, covered = _accumulate(pad, groups, heavy)
-                share = covered / total_weight
-                final = score * (COVERAGE_FLOOR + share) + 1e-6 * share
-                pruned = _top_floor(final[covered > 0]) > ceiling
-            if pruned:
-                for units in heavy:
-                    for d, _ in units:
-                        pad.seen[d] = True
-                merged = _light_merged(index, light, pad.seen)
-                for units in heavy:
-                    for d, _ in units:
-                        pad.seen[d] = False
-                found = [h + m for h, m in zip(heavy, merged, strict=True)]
-            else:
-                found = [
-                    h + [_light(index.term_postings(t), w) for t, w in lt]
-                    for h, lt in zip(heavy, light, strict=True)
-                ]
-        else:
-            found = heavy
+        found = _with_light(index, pad, groups, heavy, light) if any(light) else heavy
         docs, score, covered = _accumulate(pad, groups, found)
     except BaseException:
         pad.clear()
@@ -103,19 +77,23 @@ def _accumulate(
     groups: list[QueryGroup],
     found: list[list[tuple[np.ndarray, np.ndarray]]],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return the passages some unit holds, the sum of their groups' best units, the weight."""
+    """Return the passages some unit holds, the sum of their groups' best units, the weight.
+
+    Each group's arrays are its units' passages and scores, a passage at most once per unit;
+    a group's light units come as one array, where a passage repeats once per synonym.
+    """
     touched: list[np.ndarray] = []
     for g, units in zip(groups, found, strict=True):
-        units = [(d.astype(np.intp), s) for d, s in units if len(d)]
+        many = len(units) > 1 or len(g.units) > 1  # several units: passages may repeat
+        units = [(d, s) for d, s in units if len(d)]
         if not units:
             continue
-        if len(units) == 1:
-            ids, best = units[0][0], np.maximum(units[0][1], 0.0)  # no unit scores below 0
+        if not many:
+            ids, best = units[0][0].astype(np.intp), np.maximum(units[0][1], 0.0)  # clip at 0
         else:
-            # The best unit per passage: a running max in the scratch array.
-            for d, s in units:
-                pad.best[d] = np.maximum(pad.best[d], s)
-            ids = np.concatenate([d for d, _ in units])
+            # The best unit per passage: one running max (from 0) in the scratch array.
+            ids = np.concatenate([d for d, _ in units]).astype(np.intp, copy=False)
+            np.maximum.at(pad.best, ids, np.concatenate([s for _, s in units]))
             best = pad.best[ids]
             pad.best[ids] = 0.0
         # `a[ids] += v` with a repeated id adds its v once: the sum over the group's union.
@@ -156,49 +134,64 @@ def _unit_floor(
     return floor
 
 
-def _light_ceiling(
+def _with_light(
     index: BM25Index,
+    pad: _Scratch,
     groups: list[QueryGroup],
+    heavy: list[list[tuple[np.ndarray, np.ndarray]]],
     light: list[list[tuple[str, float]]],
-    total_weight: float,
+) -> list[list[tuple[np.ndarray, np.ndarray]]]:
+    """Add each group's light units to its heavy ones where they can change the top.
+
+    Light units (synonyms) hold many passages but add little: to a group at most its best
+    synonym's score. The heavy units alone give a floor (the MAX_CANDIDATES-th best score);
+    a passage holding only light units of some groups scores at most their ceiling. The light
+    units of the groups that, all together, stay below the floor are looked up only among the
+    passages that something else holds; the other groups' light units count everywhere.
+    """
+    total = sum(g.weight for g in groups)
+    lift = [max(0.0, float(index.max_weights(lt).max())) if lt else 0.0 for lt in light]
+    order = sorted(
+        (g for g, lt in enumerate(light) if lt),
+        key=lambda g: _ceiling(groups, [g], lift, total),
+    )
+    floor = _unit_floor(groups, heavy, total)
+    if _ceiling(groups, order, lift, total) >= floor:  # the exact floor: heavy units alone
+        _, score, covered = _accumulate(pad, groups, heavy)
+        share = covered / total
+        final = score * (COVERAGE_FLOOR + share) + 1e-6 * share
+        floor = max(floor, _top_floor(final[covered > 0]))
+    below = 0
+    while below < len(order) and _ceiling(groups, order[: below + 1], lift, total) < floor:
+        below += 1
+    everywhere = set(order[below:])
+    full = _light_merged(index, [lt if g in everywhere else [] for g, lt in enumerate(light)])
+    held = [d for units in (*heavy, *full) for d, _ in units]
+    for d in held:
+        pad.seen[d] = True
+    try:
+        rest = [lt if g not in everywhere else [] for g, lt in enumerate(light)]
+        near = _light_merged(index, rest, pad.seen)
+    finally:
+        for d in held:
+            pad.seen[d] = False
+    return [h + f + n for h, f, n in zip(heavy, full, near, strict=True)]
+
+
+def _ceiling(
+    groups: list[QueryGroup], light_groups: list[int], lift: list[float], total: float
 ) -> float:
-    """Return more than the final score of any passage that only light units hold."""
-    # A group's best unit counts at least 0 (scores below are clipped), so each adds >= 0.
-    best = sum(max(0.0, *[w * index.max_weight(t) for t, w in lt]) if lt else 0.0 for lt in light)
-    share = sum(g.weight for g, lt in zip(groups, light, strict=True) if lt) / total_weight
+    """Return more than the final score of a passage that only these groups' light units hold."""
+    best = sum(lift[g] for g in light_groups)
+    share = sum(groups[g].weight for g in light_groups) / total
     return (best * (COVERAGE_FLOOR + share) + 1e-6 * share) * (1 + 1e-9) + 1e-12
 
 
 def _light_merged(
-    index: BM25Index, light: list[list[tuple[str, float]]], among: np.ndarray
+    index: BM25Index, light: list[list[tuple[str, float]]], among: np.ndarray | None = None
 ) -> list[list[tuple[np.ndarray, np.ndarray]]]:
-    """Per group, the passages (among some) a light unit holds and the best light unit's score."""
-    flat = [(t, w, g) for g, lt in enumerate(light) for t, w in lt]
-    docs, weights, which = index.postings_of([t for t, _, _ in flat], among)
-    out: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in light]
-    if not len(docs):
-        return out
-    scores = weights * np.array([w for _, w, _ in flat])[which]
-    group = np.array([g for _, _, g in flat], dtype=np.intp)[which]
-    order = np.lexsort((docs, group))
-    docs, group = docs[order], group[order]
-    first = np.ones(len(docs), dtype=bool)
-    first[1:] = (docs[1:] != docs[:-1]) | (group[1:] != group[:-1])
-    starts = np.flatnonzero(first)
-    best = np.maximum.reduceat(scores[order], starts)
-    docs, group = docs[starts], group[starts]
-    bounds = np.searchsorted(group, np.arange(len(light) + 1))
-    for g in range(len(light)):
-        lo, hi = int(bounds[g]), int(bounds[g + 1])
-        if hi > lo:
-            out[g].append((docs[lo:hi], best[lo:hi]))
-    return out
-
-
-def _light(postings: tuple[np.ndarray, np.ndarray], w: float) -> tuple[np.ndarray, np.ndarray]:
-    """Return a one-term unit's passages and its score in each (as `_unit`)."""
-    docs, weights = postings
-    return docs, weights * w
+    """Per group, the passages (among some, or all) its light units hold, with their scores."""
+    return [[index.weighted_postings(lt, among)] if lt else [] for lt in light]
 
 
 class _Scratch:

@@ -32,6 +32,7 @@ class TypoMatcher:
         self._order = np.argsort(lengths, kind="stable")  # choice ids by length
         self._lengths = lengths[self._order]
         self._masks = letter_masks(choices)[self._order]
+        self._letters = np.bitwise_count(self._masks)  # distinct letters (bits) per choice
         self._choices = np.asarray(choices, dtype=object)
         self._cache: dict[tuple[str, int], list[str]] = {}
 
@@ -59,11 +60,10 @@ class TypoMatcher:
             return []
         edits = max_edits(word)
         lo, hi = np.searchsorted(self._lengths, [len(word) - edits, len(word) + edits + 1])
-        masks = self._masks[lo:hi]
-        mask = np.uint32(letter_mask(word))
-        possible = (np.bitwise_count(masks & ~mask) <= edits) & (
-            np.bitwise_count(mask & ~masks) <= edits
-        )
+        mask = letter_mask(word)
+        # Letters only the choice has = its letters - shared ones; only the word's, likewise.
+        shared = np.bitwise_count(self._masks[lo:hi] & np.uint32(mask))
+        possible = (self._letters[lo:hi] <= shared + edits) & (shared >= mask.bit_count() - edits)
         ids = np.sort(self._order[lo:hi][possible])
         choices = self._choices[ids].tolist()
         to_term = self._to_term

@@ -163,6 +163,33 @@ def test_synonyms_looked_up_among_the_word_passages_rank_the_same(
     assert len(ranked) == MAX_CANDIDATES
 
 
+def test_synonyms_that_can_reach_the_top_alone_count_everywhere_the_others_nearby(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # "s" (a heavier synonym of the rare "b") can lift a passage of its own into the top, so it
+    # is looked up in every passage; "c" (of the common "a") cannot, so only where "a" or "s"
+    # is. The ranking is the dense one all the same.
+    docs = [["a", "x", "x"]] * 120 + [["b", "a"]] * 5 + [["s", "s", "s"]] * 40
+    docs += [["c"]] * 60 + [["z"]] * 400
+    index = BM25Index(docs)
+    groups = [
+        QueryGroup("a", (("a",), ("c",)), (1.0, 0.1), 1.0, known=True),
+        QueryGroup("b", (("b",), ("s",)), (1.0, 0.25), 4.0, known=True),
+    ]
+    lookups = []
+    real = rank_module._light_merged
+
+    def spy(index: BM25Index, light: list, among: np.ndarray | None = None) -> list:
+        lookups.append((among is not None, [bool(units) for units in light]))
+        return real(index, light, among)
+
+    monkeypatch.setattr(rank_module, "_light_merged", spy)
+    ranked = rank(index, groups)
+    assert lookups == [(False, [False, True]), (True, [True, False])]
+    assert ranked == rank_dense(index, groups)
+    assert len(ranked) == MAX_CANDIDATES
+
+
 def slow_analyze_all(self: Analyzer, texts: Iterable[str]) -> AnalyzedTexts:
     """Analyse text by text, as loading did before the bulk analysis (an oracle)."""
     content = [[w for w in words(t) if not self.is_stopword(w)] for t in texts]

@@ -311,3 +311,16 @@ def test_a_thesaurus_synonym_of_one_translated_word_does_not_keep_out_another(
         translator.close()
     assert answer.answered
     assert "efecto magnético" in answer.passages[0].text
+
+
+def test_a_hanging_translator_costs_a_keyword_query_one_timeout(
+    folder: Path, fake_dir: Path, translator: ProcessTranslator
+) -> None:
+    # A bare keyword query asks the translator its language first: when that times out, the
+    # question is answered from the glossary without waiting for a second timeout.
+    engine = Engine.load(folder, translator=translator)
+    expected = Engine.load(folder).ask("deal validity", lang="en").to_dict()
+    (fake_dir / "hang").touch()
+    answer = engine.ask("deal validity", lang="en")
+    assert answer.to_dict() == expected
+    assert translator.faults == 1
