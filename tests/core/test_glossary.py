@@ -117,3 +117,9 @@ def test_a_question_about_the_document_is_answered_from_its_front_matter(
     assert answer.summary.endswith("lo publicó Portaltic/EP el 22/01/2025.")
     assert answer.passages[0].paragraph == 0
     assert answer.citations[0].source == "Portaltic/EP"
+
+
+def test_glossary_typos_follow_the_article_words_typo_rule(engine: Engine) -> None:
+    # "expire" has six letters: two edits, as TypoMatcher allows for the article's own words.
+    answer = engine.ask("When does the deal epxrie?", lang="en")
+    assert answer.answered and "vigente hasta 2030" in answer.passages[0].text
