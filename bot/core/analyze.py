@@ -93,9 +93,18 @@ class QuestionAnalyzer:
         self._heads = ({k[0] for k in g.english if k}, {k[0] for k in g.spanish if k})
 
     def analyze(
-        self, question: str, *, english: bool | None = None, translate: bool = True
+        self,
+        question: str,
+        *,
+        english: bool | None = None,
+        translate: bool = True,
+        machine: bool = False,
     ) -> list[QueryGroup]:
-        """Turn a question into content groups (glossary, stopwords, typo tolerance applied)."""
+        """Turn a question into content groups (glossary, stopwords, typo tolerance applied).
+
+        `machine` marks a machine translation: Spanish spelled right, so its words are neither
+        read as English nor corrected to a glossary entry ("fundó" is not a typo of "fund").
+        """
         tokens = words(question)
         translation: list[str] | None = None
         asked = False  # the translator was asked already (a failure is not asked twice)
@@ -110,7 +119,7 @@ class QuestionAnalyzer:
         groups: list[QueryGroup] = []
         i = 0
         while i < len(tokens):
-            span, alternatives = self._glossary_match(tokens, i, english, min_words=2)
+            span, alternatives = self._glossary_match(tokens, i, english, 2, machine)
             if span == 0 and self._is_metadata(tokens[i], english):
                 groups.append(QueryGroup(tokens[i], (), (), 0.0, known=True, meta=True))
                 i += 1
@@ -122,7 +131,7 @@ class QuestionAnalyzer:
                 ):
                     i += 1
                     continue
-                span, alternatives = self._glossary_match(tokens, i, english, min_words=1)
+                span, alternatives = self._glossary_match(tokens, i, english, 1, machine)
                 span = max(span, 1)
             chunk = tokens[i : i + span]
             before = tokens[i - 1] if i else ""
@@ -213,7 +222,8 @@ class QuestionAnalyzer:
         taken = {t for g in kept for t in _main_terms(g)}
         typed = {g.surface for g in kept}
         extra = []
-        for g in self.analyze(" ".join(spanish_words(out[0])), english=False, translate=False):
+        spanish = " ".join(spanish_words(out[0]))
+        for g in self.analyze(spanish, english=False, translate=False, machine=True):
             if g.meta or taken.intersection(_main_terms(g)) or g.surface in typed:
                 continue
             weights = tuple(w * TRANSLATION_WEIGHT for w in g.unit_weights)
@@ -265,7 +275,7 @@ class QuestionAnalyzer:
         )
 
     def _glossary_match(
-        self, tokens: list[str], i: int, english: bool, min_words: int = 1
+        self, tokens: list[str], i: int, english: bool, min_words: int = 1, machine: bool = False
     ) -> tuple[int, tuple[str, ...]]:
         """Return the longest glossary phrase starting at token i and its Spanish phrases."""
         heads_en, heads_es = self._heads
@@ -274,7 +284,7 @@ class QuestionAnalyzer:
         for n in range(min(MAX_PHRASE_WORDS, len(tokens) - i) if starts else 0, min_words - 1, -1):
             chunk = tokens[i : i + n]
             known_es = n == 1 and self.es.stem(chunk[0]) in self.index.vocab
-            if english or not known_es:
+            if english or not (known_es or machine):
                 hit = self.glossary.english.get(tuple(self.en.stem(w) for w in chunk))
                 if hit:
                     return n, hit
@@ -284,6 +294,7 @@ class QuestionAnalyzer:
         word = tokens[i]
         if (
             min_words == 1
+            and not machine
             and len(word) >= 5
             and self.es.stem(word) not in self.index.vocab
             and not self._fuzzy([word], self._article_words)  # article words first
