@@ -117,6 +117,7 @@ class QuestionAnalyzer:
                 english = translation is not None and apertium_knows(translation[0], tokens)
         names = proper_nouns(question)
         groups: list[QueryGroup] = []
+        glossed: set[int] = set()  # the groups whose senses came from the glossary
         i = 0
         while i < len(tokens):
             span, alternatives = self._glossary_match(tokens, i, english, 2, machine)
@@ -165,7 +166,10 @@ class QuestionAnalyzer:
                     unit_weights=group.unit_weights + (ALTERNATIVE_WEIGHT,) * len(years),
                     known=True,
                 )
+            if alternatives:
+                glossed.add(len(groups))
             groups.append(group)
+        groups = _distinct(groups, glossed)
         if asked and translation is None:
             return groups  # the translator failed on this question: the glossary answers
         if translate and self.translator is not None and self._may_be_english(tokens, groups):
@@ -359,6 +363,27 @@ class QuestionAnalyzer:
                 continue
             found.extend(matcher.match(word))
         return found
+
+
+def _distinct(groups: list[QueryGroup], glossed: set[int]) -> list[QueryGroup]:
+    """Drop from each glossary word the senses that are another word's only sense.
+
+    "computing capacity": "compute" may mean "capacidad", but "capacity" asks for it already;
+    counted twice, a passage that repeats "capacidad" would outrank "capacidades de computación".
+    """
+    sole = [next(iter(_main_terms(g))) if len(_main_terms(g)) == 1 else None for g in groups]
+    out = []
+    for n, g in enumerate(groups):
+        others = {t for m, t in enumerate(sole) if t is not None and m != n}
+        keep = [
+            (u, w)
+            for u, w in zip(g.units, g.unit_weights, strict=True)
+            if w >= 1.0 or len(u) > 1 or u[0] not in others
+        ]
+        if n in glossed and keep and len(keep) < len(g.units):
+            g = replace(g, units=tuple(u for u, _ in keep), unit_weights=tuple(w for _, w in keep))
+        out.append(g)
+    return out
 
 
 def _main_terms(group: QueryGroup) -> set[str]:
