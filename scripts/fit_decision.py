@@ -5,7 +5,9 @@
 Data: the SQuAD-es calibration corpus (18 Wikipedia articles as knowledge; questions about them
 are in scope, questions about 17 other articles are out of scope), the same corpus with half of
 its articles removed (their questions become out of scope: the situation of a new, smaller
-knowledge folder), and the bundled article with eval/questions.jsonl + eval/extra_questions.jsonl.
+knowledge folder), each of its articles alone (a one-document folder, as the bundled article:
+every other article's questions are out of scope), and the bundled article with
+eval/questions.jsonl + eval/extra_questions.jsonl.
 Every figure printed is held out by article: the model that scores an article's questions was
 fitted without any question about that article. Numpy only (logistic regression by Newton steps).
 """
@@ -38,6 +40,8 @@ FOLDS = 6
 L2 = 1.0  # ridge on the coefficients: a few features, thousands of questions
 HALF_SPLITS = 3  # corpora with half of the articles removed
 BUNDLED_SHARE = 0.3  # weight of the bundled article's questions in the fit
+SINGLE_OOS = 300  # out-of-scope questions asked of each one-article folder
+SINGLE_WEIGHT = 0.3  # weight of a one-article folder's question (they are many and alike)
 
 
 @dataclass
@@ -88,19 +92,25 @@ def collect(squad: Path) -> list[Row]:
     qs = questions(squad / "questions.jsonl")
     art = {id(q): q["source"].split(":")[0] for q in qs}
     docs = load_folder(squad / "knowledge")
-    rows = measure(
-        Engine.load(squad / "knowledge"), "squad", [(q, art[id(q)], q["kind"] == "in") for q in qs]
-    )
+    base = Engine.load(squad / "knowledge")
+    rows = measure(base, "squad", [(q, art[id(q)], q["kind"] == "in") for q in qs])
     names = sorted({d.id for d in docs})
     rng = random.Random(7)
     oos = [q for q in qs if q["kind"] != "in"]
     for n in range(HALF_SPLITS):
         kept = set(rng.sample(names, len(names) // 2))
-        engine = Engine.load(squad / "knowledge")
-        engine = Engine(tuple(d for d in docs if d.id in kept), engine.glossary, engine.templates)
+        engine = Engine(tuple(d for d in docs if d.id in kept), base.glossary, base.templates)
         cases = [(q, art[id(q)], art[id(q)] in kept) for q in qs if q["kind"] == "in"]
         cases += [(q, art[id(q)], False) for q in rng.sample(oos, len(oos) // 3)]
         rows += measure(engine, f"half{n}", cases)
+    # Each article alone: where every passage is from one document, `document_share` is 1.
+    rng = random.Random(5)
+    for doc in docs:
+        engine = Engine((doc,), base.glossary, base.templates)
+        cases = [(q, doc.id, True) for q in qs if q["kind"] == "in" and art[id(q)] == doc.id]
+        others = [q for q in qs if art[id(q)] != doc.id]
+        cases += [(q, art[id(q)], False) for q in rng.sample(others, SINGLE_OOS)]
+        rows += measure(engine, "single", cases)
     own = questions(ROOT / "eval" / "questions.jsonl")
     dev = frozenset(q["id"] for q in own)
     own += questions(ROOT / "eval" / "extra_questions.jsonl")
@@ -192,6 +202,7 @@ def main() -> int:
     # a share of the fit so the model also holds on a one-article folder.
     bundled = setting == "bundled"
     s = np.where(bundled, BUNDLED_SHARE * (~bundled).sum() / max(1, bundled.sum()), 1.0)
+    s = np.where(setting == "single", SINGLE_WEIGHT, s)
     articles = sorted({r.article for r in rows})
     random.Random(11).shuffle(articles)
     fold_of = {a: i % FOLDS for i, a in enumerate(articles)}
@@ -207,7 +218,7 @@ def main() -> int:
         held[test] = np.where(none[test], 0.0, predict(w, x[test]))
         answered[test] = held[test] >= th
     print("held out by article (per-fold model and threshold):")
-    for name in ("squad", *(f"half{n}" for n in range(HALF_SPLITS)), "bundled"):
+    for name in ("squad", *(f"half{n}" for n in range(HALF_SPLITS)), "single", "bundled"):
         m = setting == name
         right = (answered & hit)[m & scope].mean()
         declined = (~answered)[m & ~scope].mean()
@@ -240,7 +251,8 @@ def main() -> int:
             "overrides). Fitted on SQuAD-es (shared/eval/squad-es, CC BY-SA 4.0), the same "
             "corpus with half of its articles removed, eval/*.jsonl over the bundled article "
             "(English with and without Apertium) and the dated test folder "
-            "(tests/dated_corpus.py). Regenerate: python scripts/fit_decision.py --write"
+            "(tests/dated_corpus.py), and each squad-es article alone. "
+            "Regenerate: python scripts/fit_decision.py --write"
         ),
         "fitted": date.today().isoformat(),
         "coefficients": {n: round(float(c), 4) for n, c in zip(FEATURE_NAMES, w, strict=False)},

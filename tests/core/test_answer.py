@@ -353,4 +353,7 @@ def test_how_many_years_is_not_which_year(
     )
     engine = Engine.load(folder)
     assert "1890" in engine.ask("¿En qué año abrió la bodega?").passages[0].text
-    assert "seis años" in engine.ask("¿Cuántos años envejece la bodega?").passages[0].text
+    # Ranking puts the right passage first (answered, or kept as the first candidate: in this
+    # two-passage folder "cuántos" is a word no passage has and the decision may decline).
+    many = engine.ask("¿Cuántos años envejece la bodega?")
+    assert "seis años" in (many.passages or many.candidates)[0].text

@@ -82,6 +82,48 @@ def test_a_question_in_the_text_is_answered_confidently(town: Engine) -> None:
     assert answer.confidence > 0.9
 
 
+def test_words_together_in_one_sentence_answer_more_surely_than_spread_over_sentences(
+    tmp_path: Path,
+) -> None:
+    # The same passage words, once in one sentence and once one per sentence.
+    together = "El faro de Kessaria guía a los pescadores de atún durante la niebla del invierno."
+    spread = (
+        "El faro de Kessaria se encendió hace siglos. Los pescadores salen cada mañana. "
+        "El atún abunda en la costa. La niebla del invierno es espesa."
+    )
+    question = "¿Qué guía a los pescadores de atún de Kessaria en la niebla del invierno?"
+    confidence = {}
+    for name, text in (("together", together), ("spread", spread)):
+        folder = write_knowledge(
+            tmp_path / name, {"faro.md": doc_text("El faro", "\n\n".join([text, *MARKET]))}
+        )
+        engine = Engine.load(folder)
+        groups = engine.analyze(question)
+        decision = engine.decide(groups, rank(engine.index, groups))
+        assert decision.features is not None
+        confidence[name] = (decision.confidence, decision.features.sentence_coverage)
+    assert confidence["together"][1] > 0.9 > 0.5 > confidence["spread"][1]
+    assert confidence["together"][0] > confidence["spread"][0]
+
+
+def test_document_share_tells_one_document_from_words_spread_over_many(town: Engine) -> None:
+    # The market question's best passages are all in the market article; the scattered one's
+    # words are held by passages of the port, the river and the market.
+    focused = town.analyze("¿Qué vende el mercado central los sábados?")
+    scattered = town.analyze("¿Qué arquitecto restauró la presa de las truchas en primavera?")
+    share = [
+        town.decider.features(g, rank(town.index, g)).document_share for g in (focused, scattered)
+    ]
+    assert share[0] > 0.8 and share[1] < 0.6
+
+
+def test_a_one_document_folder_has_the_whole_share(tmp_path: Path) -> None:
+    folder = write_knowledge(tmp_path, {"mercado.md": doc_text("El mercado", "\n\n".join(MARKET))})
+    engine = Engine.load(folder)
+    groups = engine.analyze("¿Qué concierto celebran los pescadores en la presa?")
+    assert engine.decider.features(groups, rank(engine.index, groups)).document_share == 1.0
+
+
 def test_a_decline_says_why(town: Engine) -> None:
     groups = town.analyze("¿Qué concierto celebran los pescadores en la presa?")
     decision = town.decide(groups, rank(town.index, groups))
@@ -150,14 +192,15 @@ def squad_report():
 
 
 def test_squad_sample_keeps_its_figures(squad_report) -> None:
-    # Measured at the chosen point: 32/58 answered and right (55.2%), 138/142 out-of-scope
-    # declined (97.2%), 21/58 false abstentions (36.2%). Floors a little under.
+    # Measured at the chosen point: 36/58 answered and right (62.1%), 138/142 out-of-scope
+    # declined (97.2%), 15/58 false abstentions (25.9%); the model before the sentence and
+    # document features: 32/58, 138/142, 21/58. Floors a little under.
     text = "\n".join(squad_report.lines()[:30])
     assert (squad_report.in_scope, squad_report.out_of_scope) == (58, 142), text
     chosen = squad_report.point(squad_report.threshold)
-    assert chosen.answered_right >= 0.52, text
+    assert chosen.answered_right >= 0.58, text
     assert chosen.oos_declined >= 0.95, text
-    assert chosen.false_abstentions <= 0.40, text
+    assert chosen.false_abstentions <= 0.30, text
 
 
 def test_squad_sample_ranking_finds_the_passage(squad_report) -> None:
