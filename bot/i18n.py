@@ -90,8 +90,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "The bot is restarting; please ask again in a moment.",
     },
     "err_busy": {
-        "es": "Estoy muy ocupado ahora mismo; vuelve a pulsar en unos segundos.",
-        "en": "I'm very busy right now; press again in a few seconds.",
+        "es": "Estoy muy ocupado ahora mismo; vuelve a intentarlo en unos segundos.",
+        "en": "I'm very busy right now; try again in a few seconds.",
     },
     "err_gone": {
         "es": "Esa pregunta ya no está disponible; vuelve a preguntar con /preguntar.",

@@ -9,6 +9,7 @@ import shutil
 import socket
 import threading
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,19 @@ def _copy_knowledge(tmp_path: Path) -> Path:
     return folder
 
 
+def _add_paragraph(folder: Path) -> None:
+    doc = folder / "microsoft-openai-acuerdo-2025.md"
+    doc.write_text(doc.read_text(encoding="utf-8") + "\nUn párrafo nuevo sobre Azure.\n", "utf-8")
+
+
+async def _until(condition: Callable[[], object], seconds: float = 6.0) -> None:
+    """Wait until `condition()` is true, or `seconds` passed (the caller asserts)."""
+    for _ in range(int(seconds / 0.02)):
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+
+
 async def test_watch_reloads_on_change_and_keeps_the_old_index_on_a_broken_file(
     tmp_path: Path,
 ) -> None:
@@ -45,19 +59,12 @@ async def test_watch_reloads_on_change_and_keeps_the_old_index_on_a_broken_file(
     stop = asyncio.Event()
     task = asyncio.create_task(watch_folder(folder, reload, stop, debounce_ms=50))
     await asyncio.sleep(0.3)  # let the watcher start watching
-    doc = folder / "microsoft-openai-acuerdo-2025.md"
-    doc.write_text(doc.read_text(encoding="utf-8") + "\nUn párrafo nuevo sobre Azure.\n", "utf-8")
-    for _ in range(200):
-        if len(engines) > 1:
-            break
-        await asyncio.sleep(0.02)
+    _add_paragraph(folder)
+    await _until(lambda: len(engines) > 1)
     assert len(engines) == 2 and len(engines[1].passages) == len(engines[0].passages) + 1
 
     (folder / "roto.md").write_text("sin front matter\n", encoding="utf-8")
-    for _ in range(200):
-        if errors:
-            break
-        await asyncio.sleep(0.02)
+    await _until(lambda: errors)
     stop.set()
     await asyncio.wait_for(task, 5)
     assert errors and "roto.md:1" in errors[0]
@@ -105,6 +112,30 @@ async def test_watch_never_lists_or_stats_the_folder_on_the_event_loop(
     monkeypatch.undo()
     assert reloads, "the change was not noticed"
     assert on_loop == [], f"the event loop touched the folder {len(on_loop)} times"
+
+
+async def test_watch_follows_a_folder_removed_then_restored(tmp_path: Path) -> None:
+    folder = _copy_knowledge(tmp_path)
+    engines: list[Engine] = []
+
+    async def reload() -> None:
+        engines.append(Engine.load(folder))  # a KnowledgeError while the folder is gone
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(watch_folder(folder, reload, stop, debounce_ms=50))
+    await asyncio.sleep(0.3)
+    shutil.rmtree(folder)
+    await asyncio.sleep(0.5)
+    shutil.copytree(BUNDLED_KNOWLEDGE, folder)  # a deploy or a checkout puts it back
+    await _until(lambda: engines)
+    assert engines, "the restored folder was not reloaded"
+    await asyncio.sleep(0.3)
+    _add_paragraph(folder)
+    await _until(lambda: len(engines) > 1)
+    stop.set()
+    await asyncio.wait_for(task, 5)
+    assert len(engines) == 2, "the restored folder is not watched"
+    assert len(engines[1].passages) == len(engines[0].passages) + 1
 
 
 async def test_watch_of_a_missing_folder_logs_and_returns(

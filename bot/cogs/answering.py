@@ -6,9 +6,10 @@ import asyncio
 import dataclasses
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import discord
 
@@ -21,6 +22,36 @@ if TYPE_CHECKING:
     from bot.cogs.client import DealBotMixin
 
 log = logging.getLogger(__name__)
+
+# Discord wants an interaction's first response within 3 s; SQLite waits up to 10 s on a lock.
+# The store reads before that response get this long in all, then the interaction answers
+# without them (a short "busy" error, or the defaults).
+STORE_GUARD = 1.0
+_WAITED = "store_waited"  # Interaction.extras key: seconds its reads have waited so far
+
+_R = TypeVar("_R")
+
+
+class StoreBusy(Exception):
+    """The store did not answer within STORE_GUARD (a lock held, a slow disk)."""
+
+
+async def read_in_time(interaction: discord.Interaction, read: Callable[..., _R], *args: Any) -> _R:
+    """Run a store read off the event loop, before the interaction's first response; raise
+    StoreBusy once the interaction's reads have waited STORE_GUARD seconds in all."""
+    loop = asyncio.get_running_loop()
+    waited = interaction.extras.get(_WAITED, 0.0)
+    started = loop.time()
+    try:
+        return await asyncio.wait_for(
+            asyncio.to_thread(read, *args), timeout=max(STORE_GUARD - waited, 0.0)
+        )
+    except TimeoutError as exc:
+        name = getattr(read, "__name__", "read")
+        log.warning("the store was too slow for %s%r (interaction %s)", name, args, interaction.id)
+        raise StoreBusy(name) from exc
+    finally:
+        interaction.extras[_WAITED] = waited + loop.time() - started
 
 
 def render_answer(

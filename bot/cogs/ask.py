@@ -17,7 +17,7 @@ from discord.ext import commands
 
 from bot import __version__
 from bot.cogs import ui
-from bot.cogs.answering import Asker, answer_payload
+from bot.cogs.answering import Asker, StoreBusy, answer_payload, read_in_time
 from bot.cogs.configure import config_rows
 from bot.cogs.views import (
     MISSING_MAX,
@@ -31,6 +31,7 @@ from bot.core.answer import MAX_QUESTION_CHARS, Engine, clean_question
 from bot.core.errors import KnowledgeError, QuestionError
 from bot.core.extract import question_in
 from bot.core.translate import INSTALL_HINT
+from bot.core.unicode_guard import visible
 from bot.i18n import discord_cooldown_message, question_error, t
 from bot.store import stats_headline, stats_sections
 
@@ -52,8 +53,6 @@ ACK_MARGIN = 0.8
 AUTOCOMPLETE_MAX = 25
 CHOICE_MAX = 100
 OWNER_TIMEOUT = 1.0
-# A store read before the first response gets this long; the answer then defers if need be.
-STORE_GUARD = 1.0
 
 
 class AskCog(commands.Cog):
@@ -130,7 +129,7 @@ class AskCog(commands.Cog):
         if documento is not None:
             doc = self.bot.engine.find_document(documento)
             if doc is None:
-                await send_error(interaction, t("err_no_document", lang, name=documento))
+                await send_error(interaction, t("err_no_document", lang, name=ui.echo(documento)))
                 return
         answer = self.bot.engine.overview(lang=lang, document=doc)
         heading = t("overview_title", lang, title=answer.question)
@@ -198,7 +197,7 @@ class AskCog(commands.Cog):
             (t("translation", lang), _translation(self.bot.settings, engine, lang)),
         ]
         if interaction.guild_id is not None:  # this server's /configurar settings
-            rows += config_rows(await self.bot.server_config(interaction.guild_id), lang)
+            rows += config_rows(await self.bot.interaction_config(interaction), lang)
         embed = discord.Embed(title=t("status_title", lang), colour=ui.COLOR_INFO)
         for name, value in rows:
             embed.add_field(name=name, value=value)
@@ -279,8 +278,7 @@ class AskCog(commands.Cog):
         `edit` replaces the message the pressed button sits on; `owner_id` is who may page
         the answer in place (the asker; by default whoever asks now).
         """
-        config = await self.bot.interaction_config(interaction)
-        lang = locale_lang(interaction, config.lang)
+        lang = locale_lang(interaction)
         try:
             question = clean_question(question)
         except QuestionError as exc:
@@ -341,7 +339,7 @@ class AskCog(commands.Cog):
 
     async def comment(self, interaction: discord.Interaction, question_id: int, text: str) -> None:
         """Keep what a 👎 voter said was missing, with the vote; thank them privately."""
-        comment = " ".join(text.split())[:MISSING_MAX] or None
+        comment = " ".join(visible(text).split())[:MISSING_MAX] or None
         lang = locale_lang(interaction)
         await self._thank(interaction, question_id, -1, comment, "vote_thanks_down", lang)
 
@@ -398,9 +396,8 @@ class AskCog(commands.Cog):
         self, interaction: discord.Interaction, question_id: int, offset: int
     ) -> None:
         """Post a private answer publicly in the channel, as the presser's answer."""
-        question = await asyncio.to_thread(self.bot.store.question_text, question_id)
+        question = await self._question_text(interaction, question_id)
         if question is None:
-            await send_error(interaction, t("err_gone", locale_lang(interaction)))
             return
         await self.answer(
             interaction, question, ephemeral=False, offset=offset, question_id=question_id
@@ -410,18 +407,8 @@ class AskCog(commands.Cog):
         self, interaction: discord.Interaction, question_id: int, offset: int, user_id: int
     ) -> None:
         """Show a page of passages: in place for the asker, as a private copy for others."""
-        lang = locale_lang(interaction)
-        try:  # before the first response: never past Discord's 3 s (SQLite waits up to 10 s)
-            question = await asyncio.wait_for(
-                asyncio.to_thread(self.bot.store.question_text, question_id),
-                timeout=STORE_GUARD,
-            )
-        except TimeoutError:
-            log.warning("the store was too slow to page interaction %s", interaction.id)
-            await send_error(interaction, t("err_busy", lang))
-            return
+        question = await self._question_text(interaction, question_id)
         if question is None:
-            await send_error(interaction, t("err_gone", lang))
             return
         mine = interaction.user.id == user_id
         await self.answer(
@@ -432,6 +419,19 @@ class AskCog(commands.Cog):
             question_id=question_id,
             edit=mine,
         )
+
+    async def _question_text(
+        self, interaction: discord.Interaction, question_id: int
+    ) -> str | None:
+        """Read a recorded question in time; None (the user was told why) if busy or purged."""
+        try:
+            question = await read_in_time(interaction, self.bot.store.question_text, question_id)
+        except StoreBusy:
+            await send_error(interaction, t("err_busy", locale_lang(interaction)))
+            return None
+        if question is None:
+            await send_error(interaction, t("err_gone", locale_lang(interaction)))
+        return question
 
 
 async def deliver(

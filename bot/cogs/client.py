@@ -14,14 +14,14 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cogs.answering import channel_allowed, user_installed_only
+from bot.cogs.answering import StoreBusy, channel_allowed, read_in_time, user_installed_only
 from bot.cogs.translator import ENGLISH, Translator
 from bot.cogs.ui import suggestion_key
 from bot.core.answer import MAX_QUESTION_CHARS, Engine
 from bot.i18n import discord_cooldown_message, t
 from bot.metrics import Metrics
 from bot.settings import ServerConfig, Settings
-from bot.store import Store
+from bot.store import ServerOverrides, Store
 
 log = logging.getLogger(__name__)
 
@@ -54,14 +54,15 @@ class DealTree(app_commands.CommandTree):
     """Command tree with the channel allowlist and one error handler."""
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        """Refuse questions outside the server's allowed channels, when it has an allowlist."""
+        """Read the server's settings (its language, once per server); refuse questions outside
+        its allowed channels, when it has an allowlist."""
         if interaction.type is discord.InteractionType.autocomplete:
             return True  # only choices can answer it (no refusal message); the command refuses
         if getattr(interaction.command, "name", None) == "configurar":
-            return True  # managers can always change the allowlist itself
+            return True  # managers can always change the allowlist (it reads the settings)
+        config = await self.client.interaction_config(interaction)  # type: ignore[attr-defined]
         if user_installed_only(interaction):
             return True  # asked where the app was added by the member, not by a server
-        config = await self.client.interaction_config(interaction)  # type: ignore[attr-defined]
         allowed = config.allowed_channels
         if not channel_allowed(interaction.channel, allowed, interaction.channel_id):
             raise ChannelNotAllowed(" ".join(f"<#{c}>" for c in allowed))
@@ -145,30 +146,55 @@ class DealBotMixin:
     async def on_message(self, message: discord.Message) -> None:
         """Leave messages to the mentions cog (the bot has no prefix commands to process)."""
 
-    async def server_config(self, guild_id: int | None) -> ServerConfig:
-        """Return a server's configuration (the environment's defaults outside servers)."""
+    async def server_config(
+        self, guild_id: int | None, interaction: discord.Interaction | None = None
+    ) -> ServerConfig:
+        """Return a server's configuration (the environment's defaults outside servers).
+
+        For an `interaction` the read is guarded (`read_in_time`): a store too slow to answer
+        before the first response gives the defaults this once. A message waits for it.
+        """
         defaults = self.settings.server_defaults()
         if guild_id is None:
             return defaults
         config = self._configs.get(guild_id)
         if config is None:
+            read = self.store.server_overrides
             try:
-                overrides = await asyncio.to_thread(self.store.server_overrides, guild_id)
+                if interaction is None:
+                    overrides = await asyncio.to_thread(read, guild_id)
+                else:
+                    overrides = await read_in_time(interaction, read, guild_id)
+            except StoreBusy:
+                return defaults  # not remembered: read again next time
             except Exception:  # a broken database must not silence the bot: use the defaults
                 log.exception("could not read the settings of server %s", guild_id)
                 return defaults
-            config = overrides.apply(defaults)
-            if len(self._configs) > 10_000:
-                self._configs.clear()
-            self._configs[guild_id] = config
+            config = self.remember_config(guild_id, overrides)
+        return config
+
+    def remember_config(self, guild_id: int, overrides: ServerOverrides) -> ServerConfig:
+        """Keep a server's configuration (its choices over the defaults) and return it."""
+        config = overrides.apply(self.settings.server_defaults())
+        if len(self._configs) > 10_000:
+            self._configs.clear()
+        self._configs[guild_id] = config
         return config
 
     async def interaction_config(self, interaction: discord.Interaction) -> ServerConfig:
         """Return the configuration an interaction runs under (defaults outside the servers
-        that added the bot)."""
+        that added the bot); read in time, once per server, at the start of each interaction."""
         if user_installed_only(interaction):
             return self.settings.server_defaults()
-        return await self.server_config(interaction.guild_id)
+        return await self.server_config(interaction.guild_id, interaction)
+
+    def known_config(self, interaction: discord.Interaction) -> ServerConfig:
+        """Return the configuration `interaction_config` found (synchronous; the defaults when
+        the store could not tell in time)."""
+        config = None
+        if interaction.guild_id is not None and not user_installed_only(interaction):
+            config = self._configs.get(interaction.guild_id)
+        return config if config is not None else self.settings.server_defaults()
 
     async def command_mentions(self) -> dict[str, str]:
         """Return each command's clickable mention (`</preguntar:ID>`), fetched once."""
@@ -182,18 +208,6 @@ class DealBotMixin:
                 return {}
             self._command_mentions = {c.name: c.mention for c in fetched}
         return self._command_mentions
-
-    def fallback_lang(self, interaction: discord.Interaction) -> str:
-        """Return the language for locales other than es/en: the server's (once read), else
-        DEFAULT_LANG. Synchronous: the tree's check has read the server's settings already."""
-        config = None
-        if interaction.guild_id is not None and not user_installed_only(interaction):
-            config = self._configs.get(interaction.guild_id)
-        return config.lang if config is not None else self.settings.default_lang
-
-    def forget_server_config(self, guild_id: int) -> None:
-        """Drop a server's cached configuration (after /configurar changed it)."""
-        self._configs.pop(guild_id, None)
 
     async def prepare(self) -> None:
         """Load the cogs, register the persistent buttons and the translator."""

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.cogs import ui
+from bot.cogs.answering import StoreBusy, read_in_time
 from bot.cogs.views import locale_lang
 from bot.i18n import t
 from bot.settings import ServerConfig
@@ -82,29 +83,38 @@ class ConfigureCog(commands.Cog):
         restablecer: bool = False,
     ) -> None:
         """Change this server's settings; with no option, show them."""
-        lang = locale_lang(interaction, self.bot.settings.default_lang)
+        from bot.cogs.ask import deliver, send_error
+
         guild_id = interaction.guild_id
         assert guild_id is not None  # guild_only
+        store = self.bot.store
+        try:  # what the server chose so far, read before the first response (and remembered)
+            current = await read_in_time(interaction, store.server_overrides, guild_id)
+        except StoreBusy:
+            await send_error(interaction, t("err_busy", locale_lang(interaction)))
+            return
+        self.bot.remember_config(guild_id, current)
+        lang = locale_lang(interaction)
         channels: tuple[int, ...] | None = None
         if canales is not None:
             guild = interaction.guild
             known = {c.id for c in guild.channels} if guild is not None else set()
             parsed = parse_channels(canales, known)
             if isinstance(parsed, str):
-                message = t("err_channel_unknown", lang, channel=ui.escape(parsed[:100]))
-                await interaction.response.send_message(message, ephemeral=True)
+                message = t("err_channel_unknown", lang, channel=ui.echo(parsed))
+                await send_error(interaction, message)
                 return
             channels = parsed
         change = ServerOverrides(channels, idioma, menciones, hilos, privado)
-        if restablecer or change != ServerOverrides():
-            store = self.bot.store
-            current = ServerOverrides()
-            if not restablecer:
-                current = await asyncio.to_thread(store.server_overrides, guild_id)
-            await asyncio.to_thread(store.save_server_overrides, guild_id, current.merged(change))
-            self.bot.forget_server_config(guild_id)
-        config = await self.bot.server_config(guild_id)
-        embed = discord.Embed(title=t("cfg_title", lang), colour=ui.COLOR_INFO)
-        for name, value in config_rows(config, lang):
-            embed.add_field(name=name, value=value)
-        await interaction.response.send_message(embed=embed, ephemeral=True)
+        chosen = (ServerOverrides() if restablecer else current).merged(change)
+
+        async def build() -> dict[str, Any]:  # a write may wait on a lock: deliver defers
+            if restablecer or change != ServerOverrides():
+                await asyncio.to_thread(store.save_server_overrides, guild_id, chosen)
+            config = self.bot.remember_config(guild_id, chosen)
+            embed = discord.Embed(title=t("cfg_title", lang), colour=ui.COLOR_INFO)
+            for name, value in config_rows(config, lang):
+                embed.add_field(name=name, value=value)
+            return {"embeds": [embed]}
+
+        await deliver(interaction, build, ephemeral=True)

@@ -150,7 +150,8 @@ class MentionsCog(commands.Cog):
         request = asked(message, me.id) if me is not None else None
         if request is None or self.bot.stopping:  # shutting down: start nothing to cut off
             return
-        config = await self.bot.server_config(message.guild.id if message.guild else None)
+        guild_id = message.guild.id if message.guild else None
+        config = await self.bot.server_config(guild_id)  # a message has no 3 s: it may wait
         if message.guild is not None and not config.mentions:
             return
         if not channel_allowed(message.channel, config.allowed_channels):
@@ -188,7 +189,11 @@ class MentionsCog(commands.Cog):
             return None
         qid = previous_question_id(previous)
         if qid is not None:
-            text = await asyncio.to_thread(self.bot.store.question_text, qid)
+            try:
+                text = await asyncio.to_thread(self.bot.store.question_text, qid)
+            except Exception:  # the answer's title still names the question
+                log.exception("could not read question %s for message %s", qid, previous.id)
+                text = None
             if text:
                 return text
         return titled_question(previous)

@@ -12,6 +12,7 @@ import discord
 from bot.cli import citation_label
 from bot.core.answer import Answer, Citation, QuotedPassage
 from bot.core.dated import timeline
+from bot.core.unicode_guard import visible
 from bot.i18n import t
 
 CONTENT_MAX = 2000
@@ -37,6 +38,11 @@ COLOR_ERROR = discord.Colour.from_rgb(218, 55, 60)
 def escape(text: str) -> str:
     """Escape markdown and neutralize mentions in user or document text."""
     return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
+
+
+def echo(text: str, limit: int = 100) -> str:
+    """Return user text to quote back in a message: visible characters only, escaped, short."""
+    return escape(shorten(" ".join(visible(text).split()), limit))
 
 
 def split_words(text: str, limit: int) -> list[str]:

@@ -27,6 +27,14 @@ def _cog(interaction: discord.Interaction) -> AskCog:
     return cog  # type: ignore[return-value]
 
 
+async def _read_config(interaction: discord.Interaction) -> None:
+    """Read the server's settings (in time, once per server) before a button answers, as the
+    command tree's check does for commands: `locale_lang` needs its language."""
+    config = getattr(interaction.client, "interaction_config", None)
+    if config is not None:
+        await config(interaction)
+
+
 async def answer_failure(
     interaction: discord.Interaction, error: Exception, item: object = None
 ) -> None:
@@ -61,6 +69,7 @@ class AnswersOnce:
     async def callback(self, interaction: discord.Interaction) -> None:
         """Run `press`; turn any failure into a private error (if nothing was sent yet)."""
         try:
+            await _read_config(interaction)
             await self.press(interaction)
         except Exception as exc:
             await answer_failure(interaction, exc, self)
@@ -287,6 +296,7 @@ class MissingModal(discord.ui.Modal):
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
         """Store the comment with the vote."""
+        await _read_config(interaction)
         await _cog(interaction).comment(interaction, self.question_id, self.text.value or "")
 
     async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
@@ -375,12 +385,15 @@ def answer_view(
     return view
 
 
-def locale_lang(interaction: discord.Interaction, default: str | None = None) -> str:
-    """Return the frame language for a user's locale (for other languages: the server's
-    /configurar language, else DEFAULT_LANG)."""
-    if default is None:
-        fallback = getattr(interaction.client, "fallback_lang", None)
-        settings = getattr(interaction.client, "settings", None)
-        default = fallback(interaction) if fallback else getattr(settings, "default_lang", "es")
+def locale_lang(interaction: discord.Interaction) -> str:
+    """Return the language of everything an interaction shows: the member's locale when it is
+    Spanish or English, else the server's /configurar language (DEFAULT_LANG without one).
+
+    Every interaction reads its server's settings first (the tree's check, `AnswersOnce`), so
+    this stays synchronous and gives the same language all along the interaction.
+    """
+    known = getattr(interaction.client, "known_config", None)
+    settings = getattr(interaction.client, "settings", None)
+    default = known(interaction).lang if known else getattr(settings, "default_lang", "es")
     locale = getattr(interaction, "locale", None)
     return lang_of_locale(str(locale.value if hasattr(locale, "value") else locale or ""), default)

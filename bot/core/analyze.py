@@ -7,10 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cached_property
 
-from rapidfuzz import process
-from rapidfuzz.distance import OSA
-
-from bot.core.glossary import MAX_PHRASE_WORDS, Glossary
+from bot.core.glossary import MAX_PHRASE_WORDS, Glossary, GlossaryTypos
 from bot.core.index import BM25Index
 from bot.core.paraphrase import Paraphraser
 from bot.core.text import Analyzer, stopwords, word_spans, words
@@ -21,7 +18,8 @@ from bot.core.typos import TypoMatcher
 ALTERNATIVE_WEIGHT = 0.8
 # "¿En qué año…?" asks for a year: any year the knowledge holds (1000-2099) stands for the word.
 YEAR_WORDS = frozenset({"año", "anos", "años", "year", "years"})
-YEAR = re.compile(r"^(1\d|20)\d\d$")
+YEAR_DIGITS = r"(?:1\d|20)\d\d"  # the one year pattern (dated.py finds years in sentences)
+YEAR = re.compile(rf"^{YEAR_DIGITS}$")
 WHICH = frozenset({"que", "what", "which", "cual"})  # "qué año" asks for a year, "cuántos años" not
 # No content word weighs less than this share of an unseen word (BM25's idf can be 0).
 MIN_WEIGHT_SHARE = 0.1
@@ -82,15 +80,14 @@ class QuestionAnalyzer:
         self.en = en
         self._article_words = TypoMatcher(list(surface), surface)
         self._index_terms = TypoMatcher(list(index.vocab))
-        g = glossary
-        self._glossary_words = [
-            (list(g.words_en), g.words_en, g.english),
-            (list(g.words_es), g.words_es, g.spanish),
-        ]
+        self._glossary_typos = GlossaryTypos(glossary)
         self._en_stop = stopwords("en")
         self._es_stop = stopwords("es")
         # The first stems of the glossary's phrases: most question words start none.
-        self._heads = ({k[0] for k in g.english if k}, {k[0] for k in g.spanish if k})
+        self._heads = (
+            {k[0] for k in glossary.english if k},
+            {k[0] for k in glossary.spanish if k},
+        )
 
     def analyze(
         self,
@@ -304,11 +301,9 @@ class QuestionAnalyzer:
             and not self._fuzzy([word], self._article_words)  # article words first
         ):
             # A typo in a word the glossary knows ("agremeent"): the closest entry stands in.
-            limit = 1 if len(word) < 8 else 2
-            for choices, keys, table in self._glossary_words:
-                close = process.extractOne(word, choices, scorer=OSA.distance, score_cutoff=limit)
-                if close is not None and close[0][0] == word[0] and keys[close[0]] in table:
-                    return 1, table[keys[close[0]]]
+            hit = self._glossary_typos.entry(word)
+            if hit:
+                return 1, hit
         return 0, ()
 
     def _group(

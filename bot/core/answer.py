@@ -384,10 +384,10 @@ class Engine:
             )
             for r in firsts
         ]
-        pairs = [(i, j) for i, j in dated.disagreements(quotes) if i == 0]
-        if not pairs or firsts[pairs[0][1]] in relevant[:k]:
+        pair = dated.disagreement(quotes, with_first=True)
+        if pair is None or firsts[pair[1]] in relevant[:k]:
             return relevant
-        other = firsts[pairs[0][1]]
+        other = firsts[pair[1]]
         rest = [r for r in relevant if r != other]
         return [*rest[: max(k - 1, 1)], other, *rest[max(k - 1, 1) :]]
 
@@ -421,7 +421,7 @@ class Engine:
             self._fill("summary", lang, self._docs[doc_id], [sentence])
             for doc_id, _date, sentence in quotes
         ]
-        if dated.disagreements(quotes):
+        if dated.disagreement(quotes) is not None:
             header = self.templates[("differ", lang)].substitute().strip()
             return header + "\n" + "\n".join(parts), True
         return " ".join(parts), False

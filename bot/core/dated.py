@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 
-from bot.core.analyze import QueryGroup
+from bot.core.analyze import YEAR_DIGITS, QueryGroup
 from bot.core.decide import covers
 from bot.core.knowledge import Document
 from bot.core.rank import Ranked
@@ -71,7 +71,7 @@ _AMOUNT = re.compile(
     r"|€|\$)",
     re.IGNORECASE,
 )
-_YEAR = re.compile(r"\b(19\d{2}|20\d{2})\b(?!\s*(?:%|por\s+ciento))")
+_YEAR = re.compile(rf"\b({YEAR_DIGITS})\b(?!\s*(?:%|por\s+ciento))")
 
 
 # Words either side of a figure that say what it measures; two figures disagree only when
@@ -189,7 +189,10 @@ def differ(a: str, b: str) -> bool:
     "desde 2019 … hasta 2032" do not (the second adds a figure), nor do a 27 % stake and a 15 %
     revenue share.
     """
-    fa, fb = figures(a), figures(b)
+    return _differ(figures(a), figures(b))
+
+
+def _differ(fa: list[Figure], fb: list[Figure]) -> bool:
     values_a = {(f.kind, f.value) for f in fa}
     values_b = {(f.kind, f.value) for f in fb}
     return any(
@@ -211,18 +214,27 @@ def _stem(word: str) -> str:
     return _stemmer().stem(word)
 
 
-def disagreements(
-    quotes: Sequence[tuple[str, date, str]],
-) -> list[tuple[int, int]]:
-    """Return pairs (i, j) of quotes (document id, date, sentence) from different dates that
-    give different figures."""
-    pairs = []
-    for i, (doc_a, date_a, sent_a) in enumerate(quotes):
+def disagreement(
+    quotes: Sequence[tuple[str, date, str]], *, with_first: bool = False
+) -> tuple[int, int] | None:
+    """Return the first pair (i, j) of quotes (document id, date, sentence) from different
+    documents and dates that give different figures, or None; `with_first`: pairs (0, j) only.
+
+    Each sentence's figures are found once, and only when a pair needs them.
+    """
+    found: dict[int, list[Figure]] = {}
+
+    def figures_of(n: int) -> list[Figure]:
+        if n not in found:
+            found[n] = figures(quotes[n][2])
+        return found[n]
+
+    for i, (doc_a, date_a, _sentence) in enumerate(quotes[:1] if with_first else quotes):
         for j in range(i + 1, len(quotes)):
-            doc_b, date_b, sent_b = quotes[j]
-            if doc_a != doc_b and date_a != date_b and differ(sent_a, sent_b):
-                pairs.append((i, j))
-    return pairs
+            doc_b, date_b, _ = quotes[j]
+            if doc_a != doc_b and date_a != date_b and _differ(figures_of(i), figures_of(j)):
+                return i, j
+    return None
 
 
 def one_per_document(document_ids: Sequence[str]) -> list[int]:

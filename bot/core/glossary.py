@@ -10,6 +10,7 @@ import yaml
 from bot.core.errors import KnowledgeError
 from bot.core.knowledge import compose_bounded, read_regular
 from bot.core.text import Analyzer, words
+from bot.core.typos import TypoMatcher
 
 MAX_PHRASE_WORDS = 4
 SECTIONS = ("version", "en", "es", "framing", "keep", "metadata")
@@ -34,6 +35,26 @@ class Glossary:
     def size(self) -> int:
         """Return the number of entries."""
         return len(self.english) + len(self.spanish)
+
+
+class GlossaryTypos:
+    """The glossary entry a misspelt one-word key stands for ("agremeent" -> agreement), with
+    the article words' typo rule (TypoMatcher): English keys first, then Spanish ones."""
+
+    def __init__(self, glossary: Glossary) -> None:
+        g = glossary
+        self._sections = [
+            (TypoMatcher(list(keys)), keys, table)
+            for keys, table in ((g.words_en, g.english), (g.words_es, g.spanish))
+        ]
+
+    def entry(self, word: str) -> tuple[str, ...]:
+        """Return the Spanish phrases of the closest one-word key, or () when none is close."""
+        for matcher, keys, table in self._sections:
+            for close in matcher.match(word, limit=1):
+                if keys[close] in table:
+                    return table[keys[close]]
+        return ()
 
 
 def load_glossary(path: Path, es: Analyzer, en: Analyzer) -> Glossary:

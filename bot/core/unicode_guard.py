@@ -26,6 +26,10 @@ def guard_question(question: str) -> str:
         raise QuestionError("encoding", "the question is not valid UTF-8 text")
     if any(c in BIDI_REORDERING for c in question):
         raise QuestionError("bidi", "the question contains text-direction control characters")
-    return "".join(
-        c for c in question if c not in BLANK_FILLERS and unicodedata.category(c) != "Cf"
-    )
+    return visible(question)
+
+
+def visible(text: str) -> str:
+    """Drop invisible characters: format characters (direction controls, zero-width marks) and
+    blank fillers; for user text that is shown again but need not be refused (a comment)."""
+    return "".join(c for c in text if c not in BLANK_FILLERS and unicodedata.category(c) != "Cf")

@@ -90,3 +90,12 @@ async def test_document_autocomplete_offers_matching_titles_newest_first(
     assert all("microsoft" in c.value.casefold() for c in choices)
     picked = await harness.slash("resumen", documento=choices[0].value)
     assert "Balance del acuerdo" in picked.visible.embeds[0].title
+
+
+async def test_an_unknown_document_name_is_echoed_without_direction_overrides(
+    make_bot: MakeBot, fifty: Engine
+) -> None:
+    harness = Harness(await make_bot(fifty))
+    call = await harness.slash("resumen", documento="\u202eotnemucod **x**")
+    shown = call.visible.kwargs.get("content") or ""
+    assert "«otnemucod \\*\\*x\\*\\*»" in shown and "\u202e" not in shown

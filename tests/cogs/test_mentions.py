@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 import discord
@@ -10,6 +11,7 @@ import pytest
 from bot.cogs import mentions
 from bot.cogs.client import DealBot
 from bot.cogs.mentions import MentionsCog, asked, previous_question_id, titled_question
+from bot.store import MemoryStore
 
 from .conftest import APP_ID, CHANNEL_ID, GUILD_ID, USER_ID, MakeBot, message_payload
 
@@ -146,22 +148,31 @@ def test_message_ids_are_remembered_within_a_bound(
     assert not cog.first_time(4)
 
 
-async def test_without_thread_permission_the_answer_is_a_reply(
-    make_bot: MakeBot, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    bot = await make_bot(threads_enabled=True)
+def replies_of(
+    bot: DealBot, monkeypatch: pytest.MonkeyPatch
+) -> tuple[MentionsCog, list[dict[str, Any]]]:
+    """The mentions cog, and the list its replies go to instead of Discord."""
     cog = bot.get_cog("MentionsCog")
     assert isinstance(cog, MentionsCog)
     sent: list[dict[str, Any]] = []
 
-    async def no_threads(self: discord.Message, **kwargs: Any) -> None:
-        raise discord.Forbidden(_Response(403), {"message": "Missing Permissions", "code": 50013})
-
     async def reply(message: discord.Message, payload: dict[str, Any]) -> None:
         sent.append(payload)
 
-    monkeypatch.setattr(discord.Message, "create_thread", no_threads)
     monkeypatch.setattr(cog, "reply", reply)
+    return cog, sent
+
+
+async def test_without_thread_permission_the_answer_is_a_reply(
+    make_bot: MakeBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bot = await make_bot(threads_enabled=True)
+    cog, sent = replies_of(bot, monkeypatch)
+
+    async def no_threads(self: discord.Message, **kwargs: Any) -> None:
+        raise discord.Forbidden(_Response(403), {"message": "Missing Permissions", "code": 50013})
+
+    monkeypatch.setattr(discord.Message, "create_thread", no_threads)
     await cog.handle(message(bot, f"{MENTION} {QUESTION}"))
 
     (payload,) = sent
@@ -172,14 +183,7 @@ async def test_mentions_off_for_the_server_is_silent(
     make_bot: MakeBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     bot = await make_bot(mentions_enabled=False)
-    cog = bot.get_cog("MentionsCog")
-    assert isinstance(cog, MentionsCog)
-    sent: list[dict[str, Any]] = []
-
-    async def reply(message: discord.Message, payload: dict[str, Any]) -> None:
-        sent.append(payload)
-
-    monkeypatch.setattr(cog, "reply", reply)
+    cog, sent = replies_of(bot, monkeypatch)
     await cog.handle(message(bot, f"{MENTION} {QUESTION}"))
     assert sent == []
     await cog.handle(message(bot, QUESTION, dm=True))  # DMs are no server's to turn off
@@ -192,3 +196,20 @@ class _Response:
     def __init__(self, status: int) -> None:
         self.status = status
         self.reason = "Forbidden"
+
+
+class BrokenStore(MemoryStore):
+    """A store whose reads fail (a corrupt or vanished database file)."""
+
+    def question_text(self, question_id: int) -> str | None:
+        raise sqlite3.DatabaseError("database disk image is malformed")
+
+
+async def test_a_reply_is_answered_when_the_store_cannot_tell_its_question(
+    make_bot: MakeBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bot = await make_bot(store=BrokenStore(salt="test"))
+    cog, sent = replies_of(bot, monkeypatch)
+    await cog.handle(message(bot, "¿y eso hasta cuándo?", reply_to=bot_answer()))
+    (payload,) = sent  # the question in the answer's title stands in for the stored one
+    assert "2030" in " ".join(e.description or "" for e in payload["embeds"])

@@ -438,3 +438,12 @@ def answer_view_of_sources() -> tuple[discord.ui.View, str]:
     view = sources_view(0, 3, "es")
     assert view is not None
     return view, view.children[1].custom_id
+
+
+async def test_a_comment_cannot_reorder_or_hide_the_statistics(harness: Harness) -> None:
+    _, view = await ask(harness, "¿Hasta cuándo estará vigente el acuerdo?")
+    call = await harness.press(view, "fb:down:1")
+    modal = call.responses[0].kwargs["_args"][0]
+    await submit_modal(harness, modal, {"text": "falta\u202e 0302 \u200bsed\u2066"})
+    ((_, comment),) = harness.bot.store.stats().comments
+    assert comment == "falta 0302 sed"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -67,6 +68,31 @@ def test_a_different_figure_for_another_thing_is_no_disagreement() -> None:
     assert dated.differ(revenue, revenue.replace("15", "20"))
     assert not dated.differ(revenue, stake)
     assert not dated.differ("colaboran desde 2019", "desde 2019 y hasta 2032 colaboran")
+
+
+def test_years_before_1900_are_figures_too() -> None:
+    # The same years as the analysis knows (1000-2099), not only 1900-2099.
+    assert dated.differ("La empresa fue fundada en 1888.", "La empresa fue fundada en 1889.")
+
+
+def test_disagreement_finds_the_first_pair_and_reads_each_sentence_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    day = date(2025, 1, 22)
+    quotes = [
+        ("a", day, "El acuerdo estará vigente hasta 2030."),
+        ("b", day.replace(month=2), "El acuerdo se firmó en marzo."),
+        ("c", day.replace(month=3), "El acuerdo estará vigente hasta 2031."),
+        ("d", day.replace(month=4), "El acuerdo estará vigente hasta 2032."),
+    ]
+    assert dated.disagreement(quotes) == (0, 2)
+    assert dated.disagreement(quotes[1:]) == (1, 2)
+    assert dated.disagreement(quotes[1:], with_first=True) is None
+    read: list[str] = []
+    real = dated.figures
+    monkeypatch.setattr(dated, "figures", lambda s: read.append(s) or real(s))
+    assert dated.disagreement([quotes[0], quotes[1], quotes[1], quotes[1]]) is None
+    assert sorted(read) == sorted(q[2] for q in [quotes[0], *[quotes[1]] * 3])
 
 
 MakeKnowledge = Callable[..., Path]

@@ -141,3 +141,9 @@ def test_a_sense_another_question_word_asks_for_is_not_counted_twice(engine: Eng
     answer = engine.ask("why did they set up new computing capacity in Azure?", lang="en")
     assert answer.answered
     assert "capacidades de computación en Azure" in answer.passages[0].text
+
+
+def test_glossary_typos_follow_the_article_words_typo_rule(engine: Engine) -> None:
+    # "expire" has six letters: two edits, as TypoMatcher allows for the article's own words.
+    answer = engine.ask("When does the deal epxrie?", lang="en")
+    assert answer.answered and "vigente hasta 2030" in answer.passages[0].text

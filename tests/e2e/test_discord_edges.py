@@ -19,10 +19,12 @@ import bot.cogs.ask as ask_module
 from bot.core.answer import Engine
 from bot.i18n import t
 from bot.logs import setup_logging
-from bot.store import SqliteStore
+from bot.store import ServerOverrides, SqliteStore
 
 from .bot_harness import (
     DEADLINE,
+    MANAGE_GUILD,
+    QUESTION,
     InProcessBot,
     custom_ids,
     is_ephemeral,
@@ -31,14 +33,14 @@ from .bot_harness import (
     message_text,
     start_in_process,
 )
-from .fake_discord import FakeDiscord
+from .fake_discord import DEFAULT_MEMBER_PERMISSIONS, FakeDiscord
 
 # Slash commands and the message menu: preguntar resumen fuentes ayuda estado recargar
 # estadisticas configurar, "Preguntar al bot".
 ALL_COMMANDS = 9
 
 JSON = Any
-QUESTION = "¿Hasta cuándo estará vigente el acuerdo?"
+ADMIN = str(int(DEFAULT_MEMBER_PERMISSIONS) | MANAGE_GUILD)
 
 
 StartBot = Callable[..., Any]
@@ -70,6 +72,7 @@ async def interact(fake: FakeDiscord, payload: JSON) -> JSON:
     sent = await fake.dispatch_interaction(payload)
     callback = await fake.wait_for_callback(payload["id"], timeout=DEADLINE + 1)
     assert callback.time - sent <= DEADLINE, f"answered after {callback.time - sent:.2f} s"
+    assert callback.status < 300, f"the fake refused the response: {callback.status}"
     return await fake.wait_for_message(payload["id"], timeout=5)
 
 
@@ -337,6 +340,10 @@ class HeldStore(SqliteStore):
         self._wait()
         return super().question_text(question_id)
 
+    def server_overrides(self, guild_id: int) -> ServerOverrides:
+        self._wait()
+        return super().server_overrides(guild_id)
+
 
 async def test_buttons_answer_in_time_while_the_database_is_locked(
     fake_discord: FakeDiscord, engine: Engine, tmp_path: Path
@@ -365,5 +372,81 @@ async def test_buttons_answer_in_time_while_the_database_is_locked(
         assert store.votes(int(votes[0].split(":")[2])) == (1, 0)
     finally:
         store.released.set()
+        await bot.stop()
+        store.close()
+
+
+# ------------------------------------- every store read before a first response, one language
+
+
+@pytest.mark.fake_discord(guild_count=3)
+async def test_every_store_read_before_the_first_response_is_guarded(
+    fake_discord: FakeDiscord, engine: Engine, tmp_path: Path
+) -> None:
+    fake = fake_discord
+    second, third = (g["id"] for g in fake.guilds[1:])
+    store = HeldStore(tmp_path / "held.sqlite3", "salt-for-tests")
+    settings = make_settings(tmp_path, cooldown_questions=1000)
+    bot = await start_in_process(fake, settings, engine, store, skip_identify_wait=True)
+    try:
+        private = await interact(
+            fake,
+            fake.slash_interaction("preguntar", {"pregunta": QUESTION, "privado": True}),
+        )
+        publish = [i for i in custom_ids(private) if i.startswith("pub:")]
+        assert publish, custom_ids(private)
+        store.held.set()
+
+        # "Publicar" reads the question back: a short private error, in time.
+        busy = await interact(fake, fake.component_interaction(publish[0], private))
+        assert busy["content"] == t("err_busy", "es") and is_ephemeral(busy)
+
+        # /configurar reads the server's settings: the same error, in time, nothing changed.
+        change = fake.slash_interaction(
+            "configurar", {"privado": True}, permissions=ADMIN, guild_id=second
+        )
+        refused = await interact(fake, change)
+        assert refused["content"] == t("err_busy", "es") and is_ephemeral(refused)
+
+        # A question in a server whose settings were never read: answered with the defaults.
+        asked = await interact(
+            fake, fake.slash_interaction("preguntar", {"pregunta": QUESTION}, guild_id=third)
+        )
+        assert "2030" in message_text(asked) and not is_ephemeral(asked)
+    finally:
+        store.released.set()
+        await bot.stop()
+        store.close()
+    assert store_overrides(tmp_path, int(second)) == ServerOverrides()
+
+
+def store_overrides(tmp_path: Path, guild_id: int) -> ServerOverrides:
+    reopened = SqliteStore(tmp_path / "held.sqlite3", "salt-for-tests")
+    try:
+        return reopened.server_overrides(guild_id)
+    finally:
+        reopened.close()
+
+
+async def test_every_interaction_speaks_the_servers_language(
+    fake_discord: FakeDiscord, engine: Engine, tmp_path: Path
+) -> None:
+    fake = fake_discord
+    guild = fake.guilds[0]["id"]
+    store = SqliteStore(tmp_path / "lang.sqlite3", "salt-for-tests")
+    store.save_server_overrides(int(guild), ServerOverrides(lang="en"))
+    settings = make_settings(tmp_path, cooldown_questions=1000)
+    bot = await start_in_process(fake, settings, engine, store, skip_identify_wait=True)
+    try:
+        # A member whose locale is neither Spanish nor English, first thing after a start.
+        page = fake.component_interaction("src:0:next", locale="fr", guild_id=guild)
+        shown = await interact(fake, page)
+        assert shown["embeds"][0]["title"] == t("sources_title", "en")
+        settings_shown = await interact(
+            fake,
+            fake.slash_interaction("configurar", locale="fr", permissions=ADMIN, guild_id=guild),
+        )
+        assert settings_shown["embeds"][0]["title"] == t("cfg_title", "en")
+    finally:
         await bot.stop()
         store.close()
