@@ -115,6 +115,7 @@ class DealBotMixin:
         self.cooldowns = Cooldowns(settings.cooldown_questions, settings.cooldown_seconds)
         self.metrics = Metrics(lambda: self.latency)  # type: ignore[attr-defined]
         self._reload_lock = asyncio.Lock()
+        self._next_reload: asyncio.Future[Engine] | None = None
         self.sync_only = False
         self.stopping = False  # set by shutdown(): new questions are refused politely
         self._inflight: set[asyncio.Task[Any]] = set()
@@ -227,8 +228,18 @@ class DealBotMixin:
         return next((q for q in self.engine.suggested_questions if suggestion_key(q) == key), None)
 
     async def reload_knowledge(self) -> Engine:
-        """Rebuild the engine from the knowledge folder; keep the old one on any error."""
+        """Rebuild the engine from the knowledge folder; keep the old one on any error.
+
+        Requests made while a rebuild runs share the next one (it sees every change made
+        before it starts): a burst of /recargar or watch events builds at most twice.
+        """
+        if self._next_reload is None:
+            self._next_reload = asyncio.ensure_future(self._reload_when_free())
+        return await asyncio.shield(self._next_reload)
+
+    async def _reload_when_free(self) -> Engine:
         async with self._reload_lock:
+            self._next_reload = None  # from now on a request needs a rebuild of its own
             engine = await asyncio.to_thread(
                 Engine.load,
                 self.settings.knowledge_dir,

@@ -325,3 +325,25 @@ async def test_shutdown_does_not_wait_forever(bot: DealBot) -> None:
     assert loop.time() - started < 2.0
     assert bot.is_closed()
     task.cancel()
+
+
+async def test_a_burst_of_reloads_builds_at_most_twice(
+    make_bot: MakeBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bot = await make_bot()
+    loads: list[int] = []
+    real = Engine.load
+
+    def load(*args: object, **kwargs: object) -> Engine:
+        loads.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Engine, "load", load)
+    # /recargar builds; four more presses while it runs share the next build.
+    first = asyncio.create_task(bot.reload_knowledge())
+    while not loads:
+        await asyncio.sleep(0.005)
+    engines = await asyncio.gather(first, *(bot.reload_knowledge() for _ in range(4)))
+    assert len(loads) == 2
+    assert engines[1:] == [engines[1]] * 4 and engines[0] is not engines[1]
+    assert bot.engine is engines[1]
