@@ -23,6 +23,9 @@ COPY . /app
 
 # Same install command as the README quick start; code and venv stay root-owned (read-only).
 RUN python3 -m venv .venv && .venv/bin/pip install -e '.[test]'
+# The editable install leaves bot/ uncompiled and PYTHONDONTWRITEBYTECODE keeps it so at run
+# time: compile it once here (about 15% of a cold `python -m bot ask`, measured in instructions).
+RUN .venv/bin/python -m compileall -q bot
 
 RUN mkdir -p /app/data /app/knowledge && chown bot:bot /app/data
 VOLUME ["/app/knowledge", "/app/data"]

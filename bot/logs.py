@@ -11,8 +11,6 @@ import threading
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from bot.store import hash_user
-
 log = logging.getLogger(__name__)  # module convention; this module logs nothing itself
 
 TOKEN_RE = re.compile(r"[\w-]{23,28}\.[\w-]{6,7}\.[\w-]{27,}")
@@ -70,11 +68,15 @@ def redact(text: str) -> str:
 
 def hash_snowflakes(text: str) -> str:
     """Replace every snowflake id with a short keyed hash (the same id, the same hash)."""
+    from bot.store import hash_user  # here: a one-shot `ask` never loads the store
+
     return SNOWFLAKE_RE.sub(lambda m: f"id_{hash_user(_hash_key, int(m[0]))[:12]}", text)
 
 
 def hash_user_id(user_id: int | str) -> str:
     """Return a short keyed hash standing in for a raw Discord user id in logs."""
+    from bot.store import hash_user
+
     return f"u_{hash_user(_hash_key, int(user_id))[:12]}"
 
 

@@ -68,6 +68,7 @@ async def _watch(
     """Reload on changes until `stop` or until the path no longer names the watched folder;
     return the folder's identity then (`watched` when stopped or the watch failed)."""
     paths = await asyncio.to_thread(_watched, folder)
+    armed = False
     try:
         async for changes in awatch(
             *paths,
@@ -78,6 +79,9 @@ async def _watch(
             rust_timeout=recheck_ms,
             yield_on_timeout=True,
         ):
+            if not armed:  # the first yield (a change, or recheck_ms of quiet) comes once armed
+                armed = True
+                log.info("watching %s for changes", folder)
             now = await asyncio.to_thread(_identity, folder)
             if now != watched:
                 return now

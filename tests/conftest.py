@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -153,3 +155,19 @@ def run_bot(tmp_path: Path) -> RunBot:
 if os.environ.get("CI"):
     hypothesis_settings.register_profile("ci", derandomize=True, deadline=None)
     hypothesis_settings.load_profile("ci")
+
+
+@pytest.fixture
+def watch_armed(caplog: pytest.LogCaptureFixture) -> Callable[..., Awaitable[None]]:
+    """Wait until watch mode has armed its watch `times` times (its "for changes" log line):
+    a change made before that could go unnoticed, however long a test sleeps."""
+    caplog.set_level(logging.INFO, logger="bot.watch")
+
+    async def wait(times: int = 1, seconds: float = 10.0) -> None:
+        for _ in range(int(seconds / 0.02)):
+            if sum("for changes" in r.getMessage() for r in caplog.records) >= times:
+                return
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"the watch was not armed {times} time(s) in {seconds} s")
+
+    return wait

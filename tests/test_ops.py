@@ -9,7 +9,7 @@ import shutil
 import socket
 import threading
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -43,7 +43,7 @@ async def _until(condition: Callable[[], object], seconds: float = 6.0) -> None:
 
 
 async def test_watch_reloads_on_change_and_keeps_the_old_index_on_a_broken_file(
-    tmp_path: Path,
+    tmp_path: Path, watch_armed: Callable[..., Awaitable[None]]
 ) -> None:
     folder = _copy_knowledge(tmp_path)
     engines = [Engine.load(folder)]
@@ -58,7 +58,7 @@ async def test_watch_reloads_on_change_and_keeps_the_old_index_on_a_broken_file(
 
     stop = asyncio.Event()
     task = asyncio.create_task(watch_folder(folder, reload, stop, debounce_ms=50))
-    await asyncio.sleep(0.3)  # let the watcher start watching
+    await watch_armed()
     _add_paragraph(folder)
     await _until(lambda: len(engines) > 1)
     assert len(engines) == 2 and len(engines[1].passages) == len(engines[0].passages) + 1
@@ -72,7 +72,7 @@ async def test_watch_reloads_on_change_and_keeps_the_old_index_on_a_broken_file(
 
 
 async def test_watch_never_lists_or_stats_the_folder_on_the_event_loop(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, watch_armed: Callable[..., Awaitable[None]]
 ) -> None:
     # 5,000 files: the old poller listed and stat-ed every one of them on the loop each 2 s.
     folder = _copy_knowledge(tmp_path)
@@ -101,7 +101,7 @@ async def test_watch_never_lists_or_stats_the_folder_on_the_event_loop(
     monkeypatch.setattr(os, "stat", stat)
     monkeypatch.setattr(os, "scandir", scandir)
     task = asyncio.create_task(watch_folder(folder, reload, stop, debounce_ms=50))
-    await asyncio.sleep(0.5)
+    await watch_armed()
     (folder / "extra-1.txt").write_text("changed", encoding="utf-8")
     for _ in range(250):
         if reloads:
@@ -114,7 +114,9 @@ async def test_watch_never_lists_or_stats_the_folder_on_the_event_loop(
     assert on_loop == [], f"the event loop touched the folder {len(on_loop)} times"
 
 
-async def test_watch_follows_a_folder_removed_then_restored(tmp_path: Path) -> None:
+async def test_watch_follows_a_folder_removed_then_restored(
+    tmp_path: Path, watch_armed: Callable[..., Awaitable[None]]
+) -> None:
     folder = _copy_knowledge(tmp_path)
     engines: list[Engine] = []
 
@@ -123,13 +125,13 @@ async def test_watch_follows_a_folder_removed_then_restored(tmp_path: Path) -> N
 
     stop = asyncio.Event()
     task = asyncio.create_task(watch_folder(folder, reload, stop, debounce_ms=50))
-    await asyncio.sleep(0.3)
+    await watch_armed()
     shutil.rmtree(folder)
     await asyncio.sleep(0.5)
     shutil.copytree(BUNDLED_KNOWLEDGE, folder)  # a deploy or a checkout puts it back
     await _until(lambda: engines)
     assert engines, "the restored folder was not reloaded"
-    await asyncio.sleep(0.3)
+    await watch_armed(2)
     _add_paragraph(folder)
     await _until(lambda: len(engines) > 1)
     stop.set()

@@ -36,6 +36,10 @@ _FILE_KINDS = {
 }
 # Unicode category Cc (C0, DEL, C1) except tab, line feed and carriage return.
 CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# The same characters in UTF-8: C0 and DEL are single bytes no other character uses, C1 is
+# \xc2 followed by \x80-\x9f. Checking the bytes is ~20x faster than the regex on the text.
+_C0_BYTES = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+_C1_UTF8 = re.compile(b"\xc2[\x80-\x9f]")
 _OPEN = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
 _CLOSE = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
 
@@ -47,6 +51,9 @@ class Passage(NamedTuple):  # a tuple: a million of them build fast and small
     document_id: str
     paragraph: int  # 1-based paragraph number in the body; 0 is the headline
     text: str
+
+
+_new_tuple = tuple.__new__
 
 
 @dataclass(frozen=True)
@@ -217,7 +224,7 @@ def _load_document(path: Path, max_bytes: int) -> tuple[Document, int]:
         line = raw[: exc.start].count(b"\n") + 1
         raise KnowledgeError([f"{path}:{line}: not UTF-8 (byte {exc.start})"]) from exc
     lines = text.replace("\r\n", "\n").split("\n")
-    if CONTROL_CHARACTERS.search(text):
+    if len(raw.translate(None, _C0_BYTES)) != len(raw) or _C1_UTF8.search(raw):
         raise KnowledgeError(_control_characters(path, lines))
     if not lines or lines[0].strip() != FENCE:
         raise KnowledgeError([f"{path}:1: missing YAML front matter (first line must be '---')"])
@@ -270,7 +277,8 @@ def _load_document(path: Path, max_bytes: int) -> tuple[Document, int]:
     passages = [Passage(f"{doc_id}:0", doc_id, 0, meta.title)]
     for number, paragraph in enumerate(paragraphs, start=1):
         if len(paragraph) <= MAX_PASSAGE_CHARS:
-            passages.append(Passage(f"{doc_id}:{number}", doc_id, number, paragraph))
+            # What Passage(...) does, without its Python-level __new__ (a million passages).
+            passages.append(_new_tuple(Passage, (f"{doc_id}:{number}", doc_id, number, paragraph)))
             continue
         parts = split_long(paragraph)
         for part, chunk in enumerate(parts, start=1):

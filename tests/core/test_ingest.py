@@ -8,7 +8,7 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -197,7 +197,9 @@ def test_written_file_is_answered_from_by_a_reloaded_engine(tmp_path: Path) -> N
     assert top.citation.source == "Diario Ficticio" and top.citation.published == "28/10/2025"
 
 
-async def test_watch_mode_picks_up_an_added_article(tmp_path: Path) -> None:
+async def test_watch_mode_picks_up_an_added_article(
+    tmp_path: Path, watch_armed: Callable[..., Awaitable[None]]
+) -> None:
     folder = tmp_path / "knowledge"
     shutil.copytree(BUNDLED_KNOWLEDGE, folder)
     engines = [Engine.load(folder)]
@@ -207,7 +209,7 @@ async def test_watch_mode_picks_up_an_added_article(tmp_path: Path) -> None:
 
     stop = asyncio.Event()
     task = asyncio.create_task(watch_folder(folder, reload, stop, debounce_ms=50))
-    await asyncio.sleep(0.3)  # let the watcher start watching
+    await watch_armed()
     only(add([str(NEWS)], folder))
     for _ in range(250):
         if len(engines) > 1 and len(engines[-1].documents) > len(engines[0].documents):

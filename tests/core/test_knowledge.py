@@ -266,3 +266,24 @@ def test_split_long_keeps_whole_sentences(sents: list[str]) -> None:
         assert all(piece in sents for piece in pieces), chunk
         assert " ".join(pieces) == chunk
         assert len(chunk) <= MAX_PASSAGE_CHARS or len(pieces) == 1, len(chunk)
+
+
+@given(
+    st.text(
+        st.characters(codec="utf-8", categories=["Cc", "L", "Zs", "P"]), min_size=1, max_size=40
+    )
+)
+def test_a_body_with_a_control_character_is_refused_and_only_then(
+    tmp_path_factory: pytest.TempPathFactory, body: str
+) -> None:
+    # Loading checks the file's UTF-8 bytes; this is the character class it stands for.
+    folder = tmp_path_factory.mktemp("k")
+    text = f"---\ntitle: T\nsource: S\npublished: 2025-01-22\nlanguage: es\n---\n\nA {body} b\n"
+    (folder / "a.md").write_text(text, encoding="utf-8", newline="")
+    expected = re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]", body) is not None
+    try:
+        load_folder(folder)
+        refused = False
+    except KnowledgeError as exc:
+        refused = any("control character" in p for p in exc.problems)
+    assert refused == expected

@@ -124,6 +124,7 @@ async def test_a_fifo_appearing_in_watch_mode_is_reported_and_sigterm_still_exit
             lambda: proc.proc.returncode is not None or fake.ready_connection(), 20, "connect"
         )
         assert proc.proc.returncode is None, proc.stderr
+        await fake.wait_until(lambda: "for changes" in proc.stderr, 15, "the watch to be armed")
         os.mkfifo(knowledge / "x.md")  # reading it would block the reload thread forever
         await fake.wait_until(
             lambda: "x.md:1: a FIFO" in proc.stderr, 15, "the watcher to report the FIFO"
