@@ -91,9 +91,18 @@ class QuestionAnalyzer:
         )
 
     def analyze(
-        self, question: str, *, english: bool | None = None, translate: bool = True
+        self,
+        question: str,
+        *,
+        english: bool | None = None,
+        translate: bool = True,
+        machine: bool = False,
     ) -> list[QueryGroup]:
-        """Turn a question into content groups (glossary, stopwords, typo tolerance applied)."""
+        """Turn a question into content groups (glossary, stopwords, typo tolerance applied).
+
+        `machine` marks a machine translation: Spanish spelled right, so its words are neither
+        read as English nor corrected to a glossary entry ("fundó" is not a typo of "fund").
+        """
         tokens = words(question)
         translation: list[str] | None = None
         asked = False  # the translator was asked already (a failure is not asked twice)
@@ -106,9 +115,10 @@ class QuestionAnalyzer:
                 english = translation is not None and apertium_knows(translation[0], tokens)
         names = proper_nouns(question)
         groups: list[QueryGroup] = []
+        glossed: set[int] = set()  # the groups whose senses came from the glossary
         i = 0
         while i < len(tokens):
-            span, alternatives = self._glossary_match(tokens, i, english, min_words=2)
+            span, alternatives = self._glossary_match(tokens, i, english, 2, machine)
             if span == 0 and self._is_metadata(tokens[i], english):
                 groups.append(QueryGroup(tokens[i], (), (), 0.0, known=True, meta=True))
                 i += 1
@@ -120,7 +130,7 @@ class QuestionAnalyzer:
                 ):
                     i += 1
                     continue
-                span, alternatives = self._glossary_match(tokens, i, english, min_words=1)
+                span, alternatives = self._glossary_match(tokens, i, english, 1, machine)
                 span = max(span, 1)
             chunk = tokens[i : i + span]
             before = tokens[i - 1] if i else ""
@@ -156,7 +166,10 @@ class QuestionAnalyzer:
                     unit_weights=group.unit_weights + (ALTERNATIVE_WEIGHT,) * len(years),
                     known=True,
                 )
+            if alternatives:
+                glossed.add(len(groups))
             groups.append(group)
+        groups = _distinct(groups, glossed)
         if asked and translation is None:
             return groups  # the translator failed on this question: the glossary answers
         if translate and self.translator is not None and self._may_be_english(tokens, groups):
@@ -213,7 +226,8 @@ class QuestionAnalyzer:
         taken = {t for g in kept for t in _main_terms(g)}
         typed = {g.surface for g in kept}
         extra = []
-        for g in self.analyze(" ".join(spanish_words(out[0])), english=False, translate=False):
+        spanish = " ".join(spanish_words(out[0]))
+        for g in self.analyze(spanish, english=False, translate=False, machine=True):
             if g.meta or taken.intersection(_main_terms(g)) or g.surface in typed:
                 continue
             weights = tuple(w * TRANSLATION_WEIGHT for w in g.unit_weights)
@@ -265,7 +279,7 @@ class QuestionAnalyzer:
         )
 
     def _glossary_match(
-        self, tokens: list[str], i: int, english: bool, min_words: int = 1
+        self, tokens: list[str], i: int, english: bool, min_words: int = 1, machine: bool = False
     ) -> tuple[int, tuple[str, ...]]:
         """Return the longest glossary phrase starting at token i and its Spanish phrases."""
         heads_en, heads_es = self._heads
@@ -274,7 +288,7 @@ class QuestionAnalyzer:
         for n in range(min(MAX_PHRASE_WORDS, len(tokens) - i) if starts else 0, min_words - 1, -1):
             chunk = tokens[i : i + n]
             known_es = n == 1 and self.es.stem(chunk[0]) in self.index.vocab
-            if english or not known_es:
+            if english or not (known_es or machine):
                 hit = self.glossary.english.get(tuple(self.en.stem(w) for w in chunk))
                 if hit:
                     return n, hit
@@ -284,6 +298,7 @@ class QuestionAnalyzer:
         word = tokens[i]
         if (
             min_words == 1
+            and not machine
             and len(word) >= 5
             and self.es.stem(word) not in self.index.vocab
             and not self._fuzzy([word], self._article_words)  # article words first
@@ -356,6 +371,27 @@ class QuestionAnalyzer:
                 continue
             found.extend(matcher.match(word))
         return found
+
+
+def _distinct(groups: list[QueryGroup], glossed: set[int]) -> list[QueryGroup]:
+    """Drop from each glossary word the senses that are another word's only sense.
+
+    "computing capacity": "compute" may mean "capacidad", but "capacity" asks for it already;
+    counted twice, a passage that repeats "capacidad" would outrank "capacidades de computación".
+    """
+    sole = [next(iter(_main_terms(g))) if len(_main_terms(g)) == 1 else None for g in groups]
+    out = []
+    for n, g in enumerate(groups):
+        others = {t for m, t in enumerate(sole) if t is not None and m != n}
+        keep = [
+            (u, w)
+            for u, w in zip(g.units, g.unit_weights, strict=True)
+            if w >= 1.0 or len(u) > 1 or u[0] not in others
+        ]
+        if n in glossed and keep and len(keep) < len(g.units):
+            g = replace(g, units=tuple(u for u, _ in keep), unit_weights=tuple(w for _, w in keep))
+        out.append(g)
+    return out
 
 
 def _main_terms(group: QueryGroup) -> set[str]:

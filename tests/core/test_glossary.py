@@ -119,6 +119,30 @@ def test_a_question_about_the_document_is_answered_from_its_front_matter(
     assert answer.citations[0].source == "Portaltic/EP"
 
 
+@pytest.mark.parametrize(
+    ("question", "quote"),
+    [
+        # "split" in deal news is a share-out, not only a break-up.
+        ("how is the revenue split", "reparto de ingresos"),
+        # "work together" is one phrase (colaborar): "working" alone is not "ejecutar".
+        ("when did they start working together", "colaboración en 2019"),
+    ],
+)
+def test_an_english_phrase_finds_the_deal_sense_of_its_words(
+    engine: Engine, question: str, quote: str
+) -> None:
+    answer = engine.ask(question, lang="en")
+    assert answer.answered and quote in answer.passages[0].text
+
+
+def test_a_sense_another_question_word_asks_for_is_not_counted_twice(engine: Engine) -> None:
+    # "compute" may mean "capacidad", but "capacity" asks for it already: the passage with
+    # "capacidades de computación" wins over the one that repeats "capacidad".
+    answer = engine.ask("why did they set up new computing capacity in Azure?", lang="en")
+    assert answer.answered
+    assert "capacidades de computación en Azure" in answer.passages[0].text
+
+
 def test_glossary_typos_follow_the_article_words_typo_rule(engine: Engine) -> None:
     # "expire" has six letters: two edits, as TypoMatcher allows for the article's own words.
     answer = engine.ask("When does the deal epxrie?", lang="en")

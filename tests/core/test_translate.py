@@ -324,3 +324,23 @@ def test_a_hanging_translator_costs_a_keyword_query_one_timeout(
     answer = engine.ask("deal validity", lang="en")
     assert answer.to_dict() == expected
     assert translator.faults == 1
+
+
+def test_a_translated_word_is_not_corrected_to_an_english_glossary_entry(
+    knowledge_dir: Path, fake_dir: Path
+) -> None:
+    # Apertium's "fundó" is Spanish spelled right, not a typo of the glossary's English "fund"
+    # (-> "fondo" -> "inversión" -> "inversor"): who founded OpenAI is not in the article.
+    question = "who founded openai"
+    (fake_dir / "table.txt").write_text(
+        f"hello=hola\n{question}=Quién fundó *openai\n", encoding="utf-8"
+    )
+    translator = ProcessTranslator([sys.executable, str(fake_dir / "translator.py")], 2.0)
+    try:
+        engine = Engine.load(knowledge_dir, translator=translator)
+        answer = engine.ask(question, lang="en")
+        terms = {t for g in engine.analyzer.analyze(question) for t in g.terms}
+    finally:
+        translator.close()
+    assert not answer.answered
+    assert "inversor" not in terms
