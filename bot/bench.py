@@ -358,7 +358,7 @@ def bench_size(n: int, n_questions: int, ref_max: int, seed: int, stream: int) -
         docs = [engine.es.terms(t) for t in texts]
         gc.collect()
         start = time.perf_counter()
-        model = BM25Okapi(docs)
+        model = BM25Okapi(docs, k1=engine.index.k1, b=engine.index.b)
         ref_build_s = time.perf_counter() - start
         del docs
         sample = terms[:REF_RUNS]

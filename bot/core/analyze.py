@@ -9,7 +9,7 @@ from functools import cached_property
 
 from bot.core.glossary import MAX_PHRASE_WORDS, Glossary, GlossaryTypos
 from bot.core.index import BM25Index
-from bot.core.paraphrase import Paraphraser
+from bot.core.paraphrase import FAMILY_WEIGHT, Paraphraser
 from bot.core.text import Analyzer, stopwords, word_spans, words
 from bot.core.translate import Translator, spanish_words
 from bot.core.typos import TypoMatcher
@@ -44,6 +44,7 @@ class QueryGroup:
     # An English word known only by its spelling (no glossary entry): "first" or "man" in a
     # Spanish text that quotes an English title, "helped" as a typo of "huésped".
     loose: bool = False
+    family: frozenset[tuple[str, ...]] = frozenset()  # units from the word's family (paraphrase)
 
     @cached_property
     def terms(self) -> tuple[str, ...]:
@@ -146,7 +147,9 @@ class QuestionAnalyzer:
                 continue  # the glossary maps it to function words only ("still" -> "aún")
             paraphrases: list[tuple[tuple[str, ...], float]] = []
             if self.paraphraser is not None and not english and not alternatives and span == 1:
-                paraphrases = [((t,), w) for t, w in self.paraphraser.expand(chunk[0])]
+                family = self.paraphraser.family(self.es.stem(chunk[0]))
+                paraphrases = [((t,), FAMILY_WEIGHT) for t in family]
+                paraphrases += [((t,), w) for t, w in self.paraphraser.expand(chunk[0])]
             group = self._group(" ".join(chunk), own, units, paraphrases)
             if english and not alternatives:
                 group = replace(group, loose=True)
@@ -328,10 +331,13 @@ class QuestionAnalyzer:
             if unit and all(t in vocab for t in unit):
                 units.setdefault(unit, ALTERNATIVE_WEIGHT)
         synonyms = set()
-        for unit, w in paraphrases:  # thesaurus synonyms: weigh less than the word
+        family = set()
+        for unit, w in paraphrases:  # word family and thesaurus synonyms: less than the word
             if unit not in units:
                 units[unit] = w
                 synonyms.add(unit)
+                if w == FAMILY_WEIGHT:
+                    family.add(unit)
         if not units:
             stems = [*own, *(t for u in alternatives for t in u)]
             for t in self._fuzzy(surface.split(), self._article_words):
@@ -344,11 +350,18 @@ class QuestionAnalyzer:
         primary = [u for u, w in units.items() if w == 1.0] or list(units)[:1]
         weight = max(self.index.term_idf(t) or 0.0 for u in primary for t in u)
         if all(u in synonyms for u in units):
-            # Only thesaurus synonyms stand for it: it weighs as the unknown word it is.
+            # Only synonyms or its family stand for it: it weighs as the unknown word it is.
             weight = self.index.unseen_idf()
         # BM25's idf is 0 for words in half the passages of a tiny corpus; keep them counted.
         weight = max(weight, MIN_WEIGHT_SHARE * self.index.unseen_idf())
-        return QueryGroup(surface, tuple(units), tuple(units.values()), weight, known=True)
+        return QueryGroup(
+            surface,
+            tuple(units),
+            tuple(units.values()),
+            weight,
+            known=True,
+            family=frozenset(family),
+        )
 
     def _fuzzy(self, tokens: list[str], matcher: TypoMatcher) -> list[str]:
         """Match unknown words (or stems) to close ones of the article: "Donald" -> "Doland"."""

@@ -30,7 +30,7 @@ from bot.core.knowledge import (
     read_regular,
 )
 from bot.core.paraphrase import Paraphraser
-from bot.core.rank import Ranked, rank
+from bot.core.rank import BM25_B, BM25_K1, Ranked, rank
 from bot.core.text import Analyzer, fold, sentences, words
 from bot.core.translate import Translator
 from bot.core.unicode_guard import guard_question
@@ -152,7 +152,9 @@ class Engine:
         self._spans = lru_cache(maxsize=4096)(self._term_spans)
         self._sentence_sets = lru_cache(maxsize=4096)(self._sentences_with_terms)
         analyzed = self.es.analyze_all(p.text for p in self.passages)
-        self.index = BM25Index.from_term_ids(analyzed.term_ids, analyzed.lengths, analyzed.terms)
+        self.index = BM25Index.from_term_ids(
+            analyzed.term_ids, analyzed.lengths, analyzed.terms, k1=BM25_K1, b=BM25_B
+        )
         paraphraser = Paraphraser(self.es.stem, self.index.vocab)
         self.analyzer = QuestionAnalyzer(
             self.index,

@@ -180,6 +180,27 @@ class BM25Index:
         seg = self._segment(tid)
         return seg.view(np.int32)[_HIGH::2], _weights_of(seg)
 
+    def weights_at(self, term: str, docs: np.ndarray) -> np.ndarray:
+        """Return a term's score in each of some documents (0 where it is absent)."""
+        out = np.zeros(len(docs))
+        seg, at, hit = self._find(term, docs)
+        if len(at):
+            out[hit] = _weights_of(seg[at[hit]])
+        return out
+
+    def holding(self, term: str, docs: np.ndarray) -> np.ndarray:
+        """Tell which of some documents contain a term."""
+        return self._find(term, docs)[2]
+
+    def _find(self, term: str, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Return a term's postings, where each document would be in them, and if it is."""
+        tid = self.vocab.get(term)
+        if tid is None or not len(docs):
+            return self._packed[:0], np.zeros(0, dtype=np.intp), np.zeros(len(docs), dtype=bool)
+        seg = self._segment(tid)  # sorted by document (high half): a binary search each
+        at = np.minimum(np.searchsorted(seg, np.asarray(docs, dtype=np.int64) << 32), len(seg) - 1)
+        return seg, at, (seg[at] >> 32) == docs
+
     def max_weight(self, term: str) -> float:
         """Return the highest score a term gives any document (0 when no document has it)."""
         tid = self.vocab.get(term)

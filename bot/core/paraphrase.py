@@ -5,12 +5,21 @@ LGPL-2.1), derived into `data/thesaurus_es.tsv` by `scripts/build_thesaurus.py`:
 stem with the stems of its words' first synonyms (comenzar ≈ empezar, diseñar ≈ proyectar).
 Keyed by stem, it serves every inflection ("proyectó", "proyectaron") without a lemmatizer.
 Measured on squad-es (1,354 in-scope questions, ranking alone): hit@1 70.4% -> 71.2%.
+
+Word families: Snowball stems split derivations (analizar / análisis, significar / significado)
+that share a long prefix. The index terms that share a stem's first letters (all but its last,
+at least FAMILY_PREFIX) stand for it with FAMILY_WEIGHT, also for a word the index lacks, in the
+best candidate passages that lack the word itself (bot/core/rank.py). The family is the index's
+own vocabulary: no list, any article. Chosen on half of squad-es's articles (ranking alone,
+hit@1 on that half 70.8% -> 72.4%; weight 0.25 72.1%, 0.7 72.4%; prefix 6 71.6%, 4 72.5%) and
+measured on the other half: 73.9% -> 75.2% (hit@3 86.7% -> 87.1%).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Container, Mapping
+from bisect import bisect_left
+from collections.abc import Callable, Collection, Mapping
 from functools import lru_cache
 from pathlib import Path
 
@@ -22,6 +31,13 @@ THESAURUS_PATH = Path(__file__).resolve().parent / "data" / "thesaurus_es.tsv"
 SYNONYM_WEIGHT = 0.1
 # Synonyms taken per thesaurus entry, its first meanings first (applied by the build script).
 MAX_SYNONYMS = 12
+# A family member (same first letters) counts half the word: a derivation keeps the meaning.
+FAMILY_WEIGHT = 0.5
+# Letters a family shares at least; shorter stems (cas, part) have no family.
+FAMILY_PREFIX = 5
+# Family members taken per word (hit@1 on the choosing half: 2 -> 72.1%, 4 -> 72.4%, all 72.4%).
+MAX_FAMILY = 4
+FAMILY_CACHE = 50_000  # stems whose family is remembered (questions repeat words)
 
 
 class Thesaurus:
@@ -72,13 +88,15 @@ class Paraphraser:
     def __init__(
         self,
         stem: Callable[[str], str],
-        vocab: Container[str],
+        vocab: Collection[str],
         thesaurus: Thesaurus | Mapping[str, tuple[str, ...]] | None = None,
     ) -> None:
-        """Build over the analyzer's stemmer and the index's vocabulary (the table loads lazily)."""
+        """Build over the analyzer's stemmer and the index's vocabulary (tables load lazily)."""
         self.stem = stem
         self.vocab = vocab
         self._thesaurus = thesaurus
+        self._sorted: list[str] | None = None  # the vocabulary in order, for prefix lookups
+        self._families: dict[str, tuple[str, ...]] = {}
 
     def expand(self, word: str) -> list[tuple[str, float]]:
         """Return (index term, weight) pairs standing for a word, its own stem excluded."""
@@ -90,3 +108,28 @@ class Paraphraser:
             for t in self._thesaurus.get(own, ())
             if t != own and t in self.vocab
         ]
+
+    def family(self, stem: str) -> tuple[str, ...]:
+        """Return the index terms (not numbers) sharing a stem's letters but its last one."""
+        if len(stem) < FAMILY_PREFIX or stem.isdigit():
+            return ()
+        found = self._families.get(stem)
+        if found is None:
+            found = self._family(stem)
+            if len(self._families) < FAMILY_CACHE:
+                self._families[stem] = found
+        return found
+
+    def _family(self, stem: str) -> tuple[str, ...]:
+        if self._sorted is None:
+            self._sorted = sorted(self.vocab)
+        prefix = stem[: max(FAMILY_PREFIX, len(stem) - 1)]
+        out = []
+        i = bisect_left(self._sorted, prefix)
+        while i < len(self._sorted) and self._sorted[i].startswith(prefix):
+            term = self._sorted[i]
+            if term != stem and not term.isdigit():
+                out.append(term)
+            i += 1
+        # The closest in length first: a long family ("inter...") keeps its nearest members.
+        return tuple(sorted(out, key=lambda t: (abs(len(t) - len(stem)), t))[:MAX_FAMILY])

@@ -204,8 +204,8 @@ def test_k_limits_the_passages(engine: Engine, k: int) -> None:
 
 
 def test_more_is_false_when_the_page_ends_exactly_at_the_last_passage(engine: Engine) -> None:
-    total = len(engine.ask("Microsoft OpenAI", k=10).passages)
-    assert 3 <= total < 10
+    total = engine.ask("Microsoft OpenAI", k=10).total  # every relevant passage fits one page
+    assert 3 <= total <= 10
     exact = engine.ask("Microsoft OpenAI", k=total)
     assert (len(exact.passages), exact.more) == (total, False)
     last_page = engine.ask("Microsoft OpenAI", k=2, offset=total - 2)

@@ -1,4 +1,93 @@
-from bot.core.paraphrase import THESAURUS_PATH, Paraphraser, Thesaurus, load_thesaurus
+"""Spanish paraphrase: the thesaurus searched in place; word families from the index's terms."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from conftest import doc_text, write_knowledge
+
+from bot.core.answer import Engine
+from bot.core.paraphrase import (
+    FAMILY_WEIGHT,
+    MAX_FAMILY,
+    THESAURUS_PATH,
+    Paraphraser,
+    Thesaurus,
+    load_thesaurus,
+)
+from bot.core.rank import rank
+
+REPORT = "El laboratorio publicó su análisis de las aguas del río en marzo."
+OTHER = "El laboratorio abrió una nueva sede junto al puerto en marzo."
+
+
+def test_a_family_is_the_terms_sharing_all_but_the_last_letter() -> None:
+    vocab = {"signif", "signific", "significativ", "signo", "analisis", "2020", "20201"}
+    para = Paraphraser(lambda w: w, vocab, thesaurus={})
+    assert para.family("signif") == ("signific", "significativ")  # closest in length first
+    assert para.family("analiz") == ("analisis",)  # "anali": a stem of 6 keeps 5 letters
+    assert para.family("sign") == ()  # shorter than 5 letters: no family
+    assert para.family("2020") == ()  # numbers have none
+
+
+def test_a_family_keeps_its_closest_members() -> None:
+    vocab = {f"interes{'a' * n}" for n in range(1, 10)}
+    para = Paraphraser(lambda w: w, vocab, thesaurus={})
+    assert para.family("interes") == tuple(f"interes{'a' * n}" for n in range(1, MAX_FAMILY + 1))
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    folder = write_knowledge(
+        tmp_path_factory.mktemp("lab"),
+        {"lab.md": doc_text("El laboratorio", f"{OTHER}\n\n{REPORT}")},
+    )
+    return Engine.load(folder)
+
+
+def test_a_derivation_stands_in_for_a_word_the_text_lacks(lab: Engine) -> None:
+    # "analizó" is nowhere in the text; "análisis" is (Snowball: "analiz" vs "analisis").
+    groups = lab.analyze("¿Qué analizó el laboratorio?")
+    verb = next(g for g in groups if g.surface == "analizo")
+    assert ("analisis",) in verb.family
+    assert dict(zip(verb.units, verb.unit_weights, strict=True))[("analisis",)] == FAMILY_WEIGHT
+    ranked = rank(lab.index, groups)
+    assert lab.passages[ranked[0].passage].text == REPORT
+    assert ranked[0].coverage == pytest.approx(1.0)  # the family holds the verb's place
+    assert ranked[1].coverage < 1.0
+
+
+def test_a_family_counts_only_where_the_word_itself_is_missing(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    signed = "El laboratorio explica qué significa cada cifra del informe."
+    meaning = "El significado de las cifras del laboratorio cambió en abril."
+    folder = write_knowledge(
+        tmp_path_factory.mktemp("signed"),
+        {"lab.md": doc_text("El laboratorio", f"{OTHER}\n\n{meaning}\n\n{signed}")},
+    )
+    engine = Engine.load(folder)
+    groups = engine.analyze("significa laboratorio")  # "signif"; "significado": "signific"
+    assert ("signific",) in groups[0].family
+    plain = [
+        replace(
+            g,
+            units=tuple(u for u in g.units if u not in g.family),
+            unit_weights=tuple(
+                w for u, w in zip(g.units, g.unit_weights, strict=True) if u not in g.family
+            ),
+            family=frozenset(),
+        )
+        for g in groups
+    ]
+    with_family = {engine.passages[r.passage].text: r for r in rank(engine.index, groups)}
+    without = {engine.passages[r.passage].text: r for r in rank(engine.index, plain)}
+    assert with_family[signed] == without[signed]  # the word is there: its family adds nothing
+    assert with_family[meaning].score > without[meaning].score  # it stands in for the word
+    assert with_family[meaning].coverage == pytest.approx(1.0)
+    assert without[meaning].coverage < 1.0
+    assert with_family[OTHER] == without[OTHER]
 
 
 def parsed_lines() -> dict[str, tuple[str, ...]]:

@@ -17,7 +17,7 @@ from bot.core import rank as rank_module
 from bot.core.analyze import QueryGroup
 from bot.core.answer import Engine
 from bot.core.index import BM25Index
-from bot.core.rank import COVERAGE_FLOOR, MAX_CANDIDATES, Ranked, rank
+from bot.core.rank import COVERAGE_FLOOR, FAMILY_POOL, MAX_CANDIDATES, Ranked, rank
 from bot.core.text import AnalyzedTexts, Analyzer, words
 from bot.core.typos import TypoMatcher, max_edits
 
@@ -37,17 +37,43 @@ def rank_dense(index: BM25Index, groups: list[QueryGroup]) -> list[Ranked]:
     n = index.n_docs
     score = np.zeros(n)
     covered = np.zeros(n)
+    families = []
     for g in groups:
         best = np.zeros(n)
         present = np.zeros(n, dtype=bool)
         for unit, w in zip(g.units, g.unit_weights, strict=True):
+            if unit in g.family:
+                continue
             whole = np.logical_and.reduce([_has(index, t) for t in unit])  # phrases count whole
             unit_score = np.where(whole, index.scores(dict.fromkeys(unit, w)), 0.0)
             np.maximum(best, unit_score, out=best)
             present |= whole
         score += best
         covered += np.where(present, g.weight, 0.0)
+        family = [(u[0], w) for u, w in zip(g.units, g.unit_weights, strict=True) if u in g.family]
+        families.append((g, present, family))
     candidates = np.flatnonzero(covered > 0)
+    if any(f for _, _, f in families):
+        # A word's family stands in for it in the best FAMILY_POOL passages that lack it.
+        share = covered[candidates] / total_weight
+        final = score[candidates] * (COVERAGE_FLOOR + share) + 1e-6 * share
+        pool = candidates
+        if len(final) > FAMILY_POOL:
+            kth = np.sort(final)[len(final) - FAMILY_POOL]
+            pool = candidates[final >= kth]
+        gains = []
+        for g, present, family in families:
+            if not family:
+                continue
+            best = np.zeros(n)
+            for t, w in family:
+                np.maximum(best, np.where(_has(index, t), index.scores({t: w}), 0.0), out=best)
+            gain = np.zeros(n, dtype=bool)
+            gain[pool] = ~present[pool] & (best[pool] > 0)
+            gains.append((gain, best, g.weight))
+        for gain, best, weight in gains:
+            score[gain] += best[gain]
+            covered[gain] += weight
     coverage = covered / total_weight
     final = score * (COVERAGE_FLOOR + coverage) + 1e-6 * coverage
     order = candidates[np.lexsort((candidates, -final[candidates]))][:MAX_CANDIDATES]
