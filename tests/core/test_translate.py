@@ -6,6 +6,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -88,6 +89,18 @@ def translator(settings: Settings) -> Iterator[ProcessTranslator]:
 def folder(tmp_path: Path, make_knowledge, make_doc) -> Path:
     """An article without a glossary: only translation makes the English question answerable."""
     return make_knowledge(tmp_path, {"a.md": make_doc(title="Acuerdo", body=BODY)})
+
+
+@contextmanager
+def fake_apertium(fake_dir: Path, translations: dict[str, str]) -> Iterator[ProcessTranslator]:
+    """A fake translator process that answers `translations` (and the startup check's hello)."""
+    table = "".join(f"{en}={es}\n" for en, es in {"hello": "hola", **translations}.items())
+    (fake_dir / "table.txt").write_text(table, encoding="utf-8")
+    translator = ProcessTranslator([sys.executable, str(fake_dir / "translator.py")], 2.0)
+    try:
+        yield translator
+    finally:
+        translator.close()
 
 
 def test_without_translation_the_english_question_is_not_covered(folder: Path) -> None:
@@ -210,13 +223,9 @@ def test_a_recency_word_is_not_replaced_by_its_translation(tmp_path: Path) -> No
 
 def test_an_escaped_unknown_word_mark_is_a_translation_not_garbage(fake_dir: Path) -> None:
     # Apertium answers "subject" with "\@Subject": a mark, not its stream format.
-    (fake_dir / "table.txt").write_text("hello=hola\nsubject=\\@Subject\n", encoding="utf-8")
-    translator = ProcessTranslator([sys.executable, str(fake_dir / "translator.py")], 2.0)
-    try:
+    with fake_apertium(fake_dir, {"subject": "\\@Subject"}) as translator:
         assert translator.translate(["subject"]) == ["@Subject"]
         assert translator.faults == 0
-    finally:
-        translator.close()
 
 
 def test_spanish_words_read_a_doubled_abbreviation_as_one_word() -> None:
@@ -241,12 +250,8 @@ def test_english_words_a_spanish_text_quotes_give_way_to_the_translation(
     folder = make_knowledge(tmp_path, {"a.md": make_doc(title="Física", body=body)})
     question = "Who made the first nuclear reaction?"
     spanish = "Quién hizo la primera reacción nuclear?"
-    (fake_dir / "table.txt").write_text(f"hello=hola\n{question}={spanish}\n", encoding="utf-8")
-    translator = ProcessTranslator([sys.executable, str(fake_dir / "translator.py")], 2.0)
-    try:
+    with fake_apertium(fake_dir, {question: spanish}) as translator:
         answer = Engine.load(folder, translator=translator).ask(question, lang="en")
-    finally:
-        translator.close()
     assert answer.answered
     assert "reacción nuclear" in answer.passages[0].text
 
@@ -254,16 +259,14 @@ def test_english_words_a_spanish_text_quotes_give_way_to_the_translation(
 def test_apertium_tells_the_language_of_bare_keywords(knowledge_dir: Path, fake_dir: Path) -> None:
     # No function word says "agreement end date" is English; Apertium knows all its words
     # (its real output below), and none of "acuerdo vigente" (it marks each with '*').
-    table = "hello=hola\nagreement end date=Cita de fin del acuerdo\n"
-    table += "acuerdo vigente=*acuerdo *vigente\n"
-    (fake_dir / "table.txt").write_text(table, encoding="utf-8")
-    translator = ProcessTranslator([sys.executable, str(fake_dir / "translator.py")], 2.0)
-    try:
+    table = {
+        "agreement end date": "Cita de fin del acuerdo",
+        "acuerdo vigente": "*acuerdo *vigente",
+    }
+    with fake_apertium(fake_dir, table) as translator:
         engine = Engine.load(knowledge_dir, translator=translator)
         english = engine.ask("agreement end date", lang="en")
         spanish = engine.ask("acuerdo vigente")
-    finally:
-        translator.close()
     assert english.answered and "vigente hasta 2030" in english.passages[0].text
     assert spanish.to_dict() == Engine.load(knowledge_dir).ask("acuerdo vigente").to_dict()
 
@@ -279,14 +282,8 @@ def test_a_word_nobody_knows_keeps_the_question_out_of_scope(
     )
     folder = make_knowledge(tmp_path, {"a.md": make_doc(title="Física", body=body)})
     question = "What is a citoquina rare?"
-    (fake_dir / "table.txt").write_text(
-        f"hello=hola\n{question}=Qué es un *citoquina raro?\n", encoding="utf-8"
-    )
-    translator = ProcessTranslator([sys.executable, str(fake_dir / "translator.py")], 2.0)
-    try:
+    with fake_apertium(fake_dir, {question: "Qué es un *citoquina raro?"}) as translator:
         answer = Engine.load(folder, translator=translator).ask(question, lang="en")
-    finally:
-        translator.close()
     assert not answer.answered
 
 
@@ -303,12 +300,8 @@ def test_a_thesaurus_synonym_of_one_translated_word_does_not_keep_out_another(
     folder = make_knowledge(tmp_path, {"a.md": make_doc(title="Física", body=body)})
     question = "The spin of what can produce a magnetic effect to the molecules of oxygen?"
     spanish = "El giro de qué puede producir un efecto magnético a las moléculas de oxígeno?"
-    (fake_dir / "table.txt").write_text(f"hello=hola\n{question}={spanish}\n", encoding="utf-8")
-    translator = ProcessTranslator([sys.executable, str(fake_dir / "translator.py")], 2.0)
-    try:
+    with fake_apertium(fake_dir, {question: spanish}) as translator:
         answer = Engine.load(folder, translator=translator).ask(question, lang="en")
-    finally:
-        translator.close()
     assert answer.answered
     assert "efecto magnético" in answer.passages[0].text
 
@@ -332,15 +325,9 @@ def test_a_translated_word_is_not_corrected_to_an_english_glossary_entry(
     # Apertium's "fundó" is Spanish spelled right, not a typo of the glossary's English "fund"
     # (-> "fondo" -> "inversión" -> "inversor"): who founded OpenAI is not in the article.
     question = "who founded openai"
-    (fake_dir / "table.txt").write_text(
-        f"hello=hola\n{question}=Quién fundó *openai\n", encoding="utf-8"
-    )
-    translator = ProcessTranslator([sys.executable, str(fake_dir / "translator.py")], 2.0)
-    try:
+    with fake_apertium(fake_dir, {question: "Quién fundó *openai"}) as translator:
         engine = Engine.load(knowledge_dir, translator=translator)
         answer = engine.ask(question, lang="en")
         terms = {t for g in engine.analyzer.analyze(question) for t in g.terms}
-    finally:
-        translator.close()
     assert not answer.answered
     assert "inversor" not in terms
