@@ -146,11 +146,11 @@ class QuestionAnalyzer:
             if not own and not units and alternatives:
                 continue  # the glossary maps it to function words only ("still" -> "aún")
             paraphrases: list[tuple[tuple[str, ...], float]] = []
+            family: list[str] = []
             if self.paraphraser is not None and not english and not alternatives and span == 1:
-                family = self.paraphraser.family(self.es.stem(chunk[0]))
-                paraphrases = [((t,), FAMILY_WEIGHT) for t in family]
-                paraphrases += [((t,), w) for t, w in self.paraphraser.expand(chunk[0])]
-            group = self._group(" ".join(chunk), own, units, paraphrases)
+                family = list(self.paraphraser.family(self.es.stem(chunk[0])))
+                paraphrases = [((t,), w) for t, w in self.paraphraser.expand(chunk[0])]
+            group = self._group(" ".join(chunk), own, units, paraphrases, family)
             if english and not alternatives:
                 group = replace(group, loose=True)
             if group.surface in names:
@@ -315,6 +315,7 @@ class QuestionAnalyzer:
         own: list[str],
         alternatives: list[tuple[str, ...]],
         paraphrases: list[tuple[tuple[str, ...], float]] = (),  # type: ignore[assignment]
+        family: list[str] = (),  # type: ignore[assignment]
     ) -> QueryGroup:
         """Weigh a content word: its own terms count fully, glossary/typo matches a bit less.
 
@@ -331,13 +332,16 @@ class QuestionAnalyzer:
             if unit and all(t in vocab for t in unit):
                 units.setdefault(unit, ALTERNATIVE_WEIGHT)
         synonyms = set()
-        family = set()
-        for unit, w in paraphrases:  # word family and thesaurus synonyms: less than the word
+        kin = set()
+        for unit in ((t,) for t in family):  # the word's family: half the word
+            if unit not in units:
+                units[unit] = FAMILY_WEIGHT
+                synonyms.add(unit)
+                kin.add(unit)
+        for unit, w in paraphrases:  # thesaurus synonyms: less than the word
             if unit not in units:
                 units[unit] = w
                 synonyms.add(unit)
-                if w == FAMILY_WEIGHT:
-                    family.add(unit)
         if not units:
             stems = [*own, *(t for u in alternatives for t in u)]
             for t in self._fuzzy(surface.split(), self._article_words):
@@ -360,7 +364,7 @@ class QuestionAnalyzer:
             tuple(units.values()),
             weight,
             known=True,
-            family=frozenset(family),
+            family=frozenset(kin),
         )
 
     def _fuzzy(self, tokens: list[str], matcher: TypoMatcher) -> list[str]:
