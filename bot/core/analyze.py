@@ -287,7 +287,9 @@ class QuestionAnalyzer:
         starts = self.en.stem(head) in heads_en or self.es.stem(head) in heads_es
         for n in range(min(MAX_PHRASE_WORDS, len(tokens) - i) if starts else 0, min_words - 1, -1):
             chunk = tokens[i : i + n]
-            known_es = n == 1 and self.es.stem(chunk[0]) in self.index.vocab
+            known_es = n == 1 and (
+                self.es.stem(chunk[0]) in self.index.vocab or self._spanish_word(chunk[0])
+            )
             if english or not (known_es or machine):
                 hit = self.glossary.english.get(tuple(self.en.stem(w) for w in chunk))
                 if hit:
@@ -301,6 +303,7 @@ class QuestionAnalyzer:
             and not machine
             and len(word) >= 5
             and self.es.stem(word) not in self.index.vocab
+            and not (not english and self._spanish_word(word))  # "fundó" is no typo of "fund"
             and not self._fuzzy([word], self._article_words)  # article words first
         ):
             # A typo in a word the glossary knows ("agremeent"): the closest entry stands in.
@@ -308,6 +311,10 @@ class QuestionAnalyzer:
             if hit:
                 return 1, hit
         return 0, ()
+
+    def _spanish_word(self, word: str) -> bool:
+        """Tell whether the Spanish thesaurus knows a word ("vale", "fundó"): not English."""
+        return self.paraphraser is not None and self.paraphraser.knows(word)
 
     def _group(
         self,

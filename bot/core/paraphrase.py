@@ -109,6 +109,12 @@ class Paraphraser:
             if t != own and t in self.vocab
         ]
 
+    def knows(self, word: str) -> bool:
+        """Tell whether the thesaurus has an entry for a word: a Spanish word, not a typo."""
+        if self._thesaurus is None:
+            self._thesaurus = load_thesaurus()
+        return bool(self._thesaurus.get(self.stem(word), ()))
+
     def family(self, stem: str) -> tuple[str, ...]:
         """Return the index terms (not numbers) sharing a stem's letters but its last one."""
         if len(stem) < FAMILY_PREFIX or stem.isdigit():

@@ -147,3 +147,15 @@ def test_glossary_typos_follow_the_article_words_typo_rule(engine: Engine) -> No
     # "expire" has six letters: two edits, as TypoMatcher allows for the article's own words.
     answer = engine.ask("When does the deal epxrie?", lang="en")
     assert answer.answered and "vigente hasta 2030" in answer.passages[0].text
+
+
+def test_a_spanish_word_is_neither_read_as_english_nor_taken_for_a_glossary_typo(
+    engine: Engine,
+) -> None:
+    # "fundó" is Spanish (the thesaurus knows "fundar"), not a typo of the English "fund"
+    # (-> "fondo" -> "inversión" -> "inversor"): who founded OpenAI is not in the article.
+    terms = {t for g in engine.analyzer.analyze("¿Quién fundó OpenAI?") for t in g.terms}
+    assert "fondo" not in terms and "inversor" not in terms
+    assert not engine.ask("¿Quién fundó OpenAI?").answered
+    # An English word in a Spanish question still reads through the glossary.
+    assert engine.ask("¿Cuándo termina el agreement?").answered
