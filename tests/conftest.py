@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings as hypothesis_settings
@@ -128,6 +129,24 @@ def cli_env() -> Callable[..., dict[str, str]]:
     return bot_env
 
 
+def run_python(
+    args: list[str], *, cwd: Path, env: dict[str, str], stdin: str | None = None, **kwargs: Any
+) -> subprocess.CompletedProcess[str]:
+    """Run `python ARGS...` (this interpreter) to its end: text output captured, 60 s at most."""
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=cwd,
+        env=env,
+        input=stdin,
+        stdin=subprocess.DEVNULL if stdin is None else None,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=60,
+        **kwargs,
+    )
+
+
 @pytest.fixture
 def run_bot(tmp_path: Path) -> RunBot:
     """Return a runner of `python -m bot ARGS...` in a temporary working directory."""
@@ -135,17 +154,8 @@ def run_bot(tmp_path: Path) -> RunBot:
     def _run(
         *args: str, env: dict[str, str] | None = None, stdin: str | None = None
     ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "bot", *args],
-            cwd=tmp_path,
-            env=bot_env() if env is None else env,
-            input=stdin,
-            stdin=subprocess.DEVNULL if stdin is None else None,
-            capture_output=True,
-            text=True,
-            encoding="utf-8",
-            timeout=60,
-        )
+        env = bot_env() if env is None else env
+        return run_python(["-m", "bot", *args], cwd=tmp_path, env=env, stdin=stdin)
 
     return _run
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
+
+from conftest import run_python
 
 PROBE = """
 import json, sys
@@ -17,16 +17,7 @@ print(json.dumps(sorted(m for m in sys.modules if m == "discord" or m.startswith
 
 def discord_modules_after(body: str, env: dict[str, str], cwd: Path) -> list[str]:
     """Run `body` in a fresh interpreter and return the discord modules it left imported."""
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE.format(body=body)],
-        cwd=cwd,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=60,
-    )
+    result = run_python(["-c", PROBE.format(body=body)], cwd=cwd, env=env)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 

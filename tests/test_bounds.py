@@ -11,11 +11,11 @@ import os
 import re
 import resource
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import run_python
 
 from bot.core.errors import KnowledgeError
 from bot.core.glossary import load_glossary
@@ -42,16 +42,8 @@ def check(cli_env: Callable[..., dict[str, str]]) -> Check:
 
 
 def _check(folder: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", "check", str(folder)],
-        cwd=folder.parent,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=60,
-        preexec_fn=limit_memory,
+    return run_python(
+        ["-m", "bot", "check", str(folder)], cwd=folder.parent, env=env, preexec_fn=limit_memory
     )
 
 

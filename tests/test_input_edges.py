@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import RunBot
 
 from bot.core.answer import clean_question
 from bot.core.errors import QuestionError
@@ -115,16 +116,8 @@ def test_invisible_characters_inside_a_question_are_dropped() -> None:
     )
 
 
-def test_ask_refuses_a_direction_override_with_one_line(cli_env: Env, tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "ask", "\u202e¿Qué es?", "--lang", "en"],
-        cwd=tmp_path,
-        env=cli_env(),
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=60,
-    )
+def test_ask_refuses_a_direction_override_with_one_line(run_bot: RunBot) -> None:
+    result = run_bot("ask", "\u202e¿Qué es?", "--lang", "en")
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr == (
         "error: The question contains text-direction control characters; type it as plain text.\n"
@@ -132,19 +125,11 @@ def test_ask_refuses_a_direction_override_with_one_line(cli_env: Env, tmp_path: 
 
 
 def test_check_reports_nul_and_control_characters_with_their_line(
-    tmp_path: Path, make_knowledge, make_doc, cli_env: Env
+    tmp_path: Path, make_knowledge, make_doc, run_bot: RunBot
 ) -> None:
     doc = make_doc(body="Primer párrafo.\n\nSegundo\x00 párrafo.\n\nTercero \x1b[31m rojo.")
     folder = make_knowledge(tmp_path, {"a.md": doc})
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "check", str(folder)],
-        cwd=tmp_path,
-        env=cli_env(),
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=60,
-    )
+    result = run_bot("check", str(folder))
     assert result.returncode == 1
     lines = doc.split("\n")
     nul_line = next(i for i, line in enumerate(lines, 1) if "\x00" in line)

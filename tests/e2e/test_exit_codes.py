@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import run_python
 
 from bot.faults import CONFIG, FAULT, REFUSED
 from bot.store import DB_NAME
@@ -248,17 +249,7 @@ async def test_corrupt_database_at_start_exits_2(
 def run(
     args: list[str], env: dict[str, str], cwd: Path, **kwargs: object
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, *args],
-        cwd=cwd,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=60,
-        **kwargs,  # type: ignore[arg-type]
-    )
+    return run_python(args, cwd=cwd, env=env, **kwargs)
 
 
 @pytest.mark.parametrize("state", ["missing", "empty"])
