@@ -393,10 +393,6 @@ def reference_top(scores: np.ndarray, k: int) -> list[int]:
 # -- printing ----------------------------------------------------------------------------------
 
 
-def _fmt(value: float | None, digits: int = 3) -> str:
-    return DASH if value is None else f"{value:.{digits}f}"
-
-
 def _ratio(ref: float | None, ours: float | None) -> str:
     if ref is None or not ours or ours <= 0:
         return DASH

@@ -201,11 +201,6 @@ class BM25Index:
         at = np.minimum(np.searchsorted(seg, np.asarray(docs, dtype=np.int64) << 32), len(seg) - 1)
         return seg, at, (seg[at] >> 32) == docs
 
-    def max_weight(self, term: str) -> float:
-        """Return the highest score a term gives any document (0 when no document has it)."""
-        tid = self.vocab.get(term)
-        return 0.0 if tid is None else float(self._max_weight[tid])
-
     def max_weights(self, terms: Sequence[tuple[str, float]]) -> np.ndarray:
         """Return each term's highest score in any document times its factor (0: no document)."""
         tids = np.asarray([self.vocab.get(t, -1) for t, _ in terms], dtype=np.intp)
