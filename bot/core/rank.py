@@ -281,16 +281,11 @@ def _unit(index: BM25Index, unit: tuple[str, ...], w: float) -> tuple[np.ndarray
     if len(unit) == 1:  # a word alone: its postings and weights
         docs, weights = index.term_postings(unit[0])
         return docs, weights * w
-    postings = [index.term_postings(t) for t in dict.fromkeys(unit)]
-    docs = min((d for d, _ in postings), key=len)
-    for other, _ in postings:  # phrases count whole
-        if other is not docs and len(docs):
-            at = np.minimum(np.searchsorted(other, docs), len(other) - 1)
-            docs = docs[other[at] == docs] if len(other) else docs[:0]
+    terms = list(dict.fromkeys(unit))
+    docs = min((index.postings(t) for t in terms), key=len)
+    for t in terms:  # phrases count whole: the passages that hold every term
+        docs = docs[index.holding(t, docs)]
     score = np.zeros(len(docs))
-    for other, weights in postings:
-        if len(other) == len(docs):
-            score += weights * w
-        else:
-            score += weights[np.searchsorted(other, docs)] * w
+    for t in terms:
+        score += index.weights_at(t, docs) * w
     return docs, score
