@@ -25,6 +25,8 @@ WHICH = frozenset({"que", "what", "which", "cual"})  # "qué año" asks for a ye
 MIN_WEIGHT_SHARE = 0.1
 # An unknown capitalized name weighs this many times an unknown word.
 NAME_WEIGHT = 1.5
+# A stem shorter than this is not typo-repaired: one edit of "ber" ("Beroida") is "bel", "bar".
+MIN_FUZZY_STEM = 5
 # A machine translation of an English word counts as the word: on the squad-es English proxy
 # (scripts/build_english_proxy.py) 0.7 answered 183 of 452 right, 1.0 answered 200.
 TRANSLATION_WEIGHT = 1.0
@@ -45,6 +47,7 @@ class QueryGroup:
     # Spanish text that quotes an English title, "helped" as a typo of "huésped".
     loose: bool = False
     family: frozenset[tuple[str, ...]] = frozenset()  # units from the word's family (paraphrase)
+    corrected: bool = False  # known only as a typo of other words ("Beroida" -> "bel", "bar")
 
     @cached_property
     def terms(self) -> tuple[str, ...]:
@@ -349,11 +352,13 @@ class QuestionAnalyzer:
             if unit not in units:
                 units[unit] = w
                 synonyms.add(unit)
-        if not units:
+        corrected = not units
+        if corrected:
             stems = [*own, *(t for u in alternatives for t in u)]
             for t in self._fuzzy(surface.split(), self._article_words):
                 units.setdefault((t,), ALTERNATIVE_WEIGHT)
-            for t in self._fuzzy(stems, self._index_terms):
+            long_stems = [t for t in stems if len(t) >= MIN_FUZZY_STEM]
+            for t in self._fuzzy(long_stems, self._index_terms):
                 units.setdefault((t,), ALTERNATIVE_WEIGHT)
         if not units:
             return QueryGroup(surface, (), (), self.index.unseen_idf(), known=False)
@@ -372,6 +377,7 @@ class QuestionAnalyzer:
             weight,
             known=True,
             family=frozenset(kin),
+            corrected=corrected,
         )
 
     def _fuzzy(self, tokens: list[str], matcher: TypoMatcher) -> list[str]:

@@ -50,6 +50,7 @@ class Features:
     together: float  # share of neighbouring question words that share one of its sentences
     short: float  # 1 / number of content words: short questions match by chance more easily
     unknown_words: float  # share of the question in words no passage has, names excepted
+    corrected: float  # share it holds only through a typo repair ("Beroida" read as "bar")
 
     def vector(self) -> list[float]:
         """Return the features in model order."""
@@ -172,6 +173,8 @@ class Decider:
             together=self._together(groups, where, coverage),
             short=1.0 / max(1, len(groups)),
             unknown_words=sum(g.weight for g in groups if not g.known and not g.name) / total,
+            corrected=sum(g.weight for g, h in zip(groups, held, strict=True) if h and g.corrected)
+            / total,
         )
 
     def _sentence_coverage(

@@ -106,6 +106,33 @@ def test_words_together_in_one_sentence_answer_more_surely_than_spread_over_sent
     assert confidence["together"][0] > confidence["spread"][0]
 
 
+def test_a_name_is_not_repaired_into_short_common_words(tmp_path: Path) -> None:
+    # "Beroida" stems to "ber": one edit from "bar", "bel" and "beb" of the text. A typo repair
+    # of a three-letter stem is noise; the name is unknown and the question is declined.
+    text = "El bar de la plaza sirve café. La bel époque llenó el bar. Beb, el dueño, cocina."
+    folder = write_knowledge(tmp_path, {"plaza.md": doc_text("La plaza", text)})
+    engine = Engine.load(folder)
+    (group,) = [g for g in engine.analyze("¿Se sabe a Beroida por qué otro nombre?") if g.name]
+    assert not group.known and group.units == ()
+    assert not engine.ask("¿Se sabe a Beroida por qué otro nombre?").answered
+
+
+def test_a_word_known_only_through_a_typo_repair_counts_less(town: Engine) -> None:
+    # "Zarqon" is repaired to "Zarquon" (one edit): the passage is found, less surely than
+    # with the name as written.
+    sure, repaired = (
+        town.decider.features(g, rank(town.index, g))
+        for g in (
+            town.analyze("¿Qué diseñó Zarquon en el puerto?"),
+            town.analyze("¿Qué diseñó Zarqon en el puerto?"),
+        )
+    )
+    assert sure.corrected == 0.0 < repaired.corrected
+    assert town.ask("¿Qué diseñó Zarqon en el puerto?").passages[0].text == PORT[1]
+    confident = [town.ask(q).confidence for q in ("¿Qué diseñó Zarquon?", "¿Qué diseñó Zarqon?")]
+    assert confident[0] > confident[1]
+
+
 def test_document_share_tells_one_document_from_words_spread_over_many(town: Engine) -> None:
     # The market question's best passages are all in the market article; the scattered one's
     # words are held by passages of the port, the river and the market.
