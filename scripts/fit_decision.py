@@ -70,7 +70,8 @@ def measure(
     """Compute the features and the top-1 hit of each (question, article, in scope) case."""
     rows = []
     for q, article, scope in cases:
-        groups = [g for g in engine.analyze(clean_question(q["q"])) if not g.meta]
+        question = clean_question(q["q"])
+        groups = [g for g in engine.analyze(question) if not g.meta]
         groups = dated.content_groups(groups)  # as Engine.ask: recency words left out
         if not groups:
             continue  # a question about the document itself: answered from its front matter
@@ -82,7 +83,7 @@ def measure(
             hit = top.document_id == q["doc"]
         else:
             hit = any(e in top.text for e in q["evidence"])
-        x = engine.decider.features(groups, ranked).vector() if ranked else None
+        x = engine.decider.features(groups, ranked, question).vector() if ranked else None
         rows.append(Row(setting, article, scope, hit and scope, x, scope and q["id"] in dev))
     return rows
 

@@ -177,6 +177,7 @@ class Engine:
             self.index,
             self._sentence_terms,
             self._document_spans.__getitem__,
+            lambda passage: self.passages[passage].text,
             _decision_model(),
             self.answer_threshold,
         )
@@ -265,7 +266,7 @@ class Engine:
         # orders by date; they are not content a passage must hold.
         groups = dated.content_groups(groups)
         ranked = rank(self.index, groups)
-        decision = self.decide(groups, ranked)
+        decision = self.decide(groups, ranked, question)
         matched = {t for g in groups for t in g.terms}
         if not decision.answer:
             if carried:  # the previous question's words did not help: answer the question alone
@@ -329,9 +330,11 @@ class Engine:
     def _term_spans(self, text: str) -> tuple[tuple[int, int, str], ...]:
         return tuple(self.es.term_spans(text))
 
-    def decide(self, groups: list[QueryGroup], ranked: list[Ranked]) -> Decision:
+    def decide(
+        self, groups: list[QueryGroup], ranked: list[Ranked], question: str = ""
+    ) -> Decision:
         """Answer or decline (see bot/core/decide.py for why)."""
-        return self.decider.decide(groups, ranked)
+        return self.decider.decide(groups, ranked, question)
 
     def _quote(self, ranked: Ranked, matched: set[str]) -> QuotedPassage:
         passage = self.passages[ranked.passage]

@@ -14,6 +14,7 @@ import itertools
 import json
 import math
 import operator
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -35,6 +36,21 @@ MIN_COVERAGE = 0.5
 # (squad-es, held out by article: top 5 / 10 / 20 / 50 -> 63.1 / 63.9 / 64.4 / 64.2 % answered
 # and right at 95 % of out-of-scope declined.)
 SHARE_CANDIDATES = 20
+# "¿Cuántos…?", "¿Cuándo…?", "¿En qué año…?", "How many…?": the answer is a number or a date,
+# so a passage without one cannot hold it.
+ASKS_NUMBER = re.compile(
+    r"\b(?:cu[aá]nt[oa]s?|cu[aá]ndo|qu[eé] a[nñ]os?|how (?:many|much|long|old)|when|what year)\b",
+    re.IGNORECASE,
+)
+# A number or a date in a passage: digits, Spanish number words, months, centuries.
+HOLDS_NUMBER = re.compile(
+    r"\d|\b(?:dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|once|doce|trece|catorce|quince"
+    r"|veinte|veinti\w+|treinta|cuarenta|cincuenta|sesenta|setenta|ochenta|noventa|cien|ciento"
+    r"|\w+cientos|\w+cientas|mil|miles|mill[oó]n|millones|bill[oó]n|billones|docenas?|mitad"
+    r"|enero|febrero|marzo|abril|mayo|junio|julio|agosto|se?ptiembre|octubre|noviembre"
+    r"|diciembre|siglos?|d[eé]cadas?)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -51,6 +67,7 @@ class Features:
     short: float  # 1 / number of content words: short questions match by chance more easily
     unknown_words: float  # share of the question in words no passage has, names excepted
     corrected: float  # share it holds only through a typo repair ("Beroida" read as "bar")
+    no_number: float  # 1: the question asks for a number or a date and the passage has none
 
     def vector(self) -> list[float]:
         """Return the features in model order."""
@@ -111,28 +128,34 @@ class Decider:
         index: BM25Index,
         passage_sentences: Callable[[int], Sequence[Sequence[str]]],
         document_span: Callable[[int], tuple[int, int]],
+        passage_text: Callable[[int], str],
         model: DecisionModel,
         threshold: float | None = None,
     ) -> None:
-        """Decide over an index, given each passage's sentences (as terms) and its document."""
+        """Decide over an index, given each passage's sentences (as terms), document and text."""
         self.index = index
+        self.passage_text = passage_text
         self.passage_sentences = passage_sentences
         self.document_span = document_span
         self.model = model
         self.threshold = model.threshold if threshold is None else threshold
 
-    def decide(self, groups: list[QueryGroup], ranked: list[Ranked]) -> Decision:
+    def decide(
+        self, groups: list[QueryGroup], ranked: list[Ranked], question: str = ""
+    ) -> Decision:
         """Answer when the model's confidence in the best passage reaches the threshold."""
         if not ranked:
             return Decision(False, 0.0, "no passage holds any word of the question")
-        feats = self.features(groups, ranked)
+        feats = self.features(groups, ranked, question)
         confidence = self.model.confidence(feats)
         if confidence >= self.threshold:
             return Decision(True, round(confidence, 4), "confident", feats)
         return Decision(False, round(confidence, 4), self._why(feats), feats)
 
-    def features(self, groups: list[QueryGroup], ranked: list[Ranked]) -> Features:
-        """Measure the best passage against the question (its content groups)."""
+    def features(
+        self, groups: list[QueryGroup], ranked: list[Ranked], question: str = ""
+    ) -> Features:
+        """Measure the best passage against the question (its content groups and its words)."""
         best = ranked[0]
         total = sum(g.weight for g in groups) or 1.0
         sentences = self.passage_sentences(best.passage)
@@ -175,6 +198,11 @@ class Decider:
             unknown_words=sum(g.weight for g in groups if not g.known and not g.name) / total,
             corrected=sum(g.weight for g, h in zip(groups, held, strict=True) if h and g.corrected)
             / total,
+            no_number=float(
+                bool(ASKS_NUMBER.search(question))
+                and not has_year
+                and not HOLDS_NUMBER.search(self.passage_text(best.passage))
+            ),
         )
 
     def _sentence_coverage(
@@ -237,6 +265,8 @@ class Decider:
             return f"the best passage holds only {f.coverage:.0%} of the question"
         if f.together < 0.5 or f.sentence_coverage < 0.5:
             return "the question's words are scattered, not together in one passage"
+        if f.no_number:
+            return "the question asks for a number or a date and the best passage has none"
         if f.document_share < 0.5:
             return "the question's words are spread over several documents"
         return "the match is weak (common words only)"

@@ -63,10 +63,16 @@ def word_spans(text: str) -> Iterator[tuple[int, int, str]]:
         yield m.start(), m.end(), fold(m.group())
 
 
+INTERROGATIVE_FORMS = ("cuánta", "cuántos", "cuántas")
+
+
 @lru_cache(maxsize=4)
 def stopwords(language: str) -> frozenset[str]:
     """Return the folded stopwords of "es" (stop-words' list) or "en" (Snowball's list)."""
     source = get_stop_words("es") if language == "es" else get_stopwords("english")
+    if language == "es":
+        # The list has "cuanto" but not its other forms: no interrogative is content.
+        source = [*source, *INTERROGATIVE_FORMS]
     return frozenset(w for entry in source for w in words(entry))
 
 
