@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from operator import itemgetter
 
 import numpy as np
 import Stemmer
 from stop_words import get_stop_words
 from stopwords import get_stopwords
+
+from bot.core.chunks import ChunkTable
 
 WORD_RE = re.compile(r"\w+", re.UNICODE)
 _COMBINING_TILDE = "\u0303"
@@ -118,25 +118,19 @@ class Analyzer:
 
     def analyze_all(self, texts: Iterable[str]) -> AnalyzedTexts:
         """Analyse many texts in bulk: each distinct word is folded, filtered and stemmed once."""
+        # Whitespace never joins two words, and folding never crosses it: each distinct
+        # chunk ("Acuerdo,") is analysed once, and numpy finds the chunks of each batch.
         codes = _ChunkCodes(self)
+        table = ChunkTable(codes.__getitem__)
         parts: list[np.ndarray] = []
         lengths: list[np.ndarray] = []
-        batch: array[int] = array("i")
-        counts: array[int] = array("q")
+        batch: list[str] = []
         for text in texts:
-            # Whitespace never joins two words, and folding never crosses it: each distinct
-            # chunk ("Acuerdo,") is analysed once, and a text costs a split and a lookup per
-            # chunk.
-            chunks = text.split()
-            if len(chunks) > 1:
-                batch.extend(itemgetter(*chunks)(codes))
-            else:
-                batch.extend([codes[c] for c in chunks])
-            counts.append(len(chunks))
-            if len(counts) == _BATCH:
-                parts.append(codes.flush(batch, counts, lengths))
-                batch, counts = array("i"), array("q")
-        parts.append(codes.flush(batch, counts, lengths))
+            batch.append(text)
+            if len(batch) == _BATCH:
+                parts.append(codes.flush(*table.codes(batch), lengths))
+                batch = []
+        parts.append(codes.flush(*table.codes(batch), lengths))
         return AnalyzedTexts(
             term_ids=np.concatenate(parts),
             lengths=np.concatenate(lengths),
@@ -220,15 +214,14 @@ class _ChunkCodes(dict[str, int]):
             term = self.surface[word] = self.analyzer.stem(word)
         return self.terms.setdefault(term, len(self.terms))
 
-    def flush(self, batch: array[int], counts: array[int], lengths: list[np.ndarray]) -> np.ndarray:
+    def flush(self, codes: np.ndarray, counts: np.ndarray, lengths: list[np.ndarray]) -> np.ndarray:
         """Turn a batch's chunk codes into term ids; append each text's length to `lengths`."""
-        codes = np.frombuffer(batch, dtype=np.int32) if len(batch) else np.zeros(0, np.int32)
         sizes = (codes >= 0).astype(np.int64)
         many = np.flatnonzero(codes <= _MANY)
         extra = [self.many[_MANY - int(c)] for c in codes[many].tolist()]
         sizes[many] = [len(e) for e in extra]
         ends = np.cumsum(sizes)
-        chunk_ends = np.cumsum(np.frombuffer(counts, dtype=np.int64)) if len(counts) else ends[:0]
+        chunk_ends = np.cumsum(counts)
         text_ends = np.concatenate([[0], ends])[chunk_ends]
         lengths.append(np.diff(text_ends, prepend=0))
         ids = np.repeat(codes, sizes)
