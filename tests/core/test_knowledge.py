@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from itertools import groupby
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.core.errors import KnowledgeError
-from bot.core.knowledge import MAX_PASSAGE_CHARS, Document, load_folder, split_long
+from bot.core.knowledge import (
+    MAX_PASSAGE_CHARS,
+    Document,
+    _front_matter,
+    _paragraphs,
+    load_folder,
+    split_long,
+)
 from bot.core.text import sentences
 
 SEED = Path(__file__).resolve().parents[1] / "data" / "seed_article.txt"
@@ -287,3 +295,60 @@ def test_a_body_with_a_control_character_is_refused_and_only_then(
     except KnowledgeError as exc:
         refused = any("control character" in p for p in exc.problems)
     assert refused == expected
+
+
+def lines_oracle(path: Path, text: str) -> tuple[str, int, list[str]]:
+    """Front matter and paragraphs found line by line, as loading did before (the oracle)."""
+    lines = text.split("\n")
+    if lines[0].strip() != "---":
+        raise KnowledgeError([f"{path}:1: missing YAML front matter (first line must be '---')"])
+    try:
+        close = next(i for i in range(1, len(lines)) if lines[i].strip() == "---")
+    except StopIteration:
+        raise KnowledgeError([f"{path}:1: front matter is not closed by a '---' line"]) from None
+    body = map(str.strip, lines[close + 1 :])
+    paragraphs = [" ".join(run) for filled, run in groupby(body, key=bool) if filled]
+    return "\n".join(lines[1:close]), close, paragraphs
+
+
+# Lines of spaces (every kind str.strip knows), fences, words; joined by line feeds.
+_LINE = st.lists(
+    st.sampled_from(["---", "a", "b c", "-- -", "\t", " ", "\r", "\x0b", "\x1c", "\x85", "\u2003"]),
+    max_size=4,
+).map("".join)
+_DOCUMENT = st.lists(_LINE, max_size=12).map("\n".join)
+
+
+@given(_DOCUMENT)
+def test_front_matter_and_paragraphs_equal_splitting_line_by_line(text: str) -> None:
+    path = Path("doc.md")
+    try:
+        expected = lines_oracle(path, text)
+    except KnowledgeError as exc:
+        with pytest.raises(KnowledgeError) as found:
+            _front_matter(path, text)
+        assert found.value.problems == exc.problems
+        return
+    header, close, body = _front_matter(path, text)
+    assert (header, close, _paragraphs(body)) == expected
+
+
+def test_a_document_with_windows_line_ends_loads_as_with_unix_ones(tmp_path: Path) -> None:
+    meta = "title: Uno\nsource: S\npublished: 2025-01-22\nlanguage: es"
+    doc = f"---\n{meta}\n---\n\nLínea\nsigue.\n\n\nOtro.\n"
+    unix, windows = tmp_path / "unix", tmp_path / "windows"
+    for folder, text in ((unix, doc), (windows, doc.replace("\n", "\r\n"))):
+        folder.mkdir()
+        (folder / "uno.md").write_bytes(text.encode())
+    [a], [b] = load_folder(unix), load_folder(windows)
+    assert (
+        [p.text for p in b.passages]
+        == [p.text for p in a.passages]
+        == ["Uno", "Línea sigue.", "Otro."]
+    )
+    (windows / "uno.md").write_bytes(
+        doc.replace("\n", "\r\n").replace("title: Uno", "title:").encode()
+    )
+    assert problems_of(windows) == (
+        f"{windows / 'uno.md'}:2: title: Input should be a valid string",
+    )
