@@ -188,6 +188,29 @@ class BM25Index:
             out[hit] = _weights_of(seg[at[hit]])
         return out
 
+    def weights_holding(self, term: str, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return a term's score in each of some documents (0 where absent) and where it is."""
+        out = np.zeros(len(docs))
+        seg, at, hit = self._find(term, docs)
+        if len(at):
+            out[hit] = _weights_of(seg[at[hit]])
+        return out, hit
+
+    def term_bounds(self, terms: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Return each term's highest score in any document and its document count (0: none)."""
+        tids = np.asarray([self.vocab.get(t, -1) for t in terms], dtype=np.intp)
+        found = tids >= 0
+        tids = np.maximum(tids, 0)
+        return (
+            np.where(found, self._max_weight[tids] if len(self.df) else 0.0, 0.0),
+            np.where(found, self.df[tids] if len(self.df) else 0, 0),
+        )
+
+    @property
+    def nonnegative(self) -> bool:
+        """Tell whether every stored score is at least 0 (idf can be negative in tiny corpora)."""
+        return self._nonneg
+
     def holding(self, term: str, docs: np.ndarray) -> np.ndarray:
         """Tell which of some documents contain a term."""
         return self._find(term, docs)[2]
@@ -220,12 +243,15 @@ class BM25Index:
         if not found:
             return np.zeros(0, dtype=np.intp), np.zeros(0)
         packed = np.concatenate([seg for seg, _ in found]) if len(found) > 1 else found[0][0]
-        factors = np.repeat([w for _, w in found], [len(seg) for seg, _ in found])
-        docs = (packed >> 32).astype(np.intp, copy=False)
+        docs = packed.view(np.int32)[_HIGH::2]
         if among is not None:
             pick = among[docs].nonzero()[0]
-            docs, packed, factors = docs[pick], packed[pick], factors[pick]
-        return docs, _weights_of(packed) * factors
+            # Each picked posting's term: the first whose postings end after it.
+            ends = np.cumsum([len(seg) for seg, _ in found])
+            factors = np.asarray([w for _, w in found])[np.searchsorted(ends, pick, side="right")]
+            return docs[pick].astype(np.intp), _weights_of(packed[pick]) * factors
+        factors = np.repeat([w for _, w in found], [len(seg) for seg, _ in found])
+        return docs.astype(np.intp), _weights_of(packed) * factors
 
     def contains(self, term: str, doc: int) -> bool:
         """Tell whether a document contains a term."""

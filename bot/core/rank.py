@@ -1,12 +1,22 @@
 """Ranking: query groups -> scored passages (BM25 per group's best unit, times coverage).
 
+A passage scores, per group of the question, the best of the group's units it holds (BM25
+contributions), summed in group order, times (COVERAGE_FLOOR + the share of the question's
+weight whose groups it holds). Only the best MAX_CANDIDATES passages (and their ties) come out.
+
+Exact pruning (MaxScore): each group's units form two lists, its heavy units (the word, its
+glossary senses) and its light ones (thesaurus synonyms), each with a bound on what it adds to a
+passage (the highest weight of its terms). The passages of the rarest heavy lists, with every
+other heavy list looked up there, give a floor: the MAX_CANDIDATES-th best of their scores so
+far. The lists whose passages cannot reach the floor on their own, all together, are not
+scanned: their passages come from the other lists, and a candidate is looked up in them only
+while its bound (what it holds plus what those lists could still add) reaches the floor.
+Partial scores are sums with some terms smaller, so they never exceed the final ones (floating
+point addition is monotonic); the passages that remain are scored as the dense ranking scored
+them, group by group in the same order, so their scores are the same to the bit.
+
 A word's family (paraphrase.py) stands in for the word in the best FAMILY_POOL passages that
-lack it (a few binary searches, whatever the postings). Only the passages the question's
-postings touch are scored: each unit's passages are the
-intersection of its terms' postings; a group's best unit per passage, the sums and the coverage
-accumulate in per-thread scratch arrays (zeroed again after each question, never allocated per
-question), read back over the touched ids. The arithmetic per passage is the dense one's, in
-the same order, so the scores are the same to the bit.
+lack it (a few binary searches, whatever the postings).
 """
 
 from __future__ import annotations
@@ -25,7 +35,7 @@ COVERAGE_FLOOR = 0.5
 # A one-word unit weighing at most this (a thesaurus synonym) is a light unit.
 LIGHT_WEIGHT = 0.25
 # Word families (paraphrase.py) stand in for a missing word among this many best passages
-# (the candidates without them, and their ties: the light-unit bound keeps exactly these).
+# (the candidates without them, and their ties).
 FAMILY_POOL = MAX_CANDIDATES
 # BM25 parameters of the engine's index (rank-bm25's defaults are k1 1.5, b 0.75). Passages are
 # paragraphs cut at ~700 characters, so length matters less than for whole documents. Chosen
@@ -34,6 +44,15 @@ FAMILY_POOL = MAX_CANDIDATES
 # measured on the other half: 72.8% -> 73.9% (all 1,354: 71.4% -> 72.5%).
 BM25_K1 = 0.9
 BM25_B = 0.3
+# The rarest heavy lists, up to this many postings (at least one list), give the first floor
+# (at 1M passages, p50/p95 of rank: 4096 -> 3.1/13.9 ms, 1024 -> 2.9/12.7 ms).
+SEED_POSTINGS = 1024
+# A list is looked up term by term (a binary search of the candidates per term) or by one scan
+# of its postings against a mark per candidate, whichever costs less: measured on numpy 2, a
+# search costs about SEARCH_CALL plus SEARCH_KEY per candidate, a scan SCAN_POSTING per posting.
+SEARCH_CALL = 8.0
+SEARCH_KEY = 0.02
+SCAN_POSTING = 0.009
 
 
 @dataclass(frozen=True)
@@ -45,44 +64,48 @@ class Ranked:
     coverage: float
 
 
+@dataclass(frozen=True)
+class _List:
+    """Some units of one group: what they add to a passage at most, and their postings."""
+
+    group: int
+    units: tuple[tuple[tuple[str, ...], float], ...]
+    light: bool  # one-word units: looked up all at once
+    bound: float
+    size: int
+
+
 def rank(index: BM25Index, groups: list[QueryGroup]) -> list[Ranked]:
     """Score passages: per group the best of its units (BM25 contributions), summed."""
-    total_weight = sum(g.weight for g in groups)
-    if not total_weight or not any(g.terms for g in groups):
+    total = sum(g.weight for g in groups)
+    if not total or not any(g.terms for g in groups):
         return []
-    heavy: list[list[tuple[np.ndarray, np.ndarray]]] = []
-    light: list[list[tuple[str, float]]] = []
-    family: list[list[tuple[str, float]]] = []
-    for g in groups:
-        units = list(zip(g.units, g.unit_weights, strict=True))
-        family.append([(u[0], w) for u, w in units if u in g.family])
-        units = [(u, w) for u, w in units if u not in g.family]
-        light.append([(u[0], w) for u, w in units if len(u) == 1 and 0 <= w <= LIGHT_WEIGHT])
-        heavy.append(
-            [_unit(index, u, w) for u, w in units if not (len(u) == 1 and 0 <= w <= LIGHT_WEIGHT)]
-        )
+    lists, family = _lists(index, groups)
     pad = _scratch(index.n_docs)
     try:
-        found = _with_light(index, pad, groups, heavy, light) if any(light) else heavy
-        docs, score, covered = _accumulate(pad, groups, found)
+        docs, best, held, pruned = _candidates(index, pad, groups, lists, total)
     except BaseException:
         pad.clear()
         raise
+    score, covered = _sums(groups, best, held, len(docs))
     keep = np.flatnonzero(covered > 0)
     docs, score, covered = docs[keep], score[keep], covered[keep]
-    coverage = covered / total_weight
+    held = [h[keep] if h is not None else None for h in held]
+    coverage = covered / total
     # A passage that holds more of the question beats one that repeats a single word; in a
     # tiny corpus where BM25's idf is 0 for every word, coverage alone still ranks.
     final = score * (COVERAGE_FLOOR + coverage) + 1e-6 * coverage
-    pool = len(final) > 4 * MAX_CANDIDATES or (any(family) and len(final) > FAMILY_POOL)
-    if pool:  # the best MAX_CANDIDATES (= FAMILY_POOL) and their ties
+    # Pruned passages scored below the MAX_CANDIDATES-th best: there were more than that.
+    pool = pruned or len(final) > 4 * MAX_CANDIDATES or (any(family) and len(final) > FAMILY_POOL)
+    if pool and len(final) > MAX_CANDIDATES:  # the best MAX_CANDIDATES (= FAMILY_POOL), ties
         kth = np.partition(final, len(final) - MAX_CANDIDATES)[len(final) - MAX_CANDIDATES]
         near = np.flatnonzero(final >= kth)
         docs, final, coverage = docs[near], final[near], coverage[near]
         score, covered = score[near], covered[near]
+        held = [h[near] if h is not None else None for h in held]
     if any(family):
-        docs, score, covered = _with_families(index, family, groups, docs, score, covered)
-        coverage = covered / total_weight
+        score, covered = _with_families(index, family, groups, docs, score, covered, held)
+        coverage = covered / total
         final = score * (COVERAGE_FLOOR + coverage) + 1e-6 * coverage
     order = np.lexsort((docs, -final))[:MAX_CANDIDATES]
     return [
@@ -93,6 +116,287 @@ def rank(index: BM25Index, groups: list[QueryGroup]) -> list[Ranked]:
     ]
 
 
+def _lists(
+    index: BM25Index, groups: list[QueryGroup]
+) -> tuple[list[_List], list[list[tuple[str, float]]]]:
+    """Split each group's units into its heavy and light lists (bounded) and its family."""
+    lists: list[_List] = []
+    family: list[list[tuple[str, float]]] = []
+    for n, g in enumerate(groups):
+        heavy: list[tuple[tuple[str, ...], float]] = []
+        light_terms: list[str] = []
+        light_weights: list[float] = []
+        family.append([])
+        for u, w in zip(g.units, g.unit_weights, strict=True):
+            if u in g.family:
+                family[-1].append((u[0], w))
+            elif len(u) == 1 and 0 <= w <= LIGHT_WEIGHT:
+                light_terms.append(u[0])
+                light_weights.append(w)
+            else:
+                heavy.append((u, w))
+        bound, size, found = 0.0, 0, []
+        for u, w in heavy:
+            terms = tuple(dict.fromkeys(u))
+            tops, counts = index.term_bounds(terms)
+            if not counts.all():
+                continue  # a term no passage has: the unit holds nothing
+            found.append((terms, w))
+            # What the unit adds: its terms' weights times w (a phrase: their sum).
+            bound = max(bound, float((tops * w).sum()) if w >= 0 else np.inf)
+            size += int(counts.min())
+        if found:
+            lists.append(_List(n, tuple(found), False, bound, size))
+        if light_terms:
+            tops, counts = index.term_bounds(light_terms)
+            there = counts > 0
+            if there.any():
+                units = tuple(
+                    ((t,), w)
+                    for t, w, ok in zip(light_terms, light_weights, there.tolist(), strict=True)
+                    if ok
+                )
+                bound = float((tops * np.asarray(light_weights)).max())
+                lists.append(_List(n, units, True, bound, int(counts.sum())))
+    return lists, family
+
+
+def _ceiling(bound: np.ndarray | float, share: np.ndarray | float) -> np.ndarray | float:
+    """Return more than the final score of a passage adding at most `bound` over `share`."""
+    return (bound * (COVERAGE_FLOOR + share) + 1e-6 * share) * (1 + 1e-9) + 1e-12
+
+
+def _candidates(
+    index: BM25Index,
+    pad: _Scratch,
+    groups: list[QueryGroup],
+    lists: list[_List],
+    total: float,
+) -> tuple[np.ndarray, list[np.ndarray | None], list[np.ndarray | None], bool]:
+    """Return the passages that may reach the top, each group's best unit there, and if held.
+
+    The last value tells whether passages were left out (they score below the top).
+    """
+    weights = [g.weight for g in groups]
+    floor = -np.inf
+    seeds: list[_List] = []
+    done: set[int] = set()  # the lists counted in best and held
+    safe = index.nonnegative and all(w >= 0 for w in weights)
+    if safe and sum(lst.size for lst in lists) > MAX_CANDIDATES:
+        for lst in sorted((x for x in lists if not x.light), key=lambda x: x.size):
+            if seeds and sum(x.size for x in seeds) + lst.size > SEED_POSTINGS:
+                break
+            seeds.append(lst)
+        docs, best, held = _scatter(index, pad, groups, seeds)
+        done = {id(x) for x in seeds}
+        if len(docs) >= MAX_CANDIDATES:
+            # The seeds' passages with every heavy list: the best passages hold several words.
+            for x in lists:
+                if not x.light and id(x) not in done:
+                    _add(best, held, x.group, _lookup(index, pad, x, docs))
+                    done.add(id(x))
+            floor = _floor(groups, best, held, len(docs), total)
+    # The lists whose passages, holding nothing else, stay below the floor: not scanned.
+    skipped: list[_List] = []
+    for lst in sorted(lists, key=lambda x: x.bound):
+        bound = sum(x.bound for x in skipped) + lst.bound
+        share = sum(weights[g] for g in {x.group for x in skipped} | {lst.group}) / total
+        if _ceiling(bound, share) >= floor:
+            break
+        skipped.append(lst)
+    left = {id(x) for x in skipped}
+    scanned = [x for x in lists if id(x) not in left]
+    if not seeds or not {id(x) for x in scanned} <= {id(x) for x in seeds}:
+        docs, best, held = _scatter(index, pad, groups, scanned)
+        done = {id(x) for x in scanned}
+    rest = sorted((x for x in lists if id(x) not in done), key=lambda x: -x.bound)
+    for k, x in enumerate(rest):
+        if len(docs) > MAX_CANDIDATES:
+            near, floor = _prune(groups, best, held, len(docs), rest[k:], floor, total)
+            if len(near) < len(docs):
+                docs = docs[near]
+                best = [b[near] if b is not None else None for b in best]
+                held = [h[near] if h is not None else None for h in held]
+        _add(best, held, x.group, _lookup(index, pad, x, docs))
+    return docs, best, held, bool(skipped)
+
+
+def _add(
+    best: list[np.ndarray | None],
+    held: list[np.ndarray | None],
+    g: int,
+    found: tuple[np.ndarray, np.ndarray],
+) -> None:
+    """Count a list's best unit and holding in its group's (the best of both, either held)."""
+    b, h = found
+    best[g] = b if best[g] is None else np.maximum(best[g], b)
+    held[g] = h if held[g] is None else held[g] | h
+
+
+def _prune(
+    groups: list[QueryGroup],
+    best: list[np.ndarray | None],
+    held: list[np.ndarray | None],
+    n: int,
+    rest: list[_List],
+    floor: float,
+    total: float,
+) -> tuple[np.ndarray, float]:
+    """Return which candidates may still reach the floor (raised by them) if `rest` is added.
+
+    A group's contribution is its best unit: a list can raise it to the list's bound at most,
+    and adds the group's weight only where the group is not held yet.
+    """
+    score, covered = _sums(groups, best, held, n)
+    floor = max(floor, _floor_of(score, covered, total))
+    top: dict[int, float] = {}
+    for x in rest:
+        top[x.group] = max(top.get(x.group, 0.0), x.bound)
+    for g, add in top.items():
+        b, h = best[g], held[g]
+        if b is None or h is None:
+            score = score + add
+            covered = covered + groups[g].weight
+        else:
+            score = score + np.maximum(add - b, 0.0)
+            covered = covered + np.where(h, 0.0, groups[g].weight)
+    return np.flatnonzero(_ceiling(score, covered / total) >= floor), floor
+
+
+def _floor(
+    groups: list[QueryGroup],
+    best: list[np.ndarray | None],
+    held: list[np.ndarray | None],
+    n: int,
+    total: float,
+) -> float:
+    """Return at most the MAX_CANDIDATES-th best final score, from some groups' units alone.
+
+    A passage's score adds its groups' contributions in group order, each at least what some
+    of its units give: the same sums with some terms smaller are no larger (floating point
+    addition is monotonic), so these scores are below the passages' own.
+    """
+    if n < MAX_CANDIDATES:
+        return -np.inf
+    return _floor_of(*_sums(groups, best, held, n), total)
+
+
+def _floor_of(score: np.ndarray, covered: np.ndarray, total: float) -> float:
+    """Return the MAX_CANDIDATES-th best final score of some passages (-inf: fewer)."""
+    some = covered > 0
+    share = covered[some] / total
+    final = score[some] * (COVERAGE_FLOOR + share) + 1e-6 * share
+    if len(final) < MAX_CANDIDATES:
+        return -np.inf
+    return float(np.partition(final, len(final) - MAX_CANDIDATES)[len(final) - MAX_CANDIDATES])
+
+
+def _sums(
+    groups: list[QueryGroup],
+    best: list[np.ndarray | None],
+    held: list[np.ndarray | None],
+    n: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Add the groups' contributions and weights in group order (as the dense ranking did)."""
+    score = np.zeros(n)
+    covered = np.zeros(n)
+    for g, b, h in zip(groups, best, held, strict=True):
+        if h is None:
+            continue
+        score += b  # 0 where the group is absent: adding 0.0 changes no sum
+        covered += np.where(h, g.weight, 0.0)
+    return score, covered
+
+
+def _postings(index: BM25Index, lst: _List) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Return the passages of a list's units, each unit's score there, and if they are distinct."""
+    if lst.light:
+        docs, scores = index.weighted_postings([(u[0], w) for u, w in lst.units])
+        return docs, scores, len(lst.units) == 1
+    found = [_unit(index, u, w) for u, w in lst.units]
+    if len(found) == 1:
+        return found[0][0], found[0][1], True
+    return np.concatenate([d for d, _ in found]), np.concatenate([s for _, s in found]), False
+
+
+def _scatter(
+    index: BM25Index, pad: _Scratch, groups: list[QueryGroup], lists: list[_List]
+) -> tuple[np.ndarray, list[np.ndarray | None], list[np.ndarray | None]]:
+    """Return the passages some list holds, each group's best unit there (from 0), and if held."""
+    per_group: list[list[tuple[np.ndarray, np.ndarray, bool]]] = [[] for _ in groups]
+    for lst in lists:
+        found = _postings(index, lst)
+        if len(found[0]):
+            per_group[lst.group].append(found)
+    touched = [d for found in per_group for d, _, _ in found]
+    best: list[np.ndarray | None] = [None] * len(groups)
+    held: list[np.ndarray | None] = [None] * len(groups)
+    if not touched:
+        return np.zeros(0, dtype=np.intp), best, held
+    ids = (np.concatenate(touched) if len(touched) > 1 else touched[0]).astype(np.intp, copy=False)
+    # Distinct ids without a scan of every passage: the last position written for an id wins.
+    at = np.arange(len(ids))
+    pad.slot[ids] = at
+    docs = ids[pad.slot[ids] == at]
+    pad.slot[docs] = np.arange(len(docs))  # each passage's place among the candidates
+    for g, found in enumerate(per_group):
+        if not found:
+            continue
+        if len(found) == 1:
+            gid, vals, distinct = found[0]
+        else:
+            gid = np.concatenate([d for d, _, _ in found])
+            vals = np.concatenate([s for _, s, _ in found])
+            distinct = False
+        where = pad.slot[gid]
+        b = np.zeros(len(docs))
+        if distinct:
+            b[where] = np.maximum(vals, 0.0)
+        else:
+            np.maximum.at(b, where, vals)  # the best unit per passage, from 0
+        h = np.zeros(len(docs), dtype=bool)
+        h[where] = True
+        best[g], held[g] = b, h
+    return docs, best, held
+
+
+def _lookup(
+    index: BM25Index, pad: _Scratch, lst: _List, docs: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return a list's best unit (from 0) in each of some distinct passages, and if it holds any."""
+    searches = len(lst.units) * (SEARCH_CALL + SEARCH_KEY * len(docs))
+    if lst.light and searches > SCAN_POSTING * lst.size + 2 * SEARCH_CALL:
+        pad.seen[docs] = True  # one scan of the postings against a mark per passage
+        try:
+            d, s = index.weighted_postings([(u[0], w) for u, w in lst.units], pad.seen)
+        finally:
+            pad.seen[docs] = False
+        pad.slot[docs] = np.arange(len(docs))
+        where = pad.slot[d]
+        best = np.zeros(len(docs))
+        np.maximum.at(best, where, s)
+        held = np.zeros(len(docs), dtype=bool)
+        held[where] = True
+        return best, held
+    best = np.zeros(len(docs))
+    held = np.zeros(len(docs), dtype=bool)
+    for unit, w in lst.units:
+        if len(unit) == 1:
+            weights, hit = index.weights_holding(unit[0], docs)
+            np.maximum(best, weights * w, out=best)  # 0 where absent: below the 0 floor
+            held |= hit
+            continue
+        hit = np.ones(len(docs), dtype=bool)
+        score = np.zeros(len(docs))
+        for t in unit:  # as _unit computes it: the terms' weights in order
+            weights, there = index.weights_holding(t, docs)
+            hit &= there
+            score += weights * w
+        np.maximum(best, np.where(hit, score, 0.0), out=best)
+        held |= hit
+    return best, held
+
+
 def _with_families(
     index: BM25Index,
     family: list[list[tuple[str, float]]],
@@ -100,169 +404,40 @@ def _with_families(
     docs: np.ndarray,
     score: np.ndarray,
     covered: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    held: list[np.ndarray | None],
+) -> tuple[np.ndarray, np.ndarray]:
     """Let word families stand in for a missing word in some passages (the best ones).
 
     In a passage that holds none of a group's units, the group's best family member counts
     (its score and the group's weight); binary searches of the pool, whatever the postings.
     """
     score, covered = score.copy(), covered.copy()
-    for g, members in zip(groups, family, strict=True):
+    for g, members, h in zip(groups, family, held, strict=True):
         if not members:
             continue
         best = np.zeros(len(docs))
         for t, w in members:
             best = np.maximum(best, index.weights_at(t, docs) * w)
-        gain = np.flatnonzero(best > 0)  # usually few: only these need the group's own units
-        for unit in g.units:
-            if not len(gain):
-                break
-            if unit not in g.family:
-                held = np.logical_and.reduce([index.holding(t, docs[gain]) for t in unit])
-                gain = gain[~held]
+        gain = best > 0
+        if h is not None:
+            gain &= ~h
         score[gain] += best[gain]
         covered[gain] += g.weight
-    return docs, score, covered
-
-
-def _accumulate(
-    pad: _Scratch,
-    groups: list[QueryGroup],
-    found: list[list[tuple[np.ndarray, np.ndarray]]],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return the passages some unit holds, the sum of their groups' best units, the weight.
-
-    Each group's arrays are its units' passages and scores, a passage at most once per unit;
-    a group's light units come as one array, where a passage repeats once per synonym.
-    """
-    touched: list[np.ndarray] = []
-    for g, units in zip(groups, found, strict=True):
-        many = len(units) > 1 or len(g.units) > 1  # several units: passages may repeat
-        units = [(d, s) for d, s in units if len(d)]
-        if not units:
-            continue
-        if not many:
-            ids, best = units[0][0].astype(np.intp), np.maximum(units[0][1], 0.0)  # clip at 0
-        else:
-            # The best unit per passage: one running max (from 0) in the scratch array.
-            ids = np.concatenate([d for d, _ in units]).astype(np.intp, copy=False)
-            np.maximum.at(pad.best, ids, np.concatenate([s for _, s in units]))
-            best = pad.best[ids]
-            pad.best[ids] = 0.0
-        # `a[ids] += v` with a repeated id adds its v once: the sum over the group's union.
-        pad.score[ids] += best
-        pad.covered[ids] += g.weight
-        touched.append(ids)
-    if not touched:
-        return np.zeros(0, dtype=np.intp), np.zeros(0), np.zeros(0)
-    ids = np.concatenate(touched) if len(touched) > 1 else touched[0]
-    # Distinct ids without a scan of every passage: the last position written for an id wins.
-    at = np.arange(len(ids))
-    pad.slot[ids] = at
-    docs = ids[pad.slot[ids] == at]
-    score, covered = pad.score[docs], pad.covered[docs]
-    pad.score[docs] = 0.0  # leave the scratch arrays as found: zeros
-    pad.covered[docs] = 0.0
-    return docs, score, covered
-
-
-def _top_floor(final: np.ndarray) -> float:
-    """Return the MAX_CANDIDATES-th best of some scores (-inf when there are fewer)."""
-    if len(final) < MAX_CANDIDATES:
-        return -np.inf
-    return float(np.partition(final, len(final) - MAX_CANDIDATES)[len(final) - MAX_CANDIDATES])
-
-
-def _unit_floor(
-    groups: list[QueryGroup], heavy: list[list[tuple[np.ndarray, np.ndarray]]], total: float
-) -> float:
-    """Return at most the MAX_CANDIDATES-th best final score, from one unit's passages alone."""
-    floor = -np.inf
-    for g, units in zip(groups, heavy, strict=True):
-        share = g.weight / total
-        for docs, scores in units:
-            if len(docs) >= MAX_CANDIDATES and share > 0:
-                least = _top_floor(np.maximum(scores, 0.0))  # a passage scores its best unit
-                floor = max(floor, least * (COVERAGE_FLOOR + share) + 1e-6 * share)
-    return floor
-
-
-def _with_light(
-    index: BM25Index,
-    pad: _Scratch,
-    groups: list[QueryGroup],
-    heavy: list[list[tuple[np.ndarray, np.ndarray]]],
-    light: list[list[tuple[str, float]]],
-) -> list[list[tuple[np.ndarray, np.ndarray]]]:
-    """Add each group's light units to its heavy ones where they can change the top.
-
-    Light units (synonyms) hold many passages but add little: to a group at most its best
-    synonym's score. The heavy units alone give a floor (the MAX_CANDIDATES-th best score);
-    a passage holding only light units of some groups scores at most their ceiling. The light
-    units of the groups that, all together, stay below the floor are looked up only among the
-    passages that something else holds; the other groups' light units count everywhere.
-    """
-    total = sum(g.weight for g in groups)
-    lift = [max(0.0, float(index.max_weights(lt).max())) if lt else 0.0 for lt in light]
-    order = sorted(
-        (g for g, lt in enumerate(light) if lt),
-        key=lambda g: _ceiling(groups, [g], lift, total),
-    )
-    floor = _unit_floor(groups, heavy, total)
-    if _ceiling(groups, order, lift, total) >= floor:  # the exact floor: heavy units alone
-        _, score, covered = _accumulate(pad, groups, heavy)
-        share = covered / total
-        final = score * (COVERAGE_FLOOR + share) + 1e-6 * share
-        floor = max(floor, _top_floor(final[covered > 0]))
-    below = 0
-    while below < len(order) and _ceiling(groups, order[: below + 1], lift, total) < floor:
-        below += 1
-    everywhere = set(order[below:])
-    full = _light_merged(index, [lt if g in everywhere else [] for g, lt in enumerate(light)])
-    held = [d for units in (*heavy, *full) for d, _ in units]
-    for d in held:
-        pad.seen[d] = True
-    try:
-        rest = [lt if g not in everywhere else [] for g, lt in enumerate(light)]
-        near = _light_merged(index, rest, pad.seen)
-    finally:
-        for d in held:
-            pad.seen[d] = False
-    return [h + f + n for h, f, n in zip(heavy, full, near, strict=True)]
-
-
-def _ceiling(
-    groups: list[QueryGroup], light_groups: list[int], lift: list[float], total: float
-) -> float:
-    """Return more than the final score of a passage that only these groups' light units hold."""
-    best = sum(lift[g] for g in light_groups)
-    share = sum(groups[g].weight for g in light_groups) / total
-    return (best * (COVERAGE_FLOOR + share) + 1e-6 * share) * (1 + 1e-9) + 1e-12
-
-
-def _light_merged(
-    index: BM25Index, light: list[list[tuple[str, float]]], among: np.ndarray | None = None
-) -> list[list[tuple[np.ndarray, np.ndarray]]]:
-    """Per group, the passages (among some, or all) its light units hold, with their scores."""
-    return [[index.weighted_postings(lt, among)] if lt else [] for lt in light]
+    return score, covered
 
 
 class _Scratch:
-    """Per-passage accumulators reused across questions (zeros between uses)."""
+    """Per-passage arrays reused across questions (marks cleared after each use)."""
 
     def __init__(self, n: int) -> None:
         """Allocate the arrays for n passages."""
         self.n = n
-        self.best = np.zeros(n)
-        self.score = np.zeros(n)
-        self.covered = np.zeros(n)
         self.seen = np.zeros(n, dtype=bool)
         self.slot = np.zeros(n, dtype=np.intp)  # scratch positions: read only where written
 
     def clear(self) -> None:
-        """Zero every array (after an interrupted question)."""
-        for a in (self.best, self.score, self.covered, self.seen):
-            a.fill(0)
+        """Clear every mark (after an interrupted question)."""
+        self.seen.fill(False)
 
 
 _local = threading.local()

@@ -168,6 +168,24 @@ def test_same_ranking_with_synonym_units(docs: list[list[str]], groups: list[Que
     assert rank(index, groups) == rank_dense(index, groups)
 
 
+_zipf_terms = st.lists(
+    st.integers(min_value=0, max_value=60).map(lambda i: f"t{min(i, 11) if i > 20 else i % 12}"),
+    max_size=10,
+)
+_big_docs = st.lists(_zipf_terms, min_size=200, max_size=400)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_big_docs, st.lists(_light_group, min_size=1, max_size=5))
+def test_same_ranking_where_lists_are_pruned(
+    docs: list[list[str]], groups: list[QueryGroup]
+) -> None:
+    # Hundreds of passages and a skewed vocabulary (t11 is in most of them): rare lists give
+    # the floor, common ones are only looked up among the candidates.
+    index = BM25Index(docs)
+    assert rank(index, groups) == rank_dense(index, groups)
+
+
 def test_synonyms_looked_up_among_the_word_passages_rank_the_same(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -180,11 +198,12 @@ def test_synonyms_looked_up_among_the_word_passages_rank_the_same(
         QueryGroup("a", (("a",), ("s",)), (1.0, 0.1), 2.0, known=True),
         QueryGroup("b", (("b",), ("c",)), (1.0, 0.1), 1.0, known=True),
     ]
-    bounded = []
-    real = rank_module._light_merged
-    monkeypatch.setattr(rank_module, "_light_merged", lambda *a: bounded.append(1) or real(*a))
+    looked_up = []
+    real = rank_module._lookup
+    monkeypatch.setattr(rank_module, "_lookup", lambda *a: looked_up.append(a[2]) or real(*a))
     ranked = rank(index, groups)
-    assert bounded  # the bounded lookup ran
+    # Both synonyms are looked up among the passages of the words, not scanned.
+    assert [(x.group, x.light) for x in looked_up] == [(0, True), (1, True)]
     assert ranked == rank_dense(index, groups)
     assert len(ranked) == MAX_CANDIDATES
 
@@ -203,15 +222,16 @@ def test_synonyms_that_can_reach_the_top_alone_count_everywhere_the_others_nearb
         QueryGroup("b", (("b",), ("s",)), (1.0, 0.25), 4.0, known=True),
     ]
     lookups = []
-    real = rank_module._light_merged
+    real = rank_module._lookup
 
-    def spy(index: BM25Index, light: list, among: np.ndarray | None = None) -> list:
-        lookups.append((among is not None, [bool(units) for units in light]))
-        return real(index, light, among)
+    def spy(index: BM25Index, pad: object, lst: object, docs: np.ndarray) -> object:
+        lookups.append((lst.group, lst.light, len(docs)))
+        return real(index, pad, lst, docs)
 
-    monkeypatch.setattr(rank_module, "_light_merged", spy)
+    monkeypatch.setattr(rank_module, "_lookup", spy)
     ranked = rank(index, groups)
-    assert lookups == [(False, [False, True]), (True, [True, False])]
+    # "c" is looked up only where "a" or "s" is (125 + 40 passages); "s" is scanned.
+    assert lookups == [(0, True, 165)]
     assert ranked == rank_dense(index, groups)
     assert len(ranked) == MAX_CANDIDATES
 
