@@ -101,10 +101,10 @@ class BM25Index:
         # One sort of (term, doc) keys groups the postings by term, documents ascending.
         # (In place where it can: a million passages make tens of millions of postings.)
         key = term_ids.astype(np.int64)
-        key *= max(n, 1)
-        key += np.repeat(np.arange(n, dtype=np.int32), lengths)
+        key <<= 32
+        key |= np.repeat(np.arange(n, dtype=np.int32), lengths)
         key.sort()
-        term, doc, tf = _split_keys(key, max(n, 1))
+        term, doc, tf = _split_keys(key)
         del key
         df = np.bincount(term, minlength=len(terms))
         if len(df) and not df.all():  # from_term_ids: drop terms no document uses
@@ -310,35 +310,45 @@ class BM25Index:
         return int(self._packed.nbytes + self._offsets.nbytes + self.idf.nbytes + self.df.nbytes)
 
 
-def _split_keys(key: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """From sorted term * n + doc keys, return each distinct key's term, doc and count.
+def _split_keys(key: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """From sorted term << 32 | doc keys, return each distinct key's term, doc and count.
 
     By chunks into int32 arrays: a million passages make tens of millions of keys, and int64
-    temporaries of that length would double the peak memory of loading.
+    temporaries of that length would add to the peak memory of loading.
     """
     total = len(key)
-    first = np.ones(total, dtype=bool)
-    np.not_equal(key[1:], key[:-1], out=first[1:])
-    index_type = np.int32 if total < 2**31 else np.int64
-    starts = np.concatenate(
-        [
-            (np.flatnonzero(first[lo : lo + _CHUNK]) + lo).astype(index_type)
-            for lo in range(0, total, _CHUNK)
-        ]
-        or [np.zeros(0, dtype=index_type)]
-    )
-    del first
-    m = len(starts)
-    tf = np.empty(m, dtype=np.int32)
-    np.subtract(starts[1:], starts[:-1], out=tf[:-1], casting="unsafe")
-    tf[m - 1 :] = total - starts[m - 1 :]
-    term = np.empty(m, dtype=np.int32)
-    doc = np.empty(m, dtype=np.int32)
-    for lo in range(0, m, _CHUNK):
-        t, d = np.divmod(key[starts[lo : lo + _CHUNK]], n)
-        term[lo : lo + _CHUNK] = t
-        doc[lo : lo + _CHUNK] = d
+    distinct = 0
+    for lo in range(0, total, _CHUNK):  # first pass: how many distinct keys
+        distinct += int(np.count_nonzero(_key_starts(key, lo)))
+    term = np.empty(distinct, dtype=np.int32)
+    doc = np.empty(distinct, dtype=np.int32)
+    tf = np.empty(distinct, dtype=np.int32)
+    at, last = 0, 0
+    for lo in range(0, total, _CHUNK):
+        starts = np.flatnonzero(_key_starts(key, lo)) + lo
+        if not len(starts):
+            continue
+        found = key[starts]
+        end = at + len(starts)
+        term[at:end] = found >> 32
+        doc[at:end] = found & 0xFFFFFFFF
+        if at:
+            tf[at - 1] = starts[0] - last  # the previous chunk's last key ends here
+        tf[at : end - 1] = np.diff(starts)
+        at, last = end, int(starts[-1])
+    if at:
+        tf[at - 1] = total - last
     return term, doc, tf
+
+
+def _key_starts(key: np.ndarray, lo: int) -> np.ndarray:
+    """Tell which keys of the chunk at `lo` differ from the key before them (the first does)."""
+    chunk = key[lo : lo + _CHUNK]
+    first = np.empty(len(chunk), dtype=bool)
+    if len(chunk):
+        first[0] = lo == 0 or key[lo - 1] != chunk[0]
+        np.not_equal(chunk[1:], chunk[:-1], out=first[1:])
+    return first
 
 
 def _weights_of(packed: np.ndarray) -> np.ndarray:

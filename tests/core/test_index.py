@@ -159,3 +159,21 @@ def test_negative_idf_floor() -> None:
         expected = ref.get_scores(query)
         assert np.allclose(index.scores(query), expected)
         assert_same(index.search(query, 5), expected, 5)
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 7, 64])
+def test_building_by_small_chunks_changes_nothing(
+    chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A million passages build in chunks; postings of one term and document (a repeated term)
+    # and of one term straddle their edges here.
+    rng = np.random.default_rng(chunk)
+    corpus = [*zipf_corpus(rng, 120, 30), [], ["t0", "t0", "t0"]]
+    whole = BM25Index(corpus)
+    monkeypatch.setattr("bot.core.index._CHUNK", chunk)
+    chunked = BM25Index(corpus)
+    assert np.array_equal(chunked._packed, whole._packed)
+    assert np.array_equal(chunked._offsets, whole._offsets)
+    assert chunked.vocab == whole.vocab
+    for term in ("t0", "t1", "t29"):
+        assert np.allclose(chunked.scores([term]), BM25Okapi(corpus).get_scores([term]))
