@@ -196,6 +196,28 @@ class BM25Index:
             out[hit] = _weights_of(seg[at[hit]])
         return out, hit
 
+    def best_at(
+        self, terms: Sequence[tuple[str, float]], docs: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Return the highest of several terms' scores times factors (from 0) in each of some
+        documents, and whether any of the terms is there; a binary search per term."""
+        best = np.zeros(len(docs))
+        held = np.zeros(len(docs), dtype=bool)
+        keys = np.asarray(docs, dtype=np.int64) << 32
+        high = keys >> 32
+        for term, w in terms:
+            tid = self.vocab.get(term)
+            if tid is None or not len(docs):
+                continue
+            seg = self._segment(tid)
+            at = seg.searchsorted(keys)
+            np.minimum(at, len(seg) - 1, out=at)
+            found = seg[at]
+            hit = (found >> 32) == high
+            np.maximum(best, np.where(hit, _weights_of(found) * w, 0.0), out=best)
+            held |= hit
+        return best, held
+
     def term_bounds(self, terms: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Return each term's highest score in any document and its document count (0: none)."""
         tids = np.asarray([self.vocab.get(t, -1) for t in terms], dtype=np.intp)

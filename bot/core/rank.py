@@ -47,11 +47,14 @@ BM25_B = 0.3
 # The rarest heavy lists, up to this many postings (at least one list), give the first floor
 # (at 1M passages, p50/p95 of rank: 4096 -> 3.1/13.9 ms, 1024 -> 2.9/12.7 ms).
 SEED_POSTINGS = 1024
-# A list is looked up term by term (a binary search of the candidates per term) or by one scan
-# of its postings against a mark per candidate, whichever costs less: measured on numpy 2, a
-# search costs about SEARCH_CALL plus SEARCH_KEY per candidate, a scan SCAN_POSTING per posting.
-SEARCH_CALL = 8.0
-SEARCH_KEY = 0.02
+# A one-word unit is looked up among the candidates by a binary search per candidate or by one
+# scan of its postings against a mark per candidate (with the other units scanned), whichever
+# costs less: on numpy 2, a search costs about SEARCH_KEY per candidate plus SEARCH_CALL, a scan
+# SCAN_START plus SCAN_POSTING per posting (microseconds; SEARCH_CALL 5, 10, 20, 40 gave rank
+# p50 0.87, 0.81, 0.80, 0.79 ms at 100k passages: a search's call costs more than it seems).
+SEARCH_CALL = 20.0
+SEARCH_KEY = 0.025
+SCAN_START = 20.0
 SCAN_POSTING = 0.009
 
 
@@ -73,6 +76,7 @@ class _List:
     light: bool  # one-word units: looked up all at once
     bound: float
     size: int
+    sizes: tuple[int, ...]  # postings of each unit (of a phrase: its rarest term's)
 
 
 def rank(index: BM25Index, groups: list[QueryGroup]) -> list[Ranked]:
@@ -135,7 +139,7 @@ def _lists(
                 light_weights.append(w)
             else:
                 heavy.append((u, w))
-        bound, size, found = 0.0, 0, []
+        bound, sizes, found = 0.0, [], []
         for u, w in heavy:
             terms = tuple(dict.fromkeys(u))
             tops, counts = index.term_bounds(terms)
@@ -144,9 +148,9 @@ def _lists(
             found.append((terms, w))
             # What the unit adds: its terms' weights times w (a phrase: their sum).
             bound = max(bound, float((tops * w).sum()) if w >= 0 else np.inf)
-            size += int(counts.min())
+            sizes.append(int(counts.min()))
         if found:
-            lists.append(_List(n, tuple(found), False, bound, size))
+            lists.append(_List(n, tuple(found), False, bound, sum(sizes), tuple(sizes)))
         if light_terms:
             tops, counts = index.term_bounds(light_terms)
             there = counts > 0
@@ -157,7 +161,8 @@ def _lists(
                     if ok
                 )
                 bound = float((tops * np.asarray(light_weights)).max())
-                lists.append(_List(n, units, True, bound, int(counts.sum())))
+                sizes = tuple(counts[there].tolist())
+                lists.append(_List(n, units, True, bound, sum(sizes), sizes))
     return lists, family
 
 
@@ -363,28 +368,31 @@ def _scatter(
 def _lookup(
     index: BM25Index, pad: _Scratch, lst: _List, docs: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Return a list's best unit (from 0) in each of some distinct passages, and if it holds any."""
-    searches = len(lst.units) * (SEARCH_CALL + SEARCH_KEY * len(docs))
-    if lst.light and searches > SCAN_POSTING * lst.size + 2 * SEARCH_CALL:
+    """Return a list's best unit (from 0) in each of some distinct passages, and if it holds any.
+
+    A one-word unit is searched for the passages (a binary search each) or its postings are
+    scanned against a mark per passage, whichever costs less; phrases are searched term by term.
+    """
+    search = SEARCH_CALL + SEARCH_KEY * len(docs)
+    words = [(u[0], w, n) for (u, w), n in zip(lst.units, lst.sizes, strict=True) if len(u) == 1]
+    scanned = [(t, w) for t, w, n in words if SCAN_POSTING * n <= search]
+    scan = SCAN_START + SCAN_POSTING * sum(n for _, _, n in words if SCAN_POSTING * n <= search)
+    if scan >= search * len(scanned):
+        scanned = []  # searching each of these words costs less than starting a scan
+    picked = {t for t, _ in scanned}
+    best, held = index.best_at([(t, w) for t, w, _ in words if t not in picked], docs)
+    if scanned:
         pad.seen[docs] = True  # one scan of the postings against a mark per passage
         try:
-            d, s = index.weighted_postings([(u[0], w) for u, w in lst.units], pad.seen)
+            d, s = index.weighted_postings(scanned, pad.seen)
         finally:
             pad.seen[docs] = False
         pad.slot[docs] = np.arange(len(docs))
         where = pad.slot[d]
-        best = np.zeros(len(docs))
         np.maximum.at(best, where, s)
-        held = np.zeros(len(docs), dtype=bool)
         held[where] = True
-        return best, held
-    best = np.zeros(len(docs))
-    held = np.zeros(len(docs), dtype=bool)
     for unit, w in lst.units:
         if len(unit) == 1:
-            weights, hit = index.weights_holding(unit[0], docs)
-            np.maximum(best, weights * w, out=best)  # 0 where absent: below the 0 floor
-            held |= hit
             continue
         hit = np.ones(len(docs), dtype=bool)
         score = np.zeros(len(docs))
