@@ -47,6 +47,10 @@ BM25_B = 0.3
 # The rarest heavy lists, up to this many postings (at least one list), give the first floor
 # (at 1M passages, p50/p95 of rank: 4096 -> 3.1/13.9 ms, 1024 -> 2.9/12.7 ms).
 SEED_POSTINGS = 1024
+# When more postings than this are left to scan, the floor is refined: the best REFINE_PASSAGES
+# of the seeds' passages get their synonyms looked up too.
+REFINE_POSTINGS = 100_000
+REFINE_PASSAGES = 256
 # A one-word unit is looked up among the candidates by a binary search per candidate or by one
 # scan of its postings against a mark per candidate (with the other units scanned), whichever
 # costs less: on numpy 2, a search costs about SEARCH_KEY per candidate plus SEARCH_CALL, a scan
@@ -201,14 +205,11 @@ def _candidates(
                     _add(best, held, x.group, _lookup(index, pad, x, docs))
                     done.add(id(x))
             floor = _floor(groups, best, held, len(docs), total)
-    # The lists whose passages, holding nothing else, stay below the floor: not scanned.
-    skipped: list[_List] = []
-    for lst in sorted(lists, key=lambda x: x.bound):
-        bound = sum(x.bound for x in skipped) + lst.bound
-        share = sum(weights[g] for g in {x.group for x in skipped} | {lst.group}) / total
-        if _ceiling(bound, share) >= floor:
-            break
-        skipped.append(lst)
+    skipped = _skippable(lists, weights, total, floor)
+    if seeds and sum(x.size for x in lists) - sum(x.size for x in skipped) > REFINE_POSTINGS:
+        # Much to scan: the seeds' best passages with their synonyms too raise the floor.
+        floor = max(floor, _refined_floor(index, groups, lists, docs, best, held, total))
+        skipped = _skippable(lists, weights, total, floor)
     left = {id(x) for x in skipped}
     scanned = [x for x in lists if id(x) not in left]
     if not seeds or not {id(x) for x in scanned} <= {id(x) for x in seeds}:
@@ -236,6 +237,54 @@ def _add(
     b, h = found
     best[g] = b if best[g] is None else np.maximum(best[g], b)
     held[g] = h if held[g] is None else held[g] | h
+
+
+def _refined_floor(
+    index: BM25Index,
+    groups: list[QueryGroup],
+    lists: list[_List],
+    docs: np.ndarray,
+    best: list[np.ndarray | None],
+    held: list[np.ndarray | None],
+    total: float,
+) -> float:
+    """Return the floor of the seeds' passages with their light lists looked up at the best few.
+
+    The best REFINE_PASSAGES passages by their heavy lists get every list counted (a binary
+    search per word); the others keep their heavy lists' scores (below their own).
+    """
+    score, covered = _sums(groups, best, held, len(docs))
+    share = covered / total
+    final = score * (COVERAGE_FLOOR + share) + 1e-6 * share
+    if len(final) <= REFINE_PASSAGES:
+        top = np.arange(len(final))
+    else:
+        top = np.argpartition(final, len(final) - REFINE_PASSAGES)[-REFINE_PASSAGES:]
+    at = docs[top]
+    best = [b[top] if b is not None else None for b in best]
+    held = [h[top] if h is not None else None for h in held]
+    for x in lists:
+        if x.light:
+            _add(best, held, x.group, index.best_at([(u[0], w) for u, w in x.units], at))
+    score[top], covered[top] = _sums(groups, best, held, len(at))
+    return _floor_of(score, covered, total)
+
+
+def _skippable(lists: list[_List], weights: list[float], total: float, floor: float) -> list[_List]:
+    """Return lists whose passages, holding nothing else, stay below the floor: not scanned.
+
+    The longest first, while all together stay below it: a passage that only they hold adds
+    per group at most its lists' highest bound, and the weight of those groups.
+    """
+    skipped: list[_List] = []
+    top: dict[int, float] = {}
+    for lst in sorted(lists, key=lambda x: -x.size):
+        tried = {**top, lst.group: max(top.get(lst.group, 0.0), lst.bound)}
+        share = sum(weights[g] for g in tried) / total
+        if _ceiling(sum(tried.values()), share) < floor:
+            skipped.append(lst)
+            top = tried
+    return skipped
 
 
 def _prune(
@@ -318,9 +367,12 @@ def _postings(index: BM25Index, lst: _List) -> tuple[np.ndarray, np.ndarray, boo
     if lst.light:
         docs, scores = index.weighted_postings([(u[0], w) for u, w in lst.units])
         return docs, scores, len(lst.units) == 1
-    found = [_unit(index, u, w) for u, w in lst.units]
-    if len(found) == 1:
-        return found[0][0], found[0][1], True
+    if len(lst.units) == 1:
+        docs, scores = _unit(index, *lst.units[0])
+        return docs, scores, True
+    # Words all at once (years standing for "año" are a thousand units), phrases one by one.
+    found = [index.weighted_postings([(u[0], w) for u, w in lst.units if len(u) == 1])]
+    found += [_unit(index, u, w) for u, w in lst.units if len(u) > 1]
     return np.concatenate([d for d, _ in found]), np.concatenate([s for _, s in found]), False
 
 

@@ -183,7 +183,12 @@ def test_same_ranking_where_lists_are_pruned(
     # Hundreds of passages and a skewed vocabulary (t11 is in most of them): rare lists give
     # the floor, common ones are only looked up among the candidates.
     index = BM25Index(docs)
-    assert rank(index, groups) == rank_dense(index, groups)
+    dense = rank_dense(index, groups)
+    assert rank(index, groups) == dense
+    with pytest.MonkeyPatch.context() as patch:  # the floor refined with synonyms, every time
+        patch.setattr(rank_module, "REFINE_POSTINGS", 0)
+        patch.setattr(rank_module, "REFINE_PASSAGES", 20)
+        assert rank(index, groups) == dense
 
 
 def test_synonyms_looked_up_among_the_word_passages_rank_the_same(
