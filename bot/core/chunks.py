@@ -62,8 +62,7 @@ class ChunkTable:
             return np.zeros(0, dtype=np.int32)
         words = _words(data)
         sizes = ends - starts
-        head = _word(words, starts, sizes, 0)
-        hashes = _hash(words, starts, sizes, head)
+        hashes = _hash(words, starts, sizes)
         # One sort of (hash, position) groups equal hashes, each group's first chunk first.
         bits = _U64(max(n - 1, 1).bit_length())
         key = hashes >> bits
@@ -80,24 +79,26 @@ class ChunkTable:
         groups = np.empty(n, dtype=np.intp)
         groups[position] = np.cumsum(new, dtype=np.intp) - 1
         del position, new
+        # Equal hashes and sizes are equal bytes for chunks of up to 8 bytes (the hash is
+        # one-to-one there); longer chunks are compared 8 bytes at a time.
         rep = first[groups]
-        if not _same(words, starts, words, starts[rep], sizes, sizes[rep], head, head[rep]):
+        if not (np.array_equal(hashes[rep], hashes) and np.array_equal(sizes[rep], sizes)):
             return None
-        del rep
+        longer = np.flatnonzero(sizes > 8)
+        if not _same_bytes(words, starts[longer], words, starts[rep[longer]], sizes[longer]):
+            return None
+        del rep, longer
         # A group seen in an earlier batch takes its code from the table (bytes checked).
         hashes = hashes[first]
         known = self._hashes
         at = np.minimum(np.searchsorted(known, hashes), max(len(known) - 1, 0))
         seen = known[at] == hashes if len(known) else np.zeros(len(first), dtype=bool)
         old, mine = at[seen], first[seen]
-        if not _same(
-            words,
-            starts[mine],
-            _words(self._store),
-            self._starts[old],
-            sizes[mine],
-            self._sizes[old],
-        ):
+        longer = sizes[mine] > 8
+        if not np.array_equal(sizes[mine], self._sizes[old]) or not _same_bytes(
+            words, starts[mine[longer]], _words(self._store), self._starts[old[longer]],
+            sizes[mine[longer]],
+        ):  # fmt: skip
             return None
         group_code = np.empty(len(first), dtype=np.int32)
         group_code[seen] = self._codes[old]
@@ -161,9 +162,9 @@ def _word(words: np.ndarray, starts: np.ndarray, sizes: np.ndarray, j: int) -> n
     return found
 
 
-def _hash(words: np.ndarray, starts: np.ndarray, sizes: np.ndarray, head: np.ndarray) -> np.ndarray:
-    """Hash each chunk's bytes (one-to-one on chunks of at most 8 bytes)."""
-    hashes = head * _MIX
+def _hash(words: np.ndarray, starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """Hash each chunk's bytes (one-to-one on chunks of at most 8 bytes: the checks rely on it)."""
+    hashes = _word(words, starts, sizes, 0) * _MIX
     hashes ^= hashes >> _SHIFT
     longer = np.flatnonzero(sizes > 8)
     j = 1
@@ -175,31 +176,20 @@ def _hash(words: np.ndarray, starts: np.ndarray, sizes: np.ndarray, head: np.nda
     return hashes
 
 
-def _same(
-    a: np.ndarray,
-    a_starts: np.ndarray,
-    b: np.ndarray,
-    b_starts: np.ndarray,
-    a_sizes: np.ndarray,
-    b_sizes: np.ndarray,
-    a_head: np.ndarray | None = None,
-    b_head: np.ndarray | None = None,
+def _same_bytes(
+    words: np.ndarray,
+    starts: np.ndarray,
+    other_words: np.ndarray,
+    other_starts: np.ndarray,
+    sizes: np.ndarray,
 ) -> bool:
-    """Tell whether every chunk of `a` holds the same bytes as its chunk of `b`."""
-    if not np.array_equal(a_sizes, b_sizes):
-        return False
+    """Tell whether chunks of the same sizes hold the same bytes as their other chunks."""
     j = 0
-    longer = np.arange(len(a_sizes))
-    if a_head is not None and b_head is not None:
-        if not np.array_equal(a_head, b_head):
+    while len(sizes):
+        found = _word(words, starts, sizes, j)
+        if not np.array_equal(found, _word(other_words, other_starts, sizes, j)):
             return False
-        j, longer = 1, np.flatnonzero(a_sizes > 8)
-    while len(longer):
-        sizes = a_sizes[longer]
-        if not np.array_equal(
-            _word(a, a_starts[longer], sizes, j), _word(b, b_starts[longer], sizes, j)
-        ):
-            return False
-        longer = longer[sizes > 8 * (j + 1)]
+        keep = sizes > 8 * (j + 1)
+        starts, other_starts, sizes = starts[keep], other_starts[keep], sizes[keep]
         j += 1
     return True
