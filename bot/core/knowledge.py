@@ -43,8 +43,14 @@ _C1_UTF8 = re.compile(b"\xc2[\x80-\x9f]")
 # but the line break), and a run of lines that strip to nothing.
 _FENCE_LINE = re.compile(r"^[^\S\n]*---[^\S\n]*$", re.MULTILINE)
 _BLANK_LINES = re.compile(r"\n(?:[^\S\n]*\n)+")
-_OPEN = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
-_CLOSE = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+# How an event of the YAML stream changes the nesting depth (0: an alias, refused).
+_DEPTH_STEP: dict[type, int] = {
+    yaml.MappingStartEvent: 1,
+    yaml.SequenceStartEvent: 1,
+    yaml.MappingEndEvent: -1,
+    yaml.SequenceEndEvent: -1,
+    yaml.AliasEvent: 0,
+}
 
 
 class Passage(NamedTuple):  # a tuple: a million of them build fast and small
@@ -155,20 +161,19 @@ def compose_bounded(text: str, max_depth: int = MAX_YAML_DEPTH) -> tuple[yaml.No
     checker = SAFE_LOADER(text)
     try:
         depth = 0
-        while checker.check_event():
-            event = checker.get_event()
-            if isinstance(event, yaml.AliasEvent):
+        for event in iter(checker.get_event, None):  # None past the end of the stream
+            step = _DEPTH_STEP.get(type(event))
+            if step is None:
+                continue
+            if not step:
                 raise yaml.composer.ComposerError(
                     None, None, f"aliases (*{event.anchor}) are not allowed", event.start_mark
                 )
-            if isinstance(event, _OPEN):
-                depth += 1
-                if depth > max_depth:
-                    raise yaml.composer.ComposerError(
-                        None, None, f"nested deeper than {max_depth} levels", event.start_mark
-                    )
-            elif isinstance(event, _CLOSE):
-                depth -= 1
+            depth += step
+            if depth > max_depth:
+                raise yaml.composer.ComposerError(
+                    None, None, f"nested deeper than {max_depth} levels", event.start_mark
+                )
     finally:
         checker.dispose()
     loader = SAFE_LOADER(text)
