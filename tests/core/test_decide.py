@@ -10,10 +10,10 @@ import pytest
 from conftest import TEST_DATA, doc_text, write_knowledge
 
 from bot.core.answer import Engine
-from bot.core.decide import FEATURE_NAMES, MODEL_PATH, load_model
+from bot.core.decide import FEATURE_NAMES, MODEL_PATH, RERANK_NAMES, load_model
 from bot.core.errors import CoreError
 from bot.core.evaluate import evaluate, load_cases
-from bot.core.rank import rank
+from bot.core.rank import Ranked, rank
 
 SQUAD_SAMPLE = TEST_DATA / "squad-es-sample"
 
@@ -157,6 +157,33 @@ def test_a_question_asking_how_many_needs_a_number_in_the_passage(tmp_path: Path
     assert sure["number"][1] > sure["none"][1]
 
 
+def test_rerank_puts_first_a_close_candidate_holding_the_question_in_one_sentence(
+    tmp_path: Path,
+) -> None:
+    scattered = (
+        "El faro de Kessaria se encendió hace siglos. Los pescadores salen cada mañana. "
+        "El atún abunda en la costa. La niebla del invierno es espesa."
+    )
+    together = "El faro de Kessaria guía a los pescadores de atún durante la niebla del invierno."
+    folder = write_knowledge(
+        tmp_path, {"faro.md": doc_text("El faro", "\n\n".join([scattered, together, *MARKET]))}
+    )
+    engine = Engine.load(folder)
+    groups = engine.analyze("¿Qué guía a los pescadores de atún de Kessaria en la niebla?")
+    ids = [
+        next(i for i, p in enumerate(engine.passages) if p.text == t) for t in (scattered, together)
+    ]
+    # Close scores: the sentence that holds the question wins; far apart, BM25's order stays.
+    close = [Ranked(ids[0], 1.0, 0.9), Ranked(ids[1], 0.95, 0.9)]
+    assert [r.passage for r in engine.decider.rerank(groups, close)] == [ids[1], ids[0]]
+    far = [Ranked(ids[0], 1.0, 0.9), Ranked(ids[1], 0.1, 0.9)]
+    assert [r.passage for r in engine.decider.rerank(groups, far)] == [ids[0], ids[1]]
+    # The engine answers with the passage that holds the question together.
+    assert (
+        engine.ask("¿Qué guía a los pescadores de atún de Kessaria?").passages[0].text == together
+    )
+
+
 def test_document_share_tells_one_document_from_words_spread_over_many(town: Engine) -> None:
     # The market question's best passages are all in the market article; the scattered one's
     # words are held by passages of the port, the river and the market.
@@ -215,6 +242,8 @@ def test_the_threshold_moves_the_decision(tmp_path: Path) -> None:
 def test_the_model_file_names_every_feature_and_its_origin() -> None:
     raw = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
     assert set(raw["coefficients"]) == set(FEATURE_NAMES)
+    assert set(raw["rerank"]) == set(RERANK_NAMES)
+    assert load_model().rerank == tuple(raw["rerank"][n] for n in RERANK_NAMES)
     assert "scripts/fit_decision.py" in raw["comment"]
     assert 0 < raw["threshold"] < 1
 
