@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
@@ -14,6 +15,8 @@ from bot.core.typos import TypoMatcher
 
 MAX_PHRASE_WORDS = 4
 SECTIONS = ("version", "en", "es", "framing", "keep", "metadata")
+# How people ask, in any folder: framing words and words kept from the stopword list.
+QUESTION_WORDS_PATH = Path(__file__).resolve().parent / "data" / "question_words.yaml"
 
 
 @dataclass(frozen=True)
@@ -59,8 +62,11 @@ class GlossaryTypos:
 
 def load_glossary(path: Path, es: Analyzer, en: Analyzer) -> Glossary:
     """Load a glossary file; a missing file is an empty glossary, a broken one an error."""
+    framing, keep = question_words()
+    framing_es = frozenset(es.stem(w) for w in framing["es"])
+    framing_en = frozenset(en.stem(w) for w in framing["en"])
     if not path.exists() and not path.is_symlink():
-        return Glossary()
+        return Glossary(framing_es=framing_es, framing_en=framing_en, keep_es=frozenset(keep))
     try:
         text = read_regular(path).decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -101,12 +107,23 @@ def load_glossary(path: Path, es: Analyzer, en: Analyzer) -> Glossary:
         spanish=spanish,
         words_en=_one_word_keys(data.get("en"), en),
         words_es=_one_word_keys(data.get("es"), es),
-        framing_es=frozenset(es.stem(w) for w in lists["framing"]["es"]),
-        framing_en=frozenset(en.stem(w) for w in lists["framing"]["en"]),
-        keep_es=frozenset(lists["keep"]["es"]),
+        framing_es=framing_es | {es.stem(w) for w in lists["framing"]["es"]},
+        framing_en=framing_en | {en.stem(w) for w in lists["framing"]["en"]},
+        keep_es=frozenset([*keep, *lists["keep"]["es"]]),
         metadata_es=frozenset(es.stem(w) for w in lists["metadata"]["es"]),
         metadata_en=frozenset(en.stem(w) for w in lists["metadata"]["en"]),
     )
+
+
+@lru_cache(maxsize=1)
+def question_words() -> tuple[dict[str, tuple[str, ...]], tuple[str, ...]]:
+    """Return the framing words ("es", "en") and the kept Spanish words of every folder."""
+    data = yaml.safe_load(QUESTION_WORDS_PATH.read_text(encoding="utf-8"))
+    framing = {
+        lang: tuple(w for item in data["framing"][lang] for w in words(str(item)))
+        for lang in ("es", "en")
+    }
+    return framing, tuple(w for item in data["keep"]["es"] for w in words(str(item)))
 
 
 def _one_word_keys(section: object, analyzer: Analyzer) -> dict[str, tuple[str, ...]]:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import doc_text, write_knowledge
 
 from bot.core.answer import Engine
 from bot.core.errors import KnowledgeError
@@ -34,6 +35,27 @@ def test_bundled_glossary_loads(knowledge_dir: Path, analyzers) -> None:
 
 def test_missing_glossary_is_empty(tmp_path: Path, analyzers) -> None:
     assert load_glossary(tmp_path / "glossary.yaml", *analyzers).size == 0
+
+
+def test_a_folder_without_glossary_knows_how_people_ask(tmp_path: Path) -> None:
+    # The question words are the language's, not the bundled article's: "dime" frames the
+    # question and "estados" (a stopword of the list) is content, in any folder.
+    text = "Los Estados Unidos tienen cincuenta estados federados.\n\n" + WINERY_BODY
+    folder = write_knowledge(tmp_path, {"paises.md": doc_text("Países", text)})
+    engine = Engine.load(folder)
+    assert engine.glossary.size == 0
+    surfaces = [g.surface for g in engine.analyze("Dime cuántos estados tienen los Estados Unidos")]
+    assert "dime" not in surfaces and surfaces.count("estados") == 2
+    answer = engine.ask("Dime cuántos estados tienen los Estados Unidos")
+    assert answer.answered and "cincuenta estados" in answer.passages[0].text
+
+
+def test_a_folder_glossary_adds_its_own_question_words(tmp_path: Path, analyzers) -> None:
+    path = tmp_path / "glossary.yaml"
+    path.write_text("framing:\n  es: [cotilleo]\n", encoding="utf-8")
+    es, _en = analyzers
+    glossary = load_glossary(path, *analyzers)
+    assert {es.stem("cotilleo"), es.stem("significa")} <= glossary.framing_es
 
 
 @pytest.mark.parametrize(
