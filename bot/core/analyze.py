@@ -82,6 +82,7 @@ class QuestionAnalyzer:
         self.glossary = glossary
         self.es = es
         self.en = en
+        self._surface = surface
         self._article_words = TypoMatcher(list(surface), surface)
         self._index_terms = TypoMatcher(list(index.vocab))
         self._glossary_typos = GlossaryTypos(glossary)
@@ -111,9 +112,16 @@ class QuestionAnalyzer:
         asked = False  # the translator was asked already (a failure is not asked twice)
         if english is None:
             english = looks_english(tokens, self._en_stop, self._es_stop)
-            if not english and translate and self.translator is not None and self._keywords(tokens):
+            if (
+                not english
+                and translate
+                and self.translator is not None
+                and self._keywords(tokens)
+                and not all(t in self._surface or t.isdigit() for t in tokens)
+            ):
                 # No function word tells the language of "agreement end date": Apertium does,
-                # it knows most words of an English query and few of a Spanish one.
+                # it knows most words of an English query and few of a Spanish one. Keywords
+                # that are all words of the knowledge as written are read as they are.
                 translation, asked = self.translator.translate([question]), True
                 english = translation is not None and apertium_knows(translation[0], tokens)
         names = proper_nouns(question)

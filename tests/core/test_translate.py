@@ -319,6 +319,19 @@ def test_a_hanging_translator_costs_a_keyword_query_one_timeout(
     assert translator.faults == 1
 
 
+def test_keywords_that_are_all_words_of_the_knowledge_do_not_ask_the_translator(
+    folder: Path, fake_dir: Path, translator: ProcessTranslator
+) -> None:
+    # "acuerdo vigente" is written as the article writes it: Spanish, whatever Apertium says.
+    engine = Engine.load(folder, translator=translator)
+    expected = Engine.load(folder).ask("acuerdo vigente").to_dict()
+    (fake_dir / "hang").touch()  # a question sent to it would time out and count a fault
+    assert engine.ask("acuerdo vigente").to_dict() == expected
+    assert translator.faults == 0
+    engine.ask("deal validity", lang="en")  # words the knowledge lacks: it is asked
+    assert translator.faults == 1
+
+
 def test_a_translated_word_is_not_corrected_to_an_english_glossary_entry(
     knowledge_dir: Path, fake_dir: Path
 ) -> None:
