@@ -346,7 +346,18 @@ class Engine:
         return tuple(terms for _s, terms in self._sentence_sets(self.passages[passage].text))
 
     def _sentences_with_terms(self, text: str) -> tuple[tuple[str, frozenset[str]], ...]:
-        return tuple((text[s:e], frozenset(self.es.terms(text[s:e]))) for s, e in sentences(text))
+        # From the text's term spans (cached for the highlights): the text is analysed once.
+        spans = self._spans(text)
+        out = []
+        i = 0
+        for start, end in sentences(text):
+            while i < len(spans) and spans[i][0] < start:
+                i += 1
+            first = i
+            while i < len(spans) and spans[i][1] <= end:
+                i += 1
+            out.append((text[start:end], frozenset(t for _s, _e, t in spans[first:i])))
+        return tuple(out)
 
     def _term_spans(self, text: str) -> tuple[tuple[int, int, str], ...]:
         return tuple(self.es.term_spans(text))
