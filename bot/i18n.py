@@ -89,6 +89,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "es": "El bot se está reiniciando; vuelve a preguntar en un momento.",
         "en": "The bot is restarting; please ask again in a moment.",
     },
+    "err_store": {
+        "es": "No he podido guardarlo: la base de datos del bot no admite cambios ahora mismo. "
+        "Avisa a quien administra el bot.",
+        "en": "I couldn't save that: the bot's database does not accept changes right now. "
+        "Please tell whoever runs the bot.",
+    },
     "err_busy": {
         "es": "Estoy muy ocupado ahora mismo; vuelve a intentarlo en unos segundos.",
         "en": "I'm very busy right now; try again in a few seconds.",

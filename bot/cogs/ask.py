@@ -24,6 +24,7 @@ from bot.cogs.views import (
     MissingModal,
     SafeView,
     add_suggestions,
+    database_failure,
     locale_lang,
     sources_view,
 )
@@ -493,13 +494,15 @@ async def _deferred_failed(
     A private "thinking…" becomes the error. A public one is deleted and the error goes in a
     private followup (the first followup after a defer would take the defer's visibility).
     """
-    log.error(
-        "could not send the answer of interaction %s: %s",
-        interaction.id,
-        exc,
-        exc_info=not isinstance(exc, discord.HTTPException),
-    )
-    message = t("err_generic", locale_lang(interaction))
+    key = database_failure(exc, f"the answer of interaction {interaction.id}")
+    if key is None:
+        log.error(
+            "could not send the answer of interaction %s: %s",
+            interaction.id,
+            exc,
+            exc_info=not isinstance(exc, discord.HTTPException),
+        )
+    message = t(key or "err_generic", locale_lang(interaction))
     try:
         if ephemeral:
             await interaction.edit_original_response(content=message)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import sqlite3
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -45,14 +46,29 @@ async def answer_failure(
     if isinstance(original, discord.NotFound) and original.code == 10062:
         log.warning("interaction %s expired (10062 Unknown interaction)", interaction.id)
         return
-    log.error(
-        "button %s of interaction %s failed",
-        getattr(item, "custom_id", None) or type(item).__name__,
-        interaction.id,
-        exc_info=original,
-    )
+    name = getattr(item, "custom_id", None) or type(item).__name__
+    key = database_failure(original, f"button {name} of interaction {interaction.id}")
+    if key is None:
+        log.error("button %s of interaction %s failed", name, interaction.id, exc_info=original)
     if not interaction.response.is_done():  # after a response, one more would be a second
-        await send_error(interaction, t("err_generic", locale_lang(interaction)))
+        await send_error(interaction, t(key or "err_generic", locale_lang(interaction)))
+
+
+def database_failure(error: BaseException, where: str) -> str | None:
+    """Log a database failure in one line (no traceback: it is the disk's, not the code's) and
+    return the message key to answer with; None when the error is not the database's."""
+    if not isinstance(error, sqlite3.Error):
+        return None
+    text = str(error)
+    if isinstance(error, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
+        log.warning("%s: the database is busy (%s); the user was asked to retry", where, text)
+        return "err_busy"
+    log.error(
+        "%s: the database refused the change (%s); check DB_PATH's permissions and free space",
+        where,
+        text,
+    )
+    return "err_store"
 
 
 class AnswersOnce:
