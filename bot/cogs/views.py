@@ -64,7 +64,7 @@ def database_failure(error: BaseException, where: str) -> str | None:
         log.warning("%s: the database is busy (%s); the user was asked to retry", where, text)
         return "err_busy"
     log.error(
-        "%s: the database refused the change (%s); check DB_PATH's permissions and free space",
+        "%s: the database refused the change (%s); check DATA_DIR's permissions and free space",
         where,
         text,
     )

@@ -436,7 +436,7 @@ async def test_a_read_only_database_is_named_to_the_user_and_in_one_log_line(
         assert call.visible.kwargs["content"].startswith("No he podido guardarlo")
     lines = [r for r in caplog.records if "readonly database" in r.getMessage()]
     assert len(lines) == 2 and all(r.exc_info is None for r in lines)
-    assert all("DB_PATH" in r.getMessage() for r in lines)
+    assert all("DATA_DIR" in r.getMessage() for r in lines)
 
 
 @pytest.mark.parametrize("button", ["suggestion", "more", "sources"])
