@@ -16,6 +16,7 @@ from bot.core.errors import KnowledgeError
 log = logging.getLogger(__name__)
 
 Identity = tuple[int, int] | None  # the folder's (device, inode); None when it is not there
+_REWATCH = "rewatch"  # the folders to watch changed (templates/ created or removed)
 
 
 async def watch_folder(
@@ -34,7 +35,8 @@ async def watch_folder(
 
     A notification watch follows the folder's inode: when the folder is removed or replaced
     (a deploy, a checkout), every `recheck_ms` the path is looked at again, and the folder that
-    is there then is reloaded and watched.
+    is there then is reloaded and watched. A templates/ created (or removed) after the start is
+    watched (or dropped) from the next change or recheck on.
     """
     watched = await asyncio.to_thread(_identity, folder)
     if watched is None:
@@ -43,6 +45,8 @@ async def watch_folder(
     while not stop.is_set():
         if watched is not None:
             now = await _watch(folder, reload, stop, debounce_ms, recheck_ms, watched)
+            if now == _REWATCH:
+                continue  # the same folder, with templates/ now watched (or no longer)
             if now == watched:  # stopped, or the watch itself failed
                 return
             log.warning("%s was removed or replaced; watching the folder now there", folder)
@@ -64,9 +68,10 @@ async def _watch(
     debounce_ms: int,
     recheck_ms: int,
     watched: Identity,
-) -> Identity:
+) -> Identity | str:
     """Reload on changes until `stop` or until the path no longer names the watched folder;
-    return the folder's identity then (`watched` when stopped or the watch failed)."""
+    return the folder's identity then (`watched` when stopped or the watch failed), or
+    _REWATCH when templates/ appeared or went away."""
     paths = await asyncio.to_thread(_watched, folder)
     armed = False
     try:
@@ -88,10 +93,14 @@ async def _watch(
             if changes:
                 log.info("knowledge changed (%d file(s)); reloading", len(changes))
                 await _reload(reload)
+            if await asyncio.to_thread(_watched, folder) != paths:
+                return _REWATCH
     except OSError as exc:  # the folder cannot be watched: answering goes on
         now = await asyncio.to_thread(_identity, folder)
         if now != watched:
             return now
+        if await asyncio.to_thread(_watched, folder) != paths:
+            return _REWATCH  # templates/ went away under the watch
         log.error("watching %s stopped: %s", folder, exc)
     return watched
 

@@ -140,6 +140,31 @@ async def test_watch_follows_a_folder_removed_then_restored(
     assert len(engines[1].passages) == len(engines[0].passages) + 1
 
 
+async def test_watch_picks_up_a_templates_folder_created_after_the_start(
+    tmp_path: Path, watch_armed: Callable[..., Awaitable[None]]
+) -> None:
+    folder = _copy_knowledge(tmp_path)
+    templates = folder / "templates"
+    shutil.move(templates, tmp_path / "kept-templates")  # the bot starts without templates/
+    engines: list[Engine] = []
+
+    async def reload() -> None:
+        engines.append(Engine.load(folder))
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(watch_folder(folder, reload, stop, debounce_ms=50))
+    await watch_armed()
+    shutil.copytree(tmp_path / "kept-templates", templates)
+    await watch_armed(2)  # re-armed with templates/ in the watch
+    count = len(engines)
+    summary = next(templates.glob("summary.es.txt"))
+    summary.write_text(summary.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    await _until(lambda: len(engines) > count)
+    stop.set()
+    await asyncio.wait_for(task, 5)
+    assert len(engines) > count, "a change in a templates/ created after the start was missed"
+
+
 async def test_watch_of_a_missing_folder_logs_and_returns(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
