@@ -382,19 +382,30 @@ async def test_a_private_answer_can_be_published(harness: Harness) -> None:
 # -- every button answers, whatever fails behind it -----------------------------------------------
 
 
-class LockedStore(MemoryStore):
-    """A store whose writes fail the way SQLite does when another writer holds the lock."""
+class FailingStore(MemoryStore):
+    """A store whose writes fail the way SQLite does, with `failure` as its message."""
+
+    failure = "database is locked"  # another writer holds the lock
 
     def record_vote(
         self, question_id: int, user_id: int, vote: int, comment: str | None = None
     ) -> None:
-        raise sqlite3.OperationalError("database is locked")
+        raise sqlite3.OperationalError(self.failure)
+
+    def save_server_overrides(self, guild_id: int, overrides: object) -> None:
+        raise sqlite3.OperationalError(self.failure)
+
+
+class ReadOnlyStore(FailingStore):
+    """A store on a database that became read-only (a full disk, a permissions change)."""
+
+    failure = "attempt to write a readonly database"
 
 
 async def test_a_vote_that_cannot_be_recorded_still_gets_a_private_answer(
     make_bot: MakeBot, caplog: pytest.LogCaptureFixture
 ) -> None:
-    harness = Harness(await make_bot(store=LockedStore(salt="test")))
+    harness = Harness(await make_bot(store=FailingStore(salt="test")))
     _, view = await ask(harness, "¿Hasta cuándo estará vigente el acuerdo?")
     qid = next(c.question_id for c in view.children if isinstance(c, FeedbackButton))
     caplog.set_level(logging.WARNING)
@@ -406,18 +417,6 @@ async def test_a_vote_that_cannot_be_recorded_still_gets_a_private_answer(
     # One line that names the cause, no traceback: a lock is the disk's state, not a bug.
     (record,) = [r for r in caplog.records if "database is locked" in r.getMessage()]
     assert record.exc_info is None
-
-
-class ReadOnlyStore(MemoryStore):
-    """A store on a database that became read-only (a full disk, a permissions change)."""
-
-    def record_vote(
-        self, question_id: int, user_id: int, vote: int, comment: str | None = None
-    ) -> None:
-        raise sqlite3.OperationalError("attempt to write a readonly database")
-
-    def save_server_overrides(self, guild_id: int, overrides: object) -> None:
-        raise sqlite3.OperationalError("attempt to write a readonly database")
 
 
 async def test_a_read_only_database_is_named_to_the_user_and_in_one_log_line(
