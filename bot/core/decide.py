@@ -193,25 +193,15 @@ class Decider:
         """Return RERANK_NAMES of each of the first RERANK_CANDIDATES (sentence_coverage 0
         unless `sentences`: it reads the passage's sentences)."""
         best = ranked[0].score
-        homes = [self.document_span(r.passage) for r in ranked[:SHARE_CANDIDATES]]
-        shares = [r.score for r in ranked[:SHARE_CANDIDATES]]
-        total_share = sum(shares)
-        out = []
-        for r, home in zip(ranked[:RERANK_CANDIDATES], homes, strict=False):
-            share = (
-                sum(s for s, h in zip(shares, homes, strict=True) if h == home) / total_share
-                if total_share > 0
-                else 1.0
-            )
-            out.append(
-                [
-                    math.log(max(r.score, 1e-12) / best) if best > 0 else 0.0,
-                    r.coverage,
-                    self._passage_sentence_coverage(groups, r.passage) if sentences else 0.0,
-                    share,
-                ]
-            )
-        return out
+        return [
+            [
+                math.log(max(r.score, 1e-12) / best) if best > 0 else 0.0,
+                r.coverage,
+                self._passage_sentence_coverage(groups, r.passage) if sentences else 0.0,
+                self._document_share(ranked, r.passage),
+            ]
+            for r in ranked[:RERANK_CANDIDATES]
+        ]
 
     def _passage_sentence_coverage(self, groups: list[QueryGroup], passage: int) -> float:
         """Return the share of the question one sentence of a passage holds."""
