@@ -182,11 +182,7 @@ class BM25Index:
 
     def weights_at(self, term: str, docs: np.ndarray) -> np.ndarray:
         """Return a term's score in each of some documents (0 where it is absent)."""
-        out = np.zeros(len(docs))
-        seg, at, hit = self._find(term, docs)
-        if len(at):
-            out[hit] = _weights_of(seg[at[hit]])
-        return out
+        return self.weights_holding(term, docs)[0]
 
     def weights_holding(self, term: str, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Return a term's score in each of some documents (0 where absent) and where it is."""
@@ -203,18 +199,14 @@ class BM25Index:
         documents, and whether any of the terms is there; a binary search per term."""
         best = np.zeros(len(docs))
         held = np.zeros(len(docs), dtype=bool)
-        keys = np.asarray(docs, dtype=np.int64) << 32
-        high = keys >> 32
+        keys = np.asarray(docs, dtype=np.int64) << 32  # shifted once for every term
         for term, w in terms:
             tid = self.vocab.get(term)
             if tid is None or not len(docs):
                 continue
             seg = self._segment(tid)
-            at = seg.searchsorted(keys)
-            np.minimum(at, len(seg) - 1, out=at)
-            found = seg[at]
-            hit = (found >> 32) == high
-            np.maximum(best, np.where(hit, _weights_of(found) * w, 0.0), out=best)
+            at, hit = _locate(seg, keys)
+            np.maximum(best, np.where(hit, _weights_of(seg[at]) * w, 0.0), out=best)
             held |= hit
         return best, held
 
@@ -242,15 +234,8 @@ class BM25Index:
         tid = self.vocab.get(term)
         if tid is None or not len(docs):
             return self._packed[:0], np.zeros(0, dtype=np.intp), np.zeros(len(docs), dtype=bool)
-        seg = self._segment(tid)  # sorted by document (high half): a binary search each
-        at = np.minimum(np.searchsorted(seg, np.asarray(docs, dtype=np.int64) << 32), len(seg) - 1)
-        return seg, at, (seg[at] >> 32) == docs
-
-    def max_weights(self, terms: Sequence[tuple[str, float]]) -> np.ndarray:
-        """Return each term's highest score in any document times its factor (0: no document)."""
-        tids = np.asarray([self.vocab.get(t, -1) for t, _ in terms], dtype=np.intp)
-        best = np.where(tids >= 0, self._max_weight[np.maximum(tids, 0)], 0.0)
-        return best * np.asarray([w for _, w in terms], dtype=np.float64)
+        seg = self._segment(tid)
+        return seg, *_locate(seg, np.asarray(docs, dtype=np.int64) << 32)
 
     def weighted_postings(
         self, terms: Sequence[tuple[str, float]], among: np.ndarray | None = None
@@ -371,6 +356,16 @@ def _key_starts(key: np.ndarray, lo: int) -> np.ndarray:
         first[0] = lo == 0 or key[lo - 1] != chunk[0]
         np.not_equal(chunk[1:], chunk[:-1], out=first[1:])
     return first
+
+
+def _locate(seg: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return where documents (as doc << 32 keys) would be in a term's postings, and if they are.
+
+    The postings are sorted by document (their high half): a binary search each.
+    """
+    at = seg.searchsorted(keys)
+    np.minimum(at, len(seg) - 1, out=at)
+    return at, (seg[at] >> 32) == (keys >> 32)
 
 
 def _weights_of(packed: np.ndarray) -> np.ndarray:

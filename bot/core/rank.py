@@ -98,11 +98,11 @@ def rank(index: BM25Index, groups: list[QueryGroup]) -> list[Ranked]:
     score, covered = _sums(groups, best, held, len(docs))
     keep = np.flatnonzero(covered > 0)
     docs, score, covered = docs[keep], score[keep], covered[keep]
-    held = [h[keep] if h is not None else None for h in held]
+    held = _take(held, keep)
     coverage = covered / total
     # A passage that holds more of the question beats one that repeats a single word; in a
     # tiny corpus where BM25's idf is 0 for every word, coverage alone still ranks.
-    final = score * (COVERAGE_FLOOR + coverage) + 1e-6 * coverage
+    final = _final(score, coverage)
     # Pruned passages scored below the MAX_CANDIDATES-th best: there were more than that.
     pool = pruned or len(final) > 4 * MAX_CANDIDATES or (any(family) and len(final) > FAMILY_POOL)
     if pool and len(final) > MAX_CANDIDATES:  # the best MAX_CANDIDATES (= FAMILY_POOL), ties
@@ -110,11 +110,11 @@ def rank(index: BM25Index, groups: list[QueryGroup]) -> list[Ranked]:
         near = np.flatnonzero(final >= kth)
         docs, final, coverage = docs[near], final[near], coverage[near]
         score, covered = score[near], covered[near]
-        held = [h[near] if h is not None else None for h in held]
+        held = _take(held, near)
     if any(family):
         score, covered = _with_families(index, family, groups, docs, score, covered, held)
         coverage = covered / total
-        final = score * (COVERAGE_FLOOR + coverage) + 1e-6 * coverage
+        final = _final(score, coverage)
     order = np.lexsort((docs, -final))[:MAX_CANDIDATES]
     return [
         Ranked(d, s, c)
@@ -170,9 +170,19 @@ def _lists(
     return lists, family
 
 
+def _final(score: np.ndarray | float, share: np.ndarray | float) -> np.ndarray | float:
+    """Return the final score of passages from their BM25 sums and the share they hold."""
+    return score * (COVERAGE_FLOOR + share) + 1e-6 * share
+
+
+def _take(arrays: list[np.ndarray | None], at: np.ndarray) -> list[np.ndarray | None]:
+    """Return each group's array at some candidates (None stays None: the group holds none)."""
+    return [a[at] if a is not None else None for a in arrays]
+
+
 def _ceiling(bound: np.ndarray | float, share: np.ndarray | float) -> np.ndarray | float:
     """Return more than the final score of a passage adding at most `bound` over `share`."""
-    return (bound * (COVERAGE_FLOOR + share) + 1e-6 * share) * (1 + 1e-9) + 1e-12
+    return _final(bound, share) * (1 + 1e-9) + 1e-12
 
 
 def _candidates(
@@ -221,8 +231,7 @@ def _candidates(
             near, floor = _prune(groups, best, held, len(docs), rest[k:], floor, total)
             if len(near) < len(docs):
                 docs = docs[near]
-                best = [b[near] if b is not None else None for b in best]
-                held = [h[near] if h is not None else None for h in held]
+                best, held = _take(best, near), _take(held, near)
         _add(best, held, x.group, _lookup(index, pad, x, docs))
     return docs, best, held, bool(skipped)
 
@@ -254,15 +263,13 @@ def _refined_floor(
     search per word); the others keep their heavy lists' scores (below their own).
     """
     score, covered = _sums(groups, best, held, len(docs))
-    share = covered / total
-    final = score * (COVERAGE_FLOOR + share) + 1e-6 * share
+    final = _final(score, covered / total)
     if len(final) <= REFINE_PASSAGES:
         top = np.arange(len(final))
     else:
         top = np.argpartition(final, len(final) - REFINE_PASSAGES)[-REFINE_PASSAGES:]
     at = docs[top]
-    best = [b[top] if b is not None else None for b in best]
-    held = [h[top] if h is not None else None for h in held]
+    best, held = _take(best, top), _take(held, top)
     for x in lists:
         if x.light:
             _add(best, held, x.group, index.best_at([(u[0], w) for u, w in x.units], at))
@@ -338,8 +345,7 @@ def _floor(
 def _floor_of(score: np.ndarray, covered: np.ndarray, total: float) -> float:
     """Return the MAX_CANDIDATES-th best final score of some passages (-inf: fewer)."""
     some = covered > 0
-    share = covered[some] / total
-    final = score[some] * (COVERAGE_FLOOR + share) + 1e-6 * share
+    final = _final(score[some], covered[some] / total)
     if len(final) < MAX_CANDIDATES:
         return -np.inf
     return float(np.partition(final, len(final) - MAX_CANDIDATES)[len(final) - MAX_CANDIDATES])
@@ -475,9 +481,7 @@ def _with_families(
     for g, members, h in zip(groups, family, held, strict=True):
         if not members:
             continue
-        best = np.zeros(len(docs))
-        for t, w in members:
-            best = np.maximum(best, index.weights_at(t, docs) * w)
+        best, _ = index.best_at(members, docs)
         gain = best > 0
         if h is not None:
             gain &= ~h
