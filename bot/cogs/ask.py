@@ -24,7 +24,7 @@ from bot.cogs.views import (
     MissingModal,
     SafeView,
     add_suggestions,
-    database_failure,
+    failure_key,
     locale_lang,
     sources_view,
 )
@@ -494,15 +494,10 @@ async def _deferred_failed(
     A private "thinking…" becomes the error. A public one is deleted and the error goes in a
     private followup (the first followup after a defer would take the defer's visibility).
     """
-    key = database_failure(exc, f"the answer of interaction {interaction.id}")
-    if key is None:
-        log.error(
-            "could not send the answer of interaction %s: %s",
-            interaction.id,
-            exc,
-            exc_info=not isinstance(exc, discord.HTTPException),
-        )
-    message = t(key or "err_generic", locale_lang(interaction))
+    # Discord's own refusals are logged without a traceback: they are not the bot's code.
+    where = f"the answer of interaction {interaction.id}"
+    key = failure_key(exc, where, traceback=not isinstance(exc, discord.HTTPException))
+    message = t(key, locale_lang(interaction))
     try:
         if ephemeral:
             await interaction.edit_original_response(content=message)

@@ -73,7 +73,7 @@ class DealTree(app_commands.CommandTree):
     ) -> None:
         """Turn known errors into short private messages; log the unexpected ones."""
         from bot.cogs.ask import send_error
-        from bot.cogs.views import database_failure, locale_lang
+        from bot.cogs.views import failure_key, locale_lang
 
         lang = locale_lang(interaction)
         original = getattr(error, "original", error)
@@ -90,15 +90,7 @@ class DealTree(app_commands.CommandTree):
             message = t("err_too_long", lang, n=len(str(error.value)), limit=MAX_QUESTION_CHARS)
         else:
             command = getattr(interaction.command, "name", "component")
-            key = database_failure(original, f"/{command} of interaction {interaction.id}")
-            if key is None:
-                log.error(
-                    "unexpected error in interaction %s (%s)",
-                    interaction.id,
-                    command,
-                    exc_info=original,
-                )
-            message = t(key or "err_generic", lang)
+            message = t(failure_key(original, f"/{command} of interaction {interaction.id}"), lang)
         await send_error(interaction, message)
 
 

@@ -47,18 +47,21 @@ async def answer_failure(
         log.warning("interaction %s expired (10062 Unknown interaction)", interaction.id)
         return
     name = getattr(item, "custom_id", None) or type(item).__name__
-    key = database_failure(original, f"button {name} of interaction {interaction.id}")
-    if key is None:
-        log.error("button %s of interaction %s failed", name, interaction.id, exc_info=original)
+    key = failure_key(original, f"button {name} of interaction {interaction.id}")
     if not interaction.response.is_done():  # after a response, one more would be a second
-        await send_error(interaction, t(key or "err_generic", locale_lang(interaction)))
+        await send_error(interaction, t(key, locale_lang(interaction)))
 
 
-def database_failure(error: BaseException, where: str) -> str | None:
-    """Log a database failure in one line (no traceback: it is the disk's, not the code's) and
-    return the message key to answer with; None when the error is not the database's."""
+def failure_key(error: BaseException, where: str, *, traceback: bool = True) -> str:
+    """Log what failed in an interaction, once, and return the key of what to tell the user.
+
+    A database failure is the disk's, not the code's: one line naming the cause, and its own
+    message (busy: try again; read-only or full: tell whoever runs the bot). Anything else is
+    logged with its traceback (unless `traceback` is off) and gets the generic message.
+    """
     if not isinstance(error, sqlite3.Error):
-        return None
+        log.error("%s failed: %s", where, error, exc_info=error if traceback else None)
+        return "err_generic"
     text = str(error)
     if isinstance(error, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
         log.warning("%s: the database is busy (%s); the user was asked to retry", where, text)
