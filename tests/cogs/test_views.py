@@ -39,12 +39,17 @@ async def ask(harness: Harness, question: str, **kwargs: object):
     return call, call.visible.kwargs.get("view")
 
 
+async def answered(harness: Harness):
+    """Ask a question the article answers; return the answer's buttons and its question id."""
+    _, view = await ask(harness, "¿Hasta cuándo estará vigente el acuerdo?")
+    return view, next(c.question_id for c in view.children if isinstance(c, FeedbackButton))
+
+
 # -- feedback -------------------------------------------------------------------------------------
 
 
 async def test_thumbs_up_records_a_vote(harness: Harness) -> None:
-    _, view = await ask(harness, "¿Hasta cuándo estará vigente el acuerdo?")
-    qid = next(c.question_id for c in view.children if isinstance(c, FeedbackButton))
+    view, qid = await answered(harness)
 
     call = await harness.press(view, f"fb:up:{qid}")
 
@@ -54,8 +59,7 @@ async def test_thumbs_up_records_a_vote(harness: Harness) -> None:
 
 
 async def test_changing_a_vote_replaces_it_and_other_users_add(harness: Harness) -> None:
-    _, view = await ask(harness, "¿Hasta cuándo estará vigente el acuerdo?")
-    qid = next(c.question_id for c in view.children if isinstance(c, FeedbackButton))
+    view, qid = await answered(harness)
     store = harness.bot.store
 
     await harness.press(view, f"fb:up:{qid}")
@@ -406,8 +410,7 @@ async def test_a_vote_that_cannot_be_recorded_still_gets_a_private_answer(
     make_bot: MakeBot, caplog: pytest.LogCaptureFixture
 ) -> None:
     harness = Harness(await make_bot(store=FailingStore(salt="test")))
-    _, view = await ask(harness, "¿Hasta cuándo estará vigente el acuerdo?")
-    qid = next(c.question_id for c in view.children if isinstance(c, FeedbackButton))
+    view, qid = await answered(harness)
     caplog.set_level(logging.WARNING)
 
     call = await harness.press(view, f"fb:up:{qid}", locale="en-US")
@@ -423,8 +426,7 @@ async def test_a_read_only_database_is_named_to_the_user_and_in_one_log_line(
     make_bot: MakeBot, caplog: pytest.LogCaptureFixture
 ) -> None:
     harness = Harness(await make_bot(store=ReadOnlyStore(salt="test")))
-    _, view = await ask(harness, "¿Hasta cuándo estará vigente el acuerdo?")
-    qid = next(c.question_id for c in view.children if isinstance(c, FeedbackButton))
+    view, qid = await answered(harness)
     caplog.set_level(logging.WARNING)
 
     vote = await harness.press(view, f"fb:up:{qid}")
