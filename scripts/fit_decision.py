@@ -169,8 +169,7 @@ def choose_rerank(rows: list[Row]) -> np.ndarray:
             for r in asked:
                 if fold_of.get(r.article, -1) != k or not r.candidates or r.right is None:
                     continue
-                scores = np.asarray(r.candidates) @ w
-                best = min(range(len(scores)), key=lambda i: (-scores[i], i))
+                best = int(np.argmax(np.asarray(r.candidates) @ w))  # ties: rank's order
                 before += r.right[0]
                 after += r.right[best]
         print(

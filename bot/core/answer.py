@@ -411,12 +411,11 @@ class Engine:
         strong = [r for r in relevant if covers(r.coverage)]
         docs = [self.passages[r.passage].document_id for r in strong]
         firsts = [strong[n] for n in dated.one_per_document(docs)]
-        if len(firsts) < 2:
-            return relevant
         # Only a report of another date can disagree with the first: the others' sentences
         # are not needed (the first pair found is the same among these).
-        first = self._published(firsts[0])
-        firsts = firsts[:1] + [r for r in firsts[1:] if self._published(r) != first]
+        firsts = firsts[:1] + [
+            r for r in firsts[1:] if self._published(r) != self._published(firsts[0])
+        ]
         if len(firsts) < 2:
             return relevant
         quotes = [
