@@ -164,6 +164,8 @@ class Engine:
         self.suggested_questions: tuple[str, ...] = tuple(self._suggested_by)
         self._newest = tuple(dated.timeline(self.documents)[::-1])
         self._newest_ids = dict.fromkeys(d.id for d in self._newest)
+        # With one publication date, time orders nothing and no report can disagree by date.
+        self._dated = len({d.published for d in self.documents}) > 1
         self._outlets = tuple((d, frozenset(words(d.source))) for d in self._newest)
         self._overview: tuple[int, ...] | None = None
         # The passages are analysed in bulk (each distinct word once): their terms feed the
@@ -304,14 +306,15 @@ class Engine:
             if r.score >= MIN_RELATIVE_SCORE * best and r.coverage >= MIN_PASSAGE_COVERAGE
         ]
         # Time enters at the quote stage only: newer reports first, disagreements kept in view.
-        latest = dated.is_latest_question(question)
-        relevant = dated.order(
-            relevant,
-            self._published,
-            latest=latest,
-            coverage=self._latest_coverage(groups) if latest else None,
-        )
-        relevant = self._keep_disagreement_in_view(relevant, groups, k)
+        if self._dated:
+            latest = dated.is_latest_question(question)
+            relevant = dated.order(
+                relevant,
+                self._published,
+                latest=latest,
+                coverage=self._latest_coverage(groups) if latest else None,
+            )
+            relevant = self._keep_disagreement_in_view(relevant, groups, k)
         page = relevant[offset : offset + k]
         quoted = tuple(self._quote(r, matched) for r in page)
         strong = tuple(q for q, r in zip(quoted, page, strict=True) if covers(r.coverage))

@@ -9,6 +9,7 @@ import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -79,7 +80,7 @@ class Document:
     path: Path
     passages: tuple[Passage, ...]
 
-    @property
+    @cached_property
     def published_label(self) -> str:
         """Return the publication date as dd/mm/yyyy, as Spanish outlets print it."""
         return self.published.strftime("%d/%m/%Y")

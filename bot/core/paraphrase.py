@@ -97,17 +97,23 @@ class Paraphraser:
         self._thesaurus = thesaurus
         self._sorted: list[str] | None = None  # the vocabulary in order, for prefix lookups
         self._families: dict[str, tuple[str, ...]] = {}
+        self._expanded: dict[str, tuple[tuple[str, float], ...]] = {}
 
     def expand(self, word: str) -> list[tuple[str, float]]:
         """Return (index term, weight) pairs standing for a word, its own stem excluded."""
-        if self._thesaurus is None:
-            self._thesaurus = load_thesaurus()
-        own = self.stem(word)
-        return [
-            (t, SYNONYM_WEIGHT)
-            for t in self._thesaurus.get(own, ())
-            if t != own and t in self.vocab
-        ]
+        found = self._expanded.get(word)
+        if found is None:
+            if self._thesaurus is None:
+                self._thesaurus = load_thesaurus()
+            own = self.stem(word)
+            found = tuple(
+                (t, SYNONYM_WEIGHT)
+                for t in self._thesaurus.get(own, ())
+                if t != own and t in self.vocab
+            )
+            if len(self._expanded) < FAMILY_CACHE:  # questions repeat words too
+                self._expanded[word] = found
+        return list(found)
 
     def knows(self, word: str) -> bool:
         """Tell whether the thesaurus has an entry for a word: a Spanish word, not a typo."""
