@@ -150,6 +150,8 @@ class Decider:
         self.document_span = document_span
         self.model = model
         self.threshold = model.threshold if threshold is None else threshold
+        # The re-ranking reads the first candidate's sentences, the decision reads them again.
+        self._where = functools.lru_cache(maxsize=4096)(self._where_uncached)
 
     def decide(
         self, groups: list[QueryGroup], ranked: list[Ranked], question: str = ""
@@ -208,8 +210,11 @@ class Decider:
         total = sum(g.weight for g in groups) or 1.0
         return self._sentence_coverage(groups, *self._where(passage)) / total
 
-    def _where(self, passage: int) -> tuple[dict[str, int], int]:
-        """Return each term of a passage with its sentences (bits of an int), and the years'."""
+    def _where_uncached(self, passage: int) -> tuple[dict[str, int], int]:
+        """Return each term of a passage with its sentences (bits of an int), and the years'.
+
+        Cached per passage (self._where): callers only read the mapping.
+        """
         where: dict[str, int] = {}
         year_mask = 0
         for n, sentence in enumerate(self.passage_sentences(passage)):

@@ -130,6 +130,10 @@ def _lists(
     """Split each group's units into its heavy and light lists (bounded) and its family."""
     lists: list[_List] = []
     family: list[list[tuple[str, float]]] = []
+    # Every term's bound and count in one look-up (a question's groups hold hundreds of units).
+    every = list(dict.fromkeys(t for g in groups for u in g.units for t in u))
+    all_tops, all_counts = index.term_bounds(every)
+    bounds = dict(zip(every, zip(all_tops.tolist(), all_counts.tolist(), strict=True), strict=True))
     for n, g in enumerate(groups):
         heavy: list[tuple[tuple[str, ...], float]] = []
         light_terms: list[str] = []
@@ -146,7 +150,8 @@ def _lists(
         bound, sizes, found = 0.0, [], []
         for u, w in heavy:
             terms = tuple(dict.fromkeys(u))
-            tops, counts = index.term_bounds(terms)
+            tops = np.asarray([bounds[t][0] for t in terms])
+            counts = np.asarray([bounds[t][1] for t in terms])
             if not counts.all():
                 continue  # a term no passage has: the unit holds nothing
             found.append((terms, w))
@@ -156,7 +161,8 @@ def _lists(
         if found:
             lists.append(_List(n, tuple(found), False, bound, sum(sizes), tuple(sizes)))
         if light_terms:
-            tops, counts = index.term_bounds(light_terms)
+            tops = np.asarray([bounds[t][0] for t in light_terms])
+            counts = np.asarray([bounds[t][1] for t in light_terms])
             there = counts > 0
             if there.any():
                 units = tuple(
