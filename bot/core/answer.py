@@ -721,7 +721,7 @@ def _decision_model() -> DecisionModel:
 def clean_question(question: str) -> str:
     """Validate and normalize a question; raise QuestionError with a code when it is unusable."""
     question = guard_question(question)
-    if any(unicodedata.category(c) == "Cc" and c not in "\t\n\r" for c in question):
+    if any(unicodedata.category(c) == "Cc" and c not in "\t\n\r" for c in set(question)):
         raise QuestionError("control", "the question contains control characters")
     cleaned = " ".join(question.split())
     if not cleaned:

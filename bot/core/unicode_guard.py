@@ -21,10 +21,11 @@ BLANK_FILLERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 
 def guard_question(question: str) -> str:
     """Refuse broken encoding and direction overrides; drop invisible characters."""
-    if any(unicodedata.category(c) == "Cs" for c in question):
+    chars = set(question)  # each distinct character is looked up once
+    if any(unicodedata.category(c) == "Cs" for c in chars):
         # Lone surrogates: bytes that were not UTF-8 (argv, stdin with surrogateescape).
         raise QuestionError("encoding", "the question is not valid UTF-8 text")
-    if any(c in BIDI_REORDERING for c in question):
+    if not chars.isdisjoint(BIDI_REORDERING):
         raise QuestionError("bidi", "the question contains text-direction control characters")
     return visible(question)
 
@@ -32,4 +33,5 @@ def guard_question(question: str) -> str:
 def visible(text: str) -> str:
     """Drop invisible characters: format characters (direction controls, zero-width marks) and
     blank fillers; for user text that is shown again but need not be refused (a comment)."""
-    return "".join(c for c in text if c not in BLANK_FILLERS and unicodedata.category(c) != "Cf")
+    drop = {c for c in set(text) if c in BLANK_FILLERS or unicodedata.category(c) == "Cf"}
+    return "".join(c for c in text if c not in drop) if drop else text
