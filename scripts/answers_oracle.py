@@ -12,12 +12,14 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import IO, Any
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "eval"
 
 
 def questions(path: Path) -> list[tuple[str, str]]:
+    """Return the (question, lang) pairs of a JSONL question file."""
     out = []
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.strip():
@@ -26,7 +28,8 @@ def questions(path: Path) -> list[tuple[str, str]]:
     return out
 
 
-def dump(engine, asked: list[tuple[str, str]], out) -> None:
+def dump(engine: Any, asked: list[tuple[str, str]], out: IO[str]) -> None:
+    """Write each question's answer as one sorted-key JSON line."""
     for q, lang in asked:
         try:
             data = engine.ask(q, lang=lang).to_dict()
@@ -36,6 +39,7 @@ def dump(engine, asked: list[tuple[str, str]], out) -> None:
 
 
 def main() -> int:
+    """Dump the chosen sets' answers to OUT."""
     sys.path.insert(0, str(ROOT))
     from bot.core.answer import Engine
 
