@@ -58,7 +58,7 @@ class Row:
     article: str  # the article it was written about (the cross-validation group)
     scope: bool  # in scope for this folder
     hit1: bool  # the top-ranked passage holds the evidence
-    x: list[float] | None  # the decision features (None: no passage shares a word)
+    x: list[float] | None  # the decision features (None: declined by rule, see measure)
     dev: bool = False  # an in-scope question of the dev set (eval/questions.jsonl)
     # The first candidates' re-rank features (RERANK_NAMES) in rank's order, and which of them
     # hold the evidence.
@@ -89,8 +89,12 @@ def measure(
         candidates = engine.decider.rerank_features(groups, ranked) if ranked else None
         right = [holds(engine, q, r.passage) for r in ranked[:RERANK_CANDIDATES]]
         ranked = engine.decider.rerank(groups, ranked)
-        hit = bool(ranked) and holds(engine, q, ranked[0].passage)
-        x = engine.decider.features(groups, ranked, question).vector() if ranked else None
+        quoted = engine.decider.amount_first(question, ranked)  # as Engine.ask quotes
+        hit = bool(ranked) and holds(engine, q, quoted[0].passage)
+        # Declined whatever the model says: no passage shares a word, or none gives the amount
+        # asked for (Decider.lacks_amount); those rows are not fitted.
+        usable = ranked and not engine.decider.lacks_amount(question, ranked)
+        x = engine.decider.features(groups, ranked, question).vector() if usable else None
         rows.append(
             Row(
                 setting,

@@ -19,7 +19,7 @@ from rapidfuzz import fuzz, process
 
 from bot.core import dated
 from bot.core.analyze import QueryGroup, QuestionAnalyzer
-from bot.core.decide import Decider, Decision, DecisionModel, covers, load_model
+from bot.core.decide import Decider, Decision, DecisionModel, covers, load_model, worth_quoting
 from bot.core.errors import KnowledgeError, QuestionError
 from bot.core.followup import carry_over
 from bot.core.glossary import Glossary, load_glossary
@@ -57,10 +57,6 @@ TEMPLATE_NAMES = (
 TEMPLATE_SLOTS = frozenset({"quotes", "source", "date", "title", "count", "documents"})
 BUNDLED_TEMPLATES = Path(__file__).resolve().parents[2] / "knowledge" / "templates"
 
-# Passages scoring below this share of the best one are not worth quoting.
-MIN_RELATIVE_SCORE = 0.25
-# ...and passages holding less than this share of the question are off the point.
-MIN_PASSAGE_COVERAGE = 0.3
 # Autocomplete shows a suggested question when the typed text nearly appears in it (0-100).
 COMPLETE_MIN_SIMILARITY = 80
 # With several documents, "when was it published?" and /resumen speak of the newest few.
@@ -298,13 +294,13 @@ class Engine:
             return self._not_covered(
                 question, lang, groups, decision.confidence, candidates, ranked
             )
-        best = ranked[0].score
+        first = ranked[0]
+        best = first.score
+        # "¿Cuánto…?": the passage that gives the amount is quoted first (the decision checked
+        # there is one near the best).
+        ranked = self.decider.amount_first(question, ranked)
         # The best passage is quoted whatever its coverage: the decision vouched for it.
-        relevant = ranked[:1] + [
-            r
-            for r in ranked[1:]
-            if r.score >= MIN_RELATIVE_SCORE * best and r.coverage >= MIN_PASSAGE_COVERAGE
-        ]
+        relevant = ranked[:1] + [r for r in ranked[1:] if r is first or worth_quoting(r, best)]
         # Time enters at the quote stage only: newer reports first, disagreements kept in view.
         if self._dated:
             latest = dated.is_latest_question(question)

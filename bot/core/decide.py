@@ -57,6 +57,36 @@ HOLDS_NUMBER = re.compile(
     r"|diciembre|siglos?|d[eé]cadas?)\b",
     re.IGNORECASE,
 )
+# "¿Cuánto dinero…?", "¿Cuántos empleados…?", "What percentage…?" ask for an amount, which a year
+# does not give ("hasta 2030" does not say how much Microsoft invested); a passage without one
+# is declined whatever its words (squad-es: of 92 such in-scope questions whose best passage
+# holds the evidence, 1 lacks an amount). A duration is left out: "desde 2001" answers "¿Cuánto
+# tiempo…?", "en 2019" answers "how many years…".
+ASKS_QUANTITY = re.compile(
+    r"\b(?:cu[aá]nt[oa]s?|how (?:many|much)|porcentajes?|percentages?)\b"
+    r"(?!\s+(?:tiempo|a[nñ]os|meses|semanas|d[ií]as|horas|siglos|d[eé]cadas|time|years|months"
+    r"|weeks|days|hours|centuries|decades)\b)",
+    re.IGNORECASE,
+)
+# An amount in a passage: a number that is not a year, or a Spanish number word, that neither
+# counts time nor dates ("hace seis años", "22 Ene." do not say how much).
+HOLDS_QUANTITY = re.compile(
+    r"(?:(?<!\d)(?!(?:1\d|20)\d\d(?!\d))\d[\d.,]*+|\b(?:dos|tres|cuatro|cinco|seis|siete|ocho"
+    r"|nueve|diez|once|doce|trece|catorce|quince|veinte|veinti\w+|treinta|cuarenta|cincuenta"
+    r"|sesenta|setenta|ochenta|noventa|cien|ciento|\w+cientos|\w+cientas|mil|miles|mill[oó]n"
+    r"|millones|bill[oó]n|billones|docenas?|mitad|tercio|cuarto)\b)"
+    r"(?!\s+(?:de\s+)?(?:a[nñ]os|meses|semanas|d[ií]as|horas|siglos|d[eé]cadas|enero|febrero"
+    r"|marzo|abril|mayo|junio|julio|agosto|se?ptiembre|octubre|noviembre|diciembre"
+    r"|ene|feb|mar|abr|may|jun|jul|ago|sept?|oct|nov|dic)\b)",
+    re.IGNORECASE,
+)
+# Passages scoring below this share of the best one are not worth quoting...
+MIN_RELATIVE_SCORE = 0.25
+# ...and passages holding less than this share of the question are off the point.
+MIN_PASSAGE_COVERAGE = 0.3
+LACKS_AMOUNT = "the question asks how much or how many and the best passage gives no amount"
+# The scores of this many first candidates give `spread`.
+SPREAD_CANDIDATES = 10
 
 
 @dataclass(frozen=True)
@@ -74,6 +104,7 @@ class Features:
     unknown_words: float  # share of the question in words no passage has, names excepted
     corrected: float  # share it holds only through a typo repair ("Beroida" read as "bar")
     no_number: float  # 1: the question asks for a number or a date and the passage has none
+    spread: float  # spread (std) of the first candidates' scores over the best one's
 
     def vector(self) -> list[float]:
         """Return the features in model order."""
@@ -160,10 +191,43 @@ class Decider:
         if not ranked:
             return Decision(False, 0.0, "no passage holds any word of the question")
         feats = self.features(groups, ranked, question)
+        if self.lacks_amount(question, ranked):
+            return Decision(False, 0.0, LACKS_AMOUNT, feats)
         confidence = self.model.confidence(feats)
         if confidence >= self.threshold:
             return Decision(True, round(confidence, 4), "confident", feats)
         return Decision(False, round(confidence, 4), self._why(feats), feats)
+
+    def lacks_amount(self, question: str, ranked: list[Ranked]) -> bool:
+        """Tell whether the question asks how much or how many and no passage near the best
+        gives an amount (a number but a year): the knowledge does not give it, however well the
+        words match."""
+        return (
+            bool(ranked)
+            and ASKS_QUANTITY.search(question) is not None
+            and (self._amount_at(ranked) is None)
+        )
+
+    def amount_first(self, question: str, ranked: list[Ranked]) -> list[Ranked]:
+        """Put first the candidate that gives the amount a question asks, when the best does
+        not (a headline matches the words, its body gives the figure)."""
+        if not ranked or not ASKS_QUANTITY.search(question):
+            return ranked
+        i = self._amount_at(ranked)
+        return ranked if not i else [ranked[i], *ranked[:i], *ranked[i + 1 :]]
+
+    def _amount_at(self, ranked: list[Ranked]) -> int | None:
+        """Return the rank of the first candidate giving an amount, among the first few and the
+        passages of the best one's document that an answer quotes (None: none does)."""
+        home = self.document_span(ranked[0].passage)
+        best = ranked[0].score
+        for i, r in enumerate(ranked):
+            near = i < RERANK_CANDIDATES or (
+                self.document_span(r.passage) == home and worth_quoting(r, best)
+            )
+            if near and HOLDS_QUANTITY.search(self.passage_text(r.passage)):
+                return i
+        return None
 
     def rerank(self, groups: list[QueryGroup], ranked: list[Ranked]) -> list[Ranked]:
         """Put the first RERANK_CANDIDATES in the model's order (ties: rank's order).
@@ -267,6 +331,7 @@ class Decider:
                 and not has_year
                 and not HOLDS_NUMBER.search(self.passage_text(best.passage))
             ),
+            spread=score_spread(ranked),
         )
 
     def _sentence_coverage(
@@ -336,6 +401,19 @@ class Decider:
         return "the match is weak (common words only)"
 
 
+def score_spread(ranked: list[Ranked]) -> float:
+    """Return the standard deviation of the first candidates' scores over the best one's.
+
+    A question about the folder sets its best passages apart from the rest; one about something
+    else scores many passages alike, low (query performance prediction's NQC, normalised).
+    """
+    scores = [r.score for r in ranked[:SPREAD_CANDIDATES]]
+    if len(scores) < 2 or scores[0] <= 0:
+        return 0.0
+    mean = sum(scores) / len(scores)
+    return math.sqrt(sum((x - mean) ** 2 for x in scores) / len(scores)) / scores[0]
+
+
 def _weight(unit_weight: tuple[tuple[str, ...], float]) -> float:
     return -unit_weight[1]
 
@@ -344,6 +422,13 @@ def _in_range(postings: Sequence[int], start: int, end: int) -> bool:
     """Tell whether a sorted postings array has a document in [start, end)."""
     i = int(np.searchsorted(postings, start))
     return i < len(postings) and int(postings[i]) < end
+
+
+def worth_quoting(candidate: Ranked, best: float) -> bool:
+    """Tell whether an answer quotes a candidate beside the best passage (scoring `best`)."""
+    return candidate.score >= MIN_RELATIVE_SCORE * best and (
+        candidate.coverage >= MIN_PASSAGE_COVERAGE
+    )
 
 
 def covers(coverage: float) -> bool:

@@ -10,7 +10,7 @@ import pytest
 from conftest import TEST_DATA, doc_text, write_knowledge
 
 from bot.core.answer import Engine
-from bot.core.decide import FEATURE_NAMES, MODEL_PATH, RERANK_NAMES, load_model
+from bot.core.decide import FEATURE_NAMES, MODEL_PATH, RERANK_NAMES, load_model, score_spread
 from bot.core.errors import CoreError
 from bot.core.evaluate import evaluate, load_cases
 from bot.core.rank import Ranked, rank
@@ -155,6 +155,44 @@ def test_a_question_asking_how_many_needs_a_number_in_the_passage(tmp_path: Path
         assert plain.features is not None and plain.features.no_number == 0.0
     assert sure["number"][0] == 0.0 < sure["none"][0]
     assert sure["number"][1] > sure["none"][1]
+
+
+def test_a_question_asking_how_much_is_declined_when_the_passage_gives_no_amount(
+    tmp_path: Path,
+) -> None:
+    # The passage matches every word but gives only a year: it does not say how much.
+    question = "¿Cuánto dinero invirtió el ayuntamiento en el puerto de Kessaria?"
+    engines = {}
+    for name, text in (
+        ("year", "El ayuntamiento invirtió dinero en el puerto de Kessaria en 2019."),
+        ("amount", "El ayuntamiento invirtió 40 millones en el puerto de Kessaria en 2019."),
+    ):
+        folder = write_knowledge(
+            tmp_path / name, {"puerto.md": doc_text("El puerto", "\n\n".join([text, *MARKET]))}
+        )
+        engines[name] = Engine.load(folder)
+    answered = engines["amount"].ask(question)
+    assert answered.answered and "40 millones" in answered.passages[0].text
+    declined = engines["year"].ask(question)
+    assert not declined.answered and declined.confidence == 0.0
+    assert declined.candidates[0].text.startswith("El ayuntamiento invirtió dinero")
+    year = engines["year"]
+    ranked = rank(year.index, year.analyze(question))
+    decision = year.decide(year.analyze(question), ranked, question)
+    assert "how much" in decision.reason
+    assert year.decider.lacks_amount("How much money did the council invest in the port?", ranked)
+    # Asked what, not how much, the passage with the year answers.
+    assert year.ask("¿En qué invirtió dinero el ayuntamiento de Kessaria?").answered
+    # A duration is answered by a date: "en 2019" says how long ago.
+    for asked in ("¿Cuántos años hace que invirtió?", "How many years ago did it invest?"):
+        assert not year.decider.lacks_amount(asked, ranked)
+
+
+def test_spread_sets_apart_a_clear_best_candidate() -> None:
+    clear = [Ranked(0, 10.0, 1.0)] + [Ranked(i, 1.0, 0.2) for i in range(1, 10)]
+    alike = [Ranked(i, 5.0 - 0.01 * i, 0.5) for i in range(10)]
+    assert score_spread(clear) > 0.2 > 0.01 > score_spread(alike) >= 0.0
+    assert score_spread(clear[:1]) == 0.0  # one candidate: nothing to compare
 
 
 def test_rerank_puts_first_a_close_candidate_holding_the_question_in_one_sentence(
