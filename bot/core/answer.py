@@ -162,7 +162,10 @@ class Engine:
         self._newest_ids = dict.fromkeys(d.id for d in self._newest)
         # With one publication date, time orders nothing and no report can disagree by date.
         self._dated = len({d.published for d in self.documents}) > 1
-        self._outlets = tuple((d, frozenset(words(d.source))) for d in self._newest)
+        # Each outlet's words, with its documents' places in _newest (folders have few outlets).
+        self._outlets: dict[frozenset[str], list[int]] = {}
+        for at, d in enumerate(self._newest):
+            self._outlets.setdefault(frozenset(words(d.source)), []).append(at)
         self._overview: tuple[int, ...] | None = None
         # The passages are analysed in bulk (each distinct word once): their terms feed the
         # index, their content words the typo matcher (folded word -> index term).
@@ -493,7 +496,13 @@ class Engine:
         if not groups:
             return []
         asked = [set(words(g.surface)) for g in groups]
-        return [doc for doc, outlet in self._outlets if all(w <= outlet for w in asked)]
+        found = [
+            at
+            for outlet, places in self._outlets.items()
+            if all(w <= outlet for w in asked)
+            for at in places
+        ]
+        return [self._newest[at] for at in sorted(found)]
 
     def _about_document(
         self, question: str, lang: str, outlet: list[Document] | None = None
