@@ -86,9 +86,9 @@ def measure(
         if not groups:
             continue  # a question about the document itself: answered from its front matter
         ranked = rank(engine.index, groups)
-        candidates = engine.decider.rerank_features(groups, ranked) if ranked else None
+        candidates = engine.decider.rerank_features(groups, ranked, question) if ranked else None
         right = [holds(engine, q, r.passage) for r in ranked[:RERANK_CANDIDATES]]
-        ranked = engine.decider.rerank(groups, ranked)
+        ranked = engine.decider.rerank(groups, ranked, question)
         quoted = engine.decider.amount_first(question, ranked)  # as Engine.ask quotes
         hit = bool(ranked) and holds(engine, q, quoted[0].passage)
         # Declined whatever the model says: no passage shares a word, or none gives the amount

@@ -287,7 +287,7 @@ class Engine:
         # Recency words ("ahora", "latest") ask for the newest report, which the quote stage
         # orders by date; they are not content a passage must hold.
         groups = dated.content_groups(groups)
-        ranked = self.decider.rerank(groups, rank(self.index, groups))
+        ranked = self.decider.rerank(groups, rank(self.index, groups), question)
         decision = self.decide(groups, ranked, question)
         matched = {t for g in groups for t in g.terms}
         if not decision.answer:

@@ -41,7 +41,7 @@ SHARE_CANDIDATES = 20
 # has. (squad-es, held out by article, ranking alone: hit@1 73.8% -> 75.0% re-ordering the
 # first 3, 74.9% the first 20.)
 RERANK_CANDIDATES = 3
-RERANK_NAMES = ("score_ratio", "coverage", "sentence_coverage", "document_share")
+RERANK_NAMES = ("score_ratio", "coverage", "sentence_coverage", "document_share", "wrong_type")
 # "¿Cuántos…?", "¿Cuándo…?", "¿En qué año…?", "How many…?": the answer is a number or a date,
 # so a passage without one cannot hold it.
 ASKS_NUMBER = re.compile(
@@ -78,6 +78,17 @@ HOLDS_QUANTITY = re.compile(
     r"(?!\s+(?:de\s+)?(?:a[nñ]os|meses|semanas|d[ií]as|horas|siglos|d[eé]cadas|enero|febrero"
     r"|marzo|abril|mayo|junio|julio|agosto|se?ptiembre|octubre|noviembre|diciembre"
     r"|ene|feb|mar|abr|may|jun|jul|ago|sept?|oct|nov|dic)\b)",
+    re.IGNORECASE,
+)
+# "¿Cuándo…?", "¿En qué año…?", "what year…?" ask for a date: a year, a month, a century.
+ASKS_DATE = re.compile(
+    r"\b(?:cu[aá]ndo|qu[eé] (?:a[nñ]o|fecha|mes|siglo|d[eé]cada)|when|what (?:year|date|month"
+    r"|century|decade))\b",
+    re.IGNORECASE,
+)
+HOLDS_DATE = re.compile(
+    r"\b(?:(?:1\d|20)\d\d|enero|febrero|marzo|abril|mayo|junio|julio|agosto|se?ptiembre"
+    r"|octubre|noviembre|diciembre|siglos?|d[eé]cadas?)\b",
     re.IGNORECASE,
 )
 # Passages scoring below this share of the best one are not worth quoting...
@@ -229,7 +240,9 @@ class Decider:
                 return i
         return None
 
-    def rerank(self, groups: list[QueryGroup], ranked: list[Ranked]) -> list[Ranked]:
+    def rerank(
+        self, groups: list[QueryGroup], ranked: list[Ranked], question: str = ""
+    ) -> list[Ranked]:
         """Put the first RERANK_CANDIDATES in the model's order (ties: rank's order).
 
         A candidate's sentences are read only when it could still beat the best so far with
@@ -239,7 +252,7 @@ class Decider:
         if len(ranked) < 2 or not weights:
             return ranked
         top = ranked[:RERANK_CANDIDATES]
-        cheap = self.rerank_features(groups, ranked, sentences=False)
+        cheap = self.rerank_features(groups, ranked, question, sentences=False)
         at = RERANK_NAMES.index("sentence_coverage")
         lift = max(0.0, weights[at])  # the most a sentence can add (its coverage is at most 1)
         scores = [sum(w * x for w, x in zip(weights, v, strict=True)) for v in cheap]
@@ -254,20 +267,38 @@ class Decider:
         return [top[i] for i in order] + ranked[len(top) :]
 
     def rerank_features(
-        self, groups: list[QueryGroup], ranked: list[Ranked], *, sentences: bool = True
+        self,
+        groups: list[QueryGroup],
+        ranked: list[Ranked],
+        question: str = "",
+        *,
+        sentences: bool = True,
     ) -> list[list[float]]:
         """Return RERANK_NAMES of each of the first RERANK_CANDIDATES (sentence_coverage 0
         unless `sentences`: it reads the passage's sentences)."""
         best = ranked[0].score
+        date = ASKS_DATE.search(question) is not None
+        amount = ASKS_QUANTITY.search(question) is not None
         return [
             [
                 math.log(max(r.score, 1e-12) / best) if best > 0 else 0.0,
                 r.coverage,
                 self._passage_sentence_coverage(groups, r.passage) if sentences else 0.0,
                 self._document_share(ranked, r.passage),
+                self._wrong_type(r.passage, date, amount),
             ]
             for r in ranked[:RERANK_CANDIDATES]
         ]
+
+    def _wrong_type(self, passage: int, date: bool, amount: bool) -> float:
+        """Return 1 when the question asks for a date or an amount and the passage has none."""
+        if not date and not amount:
+            return 0.0
+        text = self.passage_text(passage)
+        missing = (date and not HOLDS_DATE.search(text)) or (
+            amount and not HOLDS_QUANTITY.search(text)
+        )
+        return float(missing)
 
     def _passage_sentence_coverage(self, groups: list[QueryGroup], passage: int) -> float:
         """Return the share of the question one sentence of a passage holds."""

@@ -222,6 +222,26 @@ def test_rerank_puts_first_a_close_candidate_holding_the_question_in_one_sentenc
     )
 
 
+def test_rerank_prefers_a_close_candidate_with_the_date_or_amount_asked(tmp_path: Path) -> None:
+    dateless = "El ayuntamiento amplió el muelle del puerto de Kessaria hace unos años."
+    dated = "El muelle del puerto de Kessaria se amplió en 1987."
+    folder = write_knowledge(
+        tmp_path, {"puerto.md": doc_text("El puerto", "\n\n".join([dateless, dated, *MARKET]))}
+    )
+    engine = Engine.load(folder)
+    question = "¿En qué año se amplió el muelle del puerto de Kessaria?"
+    groups = engine.analyze(question)
+    ids = [next(i for i, p in enumerate(engine.passages) if p.text == t) for t in (dateless, dated)]
+    close = [Ranked(ids[0], 1.0, 1.0), Ranked(ids[1], 0.97, 1.0)]
+    features = engine.decider.rerank_features(groups, close, question)
+    assert [f[RERANK_NAMES.index("wrong_type")] for f in features] == [1.0, 0.0]
+    assert [r.passage for r in engine.decider.rerank(groups, close, question)] == ids[::-1]
+    # Asked what, not when, neither is missing anything.
+    plain = engine.decider.rerank_features(groups, close, "¿Qué se amplió en Kessaria?")
+    assert [f[RERANK_NAMES.index("wrong_type")] for f in plain] == [0.0, 0.0]
+    assert engine.ask(question).passages[0].text == dated
+
+
 def test_document_share_tells_one_document_from_words_spread_over_many(town: Engine) -> None:
     # The market question's best passages are all in the market article; the scattered one's
     # words are held by passages of the port, the river and the market.
