@@ -45,11 +45,13 @@ LANGS = ("es", "en")
 TEMPLATE_NAMES = (
     "summary",
     "not_covered",
+    "no_amount",
     "overview",
     "metadata",
     "differ",
     # With several documents the reply speaks of the knowledge base, not of one article.
     "not_covered_many",
+    "no_amount_many",
     "metadata_many",
     "overview_many",
     "knowledge_base",
@@ -294,9 +296,7 @@ class Engine:
             if carried:  # the previous question's words did not help: answer the question alone
                 return self.ask(question, lang=lang, k=k, offset=offset)
             candidates = tuple(self._quote(r, matched) for r in ranked[:k])
-            return self._not_covered(
-                question, lang, groups, decision.confidence, candidates, ranked
-            )
+            return self._not_covered(question, lang, groups, decision, candidates, ranked)
         first = ranked[0]
         best = first.score
         # "¿Cuánto…?": the passage that gives the amount is quoted first (the decision checked
@@ -538,14 +538,16 @@ class Engine:
         question: str,
         lang: str,
         groups: list[QueryGroup],
-        confidence: float,
+        decision: Decision,
         candidates: tuple[QuotedPassage, ...],
         ranked: list[Ranked],
     ) -> Answer:
+        # "¿Cuánto…?" with no amount near the best passage: the reply says that figure is missing.
+        name = "no_amount" if decision.no_amount else "not_covered"
         if self.many:
-            summary = self._fill("not_covered_many", lang, None, [])
+            summary = self._fill(f"{name}_many", lang, None, [])
         else:
-            summary = self._fill("not_covered", lang, self.documents[0], [])
+            summary = self._fill(name, lang, self.documents[0], [])
         return Answer(
             question=question,
             lang=lang,
@@ -554,7 +556,7 @@ class Engine:
             summary=summary,
             citations=(),
             suggestions=self.suggest(groups, ranked=ranked),
-            confidence=confidence,
+            confidence=decision.confidence,
             candidates=candidates,
         )
 

@@ -151,6 +151,7 @@ class Decision:
     confidence: float
     reason: str
     features: Features | None = None
+    no_amount: bool = False  # declined: it asks how much or how many and no passage says
 
 
 def load_model(path: Path = MODEL_PATH) -> DecisionModel:
@@ -203,7 +204,7 @@ class Decider:
             return Decision(False, 0.0, "no passage holds any word of the question")
         feats = self.features(groups, ranked, question)
         if self.lacks_amount(question, ranked):
-            return Decision(False, 0.0, LACKS_AMOUNT, feats)
+            return Decision(False, 0.0, LACKS_AMOUNT, feats, no_amount=True)
         confidence = self.model.confidence(feats)
         if confidence >= self.threshold:
             return Decision(True, round(confidence, 4), "confident", feats)

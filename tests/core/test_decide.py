@@ -176,6 +176,11 @@ def test_a_question_asking_how_much_is_declined_when_the_passage_gives_no_amount
     declined = engines["year"].ask(question)
     assert not declined.answered and declined.confidence == 0.0
     assert declined.candidates[0].text.startswith("El ayuntamiento invirtió dinero")
+    # The reply says the figure is missing, not that the topic is.
+    assert declined.summary.startswith("El artículo no da esa cifra: «El puerto»")
+    english = engines["year"].ask(question, lang="en").summary
+    assert english.startswith("The article does not give that figure")
+    assert "no da esa cifra" not in engines["year"].ask("¿Qué dice del tiempo en Madrid?").summary
     year = engines["year"]
     ranked = rank(year.index, year.analyze(question))
     decision = year.decide(year.analyze(question), ranked, question)
