@@ -193,6 +193,23 @@ def test_a_question_asking_how_much_is_declined_when_the_passage_gives_no_amount
         assert not year.decider.lacks_amount(asked, ranked)
 
 
+def test_a_folder_of_several_documents_says_its_documents_give_no_such_figure(
+    tmp_path: Path,
+) -> None:
+    folder = write_knowledge(
+        tmp_path,
+        {
+            "puerto.md": doc_text(
+                "El puerto", "El ayuntamiento invirtió dinero en el puerto de Kessaria en 2019."
+            ),
+            "mercado.md": doc_text("El mercado", "\n\n".join(MARKET)),
+        },
+    )
+    answer = Engine.load(folder).ask("¿Cuánto dinero invirtió el ayuntamiento en Kessaria?")
+    assert not answer.answered
+    assert answer.summary.startswith("La base de conocimiento no da esa cifra: ninguno de sus 2")
+
+
 def test_spread_sets_apart_a_clear_best_candidate() -> None:
     clear = [Ranked(0, 10.0, 1.0)] + [Ranked(i, 1.0, 0.2) for i in range(1, 10)]
     alike = [Ranked(i, 5.0 - 0.01 * i, 0.5) for i in range(10)]
