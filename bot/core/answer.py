@@ -201,6 +201,7 @@ class Engine:
             self._sentence_terms,
             self._document_spans.__getitem__,
             lambda passage: self.passages[passage].text,
+            self._passage_terms,
             _decision_model(),
             self.answer_threshold,
         )
@@ -343,6 +344,9 @@ class Engine:
     def analyze(self, question: str) -> list[QueryGroup]:
         """Turn a question into content groups (glossary, stopwords, typo tolerance applied)."""
         return self.analyzer.analyze(question)
+
+    def _passage_terms(self, passage: int) -> list[str]:
+        return [t for _s, _e, t in self._spans(self.passages[passage].text)]
 
     def _sentence_terms(self, passage: int) -> tuple[frozenset[str], ...]:
         return tuple(terms for _s, terms in self._sentence_sets(self.passages[passage].text))

@@ -41,7 +41,20 @@ SHARE_CANDIDATES = 20
 # has. (squad-es, held out by article, ranking alone: hit@1 73.8% -> 75.0% re-ordering the
 # first 3, 74.9% the first 20.)
 RERANK_CANDIDATES = 3
-RERANK_NAMES = ("score_ratio", "coverage", "sentence_coverage", "document_share", "wrong_type")
+RERANK_NAMES = (
+    "score_ratio",
+    "coverage",
+    "sentence_coverage",
+    "document_share",
+    "wrong_type",
+    "close_pairs",
+)
+# The re-rank features that read a passage's words (the others come from its score and text):
+# each is a share in 0-1, read only for a candidate that could still win with all of them.
+RERANK_READS = ("sentence_coverage", "close_pairs")
+# Two question words are close in a passage when at most this many content words part them
+# ("acuerdo de colaboración": next to each other).
+CLOSE_WORDS = 3
 # "¿Cuántos…?", "¿Cuándo…?", "¿En qué año…?", "How many…?": the answer is a number or a date,
 # so a passage without one cannot hold it.
 ASKS_NUMBER = re.compile(
@@ -183,12 +196,15 @@ class Decider:
         passage_sentences: Callable[[int], Sequence[Sequence[str]]],
         document_span: Callable[[int], tuple[int, int]],
         passage_text: Callable[[int], str],
+        passage_terms: Callable[[int], Sequence[str]],
         model: DecisionModel,
         threshold: float | None = None,
     ) -> None:
-        """Decide over an index, given each passage's sentences (as terms), document and text."""
+        """Decide over an index, given each passage's sentences (as terms), document, text and
+        terms in order."""
         self.index = index
         self.passage_text = passage_text
+        self.passage_terms = passage_terms
         self.passage_sentences = passage_sentences
         self.document_span = document_span
         self.model = model
@@ -254,13 +270,14 @@ class Decider:
             return ranked
         top = ranked[:RERANK_CANDIDATES]
         cheap = self.rerank_features(groups, ranked, question, sentences=False)
-        at = RERANK_NAMES.index("sentence_coverage")
-        lift = max(0.0, weights[at])  # the most a sentence can add (its coverage is at most 1)
+        reads = [RERANK_NAMES.index(name) for name in RERANK_READS]
+        lift = sum(max(0.0, weights[at]) for at in reads)  # the most reading can add
         scores = [sum(w * x for w, x in zip(weights, v, strict=True)) for v in cheap]
         best = -math.inf
         for i, r in enumerate(top):
             if i == 0 or scores[i] + lift > best:
-                scores[i] += weights[at] * self._passage_sentence_coverage(groups, r.passage)
+                read = self._reads(groups, r.passage)
+                scores[i] += sum(weights[at] * x for at, x in zip(reads, read, strict=True))
             best = max(best, scores[i])
         order = sorted(range(len(top)), key=lambda i: (-scores[i], i))
         if order == list(range(len(top))):
@@ -275,8 +292,8 @@ class Decider:
         *,
         sentences: bool = True,
     ) -> list[list[float]]:
-        """Return RERANK_NAMES of each of the first RERANK_CANDIDATES (sentence_coverage 0
-        unless `sentences`: it reads the passage's sentences)."""
+        """Return RERANK_NAMES of each of the first RERANK_CANDIDATES (RERANK_READS 0 unless
+        `sentences`: they read the passage's words)."""
         best = ranked[0].score
         date = ASKS_DATE.search(question) is not None
         amount = ASKS_QUANTITY.search(question) is not None
@@ -287,9 +304,39 @@ class Decider:
                 self._passage_sentence_coverage(groups, r.passage) if sentences else 0.0,
                 self._document_share(ranked, r.passage),
                 self._wrong_type(r.passage, date, amount),
+                self._close_pairs(groups, r.passage) if sentences else 0.0,
             ]
             for r in ranked[:RERANK_CANDIDATES]
         ]
+
+    def _reads(self, groups: list[QueryGroup], passage: int) -> tuple[float, float]:
+        """Return RERANK_READS of a passage."""
+        return (
+            self._passage_sentence_coverage(groups, passage),
+            self._close_pairs(groups, passage),
+        )
+
+    def _close_pairs(self, groups: list[QueryGroup], passage: int) -> float:
+        """Return the share of neighbouring question words found close together in a passage
+        (at most CLOSE_WORDS content words apart, either order)."""
+        if len(groups) < 2:
+            return 0.0
+        at: dict[str, list[int]] = {}
+        for n, term in enumerate(self.passage_terms(passage)):
+            at.setdefault(term, []).append(n)
+        spots = []
+        for g in groups:
+            found: set[int] = set()
+            for unit, w in zip(g.units, g.unit_weights, strict=True):
+                if w > SYNONYM_WEIGHT and all(t in at for t in unit):
+                    found.update(at[unit[0]])
+            spots.append(sorted(found))
+        close = sum(
+            1
+            for a, b in itertools.pairwise(spots)
+            if a and b and any(abs(x - y) <= CLOSE_WORDS for x in a for y in b)
+        )
+        return close / (len(groups) - 1)
 
     def _wrong_type(self, passage: int, date: bool, amount: bool) -> float:
         """Return 1 when the question asks for a date or an amount and the passage has none."""
