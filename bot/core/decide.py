@@ -129,6 +129,7 @@ class Features:
     corrected: float  # share it holds only through a typo repair ("Beroida" read as "bar")
     no_number: float  # 1: the question asks for a number or a date and the passage has none
     spread: float  # spread (std) of the first candidates' scores over the best one's
+    close: float  # share of neighbouring question words close together in the passage
 
     def vector(self) -> list[float]:
         """Return the features in model order."""
@@ -411,6 +412,7 @@ class Decider:
                 and not HOLDS_NUMBER.search(self.passage_text(best.passage))
             ),
             spread=score_spread(ranked),
+            close=self._close_pairs(groups, best.passage),
         )
 
     def _sentence_coverage(
