@@ -212,6 +212,7 @@ class Decider:
         self.threshold = model.threshold if threshold is None else threshold
         # The re-ranking reads the first candidate's sentences, the decision reads them again.
         self._where = functools.lru_cache(maxsize=4096)(self._where_uncached)
+        self._positions = functools.lru_cache(maxsize=4096)(self._positions_uncached)
 
     def decide(
         self, groups: list[QueryGroup], ranked: list[Ranked], question: str = ""
@@ -322,9 +323,7 @@ class Decider:
         (at most CLOSE_WORDS content words apart, either order)."""
         if len(groups) < 2:
             return 0.0
-        at: dict[str, list[int]] = {}
-        for n, term in enumerate(self.passage_terms(passage)):
-            at.setdefault(term, []).append(n)
+        at = self._positions(passage)
         spots = []
         for g in groups:
             found: set[int] = set()
@@ -338,6 +337,14 @@ class Decider:
             if a and b and any(abs(x - y) <= CLOSE_WORDS for x in a for y in b)
         )
         return close / (len(groups) - 1)
+
+    def _positions_uncached(self, passage: int) -> dict[str, list[int]]:
+        """Return where each term of a passage stands (content words counted); cached per
+        passage (self._positions): callers only read it."""
+        at: dict[str, list[int]] = {}
+        for n, term in enumerate(self.passage_terms(passage)):
+            at.setdefault(term, []).append(n)
+        return at
 
     def _wrong_type(self, passage: int, date: bool, amount: bool) -> float:
         """Return 1 when the question asks for a date or an amount and the passage has none."""
