@@ -244,17 +244,24 @@ def test_rerank_puts_first_a_close_candidate_holding_the_question_in_one_sentenc
     )
 
 
+def close_candidates(
+    tmp_path: Path, first: str, second: str, question: str
+) -> tuple[Engine, list, list[int], list[Ranked]]:
+    """Two passages (and the market's) in one article, ranked first and a close second."""
+    folder = write_knowledge(
+        tmp_path, {"doc.md": doc_text("El puerto", "\n\n".join([first, second, *MARKET]))}
+    )
+    engine = Engine.load(folder)
+    ids = [next(i for i, p in enumerate(engine.passages) if p.text == t) for t in (first, second)]
+    close = [Ranked(ids[0], 1.0, 1.0), Ranked(ids[1], 0.97, 1.0)]
+    return engine, engine.analyze(question), ids, close
+
+
 def test_rerank_prefers_a_close_candidate_with_the_date_or_amount_asked(tmp_path: Path) -> None:
     dateless = "El ayuntamiento amplió el muelle del puerto de Kessaria hace unos años."
     dated = "El muelle del puerto de Kessaria se amplió en 1987."
-    folder = write_knowledge(
-        tmp_path, {"puerto.md": doc_text("El puerto", "\n\n".join([dateless, dated, *MARKET]))}
-    )
-    engine = Engine.load(folder)
     question = "¿En qué año se amplió el muelle del puerto de Kessaria?"
-    groups = engine.analyze(question)
-    ids = [next(i for i, p in enumerate(engine.passages) if p.text == t) for t in (dateless, dated)]
-    close = [Ranked(ids[0], 1.0, 1.0), Ranked(ids[1], 0.97, 1.0)]
+    engine, groups, ids, close = close_candidates(tmp_path, dateless, dated, question)
     features = engine.decider.rerank_features(groups, close, question)
     assert [f[RERANK_NAMES.index("wrong_type")] for f in features] == [1.0, 0.0]
     assert [r.passage for r in engine.decider.rerank(groups, close, question)] == ids[::-1]
@@ -273,14 +280,8 @@ def test_rerank_prefers_a_close_candidate_holding_the_question_words_side_by_sid
         "las barcas que guardan junto al viejo muelle de piedra."
     )
     together = "La torre del faro y el muelle de piedra fueron restaurados por los pescadores."
-    folder = write_knowledge(
-        tmp_path, {"faro.md": doc_text("El faro", "\n\n".join([apart, together, *MARKET]))}
-    )
-    engine = Engine.load(folder)
     question = "¿Qué pasó con la torre del faro y el muelle de piedra?"
-    groups = engine.analyze(question)
-    ids = [next(i for i, p in enumerate(engine.passages) if p.text == t) for t in (apart, together)]
-    close = [Ranked(ids[0], 1.0, 1.0), Ranked(ids[1], 0.97, 1.0)]
+    engine, groups, ids, close = close_candidates(tmp_path, apart, together, question)
     at = RERANK_NAMES.index("close_pairs")
     pairs = [f[at] for f in engine.decider.rerank_features(groups, close, question)]
     assert pairs[1] == 1.0 > pairs[0]
