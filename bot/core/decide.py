@@ -72,9 +72,10 @@ HOLDS_NUMBER = re.compile(
 )
 # "¿Cuánto dinero…?", "¿Cuántos empleados…?", "What percentage…?" ask for an amount, which a year
 # does not give ("hasta 2030" does not say how much Microsoft invested); a passage without one
-# is declined whatever its words (squad-es: of 92 such in-scope questions whose best passage
-# holds the evidence, 1 lacks an amount). A duration is left out: "desde 2001" answers "¿Cuánto
-# tiempo…?", "en 2019" answers "how many years…".
+# is declined whatever its words (squad-es: of the 80 in-scope questions that ask one, 68 rank
+# the evidence first and the rule declines none of them; it declines 6 of 118 out-of-scope
+# ones). A duration is left out: "desde 2001" answers "¿Cuánto tiempo…?", "en 2019" answers
+# "how many years…".
 ASKS_QUANTITY = re.compile(
     r"\b(?:cu[aá]nt[oa]s?|how (?:many|much)|porcentajes?|percentages?)\b"
     r"(?!\s+(?:tiempo|a[nñ]os|meses|semanas|d[ií]as|horas|siglos|d[eé]cadas|time|years|months"
