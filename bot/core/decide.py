@@ -231,8 +231,8 @@ class Decider:
 
     def lacks_amount(self, question: str, ranked: list[Ranked]) -> bool:
         """Tell whether the question asks how much or how many and no passage near the best
-        gives an amount (a number but a year): the knowledge does not give it, however well the
-        words match."""
+        gives an amount (a number that is not a year, a date or a duration): the knowledge does
+        not give it, however well the words match."""
         return (
             bool(ranked)
             and ASKS_QUANTITY.search(question) is not None
