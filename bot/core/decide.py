@@ -55,6 +55,17 @@ RERANK_READS = ("sentence_coverage", "close_pairs")
 # Two question words are close in a passage when at most this many content words part them
 # ("acuerdo de colaboración": next to each other).
 CLOSE_WORDS = 3
+# Spanish number words, months and spans of time, as the patterns below look for them.
+_NUMBER_WORDS = (
+    r"dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|once|doce|trece|catorce|quince|veinte"
+    r"|veinti\w+|treinta|cuarenta|cincuenta|sesenta|setenta|ochenta|noventa|cien|ciento"
+    r"|\w+cientos|\w+cientas|mil|miles|mill[oó]n|millones|bill[oó]n|billones|docenas?|mitad"
+)
+_MONTHS = (
+    r"enero|febrero|marzo|abril|mayo|junio|julio|agosto|se?ptiembre|octubre|noviembre|diciembre"
+)
+_TIME_UNITS = r"a[nñ]os|meses|semanas|d[ií]as|horas|siglos|d[eé]cadas"
+_YEAR = r"(?:1\d|20)\d\d"
 # "¿Cuántos…?", "¿Cuándo…?", "¿En qué año…?", "How many…?": the answer is a number or a date,
 # so a passage without one cannot hold it.
 ASKS_NUMBER = re.compile(
@@ -63,12 +74,7 @@ ASKS_NUMBER = re.compile(
 )
 # A number or a date in a passage: digits, Spanish number words, months, centuries.
 HOLDS_NUMBER = re.compile(
-    r"\d|\b(?:dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|once|doce|trece|catorce|quince"
-    r"|veinte|veinti\w+|treinta|cuarenta|cincuenta|sesenta|setenta|ochenta|noventa|cien|ciento"
-    r"|\w+cientos|\w+cientas|mil|miles|mill[oó]n|millones|bill[oó]n|billones|docenas?|mitad"
-    r"|enero|febrero|marzo|abril|mayo|junio|julio|agosto|se?ptiembre|octubre|noviembre"
-    r"|diciembre|siglos?|d[eé]cadas?)\b",
-    re.IGNORECASE,
+    rf"\d|\b(?:{_NUMBER_WORDS}|{_MONTHS}|siglos?|d[eé]cadas?)\b", re.IGNORECASE
 )
 # "¿Cuánto dinero…?", "¿Cuántos empleados…?", "What percentage…?" ask for an amount, which a year
 # does not give ("hasta 2030" does not say how much Microsoft invested); a passage without one
@@ -78,19 +84,14 @@ HOLDS_NUMBER = re.compile(
 # "how many years…".
 ASKS_QUANTITY = re.compile(
     r"\b(?:cu[aá]nt[oa]s?|how (?:many|much)|porcentajes?|percentages?)\b"
-    r"(?!\s+(?:tiempo|a[nñ]os|meses|semanas|d[ií]as|horas|siglos|d[eé]cadas|time|years|months"
-    r"|weeks|days|hours|centuries|decades)\b)",
+    rf"(?!\s+(?:tiempo|{_TIME_UNITS}|time|years|months|weeks|days|hours|centuries|decades)\b)",
     re.IGNORECASE,
 )
 # An amount in a passage: a number that is not a year, or a Spanish number word, that neither
 # counts time nor dates ("hace seis años", "22 Ene." do not say how much).
 HOLDS_QUANTITY = re.compile(
-    r"(?:(?<!\d)(?!(?:1\d|20)\d\d(?!\d))\d[\d.,]*+|\b(?:dos|tres|cuatro|cinco|seis|siete|ocho"
-    r"|nueve|diez|once|doce|trece|catorce|quince|veinte|veinti\w+|treinta|cuarenta|cincuenta"
-    r"|sesenta|setenta|ochenta|noventa|cien|ciento|\w+cientos|\w+cientas|mil|miles|mill[oó]n"
-    r"|millones|bill[oó]n|billones|docenas?|mitad|tercio|cuarto)\b)"
-    r"(?!\s+(?:de\s+)?(?:a[nñ]os|meses|semanas|d[ií]as|horas|siglos|d[eé]cadas|enero|febrero"
-    r"|marzo|abril|mayo|junio|julio|agosto|se?ptiembre|octubre|noviembre|diciembre"
+    rf"(?:(?<!\d)(?!{_YEAR}(?!\d))\d[\d.,]*+|\b(?:{_NUMBER_WORDS}|tercio|cuarto)\b)"
+    rf"(?!\s+(?:de\s+)?(?:{_TIME_UNITS}|{_MONTHS}"
     r"|ene|feb|mar|abr|may|jun|jul|ago|sept?|oct|nov|dic)\b)",
     re.IGNORECASE,
 )
@@ -100,11 +101,7 @@ ASKS_DATE = re.compile(
     r"|century|decade))\b",
     re.IGNORECASE,
 )
-HOLDS_DATE = re.compile(
-    r"\b(?:(?:1\d|20)\d\d|enero|febrero|marzo|abril|mayo|junio|julio|agosto|se?ptiembre"
-    r"|octubre|noviembre|diciembre|siglos?|d[eé]cadas?)\b",
-    re.IGNORECASE,
-)
+HOLDS_DATE = re.compile(rf"\b(?:{_YEAR}|{_MONTHS}|siglos?|d[eé]cadas?)\b", re.IGNORECASE)
 # Passages scoring below this share of the best one are not worth quoting...
 MIN_RELATIVE_SCORE = 0.25
 # ...and passages holding less than this share of the question are off the point.
