@@ -89,11 +89,11 @@ def measure(
         candidates = engine.decider.rerank_features(groups, ranked, question) if ranked else None
         right = [holds(engine, q, r.passage) for r in ranked[:RERANK_CANDIDATES]]
         ranked = engine.decider.rerank(groups, ranked, question)
-        quoted = engine.decider.amount_first(question, ranked)  # as Engine.ask quotes
-        hit = bool(ranked) and holds(engine, q, quoted[0].passage)
+        at = engine.decider.amount_at(question, ranked)  # quoted first, as Engine.ask quotes
+        hit = bool(ranked) and holds(engine, q, ranked[at or 0].passage)
         # Declined whatever the model says: no passage shares a word, or none gives the amount
-        # asked for (Decider.lacks_amount); those rows are not fitted.
-        usable = ranked and not engine.decider.lacks_amount(question, ranked)
+        # asked for (Decider.amount_at); those rows are not fitted.
+        usable = ranked and at is not None
         x = engine.decider.features(groups, ranked, question).vector() if usable else None
         rows.append(
             Row(

@@ -298,13 +298,12 @@ class Engine:
                 return self.ask(question, lang=lang, k=k, offset=offset)
             candidates = tuple(self._quote(r, matched) for r in ranked[:k])
             return self._not_covered(question, lang, groups, decision, candidates, ranked)
-        first = ranked[0]
-        best = first.score
-        # "¿Cuánto…?": the passage that gives the amount is quoted first (the decision checked
-        # there is one near the best).
-        ranked = self.decider.amount_first(question, ranked)
+        best = ranked[0].score
         # The best passage is quoted whatever its coverage: the decision vouched for it.
-        relevant = ranked[:1] + [r for r in ranked[1:] if r is first or worth_quoting(r, best)]
+        relevant = ranked[:1] + [r for r in ranked[1:] if worth_quoting(r, best)]
+        if decision.quote_first:  # "¿Cuánto…?": the passage that gives the amount goes first
+            amount = ranked[decision.quote_first]
+            relevant = [amount, *(r for r in relevant if r is not amount)]
         # Time enters at the quote stage only: newer reports first, disagreements kept in view.
         if self._dated:
             latest = dated.is_latest_question(question)

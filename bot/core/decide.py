@@ -164,6 +164,7 @@ class Decision:
     reason: str
     features: Features | None = None
     no_amount: bool = False  # declined: it asks how much or how many and no passage says
+    quote_first: int = 0  # the candidate to quote first: the one that gives the amount asked
 
 
 def load_model(path: Path = MODEL_PATH) -> DecisionModel:
@@ -219,34 +220,28 @@ class Decider:
         if not ranked:
             return Decision(False, 0.0, "no passage holds any word of the question")
         feats = self.features(groups, ranked, question)
-        if self.lacks_amount(question, ranked):
+        at = self.amount_at(question, ranked)
+        if at is None:
             return Decision(False, 0.0, LACKS_AMOUNT, feats, no_amount=True)
         confidence = self.model.confidence(feats)
         if confidence >= self.threshold:
-            return Decision(True, round(confidence, 4), "confident", feats)
+            return Decision(True, round(confidence, 4), "confident", feats, quote_first=at)
         return Decision(False, round(confidence, 4), self._why(feats), feats)
 
     def lacks_amount(self, question: str, ranked: list[Ranked]) -> bool:
         """Tell whether the question asks how much or how many and no passage near the best
         gives an amount (a number that is not a year, a date or a duration): the knowledge does
         not give it, however well the words match."""
-        return (
-            bool(ranked)
-            and ASKS_QUANTITY.search(question) is not None
-            and (self._amount_at(ranked) is None)
-        )
+        return self.amount_at(question, ranked) is None
 
-    def amount_first(self, question: str, ranked: list[Ranked]) -> list[Ranked]:
-        """Put first the candidate that gives the amount a question asks, when the best does
-        not (a headline matches the words, its body gives the figure)."""
+    def amount_at(self, question: str, ranked: list[Ranked]) -> int | None:
+        """Return the rank of the candidate to quote first: 0 (the best) unless the question
+        asks how much or how many and the best gives no amount; then the first candidate that
+        gives one, among the first few and the passages of the best one's document that an
+        answer quotes (a headline matches the words, its body gives the figure); None when
+        none does."""
         if not ranked or not ASKS_QUANTITY.search(question):
-            return ranked
-        i = self._amount_at(ranked)
-        return ranked if not i else [ranked[i], *ranked[:i], *ranked[i + 1 :]]
-
-    def _amount_at(self, ranked: list[Ranked]) -> int | None:
-        """Return the rank of the first candidate giving an amount, among the first few and the
-        passages of the best one's document that an answer quotes (None: none does)."""
+            return 0
         home = self.document_span(ranked[0].passage)
         best = ranked[0].score
         for i, r in enumerate(ranked):
