@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -264,7 +265,7 @@ class Decider:
         if len(ranked) < 2 or not weights:
             return ranked
         top = ranked[:RERANK_CANDIDATES]
-        cheap = self.rerank_features(groups, ranked, question, sentences=False)
+        cheap = self.rerank_features(groups, ranked, question, reads=False)
         reads = [RERANK_NAMES.index(name) for name in RERANK_READS]
         lift = sum(max(0.0, weights[at]) for at in reads)  # the most reading can add
         scores = [sum(w * x for w, x in zip(weights, v, strict=True)) for v in cheap]
@@ -285,24 +286,31 @@ class Decider:
         ranked: list[Ranked],
         question: str = "",
         *,
-        sentences: bool = True,
+        reads: bool = True,
     ) -> list[list[float]]:
         """Return RERANK_NAMES of each of the first RERANK_CANDIDATES (RERANK_READS 0 unless
-        `sentences`: they read the passage's words)."""
+        `reads`: they read the passage's words)."""
         best = ranked[0].score
         date = ASKS_DATE.search(question) is not None
         amount = ASKS_QUANTITY.search(question) is not None
-        return [
-            [
-                math.log(max(r.score, 1e-12) / best) if best > 0 else 0.0,
-                r.coverage,
-                self._passage_sentence_coverage(groups, r.passage) if sentences else 0.0,
-                self._document_share(ranked, r.passage),
-                self._wrong_type(r.passage, date, amount),
-                self._close_pairs(groups, r.passage) if sentences else 0.0,
-            ]
-            for r in ranked[:RERANK_CANDIDATES]
-        ]
+        unread = (0.0,) * len(RERANK_READS)
+        out = []
+        for r in ranked[:RERANK_CANDIDATES]:
+            values = {
+                "score_ratio": math.log(max(r.score, 1e-12) / best) if best > 0 else 0.0,
+                "coverage": r.coverage,
+                "document_share": self._document_share(ranked, r.passage),
+                "wrong_type": self._wrong_type(r.passage, date, amount),
+                **dict(
+                    zip(
+                        RERANK_READS,
+                        self._reads(groups, r.passage) if reads else unread,
+                        strict=True,
+                    )
+                ),
+            }
+            out.append([values[name] for name in RERANK_NAMES])
+        return out
 
     def _reads(self, groups: list[QueryGroup], passage: int) -> tuple[float, float]:
         """Return RERANK_READS of a passage."""
@@ -324,12 +332,9 @@ class Decider:
                 if w > SYNONYM_WEIGHT and all(t in at for t in unit):
                     found.update(at[unit[0]])
             spots.append(sorted(found))
-        close = sum(
-            1
-            for a, b in itertools.pairwise(spots)
-            if a and b and any(abs(x - y) <= CLOSE_WORDS for x in a for y in b)
+        return _neighbour_share(
+            spots, lambda a, b: any(abs(x - y) <= CLOSE_WORDS for x in a for y in b)
         )
-        return close / (len(groups) - 1)
 
     def _positions_uncached(self, passage: int) -> dict[str, list[int]]:
         """Return where each term of a passage stands (content words counted); cached per
@@ -466,8 +471,7 @@ class Decider:
         spots = [
             functools.reduce(operator.or_, (where.get(t, 0) for t in g.terms), 0) for g in groups
         ]
-        close = sum(1 for a, b in itertools.pairwise(spots) if a & b)
-        return close / (len(groups) - 1)
+        return _neighbour_share(spots, lambda a, b: bool(a & b))
 
     def _why(self, f: Features) -> str:
         """Name the weakest evidence, in words an admin can act on."""
@@ -493,6 +497,13 @@ def score_spread(ranked: list[Ranked]) -> float:
         return 0.0
     mean = sum(scores) / len(scores)
     return math.sqrt(sum((x - mean) ** 2 for x in scores) / len(scores)) / scores[0]
+
+
+def _neighbour_share(spots: Sequence[Any], near: Callable[[Any, Any], bool]) -> float:
+    """Return the share of neighbouring question words (their places in a passage: `spots`)
+    that are `near` each other; a word found nowhere is near nothing."""
+    close = sum(1 for a, b in itertools.pairwise(spots) if a and b and near(a, b))
+    return close / (len(spots) - 1)
 
 
 def _weight(unit_weight: tuple[tuple[str, ...], float]) -> float:
