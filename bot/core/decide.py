@@ -164,8 +164,14 @@ class Decision:
     confidence: float
     reason: str
     features: Features | None = None
-    no_amount: bool = False  # declined: it asks how much or how many and no passage says
-    quote_first: int = 0  # the candidate to quote first: the one that gives the amount asked
+    # The candidate to quote first (the one that gives the amount asked); None: it asks how
+    # much or how many and no passage near the best says.
+    quote_first: int | None = 0
+
+    @property
+    def no_amount(self) -> bool:
+        """Tell whether it was declined because the knowledge gives no amount for it."""
+        return self.quote_first is None
 
 
 def load_model(path: Path = MODEL_PATH) -> DecisionModel:
@@ -223,7 +229,7 @@ class Decider:
         feats = self.features(groups, ranked, question)
         at = self.amount_at(question, ranked)
         if at is None:
-            return Decision(False, 0.0, LACKS_AMOUNT, feats, no_amount=True)
+            return Decision(False, 0.0, LACKS_AMOUNT, feats, quote_first=None)
         confidence = self.model.confidence(feats)
         if confidence >= self.threshold:
             return Decision(True, round(confidence, 4), "confident", feats, quote_first=at)

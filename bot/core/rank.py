@@ -150,8 +150,7 @@ def _lists(
         bound, sizes, found = 0.0, [], []
         for u, w in heavy:
             terms = tuple(dict.fromkeys(u))
-            tops = np.asarray([bounds[t][0] for t in terms])
-            counts = np.asarray([bounds[t][1] for t in terms])
+            tops, counts = _bounds_of(bounds, terms)
             if not counts.all():
                 continue  # a term no passage has: the unit holds nothing
             found.append((terms, w))
@@ -161,8 +160,7 @@ def _lists(
         if found:
             lists.append(_List(n, tuple(found), False, bound, sum(sizes), tuple(sizes)))
         if light_terms:
-            tops = np.asarray([bounds[t][0] for t in light_terms])
-            counts = np.asarray([bounds[t][1] for t in light_terms])
+            tops, counts = _bounds_of(bounds, light_terms)
             there = counts > 0
             if there.any():
                 units = tuple(
@@ -174,6 +172,13 @@ def _lists(
                 sizes = tuple(counts[there].tolist())
                 lists.append(_List(n, units, True, bound, sum(sizes), sizes))
     return lists, family
+
+
+def _bounds_of(
+    bounds: dict[str, tuple[float, int]], terms: tuple[str, ...] | list[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the terms' bounds and posting counts, as arrays (from _lists' one look-up)."""
+    return np.asarray([bounds[t][0] for t in terms]), np.asarray([bounds[t][1] for t in terms])
 
 
 def _final(score: np.ndarray | float, share: np.ndarray | float) -> np.ndarray | float:
