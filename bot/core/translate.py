@@ -16,7 +16,7 @@ import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from bot.core.text import words
 
@@ -42,6 +42,16 @@ _UNSAFE = re.compile(r"[^\w\s.,;:?!¿¡'\"()-]|_")
 _ESCAPED_MARK = re.compile(r"\\(?=[*@#])")
 # Stream-format symbols or control characters in an answer: the pipeline lost its place.
 _GARBAGE = re.compile(r"[\^$<>{}\[\]\\]|[\x00-\x08\x0b-\x1f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")
+# Apertium's dictionaries, as its pipeline names them: the English analyser (word -> lemmas and
+# tags) and the bilingual dictionary (English lemma -> every Spanish translation).
+_ANALYSER = re.compile(r"lt-proc\s+'?([^'\s|]+\.automorf\.bin)")
+_BILINGUAL = re.compile(r"lt-proc\s+-b\s+'?([^'\s|]+\.autobil\.bin)")
+# A lexical unit of Apertium's stream format ("^light/light<n><sg>/light<adj>$"), and its tags.
+_UNIT = re.compile(r"\^((?:[^$\\]|\\.)*)\$")
+_TAGS = re.compile(r"<[^>]*>")
+# English words whose translations are kept between questions (then the store starts over).
+SENSES_KEPT = 20_000
 
 
 class Translator(Protocol):
@@ -49,6 +59,15 @@ class Translator(Protocol):
 
     def translate(self, texts: Sequence[str]) -> list[str] | None:
         """Return one translation per text, or None when translation failed."""
+        ...
+
+
+@runtime_checkable
+class SenseSource(Protocol):
+    """Knows every translation of an English word, not only the one a translation chose."""
+
+    def senses(self, words: Sequence[str]) -> dict[str, tuple[str, ...]] | None:
+        """Return each word's Spanish translations (lemmas; () when none), or None on failure."""
         ...
 
 
@@ -63,10 +82,17 @@ class ProcessTranslator:
     meanwhile fall back to the glossary (without killing it) until WARMUP_TIMEOUT has passed.
     """
 
-    def __init__(self, command: Sequence[str], timeout: float = DEFAULT_TIMEOUT) -> None:
-        """Prepare a null-flush command line; the process starts on first use (or warm_up)."""
+    def __init__(
+        self, command: Sequence[str], timeout: float = DEFAULT_TIMEOUT, *, raw: bool = False
+    ) -> None:
+        """Prepare a null-flush command line; the process starts on first use (or warm_up).
+
+        `raw`: texts go and come back as they are, in Apertium's stream format (a dictionary
+        lookup), not as sentences to clean and translations to check.
+        """
         self.command = tuple(command)
         self.timeout = timeout
+        self.raw = raw
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
         self._buf = b""  # output read but not yet used
@@ -185,7 +211,10 @@ class ProcessTranslator:
     def _send(self, texts: Sequence[str]) -> list[str]:
         proc = self._proc
         assert proc is not None and proc.stdin is not None
-        clean = [" ".join(_UNSAFE.sub(" ", t).split()) for t in texts]
+        if self.raw:
+            clean = [t.replace("\0", " ") for t in texts]
+        else:
+            clean = [" ".join(_UNSAFE.sub(" ", t).split()) for t in texts]
         try:
             proc.stdin.write(b"".join(t.encode("utf-8") + b"\n\0" for t in clean))
             proc.stdin.flush()
@@ -217,16 +246,114 @@ class ProcessTranslator:
             raise TranslatorFault("more output than texts")
         self._buf, self._owed, self._loading_until = b"", 0, 0.0
         try:
-            out = [
-                _ESCAPED_MARK.sub("", a.decode("utf-8")).strip()
-                for a in answers[need - len(clean) :]
-            ]
+            out = [a.decode("utf-8").strip() for a in answers[need - len(clean) :]]
         except UnicodeDecodeError as exc:
             raise TranslatorFault("output is not UTF-8") from exc
-        for source, text in zip(clean, out, strict=True):
-            if _GARBAGE.search(text) or len(text) > 3 * len(source) + 40:
-                raise TranslatorFault(f"unexpected output {text[:60]!r}")
+        if self.raw:  # a word's analyses are longer than the word, never 50 times longer
+            bad = [
+                t
+                for s, t in zip(clean, out, strict=True)
+                if _CONTROL.search(t) or len(t) > 50 * len(s) + 200
+            ]
+        else:
+            out = [_ESCAPED_MARK.sub("", t) for t in out]
+            bad = [
+                t
+                for s, t in zip(clean, out, strict=True)
+                if _GARBAGE.search(t) or len(t) > 3 * len(s) + 40
+            ]
+        if bad:
+            raise TranslatorFault(f"unexpected output {bad[0][:60]!r}")
         return out
+
+
+class ApertiumTranslator(ProcessTranslator):
+    """Apertium's eng-spa pipeline, and each English word's translations in its dictionary.
+
+    A translation picks one sense of a word ("light": "ligero"); the article may use another
+    ("luz"). Two more null-flush processes look words up: the English analyser (every reading:
+    noun, adjective, verb) and the bilingual dictionary (every Spanish lemma of each reading).
+    """
+
+    def __init__(
+        self,
+        command: Sequence[str],
+        timeout: float,
+        analyser: Path,
+        bilingual: Path,
+    ) -> None:
+        """Prepare the pipeline and the two dictionary processes (started on first use)."""
+        super().__init__(command, timeout)
+        self._analyser = ProcessTranslator(["lt-proc", "-z", str(analyser)], timeout, raw=True)
+        self._bilingual = ProcessTranslator(
+            ["lt-proc", "-z", "-b", str(bilingual)], timeout, raw=True
+        )
+        self._senses: dict[str, tuple[str, ...]] = {}
+
+    def senses(self, words: Sequence[str]) -> dict[str, tuple[str, ...]] | None:
+        """Return the Spanish lemmas of each English word (letters only); None on failure."""
+        asked = [w for w in dict.fromkeys(words) if w.isalpha()]
+        new = [w for w in asked if w not in self._senses]
+        if new:
+            found = self._look_up(new)
+            if found is None:
+                return None
+            if len(self._senses) + len(found) > SENSES_KEPT:
+                self._senses = {}
+            self._senses.update(found)
+        return {w: self._senses.get(w, ()) for w in asked}
+
+    def _look_up(self, words: list[str]) -> dict[str, tuple[str, ...]] | None:
+        analysed = self._analyser.translate(words)
+        if analysed is None:
+            return None
+        readings = [_readings(a) for a in analysed]
+        asked = [i for i, r in enumerate(readings) if r]
+        found: dict[str, tuple[str, ...]] = dict.fromkeys(words, ())
+        if not asked:
+            return found
+        texts = [" ".join(f"^{r}$" for r in readings[i]) for i in asked]
+        translated = self._bilingual.translate(texts)
+        if translated is None:
+            return None
+        for i, text in zip(asked, translated, strict=True):
+            found[words[i]] = _lemmas(text)
+        return found
+
+    def warm_up(self) -> bool:
+        """Start the pipeline and the dictionaries; tell whether the pipeline answered."""
+        self._analyser.warm_up()
+        self._bilingual.warm_up()
+        return super().warm_up()
+
+    def close(self) -> None:
+        """Stop the pipeline and the dictionaries for good."""
+        self._analyser.close()
+        self._bilingual.close()
+        super().close()
+
+
+def _readings(analysed: str) -> list[str]:
+    """Return a word's readings in the analyser's answer ("light<n><sg>", "light<adj>"), the
+    parts of a joined reading apart ("can<vaux>+not<adv>"), unknown words left out."""
+    out: list[str] = []
+    for unit in _UNIT.findall(analysed):
+        for reading in unit.split("/")[1:]:
+            if reading and not reading.startswith("*") and "#" not in reading:
+                out.extend(r for r in reading.split("+") if r)
+    return out
+
+
+def _lemmas(translated: str) -> tuple[str, ...]:
+    """Return the Spanish lemmas of the bilingual dictionary's answer, each once, in order."""
+    out: list[str] = []
+    for unit in _UNIT.findall(translated):
+        for target in unit.split("/")[1:]:
+            if target and not target.startswith("@"):
+                lemma = " ".join(_TAGS.sub("", target).replace("#", " ").split())
+                if any(c.isalpha() for c in lemma):
+                    out.append(lemma)
+    return tuple(dict.fromkeys(out))
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:
@@ -287,7 +414,12 @@ def open_translation(
         argv, name = ["bash", "-c", pipeline, "apertium", "-g", ""], f"Apertium {MODE}"
     else:
         return Translation(None, f"Apertium not found; to add it: {INSTALL_HINT}")
-    translator = ProcessTranslator(argv, timeout)
+    dictionaries = None if command else apertium_dictionaries()
+    translator = (
+        ApertiumTranslator(argv, timeout, *dictionaries)
+        if dictionaries is not None
+        else ProcessTranslator(argv, timeout)
+    )
     if warm and not translator.warm_up():
         translator.close()
         return Translation(None, f"{name} does not answer; for Apertium: {INSTALL_HINT}")
@@ -308,6 +440,22 @@ def apertium_pipeline(mode: str = MODE) -> str | None:
         return None
     pipeline = done.stdout.strip()
     return pipeline if done.returncode == 0 and pipeline else None
+
+
+def apertium_dictionaries(mode: str = MODE) -> tuple[Path, Path] | None:
+    """Return the English analyser and the bilingual dictionary an installed mode uses."""
+    found = [d / f"{mode}.mode" for d in MODES_DIRS if (d / f"{mode}.mode").is_file()]
+    if shutil.which("lt-proc") is None or not found:
+        return None
+    try:
+        text = found[0].read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    analyser, bilingual = _ANALYSER.search(text), _BILINGUAL.search(text)
+    if analyser is None or bilingual is None:
+        return None
+    paths = Path(analyser.group(1)), Path(bilingual.group(1))
+    return paths if all(p.is_file() for p in paths) else None
 
 
 def spanish_words(text: str) -> list[str]:

@@ -344,3 +344,75 @@ def test_a_translated_word_is_not_corrected_to_an_english_glossary_entry(
         terms = {t for g in engine.analyzer.analyze(question) for t in g.terms}
     assert not answer.answered
     assert "inversor" not in terms
+
+
+LIGHT_BODY = (
+    "Las plantas producen oxígeno en presencia de luz solar, mediante la fotosíntesis.\n\n"
+    "El helio es un gas ligero que se usa para llenar globos de fiesta."
+)
+LIGHT_QUESTION = "What process produces oxygen in the presence of light?"
+
+
+class _LightAsLigero:
+    """A translation that picks the wrong sense of "light" (Apertium's "ligero"), and a
+    dictionary that knows the others (None: the dictionary fails)."""
+
+    def __init__(self, senses: dict[str, tuple[str, ...]] | None) -> None:
+        self.known = senses
+        self.asked: list[list[str]] = []
+
+    def translate(self, texts: list[str]) -> list[str]:
+        return ["Qué proceso produce oxígeno en presencia de ligero?" for _ in texts]
+
+    def senses(self, words: list[str]) -> dict[str, tuple[str, ...]] | None:
+        self.asked.append(list(words))
+        if self.known is None:
+            return None
+        return {w: self.known.get(w, ()) for w in words}
+
+
+@pytest.fixture
+def light_folder(tmp_path: Path, make_knowledge, make_doc) -> Path:
+    return make_knowledge(tmp_path, {"a.md": make_doc(title="Plantas", body=LIGHT_BODY)})
+
+
+def test_the_other_senses_of_a_translated_word_find_the_passage(light_folder: Path) -> None:
+    dictionary = _LightAsLigero({"light": ("luz", "ligero", "claro"), "process": ("proceso",)})
+    answer = Engine.load(light_folder, translator=dictionary).ask(LIGHT_QUESTION, lang="en")
+    # "ligero" alone points at the helium passage; "light" also means "luz".
+    assert answer.answered and "luz solar" in answer.passages[0].text
+    # The dictionary is asked for the question's content words, not its function words.
+    assert dictionary.asked and {"light", "process"} <= set(dictionary.asked[0])
+    assert not {"what", "the", "in", "of"} & set(dictionary.asked[0])
+    groups = Engine.load(light_folder, translator=dictionary).analyze(LIGHT_QUESTION)
+    ligero = next(g for g in groups if g.surface == "ligero")
+    assert ("luz",) in ligero.units and ("clar",) not in ligero.units  # the article has no "claro"
+    assert ligero.unit_weights[ligero.units.index(("luz",))] < max(ligero.unit_weights)
+
+
+def test_a_failing_dictionary_leaves_the_translation_as_it_is(light_folder: Path) -> None:
+    class TranslationOnly:
+        def translate(self, texts: list[str]) -> list[str]:
+            return _LightAsLigero(None).translate(texts)
+
+    failing = Engine.load(light_folder, translator=_LightAsLigero(None))
+    plain = Engine.load(light_folder, translator=TranslationOnly())
+    assert all(("luz",) not in g.units for g in failing.analyze(LIGHT_QUESTION))
+    # No error, no lost answer: exactly what the translation alone answers.
+    assert (
+        failing.ask(LIGHT_QUESTION, lang="en").to_dict()
+        == plain.ask(LIGHT_QUESTION, lang="en").to_dict()
+    )
+
+
+def test_a_dictionary_that_cannot_start_gives_no_senses(fake_dir: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "missing.bin"
+    translator = translate.ApertiumTranslator(
+        [sys.executable, str(fake_dir / "translator.py")], 2.0, missing, missing
+    )
+    try:
+        assert translator.senses(["light"]) is None
+        # The translation itself still works.
+        assert translator.translate([QUESTION]) == [TRANSLATED]
+    finally:
+        translator.close()

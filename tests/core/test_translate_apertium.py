@@ -91,3 +91,11 @@ def test_english_eval_set_with_and_without_apertium(
     assert with_apertium.hit1 >= 41  # README: 42/50
     # Of 10 out-of-scope; "who founded openai" is answered with the investor passage.
     assert with_apertium.abstained >= 9
+
+
+def test_apertium_knows_every_sense_of_a_word(apertium: ProcessTranslator) -> None:
+    senses = apertium.senses(["light", "founded", "xyzzy"])  # type: ignore[attr-defined]
+    assert senses is not None
+    assert {"luz", "ligero"} <= set(senses["light"])  # noun and adjective
+    assert "fundar" in senses["founded"]  # the lemma of an inflected form
+    assert senses["xyzzy"] == ()
