@@ -244,10 +244,15 @@ class QuestionAnalyzer:
             weights = tuple(w * TRANSLATION_WEIGHT for w in g.unit_weights)
             extra.append(replace(g, unit_weights=weights))
             taken.update(_main_terms(g))
-        # One for one: translated words the article has first, then English words the article
-        # holds as written, then unknown translated words, then words known only through a
-        # synonym (those would answer for a word the article lacks).
-        found = [g for g in extra if _own_word(g)]
+        # Each translated word also stands for the English word's other senses the article has.
+        senses = self._senses(question)
+        extra = self._with_senses(extra, senses)
+        # One for one: translated words the article has first (first those that translate a
+        # replaced English word, by the dictionary: "sustancia química" for "chemical" must not
+        # crowd out "oxígeno"), then English words the article holds as written, then unknown
+        # translated words, then words known only through a synonym (those would answer for a
+        # word the article lacks).
+        found = _aligned_first([g for g in extra if _own_word(g)], dropped, senses)
         said_found = {t for g in found for t in _main_terms(g)}
         written = [
             g
@@ -261,37 +266,33 @@ class QuestionAnalyzer:
         ]
         fill = (found + (written + rest if rest else []))[: len(dropped)]
         # A translated name joins only as a word the article has ("Great Britain": "Bretaña").
-        joined = fill + [g for g in found if g not in fill][:renamed]
-        return kept + self._with_senses(question, joined)
+        return kept + fill + [g for g in found if g not in fill][:renamed]
 
-    def _with_senses(self, question: str, groups: list[QueryGroup]) -> list[QueryGroup]:
-        """Let a translated word stand for the English word's other translations too.
+    def _with_senses(
+        self, groups: list[QueryGroup], senses: dict[str, list[tuple[str, ...]]]
+    ) -> list[QueryGroup]:
+        """Let each translated word stand for the English word's other translations too.
 
         Apertium's dictionary knows every sense ("light": luz, ligero, claro, encender); its
         translation picks one ("ligero") and the article may use another ("luz"). The others
-        the article has join the word that is one of them, weighed as glossary synonyms (on
-        the squad-es English proxy: 248 -> 258 of 452 answered and right, 374 -> 370 of 393
-        declined; the bundled English set unchanged).
+        the article has join the word that is one of them, weighed as glossary synonyms, or as
+        the word itself where the article lacks the one the translation picked ("oil": "óleo",
+        the article says "petróleo"). On the squad-es English proxy: 248 -> 266 of 452
+        answered and right, 374 -> 370 of 393 declined (as synonyms everywhere: 261); the
+        bundled English set unchanged, without its glossary 28 -> 31 of 50.
         """
-        source = self.translator
-        if not isinstance(source, SenseSource):
+        if not senses:
             return groups
-        asked = [t for t in dict.fromkeys(words(question)) if t not in self._en_stop]
-        found = source.senses(asked) if asked else None
-        if not found:
-            return groups
-        readings = [
-            [u for u in (tuple(self.es.terms(lemma)) for lemma in lemmas) if u]
-            for lemmas in found.values()
-        ]
         vocab = self.index.vocab
         out = []
         for g in groups:
             best = max(g.unit_weights, default=0.0)
             own = {u for u, w in zip(g.units, g.unit_weights, strict=True) if w >= best}
+            said = tuple(self.es.terms(g.surface))
+            own.add(said)
             have = set(g.units)
             more = []
-            for units in readings:
+            for units in senses.values():
                 if own.isdisjoint(units):
                     continue  # another English word's translations
                 for u in units:
@@ -299,7 +300,8 @@ class QuestionAnalyzer:
                         more.append(u)
                         have.add(u)
             if more:
-                weight = ALTERNATIVE_WEIGHT * TRANSLATION_WEIGHT
+                absent = not said or not all(t in vocab for t in said)
+                weight = TRANSLATION_WEIGHT * (1.0 if absent else ALTERNATIVE_WEIGHT)
                 g = replace(
                     g,
                     units=g.units + tuple(more),
@@ -308,6 +310,21 @@ class QuestionAnalyzer:
                 )
             out.append(g)
         return out
+
+    def _senses(self, question: str) -> dict[str, list[tuple[str, ...]]]:
+        """Return the index units of every translation Apertium's dictionary knows for each
+        English content word of the question ({} without a dictionary or when it fails)."""
+        source = self.translator
+        if not isinstance(source, SenseSource):
+            return {}
+        asked = [t for t in dict.fromkeys(words(question)) if t not in self._en_stop]
+        found = source.senses(asked) if asked else None
+        if not found:
+            return {}
+        return {
+            w: [u for u in (tuple(self.es.terms(lemma)) for lemma in lemmas) if u]
+            for w, lemmas in found.items()
+        }
 
     def _synonyms(self, tokens: list[str]) -> list[str]:
         out: list[str] = []
@@ -463,6 +480,24 @@ def _distinct(groups: list[QueryGroup], glossed: set[int]) -> list[QueryGroup]:
             g = replace(g, units=tuple(u for u, _ in keep), unit_weights=tuple(w for _, w in keep))
         out.append(g)
     return out
+
+
+def _aligned_first(
+    found: list[QueryGroup],
+    replaced: list[QueryGroup],
+    senses: dict[str, list[tuple[str, ...]]],
+) -> list[QueryGroup]:
+    """Put first, in the order of the English words they replace, the translated words the
+    dictionary gives for one of them (one each), then the others."""
+    aligned: list[QueryGroup] = []
+    for g in replaced:
+        terms = {t for w in g.surface.split() for u in senses.get(w, ()) for t in u}
+        match = next(
+            (f for f in found if f not in aligned and terms.intersection(_main_terms(f))), None
+        )
+        if match is not None:
+            aligned.append(match)
+    return aligned + [f for f in found if f not in aligned]
 
 
 def _main_terms(group: QueryGroup) -> set[str]:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.core import translate
+from bot.core.analyze import TRANSLATION_WEIGHT
 from bot.core.answer import Engine
 from bot.core.evaluate import load_cases
 from bot.core.translate import ProcessTranslator, open_translation, spanish_words
@@ -416,3 +417,65 @@ def test_a_dictionary_that_cannot_start_gives_no_senses(fake_dir: Path, tmp_path
         assert translator.translate([QUESTION]) == [TRANSLATED]
     finally:
         translator.close()
+
+
+class _Dictionary:
+    """A translator with a fixed translation and a fixed dictionary of senses."""
+
+    def __init__(self, translation: str, senses: dict[str, tuple[str, ...]]) -> None:
+        self.translation = translation
+        self.known = senses
+
+    def translate(self, texts: list[str]) -> list[str]:
+        return [self.translation for _ in texts]
+
+    def senses(self, words: list[str]) -> dict[str, tuple[str, ...]]:
+        return {w: self.known.get(w, ()) for w in words}
+
+
+def test_a_sense_stands_in_fully_for_a_translation_the_article_lacks(
+    tmp_path: Path, make_knowledge, make_doc
+) -> None:
+    body = (
+        "El precio del petróleo se cuadruplicó durante el embargo de 1973.\n\n"
+        "El precio de los cuadros al óleo subió en las subastas de París."
+    )
+    folder = make_knowledge(tmp_path, {"a.md": make_doc(title="Crisis", body=body)})
+    dictionary = _Dictionary(
+        "Qué pasó con el precio del crudo?",  # "crudo": a sense the article never uses
+        {"oil": ("crudo", "aceite", "petróleo"), "price": ("precio",)},
+    )
+    engine = Engine.load(folder, translator=dictionary)
+    question = "What happened to the price of oil?"
+    crudo = next(g for g in engine.analyze(question) if g.surface == "crudo")
+    # The article has "petróleo", not "crudo": the dictionary's sense weighs as the word.
+    assert crudo.unit_weights[crudo.units.index(("petrole",))] == TRANSLATION_WEIGHT
+    answer = engine.ask(question, lang="en")
+    assert answer.answered and "petróleo" in answer.passages[0].text
+
+
+def test_the_translations_of_the_replaced_words_are_kept_first(
+    tmp_path: Path, make_knowledge, make_doc
+) -> None:
+    body = (
+        "Priestley utilizó óxido de mercurio en sus experimentos sobre el oxígeno.\n\n"
+        "Una sustancia química puede reaccionar con el agua."
+    )
+    folder = make_knowledge(tmp_path, {"a.md": make_doc(title="Química", body=body)})
+    dictionary = _Dictionary(
+        # Two words for "chemical": one for one, they would leave "oxígeno" out.
+        "Qué sustancia química utilizó Priestley en sus experimentos encima oxígeno?",
+        {
+            "chemical": ("químico", "sustancia química"),
+            "used": ("utilizar",),
+            "experiments": ("experimento",),
+            "oxygen": ("oxígeno",),
+        },
+    )
+    engine = Engine.load(folder, translator=dictionary)
+    question = "What chemical used Priestley in his experiments on oxygen?"
+    surfaces = [g.surface for g in engine.analyze(question)]
+    assert "oxigeno" in surfaces and "experimentos" in surfaces
+    assert len(surfaces) == 5  # priestley + one word for each of the four English words
+    answer = engine.ask(question, lang="en")
+    assert answer.answered and "óxido de mercurio" in answer.passages[0].text
