@@ -221,11 +221,13 @@ class QuestionAnalyzer:
         said = set(spanish_words(out[0]))
         kept, dropped = [], []
         renamed = 0  # names Apertium translated: their translation may join too
+        typed_names: list[QueryGroup] = []
         for g in groups:
             spelled = g.loose and not said.issuperset(g.surface.split())
             if g.surface in names and spelled and _own_word(g):
                 kept.append(g)  # names stay as typed: Apertium makes "Trump" "Triunfo"
                 renamed += 1
+                typed_names.append(g)
             elif not g.known and said.issuperset(g.surface.split()):
                 kept.append(g)  # Apertium does not know it either ("Google", "citoquina")
             elif (g.known and not spelled) or g.meta or self.framing(g.surface):
@@ -266,7 +268,17 @@ class QuestionAnalyzer:
         ]
         fill = (found + (written + rest if rest else []))[: len(dropped)]
         # A translated name joins only as a word the article has ("Great Britain": "Bretaña").
-        return kept + fill + [g for g in found if g not in fill][:renamed]
+        joined = fill + [g for g in found if g not in fill][:renamed]
+        # A name kept as typed and its translation are one word: the translation the
+        # dictionary gives for it ("France": "Francia") joins it as another form, weighed as
+        # a glossary synonym, instead of asking for a second word.
+        for name in typed_names:
+            terms = {t for w in name.surface.split() for u in senses.get(w, ()) for t in u}
+            same = next((g for g in joined if terms.intersection(_main_terms(g))), None)
+            if same is not None:
+                joined.remove(same)
+                kept[kept.index(name)] = _with_forms(name, same)
+        return kept + joined
 
     def _with_senses(
         self, groups: list[QueryGroup], senses: dict[str, list[tuple[str, ...]]]
@@ -480,6 +492,18 @@ def _distinct(groups: list[QueryGroup], glossed: set[int]) -> list[QueryGroup]:
             g = replace(g, units=tuple(u for u, _ in keep), unit_weights=tuple(w for _, w in keep))
         out.append(g)
     return out
+
+
+def _with_forms(group: QueryGroup, other: QueryGroup) -> QueryGroup:
+    """Return a group that also holds another group's forms, weighed as glossary synonyms."""
+    more = [
+        (u, w) for u, w in zip(other.units, other.unit_weights, strict=True) if u not in group.units
+    ]
+    return replace(
+        group,
+        units=group.units + tuple(u for u, _ in more),
+        unit_weights=group.unit_weights + tuple(w * ALTERNATIVE_WEIGHT for _, w in more),
+    )
 
 
 def _aligned_first(

@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from bot.core.errors import KnowledgeError
-from bot.core.knowledge import compose_bounded, read_regular
+from bot.core.knowledge import SAFE_LOADER, compose_bounded, read_regular
 from bot.core.text import Analyzer, words
 from bot.core.typos import TypoMatcher
 
@@ -118,7 +118,7 @@ def load_glossary(path: Path, es: Analyzer, en: Analyzer) -> Glossary:
 @lru_cache(maxsize=1)
 def question_words() -> tuple[dict[str, tuple[str, ...]], tuple[str, ...]]:
     """Return the framing words ("es", "en") and the kept Spanish words of every folder."""
-    data = yaml.safe_load(QUESTION_WORDS_PATH.read_text(encoding="utf-8"))
+    data = yaml.load(QUESTION_WORDS_PATH.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     framing = {
         lang: tuple(w for item in data["framing"][lang] for w in words(str(item)))
         for lang in ("es", "en")

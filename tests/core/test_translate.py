@@ -479,3 +479,24 @@ def test_the_translations_of_the_replaced_words_are_kept_first(
     assert len(surfaces) == 5  # priestley + one word for each of the four English words
     answer = engine.ask(question, lang="en")
     assert answer.answered and "óxido de mercurio" in answer.passages[0].text
+
+
+def test_a_name_and_its_translation_count_as_one_word(
+    tmp_path: Path, make_knowledge, make_doc
+) -> None:
+    body = (
+        "París es la capital de Francia desde hace siglos.\n\n"
+        "La aerolínea Air France vuela a Madrid cada día."  # "France" as written, by accident
+    )
+    folder = make_knowledge(tmp_path, {"a.md": make_doc(title="Francia", body=body)})
+    dictionary = _Dictionary(
+        "Qué es la capital de Francia?", {"france": ("Francia",), "capital": ("capital",)}
+    )
+    engine = Engine.load(folder, translator=dictionary)
+    question = "What is the capital of France?"
+    groups = engine.analyze(question)
+    france = next(g for g in groups if g.surface == "france")
+    # One word with two forms, not two words the passage must both hold.
+    assert any("franci" in u for u in france.units) and "francia" not in [g.surface for g in groups]
+    answer = engine.ask(question, lang="en")
+    assert answer.answered and "capital de Francia" in answer.passages[0].text
