@@ -329,13 +329,27 @@ class QuestionAnalyzer:
         source = self.translator
         if not isinstance(source, SenseSource):
             return {}
-        asked = [t for t in dict.fromkeys(words(question)) if t not in self._en_stop]
+        # Each word as typed, and capitalized: the dictionary knows names by their capital
+        # ("france" finds nothing, "France" finds "Francia").
+        forms: dict[str, list[str]] = {}
+        for start, end, word in word_spans(question):
+            if word not in self._en_stop:
+                typed = question[start:end]
+                forms.setdefault(word, []).extend(dict.fromkeys([typed, typed.capitalize()]))
+        asked = [f for fs in forms.values() for f in fs]
         found = source.senses(asked) if asked else None
         if not found:
             return {}
         return {
-            w: [u for u in (tuple(self.es.terms(lemma)) for lemma in lemmas) if u]
-            for w, lemmas in found.items()
+            w: list(
+                dict.fromkeys(
+                    u
+                    for f in fs
+                    for u in (tuple(self.es.terms(lemma)) for lemma in found.get(f, ()))
+                    if u
+                )
+            )
+            for w, fs in forms.items()
         }
 
     def _synonyms(self, tokens: list[str]) -> list[str]:

@@ -430,7 +430,8 @@ class _Dictionary:
         return [self.translation for _ in texts]
 
     def senses(self, words: list[str]) -> dict[str, tuple[str, ...]]:
-        return {w: self.known.get(w, ()) for w in words}
+        # As Apertium: a capitalized word is also the word ("Light"), a name needs its capital.
+        return {w: self.known.get(w, self.known.get(w.lower(), ())) for w in words}
 
 
 def test_a_sense_stands_in_fully_for_a_translation_the_article_lacks(
@@ -490,7 +491,7 @@ def test_a_name_and_its_translation_count_as_one_word(
     )
     folder = make_knowledge(tmp_path, {"a.md": make_doc(title="Francia", body=body)})
     dictionary = _Dictionary(
-        "Qué es la capital de Francia?", {"france": ("Francia",), "capital": ("capital",)}
+        "Qué es la capital de Francia?", {"France": ("Francia",), "capital": ("capital",)}
     )
     engine = Engine.load(folder, translator=dictionary)
     question = "What is the capital of France?"

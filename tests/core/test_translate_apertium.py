@@ -99,3 +99,5 @@ def test_apertium_knows_every_sense_of_a_word(apertium: ProcessTranslator) -> No
     assert {"luz", "ligero"} <= set(senses["light"])  # noun and adjective
     assert "fundar" in senses["founded"]  # the lemma of an inflected form
     assert senses["xyzzy"] == ()
+    names = apertium.senses(["France", "france"])  # type: ignore[attr-defined]
+    assert names is not None and "Francia" in names["France"] and names["france"] == ()
