@@ -83,16 +83,24 @@ class ProcessTranslator:
     """
 
     def __init__(
-        self, command: Sequence[str], timeout: float = DEFAULT_TIMEOUT, *, raw: bool = False
+        self,
+        command: Sequence[str],
+        timeout: float = DEFAULT_TIMEOUT,
+        *,
+        raw: bool = False,
+        quiet: bool = False,
     ) -> None:
         """Prepare a null-flush command line; the process starts on first use (or warm_up).
 
         `raw`: texts go and come back as they are, in Apertium's stream format (a dictionary
-        lookup), not as sentences to clean and translations to check.
+        lookup), not as sentences to clean and translations to check. `quiet`: faults are
+        logged by the caller (`last_fault` says the latest), not here.
         """
         self.command = tuple(command)
         self.timeout = timeout
         self.raw = raw
+        self.quiet = quiet
+        self.last_fault = ""
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
         self._buf = b""  # output read but not yet used
@@ -152,7 +160,7 @@ class ProcessTranslator:
             return None
         if out is None:
             return None  # still loading
-        if not self._healthy:
+        if not self._healthy and not self.quiet:
             log.info("English translation recovered (%s)", self.name)
         self._healthy, self._failures = True, 0
         return out
@@ -190,7 +198,8 @@ class ProcessTranslator:
         """Log the first fault of a run of faults, then restart (or wait before retrying)."""
         self.faults += 1
         self._failures += 1
-        if self._healthy:
+        self.last_fault = f"{self.name}: {reason}"
+        if self._healthy and not self.quiet:
             log.warning(
                 "English translation failed (%s: %s); answering from the glossary until "
                 "the translator works again",
@@ -198,7 +207,7 @@ class ProcessTranslator:
                 reason,
             )
         else:
-            log.debug("English translation still failing: %s", reason)
+            log.debug("still failing: %s", self.last_fault)
         self._healthy = False
         self._stop()
         if restart and self._failures < RESTARTS_BEFORE_PAUSE:
@@ -279,16 +288,17 @@ class ApertiumTranslator(ProcessTranslator):
         self,
         command: Sequence[str],
         timeout: float,
-        analyser: Path,
-        bilingual: Path,
+        analyser: Sequence[str],
+        bilingual: Sequence[str],
     ) -> None:
-        """Prepare the pipeline and the two dictionary processes (started on first use)."""
+        """Prepare the pipeline and the two dictionary processes (null-flush command lines,
+        started on first use). Each lookup may take a quarter of the translation's timeout: a
+        question waits at most 1.5 times TRANSLATOR_TIMEOUT for its translation and senses."""
         super().__init__(command, timeout)
-        self._analyser = ProcessTranslator(["lt-proc", "-z", str(analyser)], timeout, raw=True)
-        self._bilingual = ProcessTranslator(
-            ["lt-proc", "-z", "-b", str(bilingual)], timeout, raw=True
-        )
+        self._analyser = ProcessTranslator(analyser, timeout / 4, raw=True, quiet=True)
+        self._bilingual = ProcessTranslator(bilingual, timeout / 4, raw=True, quiet=True)
         self._senses: dict[str, tuple[str, ...]] = {}
+        self._looking_up = True  # the lookups worked last time (a failure is logged once)
 
     def senses(self, words: Sequence[str]) -> dict[str, tuple[str, ...]] | None:
         """Return the Spanish lemmas of each English word (letters only); None on failure."""
@@ -297,7 +307,17 @@ class ApertiumTranslator(ProcessTranslator):
         if new:
             found = self._look_up(new)
             if found is None:
+                if self._looking_up:
+                    log.warning(
+                        "Apertium's dictionary lookup failed (%s); translations keep the one "
+                        "sense they chose until it works again",
+                        self._analyser.last_fault or self._bilingual.last_fault,
+                    )
+                self._looking_up = False
                 return None
+            if not self._looking_up:
+                log.info("Apertium's dictionary lookup recovered")
+            self._looking_up = True
             if len(self._senses) + len(found) > SENSES_KEPT:
                 self._senses = {}
             self._senses.update(found)
@@ -442,8 +462,9 @@ def apertium_pipeline(mode: str = MODE) -> str | None:
     return pipeline if done.returncode == 0 and pipeline else None
 
 
-def apertium_dictionaries(mode: str = MODE) -> tuple[Path, Path] | None:
-    """Return the English analyser and the bilingual dictionary an installed mode uses."""
+def apertium_dictionaries(mode: str = MODE) -> tuple[list[str], list[str]] | None:
+    """Return the null-flush command lines of the English analyser and the bilingual
+    dictionary an installed mode uses."""
     found = [d / f"{mode}.mode" for d in MODES_DIRS if (d / f"{mode}.mode").is_file()]
     if shutil.which("lt-proc") is None or not found:
         return None
@@ -455,7 +476,9 @@ def apertium_dictionaries(mode: str = MODE) -> tuple[Path, Path] | None:
     if analyser is None or bilingual is None:
         return None
     paths = Path(analyser.group(1)), Path(bilingual.group(1))
-    return paths if all(p.is_file() for p in paths) else None
+    if not all(p.is_file() for p in paths):
+        return None
+    return ["lt-proc", "-z", str(paths[0])], ["lt-proc", "-z", "-b", str(paths[1])]
 
 
 def spanish_words(text: str) -> list[str]:

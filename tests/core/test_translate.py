@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -407,7 +408,7 @@ def test_a_failing_dictionary_leaves_the_translation_as_it_is(light_folder: Path
 
 
 def test_a_dictionary_that_cannot_start_gives_no_senses(fake_dir: Path, tmp_path: Path) -> None:
-    missing = tmp_path / "missing.bin"
+    missing = [str(tmp_path / "no-such-lt-proc")]
     translator = translate.ApertiumTranslator(
         [sys.executable, str(fake_dir / "translator.py")], 2.0, missing, missing
     )
@@ -415,6 +416,45 @@ def test_a_dictionary_that_cannot_start_gives_no_senses(fake_dir: Path, tmp_path
         assert translator.senses(["light"]) is None
         # The translation itself still works.
         assert translator.translate([QUESTION]) == [TRANSLATED]
+    finally:
+        translator.close()
+
+
+@pytest.mark.parametrize("mood", ["hang", "die"])
+def test_a_failing_dictionary_costs_the_question_nothing_but_its_senses(
+    mood: str, folder: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A dictionary process that hangs or dies: the translated answer stands, within its
+    time budget, and the log says once what failed and what the engine does meanwhile."""
+    pipeline = tmp_path / "pipeline"
+    dictionary = tmp_path / "dictionary"
+    # The dictionary stand-in answers in Apertium's stream format ("until" is a preposition).
+    lookups = "until=^until/until<pr>$\n^until<pr>$=^until<pr>/hasta<pr>$"
+    for place, table in ((pipeline, f"{QUESTION}={TRANSLATED}"), (dictionary, lookups)):
+        place.mkdir()
+        (place / "translator.py").write_text(FAKE_TRANSLATOR, encoding="utf-8")
+        (place / "table.txt").write_text(f"hello=hola\n{table}\n", encoding="utf-8")
+    (dictionary / mood).touch()
+    lookup = [sys.executable, str(dictionary / "translator.py")]
+    translator = translate.ApertiumTranslator(
+        [sys.executable, str(pipeline / "translator.py")], 0.8, lookup, lookup
+    )
+    try:
+        translator.warm_up()
+        engine = Engine.load(folder, translator=translator)
+        with caplog.at_level(logging.INFO, logger="bot.core.translate"):
+            started = time.monotonic()
+            answer = engine.ask(QUESTION, lang="en")
+            waited = time.monotonic() - started
+        assert answer.answered and "vigente hasta 2030" in answer.passages[0].text
+        assert waited < 0.8 * 1.5 + 1.0  # the lookups' budget, and slack for a slow machine
+        warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+        assert len(warnings) == 1 and "dictionary lookup failed" in warnings[0], warnings
+        assert "translations keep the one sense" in warnings[0] and "dictionary" in warnings[0]
+        (dictionary / mood).unlink()
+        with caplog.at_level(logging.INFO, logger="bot.core.translate"):
+            engine.ask("Until when will the agreement be in force?", lang="en")  # not cached
+        assert any("dictionary lookup recovered" in r.getMessage() for r in caplog.records)
     finally:
         translator.close()
 
