@@ -299,6 +299,7 @@ class ApertiumTranslator(ProcessTranslator):
         self._bilingual = ProcessTranslator(bilingual, timeout / 4, raw=True, quiet=True)
         self._senses: dict[str, tuple[str, ...]] = {}
         self._looking_up = True  # the lookups worked last time (a failure is logged once)
+        self._failed = self._analyser  # the process whose fault stopped the last lookup
 
     def senses(self, words: Sequence[str]) -> dict[str, tuple[str, ...]] | None:
         """Return the Spanish lemmas of each English word (letters only); None on failure."""
@@ -311,7 +312,7 @@ class ApertiumTranslator(ProcessTranslator):
                     log.warning(
                         "Apertium's dictionary lookup failed (%s); translations keep the one "
                         "sense they chose until it works again",
-                        self._analyser.last_fault or self._bilingual.last_fault,
+                        self._failed.last_fault,
                     )
                 self._looking_up = False
                 return None
@@ -326,6 +327,7 @@ class ApertiumTranslator(ProcessTranslator):
     def _look_up(self, words: list[str]) -> dict[str, tuple[str, ...]] | None:
         analysed = self._analyser.translate(words)
         if analysed is None:
+            self._failed = self._analyser
             return None
         readings = [_readings(a) for a in analysed]
         asked = [i for i, r in enumerate(readings) if r]
@@ -335,6 +337,7 @@ class ApertiumTranslator(ProcessTranslator):
         texts = [" ".join(f"^{r}$" for r in readings[i]) for i in asked]
         translated = self._bilingual.translate(texts)
         if translated is None:
+            self._failed = self._bilingual
             return None
         for i, text in zip(asked, translated, strict=True):
             found[words[i]] = _lemmas(text)
