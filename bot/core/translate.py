@@ -306,7 +306,10 @@ class ApertiumTranslator(ProcessTranslator):
         asked = [w for w in dict.fromkeys(words) if w.isalpha()]
         new = [w for w in asked if w not in self._senses]
         if new:
+            faults = self._analyser.faults + self._bilingual.faults
             found = self._look_up(new)
+            if found is None and self._analyser.faults + self._bilingual.faults == faults:
+                return None  # a new process still loading its dictionary: not a fault
             if found is None:
                 if self._looking_up:
                     log.warning(
