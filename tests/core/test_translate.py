@@ -474,19 +474,25 @@ class _Dictionary:
         return {w: self.known.get(w, self.known.get(w.lower(), ())) for w in words}
 
 
-def test_a_sense_stands_in_fully_for_a_translation_the_article_lacks(
-    tmp_path: Path, make_knowledge, make_doc
-) -> None:
-    body = (
+@pytest.fixture
+def dictionary_engine(tmp_path: Path, make_knowledge, make_doc):
+    """Build an engine over one article (`body`) whose translator always answers
+    `translation` and knows the given senses."""
+
+    def build(body: str, translation: str, senses: dict[str, tuple[str, ...]]) -> Engine:
+        folder = make_knowledge(tmp_path, {"a.md": make_doc(title="Artículo", body=body)})
+        return Engine.load(folder, translator=_Dictionary(translation, senses))
+
+    return build
+
+
+def test_a_sense_stands_in_fully_for_a_translation_the_article_lacks(dictionary_engine) -> None:
+    engine = dictionary_engine(
         "El precio del petróleo se cuadruplicó durante el embargo de 1973.\n\n"
-        "El precio de los cuadros al óleo subió en las subastas de París."
-    )
-    folder = make_knowledge(tmp_path, {"a.md": make_doc(title="Crisis", body=body)})
-    dictionary = _Dictionary(
+        "El precio de los cuadros al óleo subió en las subastas de París.",
         "Qué pasó con el precio del crudo?",  # "crudo": a sense the article never uses
         {"oil": ("crudo", "aceite", "petróleo"), "price": ("precio",)},
     )
-    engine = Engine.load(folder, translator=dictionary)
     question = "What happened to the price of oil?"
     crudo = next(g for g in engine.analyze(question) if g.surface == "crudo")
     # The article has "petróleo", not "crudo": the dictionary's sense weighs as the word.
@@ -495,15 +501,10 @@ def test_a_sense_stands_in_fully_for_a_translation_the_article_lacks(
     assert answer.answered and "petróleo" in answer.passages[0].text
 
 
-def test_the_translations_of_the_replaced_words_are_kept_first(
-    tmp_path: Path, make_knowledge, make_doc
-) -> None:
-    body = (
+def test_the_translations_of_the_replaced_words_are_kept_first(dictionary_engine) -> None:
+    engine = dictionary_engine(
         "Priestley utilizó óxido de mercurio en sus experimentos sobre el oxígeno.\n\n"
-        "Una sustancia química puede reaccionar con el agua."
-    )
-    folder = make_knowledge(tmp_path, {"a.md": make_doc(title="Química", body=body)})
-    dictionary = _Dictionary(
+        "Una sustancia química puede reaccionar con el agua.",
         # Two words for "chemical": one for one, they would leave "oxígeno" out.
         "Qué sustancia química utilizó Priestley en sus experimentos encima oxígeno?",
         {
@@ -513,7 +514,6 @@ def test_the_translations_of_the_replaced_words_are_kept_first(
             "oxygen": ("oxígeno",),
         },
     )
-    engine = Engine.load(folder, translator=dictionary)
     question = "What chemical used Priestley in his experiments on oxygen?"
     surfaces = [g.surface for g in engine.analyze(question)]
     assert "oxigeno" in surfaces and "experimentos" in surfaces
@@ -522,18 +522,13 @@ def test_the_translations_of_the_replaced_words_are_kept_first(
     assert answer.answered and "óxido de mercurio" in answer.passages[0].text
 
 
-def test_a_name_and_its_translation_count_as_one_word(
-    tmp_path: Path, make_knowledge, make_doc
-) -> None:
-    body = (
+def test_a_name_and_its_translation_count_as_one_word(dictionary_engine) -> None:
+    engine = dictionary_engine(
         "París es la capital de Francia desde hace siglos.\n\n"
-        "La aerolínea Air France vuela a Madrid cada día."  # "France" as written, by accident
+        "La aerolínea Air France vuela a Madrid cada día.",  # "France" as written, by accident
+        "Qué es la capital de Francia?",
+        {"France": ("Francia",), "capital": ("capital",)},
     )
-    folder = make_knowledge(tmp_path, {"a.md": make_doc(title="Francia", body=body)})
-    dictionary = _Dictionary(
-        "Qué es la capital de Francia?", {"France": ("Francia",), "capital": ("capital",)}
-    )
-    engine = Engine.load(folder, translator=dictionary)
     question = "What is the capital of France?"
     groups = engine.analyze(question)
     france = next(g for g in groups if g.surface == "france")
