@@ -235,18 +235,13 @@ class Decider:
             return Decision(True, round(confidence, 4), "confident", feats, quote_first=at)
         return Decision(False, round(confidence, 4), self._why(feats), feats)
 
-    def lacks_amount(self, question: str, ranked: list[Ranked]) -> bool:
-        """Tell whether the question asks how much or how many and no passage near the best
-        gives an amount (a number that is not a year, a date or a duration): the knowledge does
-        not give it, however well the words match."""
-        return self.amount_at(question, ranked) is None
-
     def amount_at(self, question: str, ranked: list[Ranked]) -> int | None:
         """Return the rank of the candidate to quote first: 0 (the best) unless the question
         asks how much or how many and the best gives no amount; then the first candidate that
         gives one, among the first few and the passages of the best one's document that an
         answer quotes (a headline matches the words, its body gives the figure); None when
-        none does."""
+        none does (an amount, not a year, a date or a duration: the knowledge does not give
+        it, however well the words match)."""
         if not ranked or not ASKS_QUANTITY.search(question):
             return 0
         home = self.document_span(ranked[0].passage)
