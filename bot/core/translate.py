@@ -299,23 +299,24 @@ class ApertiumTranslator(ProcessTranslator):
         self._bilingual = ProcessTranslator(bilingual, timeout / 4, raw=True, quiet=True)
         self._senses: dict[str, tuple[str, ...]] = {}
         self._looking_up = True  # the lookups worked last time (a failure is logged once)
-        self._failed = self._analyser  # the process whose fault stopped the last lookup
 
     def senses(self, words: Sequence[str]) -> dict[str, tuple[str, ...]] | None:
         """Return the Spanish lemmas of each English word (letters only); None on failure."""
         asked = [w for w in dict.fromkeys(words) if w.isalpha()]
         new = [w for w in asked if w not in self._senses]
         if new:
-            faults = self._analyser.faults + self._bilingual.faults
+            lookups = (self._analyser, self._bilingual)
+            faults = [p.faults for p in lookups]
             found = self._look_up(new)
-            if found is None and self._analyser.faults + self._bilingual.faults == faults:
-                return None  # a new process still loading its dictionary: not a fault
             if found is None:
+                failed = [p for p, n in zip(lookups, faults, strict=True) if p.faults > n]
+                if not failed:
+                    return None  # a new process still loading its dictionary: not a fault
                 if self._looking_up:
                     log.warning(
                         "Apertium's dictionary lookup failed (%s); translations keep the one "
                         "sense they chose until it works again",
-                        self._failed.last_fault,
+                        failed[0].last_fault,
                     )
                 self._looking_up = False
                 return None
@@ -330,7 +331,6 @@ class ApertiumTranslator(ProcessTranslator):
     def _look_up(self, words: list[str]) -> dict[str, tuple[str, ...]] | None:
         analysed = self._analyser.translate(words)
         if analysed is None:
-            self._failed = self._analyser
             return None
         readings = [_readings(a) for a in analysed]
         asked = [i for i, r in enumerate(readings) if r]
@@ -340,7 +340,6 @@ class ApertiumTranslator(ProcessTranslator):
         texts = [" ".join(f"^{r}$" for r in readings[i]) for i in asked]
         translated = self._bilingual.translate(texts)
         if translated is None:
-            self._failed = self._bilingual
             return None
         for i, text in zip(asked, translated, strict=True):
             found[words[i]] = _lemmas(text)
@@ -359,27 +358,32 @@ class ApertiumTranslator(ProcessTranslator):
         super().close()
 
 
+def _outputs(stream: str) -> list[str]:
+    """Return what each lexical unit of an Apertium stream gives for its source, in order
+    ("^light/light<n><sg>/light<adj>$": "light<n><sg>", "light<adj>")."""
+    return [out for unit in _UNIT.findall(stream) for out in unit.split("/")[1:] if out]
+
+
 def _readings(analysed: str) -> list[str]:
     """Return a word's readings in the analyser's answer ("light<n><sg>", "light<adj>"), the
     parts of a joined reading apart ("can<vaux>+not<adv>"), unknown words left out."""
-    out: list[str] = []
-    for unit in _UNIT.findall(analysed):
-        for reading in unit.split("/")[1:]:
-            if reading and not reading.startswith("*") and "#" not in reading:
-                out.extend(r for r in reading.split("+") if r)
-    return out
+    return [
+        part
+        for reading in _outputs(analysed)
+        if not reading.startswith("*") and "#" not in reading
+        for part in reading.split("+")
+        if part
+    ]
 
 
 def _lemmas(translated: str) -> tuple[str, ...]:
     """Return the Spanish lemmas of the bilingual dictionary's answer, each once, in order."""
-    out: list[str] = []
-    for unit in _UNIT.findall(translated):
-        for target in unit.split("/")[1:]:
-            if target and not target.startswith("@"):
-                lemma = " ".join(_TAGS.sub("", target).replace("#", " ").split())
-                if any(c.isalpha() for c in lemma):
-                    out.append(lemma)
-    return tuple(dict.fromkeys(out))
+    lemmas = (
+        " ".join(_TAGS.sub("", target).replace("#", " ").split())
+        for target in _outputs(translated)
+        if not target.startswith("@")
+    )
+    return tuple(dict.fromkeys(m for m in lemmas if any(c.isalpha() for c in m)))
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:
