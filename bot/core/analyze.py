@@ -220,13 +220,11 @@ class QuestionAnalyzer:
             return groups  # the translator failed: the glossary alone answers
         said = set(spanish_words(out[0]))
         kept, dropped = [], []
-        renamed = 0  # names Apertium translated: their translation may join too
-        typed_names: list[QueryGroup] = []
+        typed_names: list[QueryGroup] = []  # names Apertium translated: theirs may join too
         for g in groups:
             spelled = g.loose and not said.issuperset(g.surface.split())
             if g.surface in names and spelled and _own_word(g):
                 kept.append(g)  # names stay as typed: Apertium makes "Trump" "Triunfo"
-                renamed += 1
                 typed_names.append(g)
             elif not g.known and said.issuperset(g.surface.split()):
                 kept.append(g)  # Apertium does not know it either ("Google", "citoquina")
@@ -268,12 +266,12 @@ class QuestionAnalyzer:
         ]
         fill = (found + (written + rest if rest else []))[: len(dropped)]
         # A translated name joins only as a word the article has ("Great Britain": "Bretaña").
-        joined = fill + [g for g in found if g not in fill][:renamed]
+        joined = fill + [g for g in found if g not in fill][: len(typed_names)]
         # A name kept as typed and its translation are one word: the translation the
         # dictionary gives for it ("France": "Francia") joins it as another form, weighed as
         # a glossary synonym, instead of asking for a second word.
         for name in typed_names:
-            terms = {t for w in name.surface.split() for u in senses.get(w, ()) for t in u}
+            terms = _sense_terms(name, senses)
             same = next((g for g in joined if terms.intersection(_main_terms(g))), None)
             if same is not None:
                 joined.remove(same)
@@ -529,13 +527,18 @@ def _aligned_first(
     dictionary gives for one of them (one each), then the others."""
     aligned: list[QueryGroup] = []
     for g in replaced:
-        terms = {t for w in g.surface.split() for u in senses.get(w, ()) for t in u}
+        terms = _sense_terms(g, senses)
         match = next(
             (f for f in found if f not in aligned and terms.intersection(_main_terms(f))), None
         )
         if match is not None:
             aligned.append(match)
     return aligned + [f for f in found if f not in aligned]
+
+
+def _sense_terms(group: QueryGroup, senses: dict[str, list[tuple[str, ...]]]) -> set[str]:
+    """Return the index terms of every dictionary translation of a group's English words."""
+    return {t for w in group.surface.split() for u in senses.get(w, ()) for t in u}
 
 
 def _main_terms(group: QueryGroup) -> set[str]:
