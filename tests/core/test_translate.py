@@ -353,24 +353,29 @@ LIGHT_BODY = (
     "El helio es un gas ligero que se usa para llenar globos de fiesta."
 )
 LIGHT_QUESTION = "What process produces oxygen in the presence of light?"
+# Apertium's pick for "light" is the adjective ("ligero"); the article means "luz".
+LIGHT_TRANSLATION = "Qué proceso produce oxígeno en presencia de ligero?"
 
 
-class _LightAsLigero:
-    """A translation that picks the wrong sense of "light" (Apertium's "ligero"), and a
-    dictionary that knows the others (None: the dictionary fails)."""
+class _Dictionary:
+    """A translator with a fixed translation and a fixed dictionary of senses (None: the
+    dictionary fails); it records the words it was asked."""
 
-    def __init__(self, senses: dict[str, tuple[str, ...]] | None) -> None:
+    def __init__(self, translation: str, senses: dict[str, tuple[str, ...]] | None) -> None:
+        self.translation = translation
         self.known = senses
         self.asked: list[list[str]] = []
 
     def translate(self, texts: list[str]) -> list[str]:
-        return ["Qué proceso produce oxígeno en presencia de ligero?" for _ in texts]
+        return [self.translation for _ in texts]
 
     def senses(self, words: list[str]) -> dict[str, tuple[str, ...]] | None:
         self.asked.append(list(words))
         if self.known is None:
             return None
-        return {w: self.known.get(w, ()) for w in words}
+        # As Apertium: a capitalized word is also the word ("Light"), a name needs its capital.
+        known = self.known
+        return {w: known.get(w, known.get(w.lower(), ())) for w in words}
 
 
 @pytest.fixture
@@ -379,7 +384,8 @@ def light_folder(tmp_path: Path, make_knowledge, make_doc) -> Path:
 
 
 def test_the_other_senses_of_a_translated_word_find_the_passage(light_folder: Path) -> None:
-    dictionary = _LightAsLigero({"light": ("luz", "ligero", "claro"), "process": ("proceso",)})
+    senses = {"light": ("luz", "ligero", "claro"), "process": ("proceso",)}
+    dictionary = _Dictionary(LIGHT_TRANSLATION, senses)
     answer = Engine.load(light_folder, translator=dictionary).ask(LIGHT_QUESTION, lang="en")
     # "ligero" alone points at the helium passage; "light" also means "luz".
     assert answer.answered and "luz solar" in answer.passages[0].text
@@ -395,9 +401,9 @@ def test_the_other_senses_of_a_translated_word_find_the_passage(light_folder: Pa
 def test_a_failing_dictionary_leaves_the_translation_as_it_is(light_folder: Path) -> None:
     class TranslationOnly:
         def translate(self, texts: list[str]) -> list[str]:
-            return _LightAsLigero(None).translate(texts)
+            return [LIGHT_TRANSLATION for _ in texts]
 
-    failing = Engine.load(light_folder, translator=_LightAsLigero(None))
+    failing = Engine.load(light_folder, translator=_Dictionary(LIGHT_TRANSLATION, None))
     plain = Engine.load(light_folder, translator=TranslationOnly())
     assert all(("luz",) not in g.units for g in failing.analyze(LIGHT_QUESTION))
     # No error, no lost answer: exactly what the translation alone answers.
@@ -457,21 +463,6 @@ def test_a_failing_dictionary_costs_the_question_nothing_but_its_senses(
         assert any("dictionary lookup recovered" in r.getMessage() for r in caplog.records)
     finally:
         translator.close()
-
-
-class _Dictionary:
-    """A translator with a fixed translation and a fixed dictionary of senses."""
-
-    def __init__(self, translation: str, senses: dict[str, tuple[str, ...]]) -> None:
-        self.translation = translation
-        self.known = senses
-
-    def translate(self, texts: list[str]) -> list[str]:
-        return [self.translation for _ in texts]
-
-    def senses(self, words: list[str]) -> dict[str, tuple[str, ...]]:
-        # As Apertium: a capitalized word is also the word ("Light"), a name needs its capital.
-        return {w: self.known.get(w, self.known.get(w.lower(), ())) for w in words}
 
 
 @pytest.fixture
