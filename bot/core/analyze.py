@@ -254,12 +254,22 @@ class QuestionAnalyzer:
         # word the article lacks).
         found = _aligned_first([g for g in extra if _own_word(g)], dropped, senses)
         said_found = {t for g in found for t in _main_terms(g)}
+        # A kept name's own translation ("War": "guerra") is not the translation of a replaced
+        # word: it must not take the slot of one ("Korean": "coreano"), or the question loses
+        # the word it is about.
+        name_terms = [_sense_terms(name, senses) for name in typed_names]
+        naming = [g for g in found if any(t.intersection(_main_terms(g)) for t in name_terms)]
+        found = [g for g in found if g not in naming]
+        # An English word the article holds as written: its very spelling, not a Spanish stem
+        # it happens to share ("credited": "crédito"), and not a word whose dictionary
+        # translation is asked already ("system": "sistema").
         written = [
             g
             for g in dropped
             if g.known
             and max(g.unit_weights) >= 1.0
-            and not said_found.intersection(_main_terms(g))
+            and all(w in self._surface for w in g.surface.split())
+            and not said_found.intersection(_main_terms(g) | _sense_terms(g, senses))
         ]
         rest = [g for g in extra if not g.known] + [
             g for g in extra if g.known and not _own_word(g)
@@ -269,12 +279,12 @@ class QuestionAnalyzer:
         joined = fill + [g for g in found if g not in fill][: len(typed_names)]
         # A name kept as typed and its translation are one word: the translation the
         # dictionary gives for it ("France": "Francia") joins it as another form, weighed as
-        # a glossary synonym, instead of asking for a second word.
+        # a glossary synonym, instead of asking for a second word (or taking another's slot).
         for name in typed_names:
             terms = _sense_terms(name, senses)
-            same = next((g for g in joined if terms.intersection(_main_terms(g))), None)
+            same = next((g for g in naming if terms.intersection(_main_terms(g))), None)
             if same is not None:
-                joined.remove(same)
+                naming.remove(same)
                 kept[kept.index(name)] = _with_forms(name, same)
         return kept + joined
 

@@ -527,3 +527,34 @@ def test_a_name_and_its_translation_count_as_one_word(dictionary_engine) -> None
     assert any("franci" in u for u in france.units) and "francia" not in [g.surface for g in groups]
     answer = engine.ask(question, lang="en")
     assert answer.answered and "capital de Francia" in answer.passages[0].text
+
+
+def test_a_names_translation_does_not_take_the_place_of_another_word(dictionary_engine) -> None:
+    engine = dictionary_engine(
+        "La guerra de los Siete Años llegó a su fin en 1763.\n\n"
+        "El War Memorial de la ciudad recuerda a los caídos.",  # "War" as written, by accident
+        "Cuando hizo el fin de Guerra coreano?",
+        {"War": ("guerra",), "Korean": ("coreano",), "end": ("fin", "terminar")},
+    )
+    question = "When did the Korean War end?"
+    surfaces = [g.surface for g in engine.analyze(question)]
+    # "guerra" is the name's other form; the slot of "Korean" goes to "coreano", which the
+    # article lacks: the question is about a war it does not cover.
+    assert "coreano" in surfaces and "guerra" not in surfaces
+    answer = engine.ask(question, lang="en")
+    assert not answer.answered
+
+
+def test_an_english_word_stays_only_where_the_article_has_it_as_written(dictionary_engine) -> None:
+    engine = dictionary_engine(
+        "En 1971 Estados Unidos abandonó el sistema de Bretton Woods.\n\n"
+        "El Domain Name System traduce nombres; el crédito barato impulsó la economía.",
+        "Cuando dejó EE.UU. el sistema de Bretton Woods, y quién está abonado con él?",
+        {"system": ("sistema",), "left": ("dejar", "izquierda"), "credited": ("abonar",)},
+    )
+    question = "When the US left the Bretton Woods system, and who is credited with it?"
+    surfaces = [g.surface for g in engine.analyze(question)]
+    # "system" is in the article as written, but its translation "sistema" is asked already;
+    # "credited" only shares a stem with "crédito": neither is asked as an English word.
+    assert "sistema" in surfaces and "system" not in surfaces
+    assert "credited" not in surfaces
