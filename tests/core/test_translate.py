@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.core import translate
-from bot.core.analyze import TRANSLATION_WEIGHT
+from bot.core.analyze import TRANSLATION_WEIGHT, UNTRANSLATED_WEIGHT
 from bot.core.answer import Engine
 from bot.core.evaluate import load_cases
 from bot.core.translate import ProcessTranslator, open_translation, spanish_words
@@ -558,3 +558,20 @@ def test_an_english_word_stays_only_where_the_article_has_it_as_written(dictiona
     # "credited" only shares a stem with "crédito": neither is asked as an English word.
     assert "sistema" in surfaces and "system" not in surfaces
     assert "credited" not in surfaces
+
+
+def test_an_english_word_nobody_knows_weighs_less_than_a_spanish_one(
+    dictionary_engine,
+) -> None:
+    engine = dictionary_engine(
+        "Voltaire llamó a Canadá unas pocas hectáreas de nieve.\n\n"
+        "El tratado de París cedió Canadá a Gran Bretaña en 1763.",
+        "Qué Voltaire *famously llama Canadá?",  # Apertium does not know "famously"
+        {"call": ("llamar",), "Canada": ("Canadá",)},
+    )
+    groups = {g.surface: g for g in engine.analyze("What did Voltaire famously call Canada?")}
+    # It weighs half a Spanish word the article lacks: the article may say it in Spanish.
+    unknown = next(g for g in engine.analyze("¿Qué zorblat llamó Voltaire?") if not g.known)
+    assert groups["famously"].weight == pytest.approx(unknown.weight * UNTRANSLATED_WEIGHT)
+    answer = engine.ask("What did Voltaire famously call Canada?", lang="en")
+    assert answer.answered and "hectáreas de nieve" in answer.passages[0].text
