@@ -20,6 +20,7 @@ ALTERNATIVE_WEIGHT = 0.8
 YEAR_WORDS = frozenset({"año", "anos", "años", "year", "years"})
 YEAR_DIGITS = r"(?:1\d|20)\d\d"  # the one year pattern (dated.py finds years in sentences)
 YEAR = re.compile(rf"^{YEAR_DIGITS}$")
+SHORT_YEAR = re.compile(r"^\d\d$")  # "del 73": a year the knowledge holds, when it has no 73
 WHICH = frozenset({"que", "what", "which", "cual"})  # "qué año" asks for a year, "cuántos años" not
 # No content word weighs less than this share of an unseen word (BM25's idf can be 0).
 MIN_WEIGHT_SHARE = 0.1
@@ -182,6 +183,16 @@ class QuestionAnalyzer:
                     unit_weights=group.unit_weights + (ALTERNATIVE_WEIGHT,) * len(years),
                     known=True,
                 )
+            if len(chunk) == 1 and SHORT_YEAR.match(chunk[0]) and not group.known:
+                # "el embargo del 73", "in '73": the years of the knowledge that end so.
+                years = [(y,) for y in self._years if y.endswith(chunk[0])]
+                if years:
+                    group = replace(
+                        group,
+                        units=group.units + tuple(years),
+                        unit_weights=group.unit_weights + (ALTERNATIVE_WEIGHT,) * len(years),
+                        known=True,
+                    )
             if alternatives:
                 glossed.add(len(groups))
             groups.append(group)

@@ -339,6 +339,33 @@ def test_which_year_questions_find_the_passage_with_the_year(engine: Engine, que
     assert "hasta 2030" in answer.passages[0].text
 
 
+def test_a_two_digit_year_stands_for_the_years_that_end_so(
+    tmp_path: Path, make_knowledge, make_doc: Callable[..., str]
+) -> None:
+    folder = make_knowledge(
+        tmp_path,
+        {
+            "a.md": make_doc(
+                body="El embargo de 1973 encareció el barril de crudo.\n\n"
+                "La bodega Rioja Alta vende cada barril de vino a buen precio."
+            )
+        },
+    )
+    engine = Engine.load(folder)
+    question = "¿por qué se encareció el barril en el 73?"
+    year = next(g for g in engine.analyze(question) if g.surface == "73")
+    assert ("1973",) in year.units and year.known
+    answer = engine.ask(question)
+    assert answer.answered and "1973" in answer.passages[0].text
+    # A figure the knowledge holds is that figure, not a year.
+    folder = make_knowledge(
+        tmp_path / "figure",
+        {"a.md": make_doc(body="En 1973 la bodega tenía 73 barricas y 12 empleados.")},
+    )
+    figure = next(g for g in Engine.load(folder).analyze("¿73 barricas?") if g.surface == "73")
+    assert figure.units == (("73",),)
+
+
 def test_how_many_years_is_not_which_year(
     tmp_path: Path, make_knowledge, make_doc: Callable[..., str]
 ) -> None:
