@@ -34,7 +34,8 @@ TRANSLATION_WEIGHT = 1.0
 # An English word neither the article nor Apertium knows, and no name ("famously", a typo:
 # "acess") weighs this share of an unknown word: the article may well say it in Spanish. Real
 # English on squad-es (eval/squad_es_english.jsonl) 116 -> 119 of 180 right, 42 of 60 declined
-# both; the bundled English set without its glossary 31 -> 34 of 50.
+# both (118 and 43 with the decision refitted); the bundled English set without its glossary
+# 31 -> 34 of 50.
 UNTRANSLATED_WEIGHT = 0.5
 
 
@@ -292,7 +293,9 @@ class QuestionAnalyzer:
             g for g in extra if g.known and not _own_word(g)
         ]
         fill = (found + (written + rest if rest else []))[: len(dropped)]
-        # A translated name joins only as a word the article has ("Great Britain": "Bretaña").
+        # Beyond one for one, a word the article has may join per name kept as typed: a name's
+        # translation the dictionary does not give ("Great Britain": "Bretaña") or a word whose
+        # English the analysis dropped ("Black Sea": "mar").
         joined = fill + [g for g in found if g not in fill][: len(typed_names)]
         # A name kept as typed and its translation are one word: the translation the
         # dictionary gives for it ("France": "Francia") joins it as another form, weighed as
