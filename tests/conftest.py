@@ -79,6 +79,18 @@ def write_knowledge(
     return folder
 
 
+def assert_floors(
+    report: Any, *, in_scope: int, out_of_scope: int, right: int, declined: int
+) -> None:
+    """Check an evaluation's question counts and its figures at the chosen point against
+    floors (answered and right, out-of-scope declined), printing the report on failure."""
+    text = "\n".join(report.lines()[:12])
+    assert (report.in_scope, report.out_of_scope) == (in_scope, out_of_scope), text
+    chosen = report.point(report.threshold)
+    assert chosen.answered_right >= right / in_scope, text
+    assert chosen.oos_declined >= declined / out_of_scope, text
+
+
 @pytest.fixture
 def make_knowledge() -> MakeKnowledge:
     """Return `make_knowledge(tmp_path, files)`, which writes a small knowledge folder."""

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import EVAL_DIR, TEST_DATA, doc_text, write_knowledge
+from conftest import EVAL_DIR, TEST_DATA, assert_floors, doc_text, write_knowledge
 
 from bot.core.answer import Engine
 from bot.core.decide import FEATURE_NAMES, MODEL_PATH, RERANK_NAMES, load_model, score_spread
@@ -403,11 +403,7 @@ def test_real_spanish_paraphrases_on_articles_nobody_here_wrote() -> None:
     out-of-scope declined (105/180 before "del 73" stood for 1973)."""
     engine = Engine.load(SQUAD_SAMPLE / "knowledge")
     report = evaluate(engine, load_cases(EVAL_DIR / "squad_es_spanish.jsonl"))
-    text = "\n".join(report.lines()[:12])
-    assert (report.in_scope, report.out_of_scope) == (180, 60), text
-    chosen = report.point(report.threshold)
-    assert chosen.answered_right >= 101 / 180, text
-    assert chosen.oos_declined >= 40 / 60, text
+    assert_floors(report, in_scope=180, out_of_scope=60, right=101, declined=40)
 
 
 def test_squad_sample_ranking_finds_the_passage(squad_report) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import assert_floors
 
 from bot.core.answer import Engine
 from bot.core.evaluate import evaluate, load_cases
@@ -110,11 +111,7 @@ def test_english_on_articles_nobody_here_wrote(apertium: ProcessTranslator) -> N
     dictionary senses, the aligned fill and a name's translation as its other form)."""
     engine = Engine.load(SQUAD_SAMPLE / "knowledge", translator=apertium)
     report = evaluate(engine, load_cases(SQUAD_SAMPLE / "english_proxy.jsonl"))
-    text = "\n".join(report.lines()[:12])
-    assert (report.in_scope, report.out_of_scope) == (151, 99), text
-    chosen = report.point(report.threshold)
-    assert chosen.answered_right >= 83 / 151, text
-    assert chosen.oos_declined >= 94 / 99, text
+    assert_floors(report, in_scope=151, out_of_scope=99, right=83, declined=94)
 
 
 def test_real_english_on_articles_nobody_here_wrote(apertium: ProcessTranslator) -> None:
@@ -124,8 +121,4 @@ def test_real_english_on_articles_nobody_here_wrote(apertium: ProcessTranslator)
     untranslated English word weighed half)."""
     engine = Engine.load(SQUAD_SAMPLE / "knowledge", translator=apertium)
     report = evaluate(engine, load_cases(EVAL_EN.parent / "squad_es_english.jsonl"))
-    text = "\n".join(report.lines()[:12])
-    assert (report.in_scope, report.out_of_scope) == (180, 60), text
-    chosen = report.point(report.threshold)
-    assert chosen.answered_right >= 113 / 180, text
-    assert chosen.oos_declined >= 40 / 60, text
+    assert_floors(report, in_scope=180, out_of_scope=60, right=113, declined=40)
