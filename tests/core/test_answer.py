@@ -366,6 +366,27 @@ def test_a_two_digit_year_stands_for_the_years_that_end_so(
     assert figure.units == (("73",),)
 
 
+def test_an_ordinal_is_a_word_of_the_question(
+    tmp_path: Path, make_knowledge, make_doc: Callable[..., str]
+) -> None:
+    # The stopword list drops "tercera" and "segunda" (not "tercero"): the shared question
+    # words keep every ordinal the list has, as they keep "primero" and "segundo".
+    folder = make_knowledge(
+        tmp_path,
+        {
+            "a.md": make_doc(
+                body="La primera ley de Newton trata de la inercia de los cuerpos.\n\n"
+                "La segunda ley de Newton relaciona la fuerza con la aceleración.\n\n"
+                "La tercera ley de Newton es la ley de acción y reacción."
+            )
+        },
+    )
+    engine = Engine.load(folder)
+    for ordinal, says in (("tercera", "acción y reacción"), ("segunda", "aceleración")):
+        answer = engine.ask(f"¿Qué dice la {ordinal} ley de Newton?")
+        assert answer.answered and says in answer.passages[0].text, ordinal
+
+
 def test_how_many_years_is_not_which_year(
     tmp_path: Path, make_knowledge, make_doc: Callable[..., str]
 ) -> None:
