@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 
@@ -178,22 +178,12 @@ class QuestionAnalyzer:
                     group = replace(group, weight=group.weight * NAME_WEIGHT)
             if group.surface in YEAR_WORDS and before in WHICH and self._years:
                 years = [(y,) for y in self._years if (y,) not in group.units]
-                group = replace(
-                    group,
-                    units=group.units + tuple(years),
-                    unit_weights=group.unit_weights + (ALTERNATIVE_WEIGHT,) * len(years),
-                    known=True,
-                )
+                group = _with_units(group, years, ALTERNATIVE_WEIGHT)
             if len(chunk) == 1 and SHORT_YEAR.match(chunk[0]) and not group.known:
                 # "el embargo del 73", "in '73": the years of the knowledge that end so.
                 years = [(y,) for y in self._years if y.endswith(chunk[0])]
                 if years:
-                    group = replace(
-                        group,
-                        units=group.units + tuple(years),
-                        unit_weights=group.unit_weights + (ALTERNATIVE_WEIGHT,) * len(years),
-                        known=True,
-                    )
+                    group = _with_units(group, years, ALTERNATIVE_WEIGHT)
             if alternatives:
                 glossed.add(len(groups))
             groups.append(group)
@@ -300,8 +290,7 @@ class QuestionAnalyzer:
         # A name kept as typed and its translation are one word: the translation the
         # dictionary gives for it ("France": "Francia") joins it as another form, weighed as
         # a glossary synonym, instead of asking for a second word (or taking another's slot).
-        for name in typed_names:
-            terms = _sense_terms(name, senses)
+        for name, terms in zip(typed_names, name_terms, strict=True):
             same = next((g for g in naming if terms.intersection(_main_terms(g))), None)
             if same is not None:
                 naming.remove(same)
@@ -342,12 +331,7 @@ class QuestionAnalyzer:
             if more:
                 absent = not said or not all(t in vocab for t in said)
                 weight = TRANSLATION_WEIGHT * (1.0 if absent else ALTERNATIVE_WEIGHT)
-                g = replace(
-                    g,
-                    units=g.units + tuple(more),
-                    unit_weights=g.unit_weights + (weight,) * len(more),
-                    known=True,
-                )
+                g = _with_units(g, more, weight)
             out.append(g)
         return out
 
@@ -534,6 +518,16 @@ def _distinct(groups: list[QueryGroup], glossed: set[int]) -> list[QueryGroup]:
             g = replace(g, units=tuple(u for u, _ in keep), unit_weights=tuple(w for _, w in keep))
         out.append(g)
     return out
+
+
+def _with_units(group: QueryGroup, units: Sequence[tuple[str, ...]], weight: float) -> QueryGroup:
+    """Return a group that the given units also stand for, each at `weight` (it is known)."""
+    return replace(
+        group,
+        units=group.units + tuple(units),
+        unit_weights=group.unit_weights + (weight,) * len(units),
+        known=True,
+    )
 
 
 def _with_forms(group: QueryGroup, other: QueryGroup) -> QueryGroup:

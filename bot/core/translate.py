@@ -41,8 +41,8 @@ _UNSAFE = re.compile(r"[^\w\s.,;:?!¿¡'\"()-]|_")
 # Apertium escapes the unknown-word mark of some words ("subject" -> "\\@Subject"): a mark.
 _ESCAPED_MARK = re.compile(r"\\(?=[*@#])")
 # Stream-format symbols or control characters in an answer: the pipeline lost its place.
-_GARBAGE = re.compile(r"[\^$<>{}\[\]\\]|[\x00-\x08\x0b-\x1f]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")
+_GARBAGE = re.compile(rf"[\^$<>{{}}\[\]\\]|{_CONTROL.pattern}")
 # Apertium's dictionaries, as its pipeline names them: the English analyser (word -> lemmas and
 # tags) and the bilingual dictionary (English lemma -> every Spanish translation).
 _ANALYSER = re.compile(r"lt-proc\s+'?([^'\s|]+\.automorf\.bin)")
@@ -259,18 +259,15 @@ class ProcessTranslator:
         except UnicodeDecodeError as exc:
             raise TranslatorFault("output is not UTF-8") from exc
         if self.raw:  # a word's analyses are longer than the word, never 50 times longer
-            bad = [
-                t
-                for s, t in zip(clean, out, strict=True)
-                if _CONTROL.search(t) or len(t) > 50 * len(s) + 200
-            ]
+            garbage, times, slack = _CONTROL, 50, 200
         else:
             out = [_ESCAPED_MARK.sub("", t) for t in out]
-            bad = [
-                t
-                for s, t in zip(clean, out, strict=True)
-                if _GARBAGE.search(t) or len(t) > 3 * len(s) + 40
-            ]
+            garbage, times, slack = _GARBAGE, 3, 40
+        bad = [
+            t
+            for s, t in zip(clean, out, strict=True)
+            if garbage.search(t) or len(t) > times * len(s) + slack
+        ]
         if bad:
             raise TranslatorFault(f"unexpected output {bad[0][:60]!r}")
         return out
