@@ -374,10 +374,15 @@ def test_a_broken_model_file_is_a_core_error(tmp_path: Path, content: str, messa
 
 
 @pytest.fixture(scope="module")
-def squad_report():
-    """The default engine over the committed SQuAD-es sample (18 articles, 200 questions)."""
-    engine = Engine.load(SQUAD_SAMPLE / "knowledge")
-    return evaluate(engine, load_cases(SQUAD_SAMPLE / "questions.jsonl"))
+def squad_engine() -> Engine:
+    """The default engine over the committed copy of the squad-es knowledge (18 articles)."""
+    return Engine.load(SQUAD_SAMPLE / "knowledge")
+
+
+@pytest.fixture(scope="module")
+def squad_report(squad_engine: Engine):
+    """The squad-es sample's 200 questions asked of it."""
+    return evaluate(squad_engine, load_cases(SQUAD_SAMPLE / "questions.jsonl"))
 
 
 def test_squad_sample_keeps_its_figures(squad_report) -> None:
@@ -397,12 +402,11 @@ def test_squad_sample_keeps_its_figures(squad_report) -> None:
     assert chosen.false_abstentions <= 0.30, text
 
 
-def test_real_spanish_paraphrases_on_articles_nobody_here_wrote() -> None:
+def test_real_spanish_paraphrases_on_articles_nobody_here_wrote(squad_engine: Engine) -> None:
     """eval/squad_es_spanish.jsonl: Spanish as users type it, written by a tester session from
     the squad-es articles alone to paraphrase them: 108/180 answered and right, 43/60
     out-of-scope declined (105/180 before "del 73" stood for 1973, 106 before the ordinals)."""
-    engine = Engine.load(SQUAD_SAMPLE / "knowledge")
-    report = evaluate(engine, load_cases(EVAL_DIR / "squad_es_spanish.jsonl"))
+    report = evaluate(squad_engine, load_cases(EVAL_DIR / "squad_es_spanish.jsonl"))
     assert_floors(report, in_scope=180, out_of_scope=60, right=101, declined=40)
 
 

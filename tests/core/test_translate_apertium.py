@@ -8,14 +8,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import assert_floors
+from conftest import EVAL_DIR, TEST_DATA, assert_floors
 
 from bot.core.answer import Engine
 from bot.core.evaluate import evaluate, load_cases
 from bot.core.translate import ProcessTranslator, apertium_pipeline, open_translation
 
-EVAL_EN = Path(__file__).resolve().parents[2] / "eval" / "english_questions.jsonl"
-SQUAD_SAMPLE = Path(__file__).resolve().parents[1] / "data" / "squad-es-sample"
+EVAL_EN = EVAL_DIR / "english_questions.jsonl"
+SQUAD_SAMPLE = TEST_DATA / "squad-es-sample"
 
 
 @pytest.fixture(scope="module")
@@ -105,20 +105,24 @@ def test_apertium_knows_every_sense_of_a_word(apertium: ProcessTranslator) -> No
     assert names is not None and "Francia" in names["France"] and names["france"] == ()
 
 
-def test_english_on_articles_nobody_here_wrote(apertium: ProcessTranslator) -> None:
+@pytest.fixture(scope="module")
+def squad_english(apertium: ProcessTranslator) -> Engine:
+    """The committed copy of the squad-es knowledge, English asked through Apertium."""
+    return Engine.load(SQUAD_SAMPLE / "knowledge", translator=apertium)
+
+
+def test_english_on_articles_nobody_here_wrote(squad_english: Engine) -> None:
     """squad-es questions in English (Apertium's round trip, tests/data/squad-es-sample):
     87/151 answered and right, 96/99 out-of-scope declined (79/151 and 96/99 before the
     dictionary senses, the aligned fill and a name's translation as its other form)."""
-    engine = Engine.load(SQUAD_SAMPLE / "knowledge", translator=apertium)
-    report = evaluate(engine, load_cases(SQUAD_SAMPLE / "english_proxy.jsonl"))
+    report = evaluate(squad_english, load_cases(SQUAD_SAMPLE / "english_proxy.jsonl"))
     assert_floors(report, in_scope=151, out_of_scope=99, right=83, declined=94)
 
 
-def test_real_english_on_articles_nobody_here_wrote(apertium: ProcessTranslator) -> None:
+def test_real_english_on_articles_nobody_here_wrote(squad_english: Engine) -> None:
     """eval/squad_es_english.jsonl: English as users type it, written by a tester session from
     the squad-es articles alone: 120/180 answered and right, 43/60 out-of-scope declined
     (115/180 and 40/60 before a name's translation stopped taking another word's slot and an
     untranslated English word weighed half; 118/180 before ordinals were content words)."""
-    engine = Engine.load(SQUAD_SAMPLE / "knowledge", translator=apertium)
-    report = evaluate(engine, load_cases(EVAL_EN.parent / "squad_es_english.jsonl"))
+    report = evaluate(squad_english, load_cases(EVAL_DIR / "squad_es_english.jsonl"))
     assert_floors(report, in_scope=180, out_of_scope=60, right=113, declined=40)
