@@ -141,6 +141,7 @@ def load_engine(folder: Path, settings: Settings) -> Engine:
         folder,
         ProgressBar(),
         translator=translation.translator,
+        meaning=settings.open_meaning(),
         **settings.engine_options,
     )
 
@@ -238,6 +239,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             f"passages, {len(engine.index.vocab)} terms, built in {engine.build_seconds:.2f} s"
         )
         print(settings.open_translation(warm=True).line())
+        print(settings.open_meaning().line(len(engine.passages)))
         return 0
     if command == "bench" and args.english is not None:
         from bot.bench_english import run_english_bench

@@ -174,6 +174,17 @@ STRINGS: dict[str, dict[str, str]] = {
         "es": "solo glosario; para traducirlas: `{cmd}`",
         "en": "glossary only; to translate them: `{cmd}`",
     },
+    "meaning": {"es": "Orden por significado", "en": "Meaning re-ranking"},
+    "meaning_on": {"es": "activado ({name})", "en": "on ({name})"},
+    "meaning_off": {"es": "desactivado (MEANING=off)", "en": "off (MEANING=off)"},
+    "meaning_too_big": {
+        "es": "desactivado: más de {limit} pasajes (MEANING_MAX_PASSAGES)",
+        "en": "off: more than {limit} passages (MEANING_MAX_PASSAGES)",
+    },
+    "meaning_missing": {
+        "es": "solo palabras; para activarlo: `{cmd}`",
+        "en": "words alone; to turn it on: `{cmd}`",
+    },
     "latency": {"es": "Latencia del gateway", "en": "Gateway latency"},
     "reload_ok": {
         "es": "Conocimiento recargado: {docs} documentos, {passages} pasajes ({secs:.2f} s).",

@@ -67,8 +67,13 @@ def run_bot(settings: Settings, *, sync_only: bool = False) -> int:
     register_secret(token)
     translation = settings.open_translation(warm=True)
     log.info("%s", translation.line())
+    meaning = settings.open_meaning()
+    log.info("%s", meaning.line())
     engine = Engine.load(
-        settings.knowledge_dir, translator=translation.translator, **settings.engine_options
+        settings.knowledge_dir,
+        translator=translation.translator,
+        meaning=meaning,
+        **settings.engine_options,
     )
     store, salt = open_store(settings)
     register_secret(salt)

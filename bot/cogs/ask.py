@@ -31,6 +31,7 @@ from bot.cogs.views import (
 from bot.core.answer import MAX_QUESTION_CHARS, Engine, clean_question
 from bot.core.errors import KnowledgeError, QuestionError
 from bot.core.extract import question_in
+from bot.core.meaning import INSTALL_HINT as MEANING_HINT
 from bot.core.translate import INSTALL_HINT
 from bot.core.unicode_guard import visible
 from bot.i18n import discord_cooldown_message, question_error, t
@@ -196,6 +197,7 @@ class AskCog(commands.Cog):
             (t("uptime", lang), _duration(time.monotonic() - self.bot.started_at)),
             (t("latency", lang), _latency(self.bot.latency)),
             (t("translation", lang), _translation(self.bot.settings, engine, lang)),
+            (t("meaning", lang), _meaning(self.bot.settings, engine, lang)),
         ]
         if interaction.guild_id is not None:  # this server's /configurar settings
             rows += config_rows(await self.bot.interaction_config(interaction), lang)
@@ -574,6 +576,17 @@ def _duration(seconds: float) -> str:
     if hours:
         return f"{hours} h {minutes} min"
     return f"{minutes} min {secs} s"
+
+
+def _meaning(settings: Settings, engine: Engine, lang: str) -> str:
+    """Say whether candidates are put in order by meaning, and how to turn it on."""
+    if engine.vectors is not None and engine.meaning is not None:
+        return t("meaning_on", lang, name=engine.meaning.reason)
+    if settings.meaning == "off":
+        return t("meaning_off", lang)
+    if engine.meaning is not None and engine.meaning.on:
+        return t("meaning_too_big", lang, limit=engine.meaning.max_passages)
+    return t("meaning_missing", lang, cmd=MEANING_HINT)
 
 
 def _translation(settings: Settings, engine: Engine, lang: str) -> str:

@@ -239,6 +239,7 @@ class DealBotMixin:
                 Engine.load,
                 self.settings.knowledge_dir,
                 translator=self.engine.translator,
+                meaning=self.engine.meaning,
                 **self.settings.engine_options,
             )
             await asyncio.to_thread(warm_up, engine)

@@ -15,11 +15,20 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from rapidfuzz import fuzz, process
 
 from bot.core import dated
 from bot.core.analyze import QueryGroup, QuestionAnalyzer
-from bot.core.decide import Decider, Decision, DecisionModel, covers, load_model, worth_quoting
+from bot.core.decide import (
+    Closeness,
+    Decider,
+    Decision,
+    DecisionModel,
+    covers,
+    load_model,
+    worth_quoting,
+)
 from bot.core.errors import KnowledgeError, QuestionError
 from bot.core.followup import carry_over
 from bot.core.glossary import Glossary, load_glossary
@@ -32,6 +41,7 @@ from bot.core.knowledge import (
     load_folder,
     read_regular,
 )
+from bot.core.meaning import Meaning, passage_vectors
 from bot.core.paraphrase import Paraphraser
 from bot.core.rank import BM25_B, BM25_K1, Ranked, rank
 from bot.core.text import Analyzer, fold, sentences, words
@@ -148,6 +158,7 @@ class Engine:
     build_seconds: float = 0.0  # set by load(): reading, validating and indexing the folder
     answer_threshold: float | None = None  # None: the decision model's chosen point
     translator: Translator | None = None  # English -> Spanish; None: the glossary alone
+    meaning: Meaning | None = None  # sentence vectors (meaning.py); None: words alone
 
     def __post_init__(self) -> None:
         self.es = Analyzer("spanish", keep=self.glossary.keep_es)
@@ -205,6 +216,14 @@ class Engine:
             _decision_model(),
             self.answer_threshold,
         )
+        # Each passage's sentence vector (rows in passage order), when the encoder is there
+        # and the decision has a model that reads them; None: words alone.
+        self.vectors = (
+            passage_vectors(self.meaning, [p.text for p in self.passages])
+            if self.meaning is not None and self.decider.reads_meaning
+            else None
+        )
+        self._meaning_failed = False
 
     @classmethod
     @_collector_paused()
@@ -216,6 +235,7 @@ class Engine:
         max_bytes: int = MAX_DOCUMENT_BYTES,
         answer_threshold: float | None = None,
         translator: Translator | None = None,
+        meaning: Meaning | None = None,
     ) -> Engine:
         """Load documents, glossary and templates of a folder; raise KnowledgeError on problems."""
         started = time.perf_counter()
@@ -245,6 +265,7 @@ class Engine:
             templates,
             answer_threshold=answer_threshold,
             translator=translator,
+            meaning=meaning,
         )
         engine.build_seconds = time.perf_counter() - started
         log.info(
@@ -290,8 +311,8 @@ class Engine:
         # Recency words ("ahora", "latest") ask for the newest report, which the quote stage
         # orders by date; they are not content a passage must hold.
         groups = dated.content_groups(groups)
-        ranked = self.decider.rerank(groups, rank(self.index, groups), question)
-        decision = self.decide(groups, ranked, question)
+        ranked, closeness = self.order(groups, rank(self.index, groups), question, context)
+        decision = self.decide(groups, ranked, question, closeness)
         matched = {t for g in groups for t in g.terms}
         if not decision.answer:
             if carried:  # the previous question's words did not help: answer the question alone
@@ -368,10 +389,51 @@ class Engine:
         return tuple(self.es.term_spans(text))
 
     def decide(
-        self, groups: list[QueryGroup], ranked: list[Ranked], question: str = ""
+        self,
+        groups: list[QueryGroup],
+        ranked: list[Ranked],
+        question: str = "",
+        closeness: Closeness | None = None,
     ) -> Decision:
         """Answer or decline (see bot/core/decide.py for why)."""
-        return self.decider.decide(groups, ranked, question)
+        return self.decider.decide(groups, ranked, question, closeness)
+
+    @property
+    def threshold(self) -> float:
+        """Return the confidence this engine answers from (the meaning model's with vectors)."""
+        if self.vectors is not None:
+            return self.decider.meaning_threshold
+        return self.decider.threshold
+
+    def similarity(self, text: str) -> np.ndarray | None:
+        """Return a question's cosine with every passage, or None (no vectors, or the encoder
+        failed: logged once, the question is answered by words alone)."""
+        if self.vectors is None or self.meaning is None or self.meaning.encoder is None:
+            return None
+        try:
+            query = self.meaning.encoder.queries([text])[0]
+        except Exception as exc:  # the C engine's fault must not reach the user
+            if not self._meaning_failed:
+                log.warning("meaning: cannot embed a question, words alone: %r", exc)
+                self._meaning_failed = True
+            return None
+        return self.vectors @ query
+
+    def order(
+        self,
+        groups: list[QueryGroup],
+        ranked: list[Ranked],
+        question: str,
+        context: str | None = None,
+    ) -> tuple[list[Ranked], Closeness | None]:
+        """Put rank's first candidates in order: by words and meaning with sentence vectors,
+        by words alone without (decide.py); with how close in meaning they are (or None)."""
+        similarity = None
+        if ranked and self.vectors is not None:
+            similarity = self.similarity(" ".join(filter(None, (context, question))))
+        if similarity is None:
+            return self.decider.rerank(groups, ranked, question), None
+        return self.decider.by_meaning(groups, ranked, question, similarity)
 
     def _quote(self, ranked: Ranked, matched: set[str]) -> QuotedPassage:
         passage = self.passages[ranked.passage]

