@@ -103,6 +103,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="instead: time N English questions with and without translation",
     )
+    bench.add_argument(
+        "--meaning",
+        type=_int_in(1, 1_000_000),
+        metavar="N",
+        default=None,
+        help="instead: time N questions with and without the meaning re-ranking",
+    )
 
     add = sub.add_parser(
         "add", help="add articles to the knowledge folder from a URL, an .html file or '-'"
@@ -241,6 +248,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         print(settings.open_translation(warm=True).line())
         print(settings.open_meaning().line(len(engine.passages)))
         return 0
+    if command == "bench" and args.meaning is not None:
+        from bot.bench_meaning import run_meaning_bench
+
+        return run_meaning_bench(settings.knowledge_dir, settings.open_meaning(), args.meaning)
     if command == "bench" and args.english is not None:
         from bot.bench_english import run_english_bench
 

@@ -34,6 +34,7 @@ from bot.core.answer import Engine, clean_question  # noqa: E402
 from bot.core.decide import (  # noqa: E402
     FEATURE_NAMES,
     MEANING_CANDIDATES,
+    MEANING_EXTRA,
     MEANING_NAMES,
     MEANING_ORDER_NAMES,
     MODEL_PATH,
@@ -110,8 +111,9 @@ def measure(
         row.candidates, row.right = candidates, right
         similarity = engine.similarity(question) if plain else None
         if similarity is not None:  # as Engine.order: rank's order, put in order by meaning too
-            row.order = engine.decider.order_features(groups, plain, question, similarity)
-            row.order_right = [holds(engine, q, r.passage) for r in plain[:MEANING_CANDIDATES]]
+            pool = engine.decider.pool(groups, plain, similarity)
+            row.order = engine.decider.order_features(groups, plain, pool, question, similarity)
+            row.order_right = [holds(engine, q, r.passage) for r in pool]
             ranked, closeness = engine.decider.by_meaning(groups, plain, question, similarity)
             at = engine.decider.amount_at(question, ranked)
             row.hitm = scope and at is not None and holds(engine, q, ranked[at].passage)
@@ -136,7 +138,7 @@ def fit_rerank(rows: list[Row], meaning: bool = False) -> np.ndarray:
     `meaning`: the meaning order's (Row.order), else the words re-rank's (Row.candidates).
     """
     n = len(MEANING_ORDER_NAMES if meaning else RERANK_NAMES)
-    width = MEANING_CANDIDATES if meaning else RERANK_CANDIDATES
+    width = MEANING_CANDIDATES + MEANING_EXTRA if meaning else RERANK_CANDIDATES
     x = np.zeros((len(rows), width, n))
     mask = np.zeros((len(rows), width), dtype=bool)
     target = np.zeros((len(rows), width))
@@ -436,8 +438,9 @@ def main() -> int:
             "overrides). rerank: weights that put the first candidates in order (softmax over "
             "RERANK_NAMES) before the decision. The top level is the model of words alone; "
             "'meaning' is the one used when sentence vectors are there (bot/core/meaning.py), "
-            "with 'order': weights that put the first MEANING_CANDIDATES in order by score and "
-            "similarity. Fitted on SQuAD-es (shared/eval/squad-es, CC BY-SA 4.0), the same "
+            "with 'order': weights that put the first MEANING_CANDIDATES and the MEANING_EXTRA "
+            "closest in meaning in order by the re-rank's features and similarity. Fitted on "
+            "SQuAD-es (shared/eval/squad-es, CC BY-SA 4.0), the same "
             "corpus with half of its articles removed, eval/*.jsonl over the bundled article "
             "(English with and without Apertium) and the dated test folder "
             "(tests/dated_corpus.py), and each squad-es article alone; every figure held out by "

@@ -85,3 +85,29 @@ def test_english_bench_without_a_translator_says_why(
     assert run_english_bench(knowledge_dir, None, 20, line) == 1
     captured = capsys.readouterr()
     assert line in captured.out and "no translator" in captured.err
+
+
+def test_meaning_bench_prints_both_paths_the_overhead_and_the_loads(
+    knowledge_dir: Path, capsys: pytest.CaptureFixture[str], real_meaning
+) -> None:
+    from bot.bench_meaning import run_meaning_bench
+
+    assert run_meaning_bench(knowledge_dir, real_meaning, 20) == 0
+    out = capsys.readouterr().out
+    rows = ("words alone (MEANING=off)", "words + meaning", "added by meaning")
+    for row in rows:
+        assert re.search(rf"^{re.escape(row)} +[-+]?\d+\.\d\d +[-+]?\d+\.\d\d$", out, re.M), out
+    assert re.search(
+        r"^load with meaning, \d+ passages: [\d.]+ s embedding every passage", out, re.M
+    )
+
+
+def test_meaning_bench_without_the_model_says_why(
+    knowledge_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.bench_meaning import run_meaning_bench
+    from bot.core.meaning import open_meaning
+
+    assert run_meaning_bench(knowledge_dir, open_meaning("off"), 20) == 1
+    captured = capsys.readouterr()
+    assert "MEANING=off" in captured.out and "no sentence model" in captured.err

@@ -224,6 +224,8 @@ class Engine:
             else None
         )
         self._meaning_failed = False
+        # A question asked again (a suggestion, a button, a follow-up) is embedded once.
+        self._question_vector = lru_cache(maxsize=1024)(self._embed_question)
 
     @classmethod
     @_collector_paused()
@@ -411,13 +413,18 @@ class Engine:
         if self.vectors is None or self.meaning is None or self.meaning.encoder is None:
             return None
         try:
-            query = self.meaning.encoder.queries([text])[0]
+            query = self._question_vector(text)
         except Exception as exc:  # the C engine's fault must not reach the user
             if not self._meaning_failed:
                 log.warning("meaning: cannot embed a question, words alone: %r", exc)
                 self._meaning_failed = True
             return None
         return self.vectors @ query
+
+    def _embed_question(self, text: str) -> np.ndarray:
+        """Return a question's sentence vector (cached per text by __post_init__)."""
+        assert self.meaning is not None and self.meaning.encoder is not None
+        return self.meaning.encoder.queries([text])[0]
 
     def order(
         self,

@@ -26,7 +26,7 @@ from bot.core.analyze import YEAR, YEAR_WORDS, QueryGroup
 from bot.core.errors import CoreError
 from bot.core.index import BM25Index
 from bot.core.paraphrase import SYNONYM_WEIGHT
-from bot.core.rank import COVERAGE_FLOOR, Ranked
+from bot.core.rank import COVERAGE_FLOOR, Ranked, score_passages
 
 MODEL_PATH = Path(__file__).resolve().parent / "data" / "decision.json"
 # Share of the question's content (idf-weighted) a passage must exceed to count as "strong"
@@ -115,6 +115,10 @@ SPREAD_CANDIDATES = 10
 # (squad-es, ranking alone, a first try with two weights fitted on the same questions: hit@1
 # 76.9% -> 78.3 / 79.0 / 79.5 / 79.6% re-ordering the first 3 / 5 / 10 / 20).
 MEANING_CANDIDATES = 10
+# ...together with this many passages closest in meaning to the question that are not among
+# them (BM25 scores them all the same; their score ratio counts from MIN_LOG_RATIO up).
+MEANING_EXTRA = 5
+MIN_LOG_RATIO = math.log(0.01)
 MEANING_ORDER_NAMES = (*RERANK_NAMES, "similarity")
 
 
@@ -320,20 +324,20 @@ class Decider:
         question: str,
         similarity: np.ndarray,
     ) -> tuple[list[Ranked], Closeness]:
-        """Put rank's first MEANING_CANDIDATES in the meaning model's order (instead of
-        `rerank`); say how close in meaning they are.
+        """Put rank's first candidates and the passages closest in meaning (`pool`) in the
+        meaning model's order (instead of `rerank`); say how close in meaning they are.
 
         `similarity`: the question's cosine with every passage (rows of the index's order).
         """
-        top = ranked[:MEANING_CANDIDATES]
-        sims = [float(similarity[r.passage]) for r in top]
+        pool = self.pool(groups, ranked, similarity)
+        sims = [float(similarity[r.passage]) for r in pool]
         meaning = self.model.meaning
         weights = meaning.order if meaning is not None else ()
-        order = list(range(len(top)))
-        if weights and len(top) > 1:
+        order = list(range(len(pool)))
+        if weights and len(pool) > 1:
             z = [
                 sum(w * x for w, x in zip(weights, v, strict=True))
-                for v in self.order_features(groups, ranked, question, similarity)
+                for v in self.order_features(groups, ranked, pool, question, similarity)
             ]
             order.sort(key=lambda i: (-z[i], i))
         first = sims[order[0]]
@@ -343,20 +347,44 @@ class Decider:
             anywhere=float(similarity.max()),
             margin=first - max(others) if others else 0.0,
         )
-        if order == list(range(len(top))):
-            return ranked, closeness
-        return [top[i] for i in order] + ranked[len(top) :], closeness
+        taken = {r.passage for r in pool}
+        rest = [r for r in ranked[MEANING_CANDIDATES:] if r.passage not in taken]
+        return [pool[i] for i in order] + rest, closeness
+
+    def pool(
+        self, groups: list[QueryGroup], ranked: list[Ranked], similarity: np.ndarray
+    ) -> list[Ranked]:
+        """Return rank's first MEANING_CANDIDATES, then the MEANING_EXTRA passages closest in
+        meaning that are not among them (scored as rank scores them, whatever their rank)."""
+        top = ranked[:MEANING_CANDIDATES]
+        if not top or MEANING_EXTRA == 0:
+            return top
+        n = min(len(similarity), MEANING_EXTRA + len(top))
+        closest = np.argpartition(-similarity, n - 1)[:n] if n < len(similarity) else None
+        if closest is None:
+            closest = np.arange(len(similarity))
+        closest = closest[np.lexsort((closest, -similarity[closest]))]
+        have = {r.passage for r in top}
+        new = [int(p) for p in closest if int(p) not in have][:MEANING_EXTRA]
+        later = {r.passage: r for r in ranked[MEANING_CANDIDATES:]}
+        unscored = [p for p in new if p not in later]
+        scored = dict(zip(unscored, score_passages(self.index, groups, unscored), strict=True))
+        return top + [later[p] if p in later else scored[p] for p in new]
 
     def order_features(
         self,
         groups: list[QueryGroup],
         ranked: list[Ranked],
+        pool: list[Ranked],
         question: str,
         similarity: np.ndarray,
     ) -> list[list[float]]:
-        """Return MEANING_ORDER_NAMES of each of the first MEANING_CANDIDATES."""
-        words = self.rerank_features(groups, ranked, question, width=MEANING_CANDIDATES)
-        return [[*v, float(similarity[r.passage])] for v, r in zip(words, ranked, strict=False)]
+        """Return MEANING_ORDER_NAMES of each candidate of a pool (from `ranked`)."""
+        words = self.rerank_features(groups, ranked, question, candidates=pool)
+        return [
+            [max(v[0], MIN_LOG_RATIO), *v[1:], float(similarity[r.passage])]
+            for v, r in zip(words, pool, strict=True)
+        ]
 
     def rerank(
         self, groups: list[QueryGroup], ranked: list[Ranked], question: str = ""
@@ -392,16 +420,16 @@ class Decider:
         question: str = "",
         *,
         reads: bool = True,
-        width: int = RERANK_CANDIDATES,
+        candidates: list[Ranked] | None = None,
     ) -> list[list[float]]:
-        """Return RERANK_NAMES of each of the first `width` candidates (RERANK_READS 0 unless
-        `reads`: they read the passage's words)."""
+        """Return RERANK_NAMES of each of the first RERANK_CANDIDATES, or of `candidates`
+        (RERANK_READS 0 unless `reads`: they read the passage's words)."""
         best = ranked[0].score
         date = ASKS_DATE.search(question) is not None
         amount = ASKS_QUANTITY.search(question) is not None
         unread = (0.0,) * len(RERANK_READS)
         out = []
-        for r in ranked[:width]:
+        for r in ranked[:RERANK_CANDIDATES] if candidates is None else candidates:
             values = {
                 "score_ratio": math.log(max(r.score, 1e-12) / best) if best > 0 else 0.0,
                 "coverage": r.coverage,

@@ -124,6 +124,34 @@ def rank(index: BM25Index, groups: list[QueryGroup]) -> list[Ranked]:
     ]
 
 
+def score_passages(index: BM25Index, groups: list[QueryGroup], passages: list[int]) -> list[Ranked]:
+    """Score some distinct passages as `rank` scores them (the same sums: the same floats),
+    whatever their rank; in the order given."""
+    total = sum(g.weight for g in groups)
+    docs = np.asarray(passages, dtype=np.intp)
+    if not total or not len(docs):
+        return [Ranked(p, 0.0, 0.0) for p in passages]
+    lists, family = _lists(index, groups)
+    pad = _scratch(index.n_docs)
+    best: list[np.ndarray | None] = [None] * len(groups)
+    held: list[np.ndarray | None] = [None] * len(groups)
+    try:
+        for x in lists:
+            _add(best, held, x.group, _lookup(index, pad, x, docs))
+    except BaseException:
+        pad.clear()
+        raise
+    score, covered = _sums(groups, best, held, len(docs))
+    if any(family):
+        score, covered = _with_families(index, family, groups, docs, score, covered, held)
+    coverage = covered / total
+    final = _final(score, coverage)
+    return [
+        Ranked(d, s, c)
+        for d, s, c in zip(docs.tolist(), final.tolist(), coverage.tolist(), strict=True)
+    ]
+
+
 def _lists(
     index: BM25Index, groups: list[QueryGroup]
 ) -> tuple[list[_List], list[list[tuple[str, float]]]]:

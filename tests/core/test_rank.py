@@ -17,7 +17,14 @@ from bot.core import rank as rank_module
 from bot.core.analyze import QueryGroup
 from bot.core.answer import Engine
 from bot.core.index import BM25Index
-from bot.core.rank import COVERAGE_FLOOR, FAMILY_POOL, MAX_CANDIDATES, Ranked, rank
+from bot.core.rank import (
+    COVERAGE_FLOOR,
+    FAMILY_POOL,
+    MAX_CANDIDATES,
+    Ranked,
+    rank,
+    score_passages,
+)
 from bot.core.text import AnalyzedTexts, Analyzer, words
 from bot.core.typos import TypoMatcher, max_edits
 
@@ -136,6 +143,23 @@ _group = st.builds(
 def test_same_ranking_on_generated_corpora(docs: list[list[str]], groups: list[QueryGroup]) -> None:
     index = BM25Index(docs)
     assert rank(index, groups) == rank_dense(index, groups)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_docs, st.lists(_group, min_size=1, max_size=5))
+def test_any_passage_scores_as_ranking_scores_it(
+    docs: list[list[str]], groups: list[QueryGroup]
+) -> None:
+    """The meaning pool brings in passages BM25 ranked low or not at all (decide.py): they get
+    the very score and coverage ranking gives them, and a passage holding nothing scores 0."""
+    index = BM25Index(docs)
+    ranked = {r.passage: r for r in rank_dense(index, groups)}
+    everyone = list(range(len(docs)))[::-1]  # any order
+    for scored in score_passages(index, groups, everyone):
+        if scored.passage in ranked:
+            assert scored == ranked[scored.passage]
+        elif scored.coverage == 0:
+            assert scored.score == 0
 
 
 def test_ranking_keeps_at_most_the_best_candidates() -> None:
