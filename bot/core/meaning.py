@@ -69,11 +69,15 @@ class E5Encoder:
 
     def queries(self, texts: Sequence[str]) -> np.ndarray:
         """Embed questions ("query: " prefix)."""
+        if not texts:
+            return np.zeros((0, self._model.dim), dtype=np.float32)
         with self._lock:
             return _rows(self._model.query([_safe(t) for t in texts]), len(texts))
 
     def passages(self, texts: Sequence[str]) -> np.ndarray:
         """Embed passages ("passage: " prefix)."""
+        if not texts:
+            return np.zeros((0, self._model.dim), dtype=np.float32)
         with self._lock:
             return _rows(self._model.passage([_safe(t) for t in texts]), len(texts))
 

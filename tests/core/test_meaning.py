@@ -162,6 +162,7 @@ def test_the_real_model_reads_hostile_text(real_meaning: Meaning) -> None:
     vectors = real_meaning.encoder.queries(texts)
     assert vectors.shape[0] == len(texts) and np.isfinite(vectors).all()
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-3)
+    assert real_meaning.encoder.passages([]).shape == (0, vectors.shape[1])
 
 
 def test_the_real_model_links_an_english_question_to_its_spanish_passage(
