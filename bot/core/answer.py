@@ -414,6 +414,13 @@ class Engine:
             return None
         try:
             query = self._question_vector(text)
+            if self.translator is not None and self.analyzer.reads_english(text):
+                # The model reads English, and reads Spanish passages closer from Spanish: an
+                # English question is embedded as typed and as translated, the two averaged.
+                spanish = self.translator.translate([text])
+                if spanish:
+                    query = query + self._question_vector(spanish[0])
+                    query = query / max(float(np.linalg.norm(query)), 1e-12)
         except Exception as exc:  # the C engine's fault must not reach the user
             if not self._meaning_failed:
                 log.warning("meaning: cannot embed a question, words alone: %r", exc)

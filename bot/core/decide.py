@@ -4,7 +4,10 @@ The best passage is judged by a few features that mean the same on any knowledge
 and ratios, never raw BM25 or passage counts). A logistic model turns them into a confidence
 (0-1); the engine answers when the confidence reaches the threshold. The coefficients and the
 default threshold live in `bot/core/data/decision.json`, fitted by `scripts/fit_decision.py`
-(held out by article); ANSWER_THRESHOLD moves the threshold.
+(held out by article); ANSWER_THRESHOLD moves the threshold. With sentence vectors
+(meaning.py) the first candidates and the passages closest in meaning are put in order by their
+words and their meaning (`by_meaning`), and a second model, which also reads how close in meaning
+the best passage is, decides.
 """
 
 from __future__ import annotations
@@ -146,6 +149,10 @@ class Features:
     best_similarity: float = 0.0
     # ...and the passage's cosine over the closest other candidate's.
     similarity_margin: float = 0.0
+    # Share of the question in names no passage has ("Google" asked of an article without it):
+    # meaning finds a passage close to the rest of such a question ("What did Google announce
+    # about AI?" near Trump's announcement); the words-alone model sees it in `coverage`.
+    unknown_names: float = 0.0
 
     def vector(self, names: Sequence[str] | None = None) -> list[float]:
         """Return the features in model order (the words model's unless `names` say)."""
@@ -153,7 +160,7 @@ class Features:
 
 
 MEANING_NAMES = tuple(f.name for f in fields(Features))
-FEATURE_NAMES = MEANING_NAMES[:-3]  # what words alone tell
+FEATURE_NAMES = MEANING_NAMES[: MEANING_NAMES.index("similarity")]  # what words alone tell
 
 
 @dataclass(frozen=True)
@@ -561,6 +568,7 @@ class Decider:
             similarity=closeness.first if closeness else 0.0,
             best_similarity=closeness.anywhere if closeness else 0.0,
             similarity_margin=closeness.margin if closeness else 0.0,
+            unknown_names=sum(g.weight for g in groups if not g.known and g.name) / total,
         )
 
     def _sentence_coverage(

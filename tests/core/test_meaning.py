@@ -140,6 +140,40 @@ def test_the_passages_closest_in_meaning_join_the_candidates(folder: Path) -> No
     assert (extra.score, extra.coverage) == (0.0, 0.0)  # BM25's own figures: it holds nothing
 
 
+class Translator:
+    """Translates by a table (the real one is tested in test_translate_apertium.py)."""
+
+    def __init__(self, table: dict[str, str]) -> None:
+        self.table = table
+
+    def translate(self, texts: Sequence[str]) -> list[str] | None:
+        return [self.table.get(t, t) for t in texts]
+
+
+def test_an_english_question_is_embedded_as_typed_and_as_translated(folder: Path) -> None:
+    encoder = WordEncoder()
+    english, spanish = "Who invested in OpenAI?", "¿Quién invirtió en OpenAI?"
+    engine = Engine.load(
+        folder, meaning=Meaning(encoder, "test"), translator=Translator({english: spanish})
+    )
+    engine.ask(english)
+    assert encoder.asked[-2:] == [english, spanish]
+    engine.ask("¿Quién invirtió en OpenAI?")  # Spanish: as typed only (and embedded once)
+    assert encoder.asked[-2:] == [english, spanish]
+
+
+def test_a_name_no_passage_has_keeps_a_close_meaning_from_answering(
+    knowledge_dir: Path, real_meaning: Meaning
+) -> None:
+    """“Google” is in no passage: the rest of the question is close to Trump's announcement,
+    which words alone already declined and meaning must not answer."""
+    engine = Engine.load(knowledge_dir, meaning=real_meaning)
+    assert engine.vectors is not None
+    for question in ("What did Google announce about AI?", "¿Qué anunció Google sobre la IA?"):
+        assert not engine.ask(question).answered, question
+    assert engine.ask("¿Qué anunció Donald Trump?").answered
+
+
 def test_off_says_so_and_embeds_nothing() -> None:
     meaning = open_meaning("off")
     assert not meaning.on and meaning.line() == "Meaning re-ranking: off, words alone (MEANING=off)"
@@ -181,16 +215,16 @@ def squad_meaning(real_meaning: Meaning) -> Engine:
 
 
 def test_meaning_answers_spanish_paraphrases_words_miss(squad_meaning: Engine) -> None:
-    """eval/squad_es_spanish.jsonl (nobody on the answer path wrote it): 135/180 answered and
-    right, 36/60 out of scope declined with the real model (words alone: 108/180, 43/60; the
+    """eval/squad_es_spanish.jsonl (nobody on the answer path wrote it): 134/180 answered and
+    right, 35/60 out of scope declined with the real model (words alone: 108/180, 43/60; the
     out-of-scope questions it answers are the half asked on an article's own topic)."""
     report = evaluate(squad_meaning, load_cases(EVAL_DIR / "squad_es_spanish.jsonl"))
-    assert_floors(report, in_scope=180, out_of_scope=60, right=130, declined=33)
+    assert_floors(report, in_scope=180, out_of_scope=60, right=128, declined=32)
 
 
 def test_english_without_apertium_with_meaning(squad_meaning: Engine) -> None:
-    """eval/squad_es_english.jsonl without Apertium: 46/180 answered and right, 56/60 declined
+    """eval/squad_es_english.jsonl without Apertium: 48/180 answered and right, 56/60 declined
     (words alone: 32/180, 57/60); the model reads English, but only among BM25's candidates and
     the five passages closest in meaning."""
     report = evaluate(squad_meaning, load_cases(EVAL_DIR / "squad_es_english.jsonl"))
-    assert_floors(report, in_scope=180, out_of_scope=60, right=41, declined=52)
+    assert_floors(report, in_scope=180, out_of_scope=60, right=43, declined=52)
