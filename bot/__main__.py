@@ -251,7 +251,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if command == "bench" and args.meaning is not None:
         from bot.bench_meaning import run_meaning_bench
 
-        return run_meaning_bench(settings.knowledge_dir, settings.open_meaning(), args.meaning)
+        translation = settings.open_translation(warm=True)
+        return run_meaning_bench(
+            settings.knowledge_dir, settings.open_meaning(), args.meaning, translation.translator
+        )
     if command == "bench" and args.english is not None:
         from bot.bench_english import run_english_bench
 

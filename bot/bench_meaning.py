@@ -11,6 +11,7 @@ from bot.bench_english import EVAL_DIR, percentiles, timings
 from bot.core.answer import Engine
 from bot.core.evaluate import load_cases
 from bot.core.meaning import Meaning
+from bot.core.translate import Translator
 
 
 def eval_questions(folder: Path = EVAL_DIR) -> list[str]:
@@ -19,22 +20,26 @@ def eval_questions(folder: Path = EVAL_DIR) -> list[str]:
     return list(dict.fromkeys(c.q for c in cases))
 
 
-def run_meaning_bench(knowledge_dir: Path, meaning: Meaning, n: int) -> int:
-    """Print p50/p95 of Engine.ask with words alone vs with meaning, and the load times."""
+def run_meaning_bench(
+    knowledge_dir: Path, meaning: Meaning, n: int, translator: Translator | None = None
+) -> int:
+    """Print p50/p95 of Engine.ask with words alone vs with meaning, and the load times (both
+    with the translator users have, when given: English is embedded as typed and translated)."""
     print(meaning.line())
+    print(f"English translation: {'on' if translator is not None else 'off'}")
     if meaning.encoder is None:
         print("error: no sentence model to measure (see the line above)", file=sys.stderr)
         return 1
     encoder = meaning.encoder
     questions = eval_questions()
-    plain = Engine.load(knowledge_dir)
+    plain = Engine.load(knowledge_dir, translator=translator)
     with tempfile.TemporaryDirectory() as tmp:
         cold = Meaning(encoder, meaning.reason, Path(tmp) / "meaning.sqlite3", meaning.max_passages)
         started = time.perf_counter()
-        Engine.load(knowledge_dir, meaning=cold)
+        Engine.load(knowledge_dir, meaning=cold, translator=translator)
         first_load = time.perf_counter() - started
         started = time.perf_counter()
-        with_meaning = Engine.load(knowledge_dir, meaning=cold)
+        with_meaning = Engine.load(knowledge_dir, meaning=cold, translator=translator)
         cached_load = time.perf_counter() - started
     if with_meaning.vectors is None:
         print(f"error: {meaning.line(len(with_meaning.passages))}", file=sys.stderr)
