@@ -15,10 +15,15 @@ from bot.core.translate import ProcessTranslator
 EVAL_DIR = Path(__file__).resolve().parents[1] / "eval"
 
 
+def eval_questions(folder: Path = EVAL_DIR, lang: str | None = None) -> list[str]:
+    """Return the distinct questions of the eval files (of one language, when given)."""
+    cases = [c for path in sorted(folder.glob("*.jsonl")) for c in load_cases(path)]
+    return list(dict.fromkeys(c.q for c in cases if lang is None or c.lang == lang))
+
+
 def english_questions(folder: Path = EVAL_DIR) -> list[str]:
     """Return the English questions of the eval files, each also lower-case without '?'."""
-    cases = [c for path in sorted(folder.glob("*.jsonl")) for c in load_cases(path)]
-    english = list(dict.fromkeys(c.q for c in cases if c.lang == "en"))
+    english = eval_questions(folder, "en")
     return english + [q.lower().rstrip("?") for q in english]
 
 

@@ -7,17 +7,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from bot.bench_english import EVAL_DIR, percentiles, timings
+from bot.bench_english import eval_questions, percentiles, timings
 from bot.core.answer import Engine
-from bot.core.evaluate import load_cases
 from bot.core.meaning import Meaning
 from bot.core.translate import Translator
-
-
-def eval_questions(folder: Path = EVAL_DIR) -> list[str]:
-    """Return the distinct questions of the eval files (Spanish and English)."""
-    cases = [c for path in sorted(folder.glob("*.jsonl")) for c in load_cases(path)]
-    return list(dict.fromkeys(c.q for c in cases))
 
 
 def run_meaning_bench(

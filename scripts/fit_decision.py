@@ -81,6 +81,11 @@ class Row:
     xm: list[float] | None = None
     hitm: bool = False
 
+    def ordering(self, meaning: bool) -> tuple[list[list[float]] | None, list[bool] | None]:
+        """Return the candidates' features of an ordering (meaning's, or the words re-rank's)
+        and which of them hold the evidence."""
+        return (self.order, self.order_right) if meaning else (self.candidates, self.right)
+
 
 def questions(path: Path) -> list[dict]:
     """Read a JSONL question file."""
@@ -147,7 +152,7 @@ def fit_rerank(rows: list[Row], meaning: bool = False) -> np.ndarray:
     mask = np.zeros((len(rows), width), dtype=bool)
     target = np.zeros((len(rows), width))
     for i, r in enumerate(rows):
-        cands, right = (r.order, r.order_right) if meaning else (r.candidates, r.right)
+        cands, right = r.ordering(meaning)
         assert cands is not None and right is not None
         k = len(cands)
         x[i, :k], mask[i, :k] = cands, True
@@ -172,7 +177,7 @@ def rerank_rows(rows: list[Row], meaning: bool = False) -> list[Row]:
     """The in-scope questions whose first candidates can be re-ordered to a better one."""
     out = []
     for r in rows:
-        cands, right = (r.order, r.order_right) if meaning else (r.candidates, r.right)
+        cands, right = r.ordering(meaning)
         usable = r.setting in ("squad", "bundled") and r.scope and cands and len(cands) > 1
         if usable and right is not None and any(right):
             out.append(r)
@@ -191,7 +196,7 @@ def choose_rerank(rows: list[Row], meaning: bool = False) -> np.ndarray:
         for k in range(FOLDS):
             w = fit_rerank([r for r in usable if fold_of[r.article] != k], meaning)
             for r in asked:
-                cands, right = (r.order, r.order_right) if meaning else (r.candidates, r.right)
+                cands, right = r.ordering(meaning)
                 if fold_of.get(r.article, -1) != k or not cands or right is None:
                     continue
                 best = int(np.argmax(np.asarray(cands) @ w))  # ties: rank's order

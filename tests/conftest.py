@@ -11,7 +11,7 @@ import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 from hypothesis import settings as hypothesis_settings
@@ -129,10 +129,16 @@ def real_meaning():  # -> bot.core.meaning.Meaning
 
     meaning = open_meaning("auto", MEANING_TEST_CACHE)
     if not meaning.on:
-        if os.environ.get("REQUIRE_MEANING") == "1":
-            pytest.fail(f"{meaning.line()}, and REQUIRE_MEANING=1 requires it")
-        pytest.skip(meaning.line())
+        missing(meaning.line(), "REQUIRE_MEANING")
     return meaning
+
+
+def missing(reason: str, required_by: str) -> NoReturn:
+    """Skip a test whose optional tool is missing, or fail it when `required_by` is set to 1
+    (CI sets it where the tool installs: the test must run there)."""
+    if os.environ.get(required_by) == "1":
+        pytest.fail(f"{reason}, and {required_by}=1 requires it")
+    pytest.skip(reason)
 
 
 def bot_env(**overrides: str) -> dict[str, str]:

@@ -410,7 +410,7 @@ class Engine:
     def similarity(self, text: str) -> np.ndarray | None:
         """Return a question's cosine with every passage, or None (no vectors, or the encoder
         failed: logged once, the question is answered by words alone)."""
-        if self.vectors is None or self.meaning is None or self.meaning.encoder is None:
+        if self.vectors is None:
             return None
         try:
             query = self._question_vector(text)

@@ -367,9 +367,10 @@ class Decider:
         top = ranked[:MEANING_CANDIDATES]
         if not top or MEANING_EXTRA == 0:
             return top
-        n = min(len(similarity), MEANING_EXTRA + len(top))
-        closest = np.argpartition(-similarity, n - 1)[:n] if n < len(similarity) else None
-        if closest is None:
+        n = MEANING_EXTRA + len(top)  # enough to find MEANING_EXTRA outside the top
+        if n < len(similarity):
+            closest = np.argpartition(-similarity, n - 1)[:n]
+        else:
             closest = np.arange(len(similarity))
         closest = closest[np.lexsort((closest, -similarity[closest]))]
         have = {r.passage for r in top}

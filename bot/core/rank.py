@@ -22,6 +22,8 @@ lack it (a few binary searches, whatever the postings).
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -89,12 +91,8 @@ def rank(index: BM25Index, groups: list[QueryGroup]) -> list[Ranked]:
     if not total or not any(g.terms for g in groups):
         return []
     lists, family = _lists(index, groups)
-    pad = _scratch(index.n_docs)
-    try:
+    with _scratch(index.n_docs) as pad:
         docs, best, held, pruned = _candidates(index, pad, groups, lists, total)
-    except BaseException:
-        pad.clear()
-        raise
     score, covered = _sums(groups, best, held, len(docs))
     keep = np.flatnonzero(covered > 0)
     docs, score, covered = docs[keep], score[keep], covered[keep]
@@ -132,15 +130,11 @@ def score_passages(index: BM25Index, groups: list[QueryGroup], passages: list[in
     if not total or not len(docs):
         return [Ranked(p, 0.0, 0.0) for p in passages]
     lists, family = _lists(index, groups)
-    pad = _scratch(index.n_docs)
     best: list[np.ndarray | None] = [None] * len(groups)
     held: list[np.ndarray | None] = [None] * len(groups)
-    try:
+    with _scratch(index.n_docs) as pad:
         for x in lists:
             _add(best, held, x.group, _lookup(index, pad, x, docs))
-    except BaseException:
-        pad.clear()
-        raise
     score, covered = _sums(groups, best, held, len(docs))
     if any(family):
         score, covered = _with_families(index, family, groups, docs, score, covered, held)
@@ -546,12 +540,18 @@ class _Scratch:
 _local = threading.local()
 
 
-def _scratch(n: int) -> _Scratch:
-    """Return this thread's scratch arrays for an index of n passages."""
+@contextmanager
+def _scratch(n: int) -> Iterator[_Scratch]:
+    """Lend this thread's scratch arrays for an index of n passages (their marks cleared when
+    the work is interrupted)."""
     pad = getattr(_local, "pad", None)
     if pad is None or pad.n < n:
         pad = _local.pad = _Scratch(n)
-    return pad
+    try:
+        yield pad
+    except BaseException:
+        pad.clear()
+        raise
 
 
 def _unit(index: BM25Index, unit: tuple[str, ...], w: float) -> tuple[np.ndarray, np.ndarray]:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import EVAL_DIR, TEST_DATA, assert_floors
+from conftest import EVAL_DIR, TEST_DATA, assert_floors, missing
 
 from bot.core.answer import Engine
 from bot.core.evaluate import evaluate, load_cases
@@ -22,10 +21,9 @@ SQUAD_SAMPLE = TEST_DATA / "squad-es-sample"
 def apertium() -> Iterator[ProcessTranslator]:
     """The real translator; missing Apertium fails the run when REQUIRE_APERTIUM=1 (CI)."""
     if apertium_pipeline() is None:
-        reason = "Apertium eng-spa is not installed (apt-get install apertium-en-es)"
-        if os.environ.get("REQUIRE_APERTIUM") == "1":
-            pytest.fail(f"{reason}, and REQUIRE_APERTIUM=1 requires it")
-        pytest.skip(reason)
+        missing(
+            "Apertium eng-spa is not installed (apt-get install apertium-en-es)", "REQUIRE_APERTIUM"
+        )
     # A generous timeout: these tests check what Apertium's translations answer, not the
     # timeout (test_translate.py covers that with fake translators); a loaded machine must not
     # turn a slow translation into a glossary-only answer here.
