@@ -153,8 +153,15 @@ class Vectors:
 
     def closeness(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Return a question vector's cosine with each passage, and with each passage's
-        closest sentence."""
-        return self.passages @ query, np.maximum.reduceat(self.sentences @ query, self.starts)
+        closest sentence.
+
+        einsum, not `@`: BLAS's threads, left spinning after a product this size, took the
+        cores from the encoder (a question embedded in 52 ms instead of 19 on squad-es).
+        """
+        return (
+            np.einsum("ij,j->i", self.passages, query),
+            np.maximum.reduceat(np.einsum("ij,j->i", self.sentences, query), self.starts),
+        )
 
 
 def folder_vectors(
