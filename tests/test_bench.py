@@ -98,8 +98,11 @@ def test_meaning_bench_prints_both_paths_the_overhead_and_the_loads(
     for row in rows:
         assert re.search(rf"^{re.escape(row)} +[-+]?\d+\.\d\d +[-+]?\d+\.\d\d$", out, re.M), out
     assert re.search(
-        r"^load with meaning, \d+ passages: [\d.]+ s embedding every passage", out, re.M
-    )
+        r"^load with meaning, \d+ passages \(\d+ sentences\): [\d.]+ s embedding every "
+        r"passage and sentence",
+        out,
+        re.M,
+    ), out
 
 
 def test_meaning_bench_without_the_model_says_why(

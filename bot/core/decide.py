@@ -123,7 +123,7 @@ MEANING_CANDIDATES = 10
 # or 20 with 5 closest: 78.8 / 78.7 %).
 MEANING_EXTRA = 5
 MIN_LOG_RATIO = math.log(0.01)
-MEANING_ORDER_NAMES = (*RERANK_NAMES, "similarity")
+MEANING_ORDER_NAMES = (*RERANK_NAMES, "similarity", "sentence_similarity")
 # The decision reads the closest sentence among this many first candidates (meaning's order).
 TOP_SENTENCE_CANDIDATES = 3
 
@@ -409,7 +409,12 @@ class Decider:
         """Return MEANING_ORDER_NAMES of each candidate of a pool (from `ranked`)."""
         words = self.rerank_features(groups, ranked, question, candidates=pool)
         return [
-            [max(v[0], MIN_LOG_RATIO), *v[1:], float(similarity.passages[r.passage])]
+            [
+                max(v[0], MIN_LOG_RATIO),
+                *v[1:],
+                float(similarity.passages[r.passage]),
+                float(similarity.sentences[r.passage]),
+            ]
             for v, r in zip(words, pool, strict=True)
         ]
 
