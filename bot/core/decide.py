@@ -377,20 +377,20 @@ class Decider:
         return [pool[i] for i in order] + rest, closeness
 
     def pool(
-        self, groups: list[QueryGroup], ranked: list[Ranked], closeness: Similarity
+        self, groups: list[QueryGroup], ranked: list[Ranked], similarity: Similarity
     ) -> list[Ranked]:
         """Return rank's first MEANING_CANDIDATES, then the MEANING_EXTRA passages closest in
         meaning that are not among them (scored as rank scores them, whatever their rank)."""
-        similarity = closeness.passages
+        cosines = similarity.passages
         top = ranked[:MEANING_CANDIDATES]
         if not top or MEANING_EXTRA == 0:
             return top
         n = MEANING_EXTRA + len(top)  # enough to find MEANING_EXTRA outside the top
-        if n < len(similarity):
-            closest = np.argpartition(-similarity, n - 1)[:n]
+        if n < len(cosines):
+            closest = np.argpartition(-cosines, n - 1)[:n]
         else:
-            closest = np.arange(len(similarity))
-        closest = closest[np.lexsort((closest, -similarity[closest]))]
+            closest = np.arange(len(cosines))
+        closest = closest[np.lexsort((closest, -cosines[closest]))]
         have = {r.passage for r in top}
         new = [int(p) for p in closest if int(p) not in have][:MEANING_EXTRA]
         later = {r.passage: r for r in ranked[MEANING_CANDIDATES:]}
