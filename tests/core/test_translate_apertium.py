@@ -131,7 +131,8 @@ def test_real_english_through_apertium_and_meaning(
 ) -> None:
     """The same set as users get it with both installed: the translation finds candidates, the
     sentence model (which reads the English as typed and as translated) puts them in order:
-    137/180 answered and right, 41/60 out of scope declined."""
+    140/180 answered and right, 38/60 out of scope declined (137 and 41 before the sentence
+    vectors)."""
     engine = Engine.load(SQUAD_SAMPLE / "knowledge", translator=apertium, meaning=real_meaning)
     report = evaluate(engine, load_cases(EVAL_DIR / "squad_es_english.jsonl"))
-    assert_floors(report, in_scope=180, out_of_scope=60, right=130, declined=38)
+    assert_floors(report, in_scope=180, out_of_scope=60, right=133, declined=35)
