@@ -25,7 +25,6 @@ from bot.core.decide import (
     Decider,
     Decision,
     DecisionModel,
-    Similarity,
     covers,
     load_model,
     worth_quoting,
@@ -42,7 +41,7 @@ from bot.core.knowledge import (
     load_folder,
     read_regular,
 )
-from bot.core.meaning import Meaning, folder_vectors
+from bot.core.meaning import Meaning, Similarity, folder_vectors
 from bot.core.paraphrase import Paraphraser
 from bot.core.rank import BM25_B, BM25_K1, Ranked, rank
 from bot.core.text import Analyzer, fold, sentences, words
@@ -427,7 +426,7 @@ class Engine:
                 log.warning("meaning: cannot embed a question, words alone: %r", exc)
                 self._meaning_failed = True
             return None
-        return Similarity(*self.vectors.closeness(query))
+        return self.vectors.similarity(query)
 
     def _embed_question(self, text: str) -> np.ndarray:
         """Return a question's sentence vector (cached per text by __post_init__)."""

@@ -28,6 +28,7 @@ import numpy as np
 from bot.core.analyze import YEAR, YEAR_WORDS, QueryGroup
 from bot.core.errors import CoreError
 from bot.core.index import BM25Index
+from bot.core.meaning import Similarity
 from bot.core.paraphrase import SYNONYM_WEIGHT
 from bot.core.rank import COVERAGE_FLOOR, Ranked, score_passages
 
@@ -179,14 +180,6 @@ class Closeness:
     margin: float  # the first candidate's over the closest other candidate's (0: none other)
     sentence: float = 0.0  # the first candidate's closest sentence's
     top_sentence: float = 0.0  # the closest sentence's of the first TOP_SENTENCE_CANDIDATES
-
-
-@dataclass(frozen=True)
-class Similarity:
-    """A question's cosines with a folder's sentence vectors (rows of the index's order)."""
-
-    passages: np.ndarray  # with each passage
-    sentences: np.ndarray  # with each passage's closest sentence
 
 
 @dataclass(frozen=True)
