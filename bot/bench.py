@@ -45,7 +45,7 @@ STREAM_QUESTIONS = 1_000
 STREAM_SIZE = 100_000
 STREAM_RUNS = 2  # runs of the stream with and without questions; each keeps its best
 REF_RUNS = 50  # questions timed once each on rank-bm25 (a full scan per question)
-COLD_RUNS = 5
+COLD_RUNS = 11
 COLD_QUESTION = "¿Hasta cuándo estará vigente el acuerdo?"
 FRAMES = (
     "¿Qué dice el artículo sobre {}?",
@@ -279,7 +279,20 @@ def stream_seconds(folder: Path, questions: list[Question]) -> tuple[float, floa
 
 
 def cold_start(root: Path) -> tuple[float | None, float, float, str]:
-    """Median wall and CPU s of `python -m bot ask ...`, and wall s of a bare `python -c pass`."""
+    """Median wall and CPU s of `python -m bot ask ...`, and wall s of a bare `python -c pass`.
+
+    An untimed first run writes the bytecode cache, as Python does by default on a user's
+    machine; PYTHONDONTWRITEBYTECODE (set in some sandboxes and CI images) is ignored for it,
+    or every timed run would compile the bot's modules anew.
+    """
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    subprocess.run(
+        [sys.executable, "-m", "bot", "ask", COLD_QUESTION],
+        cwd=root,
+        capture_output=True,
+        check=False,
+        env=env,
+    )
 
     def median_of(args: list[str]) -> tuple[float | None, float, str]:
         times: list[float] = []
@@ -287,7 +300,9 @@ def cold_start(root: Path) -> tuple[float | None, float, float, str]:
         for _ in range(COLD_RUNS):
             before = _children_cpu()
             start = time.perf_counter()
-            done = subprocess.run(args, cwd=root, capture_output=True, text=True, check=False)
+            done = subprocess.run(
+                args, cwd=root, capture_output=True, text=True, check=False, env=env
+            )
             times.append(time.perf_counter() - start)
             cpu.append(_children_cpu() - before)
             if done.returncode != 0:
@@ -541,7 +556,8 @@ def _print_targets(results: dict[int, SizeResult], stream_questions: int) -> Non
         print(f"  cold start `python -m bot ask`: failed ({error})  MISS")
         return
     print(
-        f'  cold start `python -m bot ask "{COLD_QUESTION}"` (median of {COLD_RUNS}, wall): '
+        f'  cold start `python -m bot ask "{COLD_QUESTION}"` (median of {COLD_RUNS} '
+        "after an untimed run that writes the bytecode cache, wall): "
         f"{ask:.3f} s ({ask_cpu:.3f} s CPU) vs target {COLD_TARGET_S} s  "
         f"{_verdict(ask <= COLD_TARGET_S)}; "
         f"bare `python -c pass`: {bare:.3f} s (ask / bare: {_ratio(ask, bare)})"

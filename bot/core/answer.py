@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from rapidfuzz import fuzz, process
 
 from bot.core import dated
 from bot.core.analyze import QueryGroup, QuestionAnalyzer
@@ -680,6 +679,8 @@ class Engine:
             place = self._closeness(rank(self.index, self.analyze(typed)) if typed else [])
             pool.sort(key=lambda q: place[self._suggested_by[q]])  # stable: folder order
         if typed:
+            from rapidfuzz import fuzz, process  # on first use: a cold `ask` never needs it
+
             key = fold(typed)
             scored = process.extract(
                 key, [fold(q) for q in pool], scorer=fuzz.partial_ratio, limit=len(pool)
@@ -720,6 +721,8 @@ class Engine:
         typed = " ".join(typed.split())
         if not typed:
             return docs[:limit]
+        from rapidfuzz import fuzz, process  # on first use: a cold `ask` never needs it
+
         scored = process.extract(
             fold(typed), [fold(d.title) for d in docs], scorer=fuzz.partial_ratio, limit=None
         )

@@ -11,8 +11,6 @@ compares the few that remain. Repeated words come from a cache.
 from __future__ import annotations
 
 import numpy as np
-from rapidfuzz import process
-from rapidfuzz.distance import OSA
 
 CACHE_SIZE = 10_000  # words remembered per matcher (cleared when full)
 _MASK_WIDTH = 64  # longer choices get their letter mask one by one
@@ -58,6 +56,10 @@ class TypoMatcher:
     def _match(self, word: str, limit: int) -> list[str]:
         if not word:
             return []
+        # Imported on first use: a cold `ask` without an unknown word never needs it (~10 ms).
+        from rapidfuzz import process
+        from rapidfuzz.distance import OSA
+
         edits = max_edits(word)
         lo, hi = np.searchsorted(self._lengths, [len(word) - edits, len(word) + edits + 1])
         mask = letter_mask(word)
