@@ -7,7 +7,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bot.bench_english import eval_questions, percentiles, timings
+from bot.bench_english import eval_questions, forgetting, percentiles, timings
 from bot.core.answer import Engine
 from bot.core.meaning import Meaning
 from bot.core.translate import Translator
@@ -40,9 +40,11 @@ def run_meaning_bench(
     for engine in (plain, with_meaning):  # warm caches (typo matcher, stemmer) before timing
         timings(engine.ask, questions, len(questions))
     with_meaning._question_vector.cache_clear()  # each question embedded afresh, as when new
+
+    forget = forgetting(translator)  # and translated afresh
     rows = {
-        "words alone (MEANING=off)": timings(plain.ask, questions, n),
-        "words + meaning": timings(with_meaning.ask, questions, n),
+        "words alone (MEANING=off)": timings(plain.ask, questions, n, forget),
+        "words + meaning": timings(with_meaning.ask, questions, n, forget),
         "words + meaning, asked again": timings(with_meaning.ask, questions, n),
         "embedding the question alone": timings(lambda q: encoder.queries([q]), questions, n),
     }

@@ -13,6 +13,7 @@ import subprocess
 import threading
 import time
 import weakref
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,9 @@ WARMUP_TIMEOUT = 10.0
 RESTARTS_BEFORE_PAUSE = 3
 # ...for this long (doubling, capped) before trying the process again.
 RETRY_SECONDS = (1.0, 60.0)
+# The latest translations, kept: a question is translated for its words and again for its
+# sentence vector (meaning.py), and members ask the same question more than once.
+RECENT_TRANSLATIONS = 512
 # Apertium's stream format reserves \ ^ $ / < > { } [ ] @ * # + ~ |: send letters and
 # ordinary punctuation only.
 _UNSAFE = re.compile(r"[^\w\s.,;:?!¿¡'\"()-]|_")
@@ -111,6 +115,7 @@ class ProcessTranslator:
         self._retry_at = 0.0
         self._failures = 0
         self.faults = 0
+        self._recent: OrderedDict[str, str] = OrderedDict()  # text -> translation (under _lock)
 
     @property
     def name(self) -> str:
@@ -129,9 +134,26 @@ class ProcessTranslator:
         if not self._lock.acquire(timeout=self.timeout):
             return None  # another question holds the process past its own deadline
         try:
-            return self._translate(texts, self.timeout)
+            missing = list(dict.fromkeys(t for t in texts if t not in self._recent))
+            if missing:
+                out = self._translate(missing, self.timeout)
+                if out is None:
+                    return None  # a failure is not kept: the next question asks again
+                for text, translation in zip(missing, out, strict=True):
+                    self._recent[text] = translation
+            for text in texts:
+                self._recent.move_to_end(text)
+            found = [self._recent[t] for t in texts]
+            while len(self._recent) > RECENT_TRANSLATIONS:
+                self._recent.popitem(last=False)
+            return found
         finally:
             self._lock.release()
+
+    def forget(self) -> None:
+        """Forget the kept translations (the benchmark times each question as new)."""
+        with self._lock:
+            self._recent.clear()
 
     def warm_up(self) -> bool:
         """Start the process and wait for its first answer; tell whether it answered."""
@@ -341,6 +363,11 @@ class ApertiumTranslator(ProcessTranslator):
         for i, text in zip(asked, translated, strict=True):
             found[words[i]] = _lemmas(text)
         return found
+
+    def forget(self) -> None:
+        """Forget the kept translations (the benchmark times each question as new)."""
+        with self._lock:
+            self._recent.clear()
 
     def warm_up(self) -> bool:
         """Start the pipeline and the dictionaries; tell whether the pipeline answered."""

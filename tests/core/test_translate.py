@@ -22,9 +22,9 @@ from bot.settings import Settings
 EVAL_DIR = Path(__file__).resolve().parents[2] / "eval"
 
 # A stand-in for Apertium's null-flush pipeline: reads texts ending in "\0", answers each with
-# its line of table.txt ("english=spanish") and "\n\0". A file next to it changes its mood for
-# every text but the warm-up "hello": "hang" (never answers), "die" (exits), "garbage"
-# (answers in Apertium's internal stream format).
+# its line of table.txt ("english=spanish") and "\n\0", and notes each in seen.txt. A file
+# next to it changes its mood for every text but the warm-up "hello": "hang" (never answers),
+# "die" (exits), "garbage" (answers in Apertium's internal stream format).
 FAKE_TRANSLATOR = r"""
 import os, sys, time
 from pathlib import Path
@@ -43,6 +43,8 @@ while True:
     while b"\0" in buf:
         raw, buf = buf.split(b"\0", 1)
         text = raw.decode("utf-8").strip()
+        with open(here / "seen.txt", "a", encoding="utf-8") as seen:
+            seen.write(text + "\n")
         mood = "" if text == "hello" else next(
             (m for m in ("hang", "die", "garbage") if (here / m).exists()), ""
         )
@@ -143,6 +145,19 @@ def test_a_failing_translator_falls_back_restarts_and_logs_once(
     assert translator.pid not in (None, first_pid)
     assert healed.answered and "vigente hasta 2030" in healed.passages[0].text
     assert any("recovered" in r.getMessage() for r in caplog.records)
+
+
+def test_a_text_is_translated_once_and_a_failure_is_not_kept(
+    fake_dir: Path, translator: ProcessTranslator
+) -> None:
+    # A question is translated for its words and again for its sentence vector: one request.
+    (fake_dir / "die").touch()
+    assert translator.translate([QUESTION]) is None
+    (fake_dir / "die").unlink()
+    assert translator.translate([QUESTION]) == [TRANSLATED]
+    assert translator.translate([QUESTION, QUESTION]) == [TRANSLATED, TRANSLATED]
+    seen = (fake_dir / "seen.txt").read_text(encoding="utf-8").splitlines()
+    assert seen.count(QUESTION) == 2  # the failed request and the first that worked
 
 
 def test_questions_from_many_threads_share_one_process(
