@@ -22,7 +22,13 @@ WORKDIR /app
 COPY . /app
 
 # Same install command as the README quick start; code and venv stay root-owned (read-only).
-RUN python3 -m venv .venv && .venv/bin/pip install -e '.[test]'
+# A C compiler only for the install: it builds the compiled ranking (bot/core/_topk.c), then
+# leaves the image.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends gcc libc6-dev \
+    && python3 -m venv .venv && .venv/bin/pip install -e '.[test]' \
+    && apt-get purge -y --auto-remove gcc libc6-dev \
+    && rm -rf /var/lib/apt/lists/*
 # The editable install leaves bot/ uncompiled and PYTHONDONTWRITEBYTECODE keeps it so at run
 # time: compile it once here (about 15% of a cold `python -m bot ask`, measured in instructions).
 RUN .venv/bin/python -m compileall -q bot

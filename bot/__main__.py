@@ -247,6 +247,9 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         )
         print(settings.open_translation(warm=True).line())
         print(settings.open_meaning().line(len(engine.passages)))
+        from bot.core.rank import ranking_line
+
+        print(ranking_line())
         return 0
     if command == "bench" and args.meaning is not None:
         from bot.bench_meaning import run_meaning_bench

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from bot.core import rank as rank_module
 from bot.core.text import stopwords, words
 
 VOCAB_SIZE = 50_000  # wordfreq's most frequent Spanish words the passages draw from
@@ -354,6 +355,10 @@ def bench_size(n: int, n_questions: int, ref_max: int, seed: int, stream: int) -
             m.clear_cache()
 
     asked = best_times(lambda q: engine.ask(q.text), questions, forget_typos)
+    numpy_asked = None
+    if rank_module.COMPILED:  # the reference: the same questions, ranked by numpy's path
+        with rank_module.numpy_only():
+            numpy_asked = best_times(lambda q: engine.ask(q.text), questions, forget_typos)
     searched = best_times(lambda t: engine.index.search(t, k=TOP_K), terms, lambda: None)
     typo = np.array([q.typo for q in questions])
     unknown = np.array([q.unknown for q in questions])
@@ -361,6 +366,7 @@ def bench_size(n: int, n_questions: int, ref_max: int, seed: int, stream: int) -
         "Engine.ask": Latency.of(asked),
         "  with a typo": Latency.of(asked[typo]),
         "  with an unknown name": Latency.of(asked[unknown]),
+        "  numpy ranking": Latency.of(numpy_asked) if numpy_asked is not None else None,
         "index.search": Latency.of(searched),
         "rank-bm25": None,
     }
@@ -468,6 +474,10 @@ def run_bench(
         f"each Engine.ask), ms; rank-bm25: get_scores once on the first {REF_RUNS} questions"
     )
     print("load: Engine.load (read, validate, analyse, index) in a fresh process: wall s, peak RSS")
+    print(
+        f"{rank_module.ranking_line()}; '  numpy ranking': Engine.ask on the same questions "
+        "with numpy's path (the same answers), measured in the same run"
+    )
     print()
     header = (
         f"{'passages':>10}  {'path':<24}  {'p50 ms':>8}  {'p95 ms':>8}  {'p99 ms':>8}  "

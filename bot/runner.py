@@ -15,6 +15,7 @@ import discord
 from bot.cli import fail
 from bot.cogs.client import DealBot, ShardedDealBot, make_bot
 from bot.core.answer import Engine
+from bot.core.rank import ranking_line
 from bot.faults import CONFIG, FAULT, REFUSED, Fault
 from bot.logs import register_secret
 from bot.settings import Settings
@@ -69,6 +70,7 @@ def run_bot(settings: Settings, *, sync_only: bool = False) -> int:
     log.info("%s", translation.line())
     meaning = settings.open_meaning()
     log.info("%s", meaning.line())
+    log.info("%s", ranking_line())
     engine = Engine.load(
         settings.knowledge_dir,
         translator=translation.translator,

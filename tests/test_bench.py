@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from bot.bench import make_questions, misspell, run_bench, synthetic_folder
+from bot.core import rank as rank_module
 from bot.core.answer import Engine
 
 
@@ -24,6 +25,9 @@ def test_bench_smoke(
     assert [row[1] for row in rows[:2]] == ["Engine.ask", "with"]
     assert any(row[1] == "index.search" and row[-1].endswith("x") for row in rows)
     assert any(row[1] == "rank-bm25" for row in rows)
+    # Which ranking ran, and numpy's beside the compiled one (the reference, same run).
+    assert any(line.startswith("Ranking: ") for line in out.splitlines())
+    assert any(row[1:3] == ["numpy", "ranking"] for row in rows) == rank_module.COMPILED
     assert "load + index 300:" in out and "peak RSS" in out
     assert "index.search top-10 ids equal to rank-bm25's on 12/12" in out
     assert "ask - --json 300: 10 questions" in out

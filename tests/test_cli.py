@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.rank import ranking_line
+
 REPO = Path(__file__).resolve().parents[1]
 QUESTION = "¿Hasta cuándo estará vigente el acuerdo?"
 PUBLIC_KEYS = {"question", "answered", "passages", "summary", "citations", "suggestions"}
@@ -322,6 +324,13 @@ def test_check_says_in_one_line_whether_candidates_are_ordered_by_meaning(
     assert "Meaning re-ranking: off, words alone (MEANING=off)" in off.stdout.splitlines()
     bad = run_bot("check", env=cli_env(MEANING="sometimes"))
     assert bad.returncode == 2 and bad.stderr.startswith("error: setting MEANING:"), bad.stderr
+
+
+def test_check_says_which_ranking_runs(run_bot: RunBot) -> None:
+    done = run_bot("check")
+    assert done.returncode == 0, done.stderr
+    (line,) = [x for x in done.stdout.splitlines() if x.startswith("Ranking: ")]
+    assert line == ranking_line()
 
 
 def test_ask_with_meaning_quotes_the_article(run_bot: RunBot, real_meaning) -> None:

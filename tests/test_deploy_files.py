@@ -131,6 +131,18 @@ def test_ci_installs_apertium_and_requires_its_tests() -> None:
     assert ci.index("apertium-en-es") < ci.index("-m pytest")
 
 
+def test_the_image_and_ci_build_the_compiled_ranking() -> None:
+    runs = " ".join(args_of("RUN"))
+    install = runs.index("pip install -e '.[test]'")
+    assert runs.index("install -y --no-install-recommends gcc libc6-dev") < install
+    assert install < runs.index("apt-get purge -y --auto-remove gcc libc6-dev")  # not kept
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    assert "export REQUIRE_COMPILED=1" in ci
+    assert ci.index("REQUIRE_COMPILED") < ci.index("-m pytest")
+    pyproject = (REPO / "pyproject.toml").read_text(encoding="utf-8")
+    assert 'sources = ["bot/core/_topk.c"]' in pyproject and "optional = true" in pyproject
+
+
 def test_ci_requires_the_sentence_model_where_its_wheel_installs() -> None:
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
     assert "export REQUIRE_MEANING=1" in ci

@@ -221,6 +221,21 @@ class BM25Index:
         )
 
     @property
+    def packed(self) -> np.ndarray:
+        """Every posting, term by term: document << 32 | its float32 score's bits (read only)."""
+        return self._packed
+
+    @property
+    def offsets(self) -> np.ndarray:
+        """Where each term's postings start in `packed`, then where the last ends (read only)."""
+        return self._offsets
+
+    @property
+    def max_weights(self) -> np.ndarray:
+        """Each term's highest score in any document, as float64 (read only)."""
+        return self._max_weight
+
+    @property
     def nonnegative(self) -> bool:
         """Tell whether every stored score is at least 0 (idf can be negative in tiny corpora)."""
         return self._nonneg

@@ -17,6 +17,11 @@ them, group by group in the same order, so their scores are the same to the bit.
 
 A word's family (paraphrase.py) stands in for the word in the best FAMILY_POOL passages that
 lack it (a few binary searches, whatever the postings).
+
+When `_topk.c` is compiled (by the install, where a C compiler is found) it finds the best
+passages instead of `_candidates`, document at a time over the postings (MaxScore), without a
+numpy call per step: the same passages and scores to the bit (tests compare both with the
+dense ranking); numpy's path stays for tiny corpora with negative scores and as the fallback.
 """
 
 from __future__ import annotations
@@ -30,6 +35,14 @@ import numpy as np
 
 from bot.core.analyze import QueryGroup
 from bot.core.index import BM25Index
+
+try:
+    from bot.core import _topk
+except ImportError:  # not built (no C compiler at install time): numpy's path alone
+    _topk = None
+
+COMPILED = _topk is not None
+_compiled_on = True  # numpy_only() turns it off for a while (the benchmark's reference)
 
 MAX_CANDIDATES = 50
 # Ranking multiplies BM25 by (COVERAGE_FLOOR + coverage): coverage decides close calls.
@@ -87,11 +100,27 @@ class _List:
     sizes: tuple[int, ...]  # postings of each unit (of a phrase: its rarest term's)
 
 
-def rank(index: BM25Index, groups: list[QueryGroup]) -> list[Ranked]:
-    """Score passages: per group the best of its units (BM25 contributions), summed."""
+def ranking_line() -> str:
+    """Return which ranking runs, for `check` and the benchmark."""
+    if COMPILED:
+        return "Ranking: compiled (bot/core/_topk.c, MaxScore document at a time)"
+    return (
+        "Ranking: numpy (bot/core/_topk.c not built: no C compiler at install; "
+        "the same answers, slower on large folders)"
+    )
+
+
+def rank(index: BM25Index, groups: list[QueryGroup], *, compiled: bool = True) -> list[Ranked]:
+    """Score passages: per group the best of its units (BM25 contributions), summed.
+
+    `compiled=False` takes numpy's path even where the compiled one is built (for tests and
+    the benchmark's reference); both give the same passages and scores.
+    """
     total = sum(g.weight for g in groups)
     if not total or not any(g.terms for g in groups):
         return []
+    if compiled and _compiled_on and _topk is not None and _fits_compiled(index, groups):
+        return _rank_compiled(index, groups, total)
     lists, family = _lists(index, groups)
     with _scratch(index.n_docs) as pad:
         docs, best, held, pruned = _candidates(index, pad, groups, lists, total)
@@ -115,6 +144,11 @@ def rank(index: BM25Index, groups: list[QueryGroup]) -> list[Ranked]:
         score, covered = _with_families(index, family, groups, docs, score, covered, held)
         coverage = covered / total
         final = _final(score, coverage)
+    return _best(docs, final, coverage)
+
+
+def _best(docs: np.ndarray, final: np.ndarray, coverage: np.ndarray) -> list[Ranked]:
+    """Return the MAX_CANDIDATES best passages, best first (ties: the lower id first)."""
     order = np.lexsort((docs, -final))[:MAX_CANDIDATES]
     return [
         Ranked(d, s, c)
@@ -122,6 +156,88 @@ def rank(index: BM25Index, groups: list[QueryGroup]) -> list[Ranked]:
             docs[order].tolist(), final[order].tolist(), coverage[order].tolist(), strict=True
         )
     ]
+
+
+@contextmanager
+def numpy_only() -> Iterator[None]:
+    """Rank with numpy's path meanwhile, in every thread (the benchmark's reference)."""
+    global _compiled_on
+    _compiled_on = False
+    try:
+        yield
+    finally:
+        _compiled_on = True
+
+
+def _fits_compiled(index: BM25Index, groups: list[QueryGroup]) -> bool:
+    """Tell whether the compiled path applies: scores and weights at least 0, 64 groups."""
+    return (
+        index.nonnegative
+        and len(groups) <= _MAX_GROUPS
+        and all(g.weight >= 0 and min(g.unit_weights, default=0.0) >= 0 for g in groups)
+    )
+
+
+_MAX_GROUPS = 64  # a bit per group (_topk.c)
+_NO_IDS = np.zeros(0, dtype=np.int64)
+_NO_SCORES = np.zeros(0)
+
+
+def _rank_compiled(index: BM25Index, groups: list[QueryGroup], total: float) -> list[Ranked]:
+    """Rank as `rank` does, the best passages found by _topk.c (families added here)."""
+    assert _topk is not None
+    vocab = index.vocab
+    spec: list[int] = []  # per term: group, kind (0: a word's postings, 1: a phrase), where
+    factors: list[float] = []
+    phrase_docs: list[np.ndarray] = []
+    phrase_scores: list[np.ndarray] = []
+    phrase_starts = [0]
+    family: list[list[tuple[str, float]]] = []
+    for n, g in enumerate(groups):
+        members: list[tuple[str, float]] = []
+        for u, w in zip(g.units, g.unit_weights, strict=True):
+            if u in g.family:
+                members.append((u[0], w))
+            elif len(u) == 1:
+                tid = vocab.get(u[0])
+                if tid is not None:
+                    spec += (n, 0, tid)
+                    factors.append(w)
+            else:
+                docs, scores = _unit(index, u, w)
+                if len(docs):
+                    spec += (n, 1, len(phrase_docs))
+                    factors.append(1.0)
+                    phrase_docs.append(docs.astype(np.int64))
+                    phrase_scores.append(scores)
+                    phrase_starts.append(phrase_starts[-1] + len(docs))
+        family.append(members)
+    found = _topk.best_passages(
+        index.offsets,
+        index.packed,
+        index.max_weights,
+        np.asarray(spec, dtype=np.int64),
+        np.asarray(factors, dtype=np.float64),
+        np.asarray(phrase_starts, dtype=np.int64),
+        np.concatenate(phrase_docs) if phrase_docs else _NO_IDS,
+        np.concatenate(phrase_scores) if phrase_scores else _NO_SCORES,
+        np.asarray([g.weight for g in groups], dtype=np.float64),
+        float(total),
+        COVERAGE_FLOOR,
+        MAX_CANDIDATES,
+        LIGHT_WEIGHT,
+        index.n_docs,
+    )
+    docs = np.frombuffer(found[0], dtype=np.int64).astype(np.intp)
+    score, covered = np.frombuffer(found[1]), np.frombuffer(found[2])
+    if any(family):  # the best passages and their ties: FAMILY_POOL = MAX_CANDIDATES
+        mask = np.frombuffer(found[3], dtype=np.uint64)
+        held: list[np.ndarray | None] = [
+            (mask >> np.uint64(g) & np.uint64(1)).astype(bool) for g in range(len(groups))
+        ]
+        score, covered = _with_families(index, family, groups, docs, score, covered, held)
+    coverage = covered / total
+    return _best(docs, _final(score, coverage), coverage)
 
 
 def score_passages(index: BM25Index, groups: list[QueryGroup], passages: list[int]) -> list[Ranked]:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +29,12 @@ from bot.core.rank import (
 )
 from bot.core.text import AnalyzedTexts, Analyzer, words
 from bot.core.typos import TypoMatcher, max_edits
+from tests.conftest import missing
 
 TESTS = Path(__file__).resolve().parents[1]
+# Every equality with the dense ranking holds on both paths: the compiled one (_topk.c, where
+# built: CI requires it) and numpy's.
+both_paths = pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "numpy"])
 REPO = TESTS.parent
 SQUAD_SAMPLE = TESTS / "data" / "squad_es_sample"
 
@@ -100,26 +106,29 @@ def questions(*paths: Path) -> list[str]:
     return [json.loads(line)["q"] for p in paths for line in p.read_text().splitlines() if line]
 
 
-def assert_same_ranking(engine: Engine, question: str) -> None:
+def assert_same_ranking(engine: Engine, question: str, compiled: bool) -> None:
     groups = [g for g in engine.analyze(question) if not g.meta]
-    assert rank(engine.index, groups) == rank_dense(engine.index, groups), question
+    ranked = rank(engine.index, groups, compiled=compiled)
+    assert ranked == rank_dense(engine.index, groups), question
 
 
-def test_same_ranking_on_the_bundled_article_questions(engine: Engine) -> None:
+@both_paths
+def test_same_ranking_on_the_bundled_article_questions(engine: Engine, compiled: bool) -> None:
     asked = questions(*sorted((REPO / "eval").glob("*.jsonl"))) + list(engine.suggested_questions)
     assert len(asked) > 50
     for q in asked:
-        assert_same_ranking(engine, q)
+        assert_same_ranking(engine, q, compiled)
 
 
-def test_same_ranking_on_a_squad_es_sample() -> None:
+@both_paths
+def test_same_ranking_on_a_squad_es_sample(compiled: bool) -> None:
     engine = Engine.load(SQUAD_SAMPLE / "knowledge")
     asked = questions(SQUAD_SAMPLE / "questions.jsonl")
     assert len(asked) == 150
     answered = 0
     for q in asked:
-        assert_same_ranking(engine, q)
-        answered += bool(rank(engine.index, engine.analyze(q)))
+        assert_same_ranking(engine, q, compiled)
+        answered += bool(rank(engine.index, engine.analyze(q), compiled=compiled))
     assert answered > 100  # the sample exercises the ranking, not only empty results
 
 
@@ -138,11 +147,14 @@ _group = st.builds(
 )
 
 
+@both_paths
 @settings(max_examples=300, deadline=None)
 @given(_docs, st.lists(_group, min_size=1, max_size=5))
-def test_same_ranking_on_generated_corpora(docs: list[list[str]], groups: list[QueryGroup]) -> None:
+def test_same_ranking_on_generated_corpora(
+    compiled: bool, docs: list[list[str]], groups: list[QueryGroup]
+) -> None:
     index = BM25Index(docs)
-    assert rank(index, groups) == rank_dense(index, groups)
+    assert rank(index, groups, compiled=compiled) == rank_dense(index, groups)
 
 
 @settings(max_examples=200, deadline=None)
@@ -162,11 +174,12 @@ def test_any_passage_scores_as_ranking_scores_it(
             assert scored.score == 0
 
 
-def test_ranking_keeps_at_most_the_best_candidates() -> None:
+@both_paths
+def test_ranking_keeps_at_most_the_best_candidates(compiled: bool) -> None:
     docs = [["a", "b"] if i % 3 else ["a"] for i in range(500)]
     index = BM25Index(docs)
     group = QueryGroup("a", (("a",), ("b",)), (1.0, 0.8), 1.0, known=True)
-    ranked = rank(index, [group])
+    ranked = rank(index, [group], compiled=compiled)
     assert len(ranked) == MAX_CANDIDATES
     assert ranked == rank_dense(index, [group])
     assert all(r.coverage == 1.0 for r in ranked)
@@ -183,13 +196,16 @@ _light_group = st.builds(
 _many_docs = st.lists(st.lists(st.sampled_from(TERMS), max_size=6), min_size=60, max_size=160)
 
 
+@both_paths
 @settings(max_examples=200, deadline=None)
 @given(_many_docs, st.lists(_light_group, min_size=1, max_size=4))
-def test_same_ranking_with_synonym_units(docs: list[list[str]], groups: list[QueryGroup]) -> None:
+def test_same_ranking_with_synonym_units(
+    compiled: bool, docs: list[list[str]], groups: list[QueryGroup]
+) -> None:
     # Light (synonym) units are looked up only where they can matter: more passages than the
     # candidates kept, so that both the bounded and the full lookup run.
     index = BM25Index(docs)
-    assert rank(index, groups) == rank_dense(index, groups)
+    assert rank(index, groups, compiled=compiled) == rank_dense(index, groups)
 
 
 _zipf_terms = st.lists(
@@ -205,14 +221,15 @@ def test_same_ranking_where_lists_are_pruned(
     docs: list[list[str]], groups: list[QueryGroup]
 ) -> None:
     # Hundreds of passages and a skewed vocabulary (t11 is in most of them): rare lists give
-    # the floor, common ones are only looked up among the candidates.
+    # the floor, common ones are only looked up among the candidates (both paths).
     index = BM25Index(docs)
     dense = rank_dense(index, groups)
     assert rank(index, groups) == dense
+    assert rank(index, groups, compiled=False) == dense
     with pytest.MonkeyPatch.context() as patch:  # the floor refined with synonyms, every time
         patch.setattr(rank_module, "REFINE_POSTINGS", 0)
         patch.setattr(rank_module, "REFINE_PASSAGES", 20)
-        assert rank(index, groups) == dense
+        assert rank(index, groups, compiled=False) == dense
 
 
 def test_synonyms_looked_up_among_the_word_passages_rank_the_same(
@@ -230,10 +247,10 @@ def test_synonyms_looked_up_among_the_word_passages_rank_the_same(
     looked_up = []
     real = rank_module._lookup
     monkeypatch.setattr(rank_module, "_lookup", lambda *a: looked_up.append(a[2]) or real(*a))
-    ranked = rank(index, groups)
+    ranked = rank(index, groups, compiled=False)
     # Both synonyms are looked up among the passages of the words, not scanned.
     assert [(x.group, x.light) for x in looked_up] == [(0, True), (1, True)]
-    assert ranked == rank_dense(index, groups)
+    assert ranked == rank_dense(index, groups) == rank(index, groups)
     assert len(ranked) == MAX_CANDIDATES
 
 
@@ -258,11 +275,76 @@ def test_synonyms_that_can_reach_the_top_alone_count_everywhere_the_others_nearb
         return real(index, pad, lst, docs)
 
     monkeypatch.setattr(rank_module, "_lookup", spy)
-    ranked = rank(index, groups)
+    ranked = rank(index, groups, compiled=False)
     # "c" is looked up only where "a" or "s" is (125 + 40 passages); "s" is scanned.
     assert lookups == [(0, True, 165)]
-    assert ranked == rank_dense(index, groups)
+    assert ranked == rank_dense(index, groups) == rank(index, groups)
     assert len(ranked) == MAX_CANDIDATES
+
+
+# -- the compiled path itself -----------------------------------------------------------------
+
+
+def compiled_kernel() -> object:
+    """The compiled ranking; a missing one fails the run when REQUIRE_COMPILED=1 (CI)."""
+    if rank_module._topk is None:
+        missing(rank_module.ranking_line(), "REQUIRE_COMPILED")
+    return rank_module._topk
+
+
+def test_the_ranking_line_says_which_path_runs() -> None:
+    line = rank_module.ranking_line()
+    assert ("compiled" in line) == rank_module.COMPILED
+    assert os.environ.get("REQUIRE_COMPILED") != "1" or rank_module.COMPILED, line
+
+
+def test_the_compiled_ranking_refuses_what_would_read_out_of_bounds() -> None:
+    topk = compiled_kernel()
+    index = BM25Index([["a", "b"], ["b"], ["c"]])
+    tid = index.vocab["b"]
+
+    def call(spec: list[int], factors: list[float], *, n_docs: int = index.n_docs) -> object:
+        return topk.best_passages(
+            index.offsets, index.packed, index.max_weights,
+            np.asarray(spec, dtype=np.int64), np.asarray(factors),
+            np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0),
+            np.ones(1), 1.0, COVERAGE_FLOOR, MAX_CANDIDATES, 0.25, n_docs,
+        )  # fmt: skip
+
+    kinds = ["i8", "f8", "f8", "u8"]
+    found = [
+        np.frombuffer(b, dtype=t) for b, t in zip(call([0, 0, tid], [1.0]), kinds, strict=True)
+    ]
+    at = np.argsort(found[0])
+    docs, score, covered, mask = (a[at].tolist() for a in found)
+    assert docs == [0, 1] and covered == [1.0, 1.0] and mask == [1, 1]
+    assert score == [index.weights_at("b", np.asarray([0, 1])).tolist()[i] for i in (0, 1)]
+    for spec, factors in [
+        ([0, 0, len(index.vocab)], [1.0]),  # a term id past the vocabulary
+        ([0, 0, -1], [1.0]),
+        ([1, 0, tid], [1.0]),  # a group that does not exist
+        ([0, 1, 0], [1.0]),  # a phrase that was not given
+        ([0, 2, tid], [1.0]),  # no such kind
+        ([0, 0, tid], [-1.0]),  # negative: the bounds would not hold
+        ([0, 0, tid, 0], [1.0]),  # not three numbers per term
+        ([0, 0, tid], [1.0, 1.0]),
+    ]:
+        with pytest.raises(ValueError):
+            call(spec, factors)
+    with pytest.raises(ValueError):
+        call([0, 0, tid], [1.0], n_docs=1)  # passage 1 past the passages said
+    with pytest.raises(TypeError):
+        topk.best_passages(*[None] * 14)
+
+
+def test_questions_from_many_threads_rank_as_one_does(engine: Engine) -> None:
+    # The compiled path runs without the GIL: threads share the index, not their work.
+    asked = questions(*sorted((REPO / "eval").glob("*.jsonl")))
+    groups = [[g for g in engine.analyze(q) if not g.meta] for q in asked]
+    alone = [rank(engine.index, g) for g in groups]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = list(pool.map(lambda g: rank(engine.index, g), groups * 4))
+    assert together == alone * 4
 
 
 def slow_analyze_all(self: Analyzer, texts: Iterable[str]) -> AnalyzedTexts:

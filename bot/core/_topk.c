@@ -1,0 +1,749 @@
+/* The best passages of a question, document at a time over its postings (MaxScore).
+ *
+ * The compiled twin of rank.py's `_candidates`: same scores to the bit, without a numpy call
+ * per step. A question is a list of terms (one-word units: a term's postings times a factor;
+ * phrases: documents and scores computed by rank.py), each in a group. A passage's group
+ * score is the best of the group's terms it holds (from 0), the groups' scores are added in
+ * group order, and its final score is score * (floor + share) + 1e-6 * share, where share is
+ * the weight of the groups it holds over the total.
+ *
+ * Terms are sorted by what they add at most (their bound). The lowest-bound terms whose
+ * passages, holding only them, cannot reach the k-th best final score so far are not
+ * walked ("non-essential"); the other terms' postings are merged in document order, and each
+ * passage found there looks up the non-essential terms (a galloping search each, their
+ * cursors only move forward) only while its ceiling reaches the k-th best score.
+ *
+ * Returns every passage whose final score is at least the k-th best (ties included), with its
+ * score sum, held weight and a bit per group held, as four bytes objects (int64, float64,
+ * float64, uint64), in no particular order. Scores must be nonnegative (rank.py checks).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#define MAX_GROUPS 64
+
+typedef struct {
+    const int64_t *packed; /* kind 0: doc << 32 | float32 bits, documents ascending */
+    const int64_t *docs;   /* kind 1: documents ascending */
+    const double *vals;    /* kind 1: scores */
+    Py_ssize_t pos, end;
+    double factor; /* kind 0: times the float32 weight */
+    double bound;  /* the highest score it gives */
+    int group;
+    int kind;
+} Term;
+
+static inline int64_t doc_at(const Term *t, Py_ssize_t i) {
+    return t->kind == 0 ? (int64_t)((uint64_t)t->packed[i] >> 32) : t->docs[i];
+}
+
+static inline double value_at(const Term *t, Py_ssize_t i) {
+    if (t->kind == 1) return t->vals[i];
+    uint32_t bits = (uint32_t)((uint64_t)t->packed[i] & 0xFFFFFFFFu);
+    float w;
+    memcpy(&w, &bits, sizeof w);
+    return (double)w * t->factor;
+}
+
+/* Return the first position from lo on whose document is at least d (galloping search). */
+static Py_ssize_t gallop(const Term *t, Py_ssize_t lo, int64_t d) {
+    Py_ssize_t end = t->end;
+    if (lo >= end || doc_at(t, lo) >= d) return lo;
+    Py_ssize_t step = 1, hi = lo + 1;
+    while (hi < end && doc_at(t, hi) < d) {
+        lo = hi;
+        step <<= 1;
+        hi = lo + step;
+    }
+    if (hi > end) hi = end;
+    while (hi - lo > 1) { /* doc_at(lo) < d, and hi == end or doc_at(hi) >= d */
+        Py_ssize_t mid = lo + (hi - lo) / 2;
+        if (doc_at(t, mid) < d) lo = mid;
+        else hi = mid;
+    }
+    return hi;
+}
+
+/* Move a term's cursor to its first posting at or after document d. */
+static inline void seek(Term *t, int64_t d) { t->pos = gallop(t, t->pos, d); }
+
+static int by_doc(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int by_double_down(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x < y) - (x > y);
+}
+
+static inline double final_of(double score, double share, double floor_) {
+    return score * (floor_ + share) + 1e-6 * share;
+}
+
+static inline double ceiling_of(double bound, double share, double floor_) {
+    return final_of(bound, share, floor_) * (1 + 1e-9) + 1e-12;
+}
+
+/* -- the essential terms' cursors, a min-heap by current document ------------------------ */
+
+static void cursor_down(Term *terms, Py_ssize_t *heap, Py_ssize_t n, Py_ssize_t i) {
+    Py_ssize_t x = heap[i];
+    int64_t dx = doc_at(&terms[x], terms[x].pos);
+    for (;;) {
+        Py_ssize_t l = 2 * i + 1, m = i;
+        int64_t dm = dx;
+        if (l < n) {
+            int64_t dl = doc_at(&terms[heap[l]], terms[heap[l]].pos);
+            if (dl < dm) { m = l; dm = dl; }
+            if (l + 1 < n) {
+                int64_t dr = doc_at(&terms[heap[l + 1]], terms[heap[l + 1]].pos);
+                if (dr < dm) { m = l + 1; dm = dr; }
+            }
+        }
+        if (m == i) break;
+        heap[i] = heap[m];
+        i = m;
+    }
+    heap[i] = x;
+}
+
+static Py_ssize_t cursor_heap(Term *terms, const Py_ssize_t *order, Py_ssize_t from, Py_ssize_t n_terms, Py_ssize_t *heap) {
+    Py_ssize_t n = 0;
+    for (Py_ssize_t j = from; j < n_terms; j++)
+        if (terms[order[j]].pos < terms[order[j]].end) heap[n++] = order[j];
+    for (Py_ssize_t i = n / 2; i-- > 0;) cursor_down(terms, heap, n, i);
+    return n;
+}
+
+/* -- the best passages so far: a min-heap of k by final score, and the ties of its least -- */
+
+typedef struct {
+    double final, score, covered;
+    uint64_t mask;
+    int64_t doc;
+} Hit;
+
+typedef struct {
+    Hit *heap;
+    Py_ssize_t n, k;
+    Hit *ties;
+    Py_ssize_t n_ties, cap_ties;
+} Best;
+
+static void best_down(Hit *h, Py_ssize_t n, Py_ssize_t i) {
+    Hit x = h[i];
+    for (;;) {
+        Py_ssize_t l = 2 * i + 1, m = i;
+        double fm = x.final;
+        if (l < n && h[l].final < fm) { m = l; fm = h[l].final; }
+        if (l + 1 < n && h[l + 1].final < fm) { m = l + 1; }
+        if (m == i) break;
+        h[i] = h[m];
+        i = m;
+    }
+    h[i] = x;
+}
+
+static int add_tie(Best *b, Hit x) {
+    if (b->n_ties == b->cap_ties) {
+        Py_ssize_t cap = b->cap_ties ? 2 * b->cap_ties : 64;
+        Hit *more = realloc(b->ties, (size_t)cap * sizeof(Hit));
+        if (!more) return 0;
+        b->ties = more;
+        b->cap_ties = cap;
+    }
+    b->ties[b->n_ties++] = x;
+    return 1;
+}
+
+/* Offer a scored passage; return 0 when out of memory. */
+static int offer(Best *b, Hit x) {
+    if (b->n < b->k) {
+        Py_ssize_t i = b->n++;
+        while (i > 0) {
+            Py_ssize_t p = (i - 1) / 2;
+            if (b->heap[p].final <= x.final) break;
+            b->heap[i] = b->heap[p];
+            i = p;
+        }
+        b->heap[i] = x;
+        return 1;
+    }
+    double least = b->heap[0].final;
+    if (x.final == least) return add_tie(b, x);
+    if (x.final < least) return 1;
+    Hit out = b->heap[0];
+    b->heap[0] = x;
+    best_down(b->heap, b->n, 0);
+    double now = b->heap[0].final;
+    if (now > least) {
+        b->n_ties = 0; /* they equalled the old least: below the new one */
+        return 1;
+    }
+    return add_tie(b, out); /* still tied with the least */
+}
+
+static inline double threshold(const Best *b) {
+    return b->n < b->k ? -INFINITY : b->heap[0].final;
+}
+
+/* -- a first floor -------------------------------------------------------------------------- */
+
+#define SEED_MIN 200   /* seed postings at least (when there are that many) */
+#define SEED_MAX 1024  /* and at most, past the first term */
+#define SEED_TERMS 8   /* the heavy terms that score the seeds */
+
+/* Return a floor under the k-th best final score (-inf when there is none): the passages of
+ * the rarest heavy terms, scored by the heavy terms of highest bound alone. Partial sums, in
+ * group order with some terms smaller, never exceed the final ones. Cursors do not move. */
+static double seed_floor(const Term *terms, Py_ssize_t n_terms, const Py_ssize_t *order,
+                         Py_ssize_t n_groups, const double *gweights, double total, double floor_,
+                         Py_ssize_t k, double light, int *failed) {
+    Py_ssize_t heavy[SEED_TERMS], n_heavy = 0;
+    for (Py_ssize_t j = n_terms; j-- > 0 && n_heavy < SEED_TERMS;) {
+        const Term *t = &terms[order[j]];
+        if (t->kind == 1 || t->factor > light) heavy[n_heavy++] = order[j];
+    }
+    Py_ssize_t by_size[SEED_TERMS];
+    memcpy(by_size, heavy, sizeof(Py_ssize_t) * (size_t)n_heavy);
+    for (Py_ssize_t i = 1; i < n_heavy; i++) { /* rarest first */
+        Py_ssize_t x = by_size[i], j = i;
+        Py_ssize_t size = terms[x].end - terms[x].pos;
+        while (j > 0 && terms[by_size[j - 1]].end - terms[by_size[j - 1]].pos > size) {
+            by_size[j] = by_size[j - 1];
+            j--;
+        }
+        by_size[j] = x;
+    }
+    Py_ssize_t n_seed = 0, postings = 0;
+    for (; n_seed < n_heavy; n_seed++) {
+        Py_ssize_t size = terms[by_size[n_seed]].end - terms[by_size[n_seed]].pos;
+        if (n_seed && postings >= SEED_MIN && postings + size > SEED_MAX) break;
+        postings += size;
+    }
+    if (postings > SEED_MAX) postings = SEED_MAX; /* any of their passages give a floor */
+    if (postings < k) return -INFINITY;
+    int64_t *docs = malloc((size_t)postings * sizeof(int64_t));
+    double *finals = malloc((size_t)postings * sizeof(double));
+    if (!docs || !finals) {
+        free(docs);
+        free(finals);
+        *failed = 1;
+        return -INFINITY;
+    }
+    Py_ssize_t m = 0;
+    for (Py_ssize_t i = 0; i < n_seed && m < postings; i++) {
+        const Term *t = &terms[by_size[i]];
+        for (Py_ssize_t j = t->pos; j < t->end && m < postings; j++) docs[m++] = doc_at(t, j);
+    }
+    qsort(docs, (size_t)m, sizeof(int64_t), by_doc);
+    Py_ssize_t distinct = 0, scored = 0;
+    for (Py_ssize_t i = 0; i < m; i++)
+        if (!distinct || docs[i] != docs[distinct - 1]) docs[distinct++] = docs[i];
+    Py_ssize_t at[SEED_TERMS];
+    for (Py_ssize_t h = 0; h < n_heavy; h++) at[h] = terms[heavy[h]].pos;
+    for (Py_ssize_t i = 0; i < distinct; i++) { /* ascending: each term's search goes on */
+        double group_best[MAX_GROUPS];
+        int held[MAX_GROUPS];
+        for (Py_ssize_t g = 0; g < n_groups; g++) {
+            held[g] = 0;
+            group_best[g] = 0;
+        }
+        for (Py_ssize_t h = 0; h < n_heavy; h++) {
+            const Term *t = &terms[heavy[h]];
+            at[h] = gallop(t, at[h], docs[i]);
+            if (at[h] >= t->end || doc_at(t, at[h]) != docs[i]) continue;
+            double v = value_at(t, at[h]);
+            if (!held[t->group]) {
+                held[t->group] = 1;
+                group_best[t->group] = v > 0 ? v : 0;
+            } else if (v > group_best[t->group]) {
+                group_best[t->group] = v;
+            }
+        }
+        double score = 0, covered = 0;
+        for (Py_ssize_t g = 0; g < n_groups; g++) {
+            if (!held[g]) continue;
+            score += group_best[g];
+            covered += gweights[g];
+        }
+        if (covered > 0) finals[scored++] = final_of(score, covered / total, floor_);
+    }
+    double out = -INFINITY;
+    if (scored >= k) {
+        qsort(finals, (size_t)scored, sizeof(double), by_double_down);
+        out = finals[k - 1];
+    }
+    free(docs);
+    free(finals);
+    return out;
+}
+
+/* -- a question ------------------------------------------------------------------------------ */
+
+typedef struct {
+    Term *terms;
+    Py_ssize_t n_terms, n_light, n_groups;
+    Py_ssize_t *order;    /* the light terms by bound, then the heavy terms by bound */
+    Py_ssize_t *heap;     /* the walked terms' cursors */
+    Py_ssize_t *by_group; /* the light terms, group by group: by_group[light_at[g]:light_at[g + 1]] */
+    Py_ssize_t light_at[MAX_GROUPS + 1];
+    double light_bound[MAX_GROUPS]; /* per group, the highest bound of its light terms */
+    uint64_t *bits;                 /* per group with light terms, a bit per passage holding one */
+    Py_ssize_t words;               /* 64-bit words per group in `bits` */
+    const double *gweights;
+    double total, floor_, seed;
+    Best best;
+} Query;
+
+static inline int light_here(const Query *q, Py_ssize_t g, int64_t d) {
+    return q->light_at[g + 1] > q->light_at[g] &&
+           (q->bits[g * q->words + (d >> 6)] >> (d & 63)) & 1;
+}
+
+static inline void count(const Term *t, Py_ssize_t at, int *held, double *group_best) {
+    double v = value_at(t, at);
+    if (!held[t->group]) {
+        held[t->group] = 1;
+        group_best[t->group] = v > 0 ? v : 0;
+    } else if (v > group_best[t->group]) {
+        group_best[t->group] = v;
+    }
+}
+
+/* Count the light terms of group g at passage d (their cursors only move forward). */
+static void probe_light(Query *q, Py_ssize_t g, int64_t d, int *held, double *group_best) {
+    for (Py_ssize_t j = q->light_at[g]; j < q->light_at[g + 1]; j++) {
+        Term *t = &q->terms[q->by_group[j]];
+        seek(t, d);
+        if (t->pos < t->end && doc_at(t, t->pos) == d) count(t, t->pos, held, group_best);
+    }
+}
+
+static inline double least_of(const Query *q) {
+    double least = threshold(&q->best);
+    return q->seed > least ? q->seed : least;
+}
+
+/* Offer a passage whose groups are all counted; return 0 when out of memory. */
+static int offer_scored(Query *q, int64_t d, const int *held, const double *group_best) {
+    Hit x = {0, 0, 0, 0, d};
+    for (Py_ssize_t g = 0; g < q->n_groups; g++) { /* in group order, as rank.py adds them */
+        if (!held[g]) continue;
+        x.score += group_best[g];
+        x.covered += q->gweights[g];
+        x.mask |= (uint64_t)1 << g;
+    }
+    if (!(x.covered > 0)) return 1;
+    x.final = final_of(x.score, x.covered / q->total, q->floor_);
+    return offer(&q->best, x);
+}
+
+/* Return how many terms of `order` need not be walked, from ne on: the passages that hold
+ * only them (light ones included: those are the other walk's) stay below `least`. ne_bound and
+ * ne_has: per group, the highest bound of those terms and if any; heavy_*: of the heavy ones. */
+static Py_ssize_t grow(const Query *q, Py_ssize_t ne, double least, double *ne_bound, int *ne_has,
+                       double *heavy_bound, int *heavy_has) {
+    while (ne < q->n_terms) {
+        const Term *t = &q->terms[q->order[ne]];
+        double bound = 0, weight = 0;
+        for (Py_ssize_t g = 0; g < q->n_groups; g++) {
+            double b = ne_bound[g];
+            if (g == t->group && t->bound > b) b = t->bound;
+            if (ne_has[g] || g == t->group) {
+                bound += b;
+                weight += q->gweights[g];
+            }
+        }
+        if (!(ceiling_of(bound, weight / q->total, q->floor_) < least)) break;
+        ne_has[t->group] = heavy_has[t->group] = 1;
+        if (t->bound > ne_bound[t->group]) ne_bound[t->group] = t->bound;
+        if (t->bound > heavy_bound[t->group]) heavy_bound[t->group] = t->bound;
+        ne++;
+    }
+    return ne;
+}
+
+/* The passages that hold a heavy term: the heavy terms of highest bound are walked in
+ * document order, the others looked up, and the light terms looked up where a passage's
+ * bits say it holds one, while its ceiling reaches the k-th best. Return 0: out of memory. */
+static int walk_heavy(Query *q) {
+    double ne_bound[MAX_GROUPS], heavy_bound[MAX_GROUPS], group_best[MAX_GROUPS];
+    int ne_has[MAX_GROUPS], heavy_has[MAX_GROUPS], held[MAX_GROUPS];
+    for (Py_ssize_t g = 0; g < q->n_groups; g++) {
+        ne_bound[g] = q->light_bound[g];
+        ne_has[g] = q->light_at[g + 1] > q->light_at[g];
+        heavy_bound[g] = 0;
+        heavy_has[g] = 0;
+    }
+    Py_ssize_t ne = q->n_light; /* order[n_light:ne]: heavy terms looked up only */
+    double least = least_of(q);
+    if (least > -INFINITY) ne = grow(q, ne, least, ne_bound, ne_has, heavy_bound, heavy_has);
+    Term *terms = q->terms;
+    Py_ssize_t *heap = q->heap;
+    Py_ssize_t n_heap = cursor_heap(terms, q->order, ne, q->n_terms, heap);
+    while (n_heap > 0) {
+        int64_t d = doc_at(&terms[heap[0]], terms[heap[0]].pos);
+        for (Py_ssize_t g = 0; g < q->n_groups; g++) {
+            held[g] = 0;
+            group_best[g] = 0;
+        }
+        while (n_heap > 0) { /* every walked term at d */
+            Term *t = &terms[heap[0]];
+            if (doc_at(t, t->pos) != d) break;
+            count(t, t->pos, held, group_best);
+            if (++t->pos >= t->end) heap[0] = heap[--n_heap];
+            if (n_heap > 0) cursor_down(terms, heap, n_heap, 0);
+        }
+        least = least_of(q);
+        if (least > -INFINITY) { /* what the other terms could add at most */
+            double bound = 0, weight = 0;
+            for (Py_ssize_t g = 0; g < q->n_groups; g++) {
+                double ub = group_best[g];
+                int may = held[g];
+                if (heavy_has[g]) {
+                    may = 1;
+                    if (heavy_bound[g] > ub) ub = heavy_bound[g];
+                }
+                if (light_here(q, g, d)) {
+                    may = 1;
+                    if (q->light_bound[g] > ub) ub = q->light_bound[g];
+                }
+                bound += ub;
+                if (may) weight += q->gweights[g];
+            }
+            if (ceiling_of(bound, weight / q->total, q->floor_) < least) continue;
+        }
+        for (Py_ssize_t j = q->n_light; j < ne; j++) {
+            Term *t = &terms[q->order[j]];
+            seek(t, d);
+            if (t->pos < t->end && doc_at(t, t->pos) == d) count(t, t->pos, held, group_best);
+        }
+        if (least > -INFINITY) { /* the heavy terms counted: what the light ones could add */
+            double bound = 0, weight = 0;
+            for (Py_ssize_t g = 0; g < q->n_groups; g++) {
+                int light = light_here(q, g, d);
+                double ub = group_best[g];
+                if (light && q->light_bound[g] > ub) ub = q->light_bound[g];
+                bound += ub;
+                if (held[g] || light) weight += q->gweights[g];
+            }
+            if (ceiling_of(bound, weight / q->total, q->floor_) < least) continue;
+        }
+        for (Py_ssize_t g = 0; g < q->n_groups; g++) /* where they may change the sum */
+            if (light_here(q, g, d) && (!held[g] || q->light_bound[g] > group_best[g]))
+                probe_light(q, g, d, held, group_best);
+        if (!offer_scored(q, d, held, group_best)) return 0;
+        double now = least_of(q);
+        if (now <= least || ne >= q->n_terms) continue;
+        /* A higher k-th best: more of the lowest-bound heavy terms may be looked up only. */
+        Py_ssize_t was = ne;
+        ne = grow(q, ne, now, ne_bound, ne_has, heavy_bound, heavy_has);
+        if (ne > was) n_heap = cursor_heap(terms, q->order, ne, q->n_terms, heap);
+    }
+    return 1;
+}
+
+/* The passages that hold light terms only, from their bits, in document order: those whose
+ * ceiling reaches the k-th best and that hold no heavy term. Return 0: out of memory. */
+static int walk_light(Query *q) {
+    double group_best[MAX_GROUPS];
+    int held[MAX_GROUPS];
+    /* How many groups' light terms a passage must hold at least to reach the k-th best: the
+     * highest bounds and weights of that many groups, each taken from any group, fall short. */
+    double bounds[MAX_GROUPS], weights[MAX_GROUPS];
+    Py_ssize_t n_light_groups = 0;
+    for (Py_ssize_t g = 0; g < q->n_groups; g++) {
+        if (q->light_at[g + 1] == q->light_at[g]) continue;
+        bounds[n_light_groups] = q->light_bound[g];
+        weights[n_light_groups++] = q->gweights[g];
+    }
+    qsort(bounds, (size_t)n_light_groups, sizeof(double), by_double_down);
+    qsort(weights, (size_t)n_light_groups, sizeof(double), by_double_down);
+    double start = least_of(q), bound = 0, weight = 0;
+    int need = 1;
+    if (start > -INFINITY) {
+        for (need = 1; need <= n_light_groups; need++) {
+            bound += bounds[need - 1];
+            weight += weights[need - 1];
+            if (ceiling_of(bound, weight / q->total, q->floor_) >= start) break;
+        }
+        if (need > n_light_groups) return 1;
+    }
+    for (Py_ssize_t w = 0; w < q->words; w++) {
+        uint64_t any = 0, planes[7] = {0}; /* per passage, how many groups: bit by bit */
+        for (Py_ssize_t g = 0; g < q->n_groups; g++) {
+            if (q->light_at[g + 1] == q->light_at[g]) continue;
+            uint64_t carry = q->bits[g * q->words + w];
+            any |= carry;
+            for (int i = 0; i < 7 && carry; i++) {
+                uint64_t next = planes[i] & carry;
+                planes[i] ^= carry;
+                carry = next;
+            }
+        }
+        if (need > 1) { /* the passages counting at least `need` */
+            uint64_t above = 0, equal = ~(uint64_t)0;
+            for (int i = 6; i >= 0; i--) {
+                if ((need >> i) & 1) {
+                    equal &= planes[i];
+                } else {
+                    above |= equal & planes[i];
+                    equal &= ~planes[i];
+                }
+            }
+            any &= above | equal;
+        }
+        while (any) {
+            int64_t d = (int64_t)w * 64 + __builtin_ctzll(any);
+            any &= any - 1;
+            double least = least_of(q), bound = 0, weight = 0;
+            for (Py_ssize_t g = 0; g < q->n_groups; g++) {
+                if (!light_here(q, g, d)) continue;
+                bound += q->light_bound[g];
+                weight += q->gweights[g];
+            }
+            if (least > -INFINITY && ceiling_of(bound, weight / q->total, q->floor_) < least) continue;
+            int heavy = 0;
+            for (Py_ssize_t j = q->n_light; j < q->n_terms && !heavy; j++) {
+                Term *t = &q->terms[q->order[j]];
+                seek(t, d);
+                heavy = t->pos < t->end && doc_at(t, t->pos) == d;
+            }
+            if (heavy) continue; /* the other walk's */
+            for (Py_ssize_t g = 0; g < q->n_groups; g++) {
+                held[g] = 0;
+                group_best[g] = 0;
+            }
+            for (Py_ssize_t g = 0; g < q->n_groups; g++)
+                if (light_here(q, g, d)) probe_light(q, g, d, held, group_best);
+            if (!offer_scored(q, d, held, group_best)) return 0;
+        }
+    }
+    return 1;
+}
+
+/* -- arguments ------------------------------------------------------------------------------ */
+
+typedef struct {
+    Py_buffer view;
+    int held;
+} Arg;
+
+static int arg(PyObject *o, Arg *a, Py_ssize_t itemsize, const char *name) {
+    if (PyObject_GetBuffer(o, &a->view, PyBUF_C_CONTIGUOUS) < 0) return 0;
+    a->held = 1;
+    if (a->view.len % itemsize) {
+        PyErr_Format(PyExc_ValueError, "%s: not an array of %zd-byte items", name, itemsize);
+        return 0;
+    }
+    return 1;
+}
+
+typedef struct {
+    double bound;
+    Py_ssize_t term;
+} Ranked;
+
+static int by_bound(const void *a, const void *b) {
+    const Ranked *x = a, *y = b;
+    if (x->bound != y->bound) return x->bound < y->bound ? -1 : 1;
+    return (x->term > y->term) - (x->term < y->term);
+}
+
+static PyObject *best_passages(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *o[9];
+    double total, floor_, light;
+    Py_ssize_t k, n_docs;
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOddndn", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6],
+                          &o[7], &o[8], &total, &floor_, &k, &light, &n_docs))
+        return NULL;
+    static const char *names[9] = {"offsets", "packed", "max_weight", "terms", "factors",
+                                   "phrase_starts", "phrase_docs", "phrase_values", "group_weights"};
+    Arg a[9];
+    memset(a, 0, sizeof a);
+    PyObject *result = NULL;
+    Query q;
+    memset(&q, 0, sizeof q);
+    Ranked *ranked = NULL;
+    Py_ssize_t *starts = NULL;
+    for (int i = 0; i < 9; i++)
+        if (!arg(o[i], &a[i], 8, names[i])) goto done;
+    const int64_t *offsets = a[0].view.buf, *packed = a[1].view.buf, *spec = a[3].view.buf;
+    const int64_t *xstarts = a[5].view.buf, *xdocs = a[6].view.buf;
+    const double *max_weight = a[2].view.buf, *factors = a[4].view.buf, *xvals = a[7].view.buf;
+    Py_ssize_t n_vocab = a[0].view.len / 8 - 1, n_packed = a[1].view.len / 8;
+    Py_ssize_t n_terms = a[3].view.len / 24, n_x = a[5].view.len / 8 - 1;
+    Py_ssize_t n_groups = a[8].view.len / 8, n_xpost = a[6].view.len / 8;
+    if (a[3].view.len % 24 || a[4].view.len / 8 != n_terms || a[2].view.len / 8 != n_vocab ||
+        n_vocab < 0 || n_x < 0 || a[7].view.len != a[6].view.len || n_groups > MAX_GROUPS ||
+        k < 1 || !(total > 0) || n_docs < 0) {
+        PyErr_SetString(PyExc_ValueError, "best_passages: inconsistent arguments");
+        goto done;
+    }
+    q.n_terms = n_terms;
+    q.n_groups = n_groups;
+    q.gweights = a[8].view.buf;
+    q.total = total;
+    q.floor_ = floor_;
+    q.words = (n_docs + 63) / 64;
+    size_t some = (size_t)(n_terms ? n_terms : 1);
+    q.terms = PyMem_Calloc(some, sizeof(Term));
+    q.order = PyMem_Calloc(some, sizeof(Py_ssize_t));
+    q.heap = PyMem_Calloc(some, sizeof(Py_ssize_t));
+    q.by_group = PyMem_Calloc(some, sizeof(Py_ssize_t));
+    ranked = PyMem_Calloc(some, sizeof(Ranked));
+    starts = PyMem_Calloc(some, sizeof(Py_ssize_t));
+    q.best.k = k;
+    q.best.heap = PyMem_Calloc((size_t)k, sizeof(Hit));
+    if (!q.terms || !q.order || !q.heap || !q.by_group || !ranked || !starts || !q.best.heap) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t g = 0; g < n_groups; g++)
+        if (!(q.gweights[g] >= 0)) goto bad;
+    for (Py_ssize_t i = 0; i < n_terms; i++) { /* checked here: the walks run without the GIL */
+        int64_t g = spec[3 * i], kind = spec[3 * i + 1], at = spec[3 * i + 2];
+        Term *t = &q.terms[i];
+        if (g < 0 || g >= n_groups || !(factors[i] >= 0)) goto bad;
+        t->group = (int)g;
+        t->kind = (int)kind;
+        t->factor = factors[i];
+        if (kind == 0) {
+            if (at < 0 || at >= n_vocab || offsets[at] < 0 || offsets[at] > offsets[at + 1] ||
+                offsets[at + 1] > n_packed)
+                goto bad;
+            t->packed = packed;
+            t->pos = offsets[at];
+            t->end = offsets[at + 1];
+            t->bound = max_weight[at] * t->factor;
+            /* ascending within a term (the index's order): the first and last bound them all */
+            if (t->end > t->pos && (doc_at(t, t->pos) < 0 || doc_at(t, t->end - 1) >= n_docs)) goto bad;
+        } else if (kind == 1) {
+            if (at < 0 || at >= n_x || xstarts[at] < 0 || xstarts[at] > xstarts[at + 1] ||
+                xstarts[at + 1] > n_xpost)
+                goto bad;
+            t->docs = xdocs;
+            t->vals = xvals;
+            t->pos = xstarts[at];
+            t->end = xstarts[at + 1];
+            t->bound = 0;
+            for (Py_ssize_t j = t->pos; j < t->end; j++) {
+                if (xdocs[j] < 0 || xdocs[j] >= n_docs || (j > t->pos && xdocs[j] <= xdocs[j - 1]))
+                    goto bad;
+                if (xvals[j] > t->bound) t->bound = xvals[j];
+            }
+        } else {
+            goto bad;
+        }
+        if (!(t->bound >= 0)) t->bound = 0; /* a score below 0 counts as 0 */
+        starts[i] = t->pos;
+        ranked[i].bound = t->bound;
+        ranked[i].term = i;
+    }
+    qsort(ranked, (size_t)n_terms, sizeof(Ranked), by_bound);
+    /* The light terms first, then the heavy ones, each by bound; light terms by group too. */
+    Py_ssize_t per_group[MAX_GROUPS + 1] = {0};
+    for (Py_ssize_t i = 0; i < n_terms; i++) {
+        const Term *t = &q.terms[ranked[i].term];
+        if (t->kind == 0 && t->factor <= light) {
+            q.order[q.n_light++] = ranked[i].term;
+            per_group[t->group + 1]++;
+            if (t->bound > q.light_bound[t->group]) q.light_bound[t->group] = t->bound;
+        }
+    }
+    for (Py_ssize_t i = 0, j = q.n_light; i < n_terms; i++) {
+        const Term *t = &q.terms[ranked[i].term];
+        if (!(t->kind == 0 && t->factor <= light)) q.order[j++] = ranked[i].term;
+    }
+    for (Py_ssize_t g = 0; g < n_groups; g++) per_group[g + 1] += per_group[g];
+    memcpy(q.light_at, per_group, sizeof(Py_ssize_t) * (size_t)(n_groups + 1));
+    for (Py_ssize_t j = 0; j < q.n_light; j++) q.by_group[per_group[q.terms[q.order[j]].group]++] = q.order[j];
+    if (q.n_light) {
+        size_t cells = (size_t)n_groups * (size_t)q.words;
+        q.bits = calloc(cells ? cells : 1, sizeof(uint64_t));
+        if (!q.bits) {
+            PyErr_NoMemory();
+            goto done;
+        }
+    }
+    int failed = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t j = 0; j < q.n_light; j++) { /* a bit per passage holding a light term */
+        const Term *t = &q.terms[q.order[j]];
+        uint64_t *bits = q.bits + t->group * q.words;
+        for (Py_ssize_t i = t->pos; i < t->end; i++) {
+            int64_t d = (int64_t)((uint64_t)t->packed[i] >> 32);
+            bits[d >> 6] |= (uint64_t)1 << (d & 63);
+        }
+    }
+    q.seed = seed_floor(q.terms, n_terms, q.order, n_groups, q.gweights, total, floor_, k, light, &failed);
+    if (!failed) failed = !walk_heavy(&q);
+    double alone = 0, alone_weight = 0; /* at most, a passage holding light terms only */
+    for (Py_ssize_t g = 0; g < n_groups; g++) {
+        if (q.light_at[g + 1] == q.light_at[g]) continue;
+        alone += q.light_bound[g];
+        alone_weight += q.gweights[g];
+    }
+    double least = least_of(&q);
+    if (!failed && q.n_light &&
+        (least == -INFINITY || ceiling_of(alone, alone_weight / total, floor_) >= least)) {
+        for (Py_ssize_t i = 0; i < n_terms; i++) q.terms[i].pos = starts[i];
+        failed = !walk_light(&q);
+    }
+    Py_END_ALLOW_THREADS
+    if (failed) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_ssize_t n_out = q.best.n + q.best.n_ties;
+    PyObject *out[4];
+    for (int i = 0; i < 4; i++) out[i] = PyBytes_FromStringAndSize(NULL, n_out * 8);
+    if (out[0] && out[1] && out[2] && out[3]) {
+        int64_t *docs = (int64_t *)PyBytes_AS_STRING(out[0]);
+        double *score = (double *)PyBytes_AS_STRING(out[1]);
+        double *covered = (double *)PyBytes_AS_STRING(out[2]);
+        uint64_t *mask = (uint64_t *)PyBytes_AS_STRING(out[3]);
+        for (Py_ssize_t i = 0; i < n_out; i++) {
+            const Hit *h = i < q.best.n ? &q.best.heap[i] : &q.best.ties[i - q.best.n];
+            docs[i] = h->doc;
+            score[i] = h->score;
+            covered[i] = h->covered;
+            mask[i] = h->mask;
+        }
+        result = PyTuple_Pack(4, out[0], out[1], out[2], out[3]);
+    }
+    for (int i = 0; i < 4; i++) Py_XDECREF(out[i]);
+    goto done;
+bad:
+    PyErr_SetString(PyExc_ValueError, "best_passages: a term out of range");
+done:
+    for (int i = 0; i < 9; i++)
+        if (a[i].held) PyBuffer_Release(&a[i].view);
+    PyMem_Free(q.terms);
+    PyMem_Free(q.order);
+    PyMem_Free(q.heap);
+    PyMem_Free(q.by_group);
+    PyMem_Free(ranked);
+    PyMem_Free(starts);
+    PyMem_Free(q.best.heap);
+    free(q.best.ties);
+    free(q.bits);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"best_passages", best_passages, METH_VARARGS,
+     "best_passages(offsets, packed, max_weight, terms, factors, phrase_starts, phrase_docs, "
+     "phrase_values, group_weights, total, floor, k) -> (docs, score, covered, mask) bytes"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_topk", "The best passages of a question (MaxScore).", -1, methods};
+
+PyMODINIT_FUNC PyInit__topk(void) { return PyModule_Create(&module); }
