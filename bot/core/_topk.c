@@ -30,6 +30,7 @@ typedef struct {
     const int64_t *docs;   /* kind 1: documents ascending */
     const double *vals;    /* kind 1: scores */
     Py_ssize_t pos, end;
+    int64_t cur;   /* the document at pos (INT64_MAX past the end) */
     double factor; /* kind 0: times the float32 weight */
     double bound;  /* the highest score it gives */
     int group;
@@ -67,8 +68,14 @@ static Py_ssize_t gallop(const Term *t, Py_ssize_t lo, int64_t d) {
     return hi;
 }
 
+static inline void set_cur(Term *t) { t->cur = t->pos < t->end ? doc_at(t, t->pos) : INT64_MAX; }
+
 /* Move a term's cursor to its first posting at or after document d. */
-static inline void seek(Term *t, int64_t d) { t->pos = gallop(t, t->pos, d); }
+static inline void seek(Term *t, int64_t d) {
+    if (t->cur >= d) return;
+    t->pos = gallop(t, t->pos, d);
+    set_cur(t);
+}
 
 static int by_doc(const void *a, const void *b) {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -92,15 +99,15 @@ static inline double ceiling_of(double bound, double share, double floor_) {
 
 static void cursor_down(Term *terms, Py_ssize_t *heap, Py_ssize_t n, Py_ssize_t i) {
     Py_ssize_t x = heap[i];
-    int64_t dx = doc_at(&terms[x], terms[x].pos);
+    int64_t dx = terms[x].cur;
     for (;;) {
         Py_ssize_t l = 2 * i + 1, m = i;
         int64_t dm = dx;
         if (l < n) {
-            int64_t dl = doc_at(&terms[heap[l]], terms[heap[l]].pos);
+            int64_t dl = terms[heap[l]].cur;
             if (dl < dm) { m = l; dm = dl; }
             if (l + 1 < n) {
-                int64_t dr = doc_at(&terms[heap[l + 1]], terms[heap[l + 1]].pos);
+                int64_t dr = terms[heap[l + 1]].cur;
                 if (dr < dm) { m = l + 1; dm = dr; }
             }
         }
@@ -297,6 +304,7 @@ typedef struct {
     Py_ssize_t words;               /* 64-bit words per group in `bits` */
     const double *gweights;
     double total, floor_, seed;
+    double inv_total; /* for ceilings only: their margin covers the rounding */
     Best best;
 } Query;
 
@@ -320,7 +328,7 @@ static void probe_light(Query *q, Py_ssize_t g, int64_t d, int *held, double *gr
     for (Py_ssize_t j = q->light_at[g]; j < q->light_at[g + 1]; j++) {
         Term *t = &q->terms[q->by_group[j]];
         seek(t, d);
-        if (t->pos < t->end && doc_at(t, t->pos) == d) count(t, t->pos, held, group_best);
+        if (t->cur == d) count(t, t->pos, held, group_best);
     }
 }
 
@@ -359,7 +367,7 @@ static Py_ssize_t grow(const Query *q, Py_ssize_t ne, double least, double *ne_b
                 weight += q->gweights[g];
             }
         }
-        if (!(ceiling_of(bound, weight / q->total, q->floor_) < least)) break;
+        if (!(ceiling_of(bound, weight * q->inv_total, q->floor_) < least)) break;
         ne_has[t->group] = heavy_has[t->group] = 1;
         if (t->bound > ne_bound[t->group]) ne_bound[t->group] = t->bound;
         if (t->bound > heavy_bound[t->group]) heavy_bound[t->group] = t->bound;
@@ -387,16 +395,18 @@ static int walk_heavy(Query *q) {
     Py_ssize_t *heap = q->heap;
     Py_ssize_t n_heap = cursor_heap(terms, q->order, ne, q->n_terms, heap);
     while (n_heap > 0) {
-        int64_t d = doc_at(&terms[heap[0]], terms[heap[0]].pos);
+        int64_t d = terms[heap[0]].cur;
         for (Py_ssize_t g = 0; g < q->n_groups; g++) {
             held[g] = 0;
             group_best[g] = 0;
         }
         while (n_heap > 0) { /* every walked term at d */
             Term *t = &terms[heap[0]];
-            if (doc_at(t, t->pos) != d) break;
+            if (t->cur != d) break;
             count(t, t->pos, held, group_best);
-            if (++t->pos >= t->end) heap[0] = heap[--n_heap];
+            t->pos++;
+            set_cur(t);
+            if (t->pos >= t->end) heap[0] = heap[--n_heap];
             if (n_heap > 0) cursor_down(terms, heap, n_heap, 0);
         }
         least = least_of(q);
@@ -416,12 +426,12 @@ static int walk_heavy(Query *q) {
                 bound += ub;
                 if (may) weight += q->gweights[g];
             }
-            if (ceiling_of(bound, weight / q->total, q->floor_) < least) continue;
+            if (ceiling_of(bound, weight * q->inv_total, q->floor_) < least) continue;
         }
         for (Py_ssize_t j = q->n_light; j < ne; j++) {
             Term *t = &terms[q->order[j]];
             seek(t, d);
-            if (t->pos < t->end && doc_at(t, t->pos) == d) count(t, t->pos, held, group_best);
+            if (t->cur == d) count(t, t->pos, held, group_best);
         }
         if (least > -INFINITY) { /* the heavy terms counted: what the light ones could add */
             double bound = 0, weight = 0;
@@ -432,7 +442,7 @@ static int walk_heavy(Query *q) {
                 bound += ub;
                 if (held[g] || light) weight += q->gweights[g];
             }
-            if (ceiling_of(bound, weight / q->total, q->floor_) < least) continue;
+            if (ceiling_of(bound, weight * q->inv_total, q->floor_) < least) continue;
         }
         for (Py_ssize_t g = 0; g < q->n_groups; g++) /* where they may change the sum */
             if (light_here(q, g, d) && (!held[g] || q->light_bound[g] > group_best[g]))
@@ -470,7 +480,7 @@ static int walk_light(Query *q) {
         for (need = 1; need <= n_light_groups; need++) {
             bound += bounds[need - 1];
             weight += weights[need - 1];
-            if (ceiling_of(bound, weight / q->total, q->floor_) >= start) break;
+            if (ceiling_of(bound, weight * q->inv_total, q->floor_) >= start) break;
         }
         if (need > n_light_groups) return 1;
     }
@@ -507,12 +517,12 @@ static int walk_light(Query *q) {
                 bound += q->light_bound[g];
                 weight += q->gweights[g];
             }
-            if (least > -INFINITY && ceiling_of(bound, weight / q->total, q->floor_) < least) continue;
+            if (least > -INFINITY && ceiling_of(bound, weight * q->inv_total, q->floor_) < least) continue;
             int heavy = 0;
             for (Py_ssize_t j = q->n_light; j < q->n_terms && !heavy; j++) {
                 Term *t = &q->terms[q->order[j]];
                 seek(t, d);
-                heavy = t->pos < t->end && doc_at(t, t->pos) == d;
+                heavy = t->cur == d;
             }
             if (heavy) continue; /* the other walk's */
             for (Py_ssize_t g = 0; g < q->n_groups; g++) {
@@ -590,6 +600,7 @@ static PyObject *best_passages(PyObject *self, PyObject *args) {
     q.n_groups = n_groups;
     q.gweights = a[8].view.buf;
     q.total = total;
+    q.inv_total = 1.0 / total;
     q.floor_ = floor_;
     q.words = (n_docs + 63) / 64;
     size_t some = (size_t)(n_terms ? n_terms : 1);
@@ -642,6 +653,7 @@ static PyObject *best_passages(PyObject *self, PyObject *args) {
             goto bad;
         }
         if (!(t->bound >= 0)) t->bound = 0; /* a score below 0 counts as 0 */
+        set_cur(t);
         starts[i] = t->pos;
         ranked[i].bound = t->bound;
         ranked[i].term = i;
@@ -692,8 +704,11 @@ static PyObject *best_passages(PyObject *self, PyObject *args) {
     }
     double least = least_of(&q);
     if (!failed && q.n_light &&
-        (least == -INFINITY || ceiling_of(alone, alone_weight / total, floor_) >= least)) {
-        for (Py_ssize_t i = 0; i < n_terms; i++) q.terms[i].pos = starts[i];
+        (least == -INFINITY || ceiling_of(alone, alone_weight * q.inv_total, floor_) >= least)) {
+        for (Py_ssize_t i = 0; i < n_terms; i++) {
+            q.terms[i].pos = starts[i];
+            set_cur(&q.terms[i]);
+        }
         failed = !walk_light(&q);
     }
     Py_END_ALLOW_THREADS
