@@ -1,21 +1,26 @@
 /* The best passages of a question, document at a time over its postings (MaxScore).
  *
- * The compiled twin of rank.py's `_candidates`: same scores to the bit, without a numpy call
- * per step. A question is a list of terms (one-word units: a term's postings times a factor;
- * phrases: documents and scores computed by rank.py), each in a group. A passage's group
- * score is the best of the group's terms it holds (from 0), the groups' scores are added in
- * group order, and its final score is score * (floor + share) + 1e-6 * share, where share is
- * the weight of the groups it holds over the total.
+ * The compiled twin of rank.py's `_candidates`: the same passages and scores to the bit,
+ * without a numpy call per step. A question is a list of terms (one-word units: a term's
+ * postings times a factor; phrases: documents and scores computed by rank.py), each in a
+ * group. A passage's group score is the best of the group's terms it holds (from 0), the
+ * groups' scores are added in group order, and its final score is
+ * score * (floor + share) + 1e-6 * share, where share is the weight of the groups it holds
+ * over the total (rank.py's `_final`, the same operations in the same order).
  *
- * Terms are sorted by what they add at most (their bound). The lowest-bound terms whose
- * passages, holding only them, cannot reach the k-th best final score so far are not
- * walked ("non-essential"); the other terms' postings are merged in document order, and each
- * passage found there looks up the non-essential terms (a galloping search each, their
- * cursors only move forward) only while its ceiling reaches the k-th best score.
+ * Light terms (thesaurus synonyms: factor <= `light`) are never walked: a bit per passage and
+ * group says which passages hold one. First the passages that hold a heavy term: the heavy
+ * terms are merged in document order, those of lowest bound only looked up once the passages
+ * holding nothing else cannot reach the k-th best final score so far (MaxScore); a passage's
+ * ceiling counts a group's synonyms only where its bit is set, and they are looked up only
+ * where they can still change the sum. Then, if they can reach the k-th best at all, the
+ * passages that hold synonyms only, from the bits. A first floor comes from the rarest heavy
+ * terms' passages scored by the heavy terms alone (partial sums never exceed the final ones).
  *
  * Returns every passage whose final score is at least the k-th best (ties included), with its
  * score sum, held weight and a bit per group held, as four bytes objects (int64, float64,
- * float64, uint64), in no particular order. Scores must be nonnegative (rank.py checks).
+ * float64, uint64), in no particular order. Factors and group weights must be at least 0 and
+ * every argument is checked before the walk, which runs without the GIL.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
