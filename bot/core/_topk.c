@@ -381,6 +381,38 @@ static Py_ssize_t grow(const Query *q, Py_ssize_t ne, double least, double *ne_b
     return ne;
 }
 
+#define TABLE_GROUPS 10 /* up to this many groups, a passage's first ceiling is two look-ups */
+
+/* Per set of groups whose light bits a passage has (a bit each): what the looked-up terms add at
+ * most, the highest of the heavy looked-up and, where the bit is, the light bounds; and per set
+ * of groups, their weight. */
+typedef struct {
+    double extra[1 << TABLE_GROUPS];
+    double weight[1 << TABLE_GROUPS];
+    double without[TABLE_GROUPS], with[TABLE_GROUPS]; /* per group: no light bit, a light bit */
+    uint64_t heavy; /* the groups with heavy terms looked up only */
+} Tables;
+
+static void fill_tables(const Query *q, Tables *tab, const double *heavy_bound, const int *heavy_has) {
+    Py_ssize_t n = q->n_groups;
+    tab->heavy = 0;
+    for (Py_ssize_t g = 0; g < n; g++) {
+        tab->without[g] = heavy_has[g] ? heavy_bound[g] : 0;
+        tab->with[g] = q->light_bound[g] > tab->without[g] ? q->light_bound[g] : tab->without[g];
+        if (heavy_has[g]) tab->heavy |= (uint64_t)1 << g;
+    }
+    for (uint64_t set = 0; set < ((uint64_t)1 << n); set++) {
+        double extra = 0, weight = 0;
+        for (Py_ssize_t g = 0; g < n; g++) {
+            int in = (int)((set >> g) & 1);
+            extra += in ? tab->with[g] : tab->without[g];
+            if (in) weight += q->gweights[g];
+        }
+        tab->extra[set] = extra;
+        tab->weight[set] = weight;
+    }
+}
+
 /* The passages that hold a heavy term: the heavy terms of highest bound are walked in
  * document order, the others looked up, and the light terms looked up where a passage's
  * bits say it holds one, while its ceiling reaches the k-th best. Return 0: out of memory. */
@@ -399,23 +431,45 @@ static int walk_heavy(Query *q) {
     Term *terms = q->terms;
     Py_ssize_t *heap = q->heap;
     Py_ssize_t n_heap = cursor_heap(terms, q->order, ne, q->n_terms, heap);
+    /* Few groups: a passage's first ceiling from tables (most passages stop there). */
+    Tables *tab = q->n_groups <= TABLE_GROUPS ? malloc(sizeof(Tables)) : NULL;
+    if (tab) fill_tables(q, tab, heavy_bound, heavy_has);
+    for (Py_ssize_t g = 0; g < q->n_groups; g++) {
+        held[g] = 0;
+        group_best[g] = 0;
+    }
     while (n_heap > 0) {
         int64_t d = terms[heap[0]].cur;
-        for (Py_ssize_t g = 0; g < q->n_groups; g++) {
-            held[g] = 0;
-            group_best[g] = 0;
-        }
+        uint64_t here = 0; /* the groups of the walked terms at d */
         while (n_heap > 0) { /* every walked term at d */
             Term *t = &terms[heap[0]];
             if (t->cur != d) break;
             count(t, t->pos, held, group_best);
+            here |= (uint64_t)1 << t->group;
             t->pos++;
             set_cur(t);
             if (t->pos >= t->end) heap[0] = heap[--n_heap];
             if (n_heap > 0) cursor_down(terms, heap, n_heap, 0);
         }
         least = least_of(q);
-        if (least > -INFINITY) { /* what the other terms could add at most */
+        if (tab && least > -INFINITY) {
+            uint64_t light = 0;
+            for (Py_ssize_t g = 0; g < q->n_groups; g++) light |= (uint64_t)light_here(q, g, d) << g;
+            double bound = tab->extra[light];
+            for (uint64_t h = here; h; h &= h - 1) { /* a held group: its best, if higher */
+                int g = __builtin_ctzll(h);
+                double add = (light >> g) & 1 ? tab->with[g] : tab->without[g];
+                if (group_best[g] > add) bound += group_best[g] - add;
+            }
+            double weight = tab->weight[light | here | tab->heavy];
+            if (ceiling_of(bound, weight * q->inv_total, q->floor_) < least) {
+                for (uint64_t h = here; h; h &= h - 1) {
+                    held[__builtin_ctzll(h)] = 0;
+                    group_best[__builtin_ctzll(h)] = 0;
+                }
+                continue;
+            }
+        } else if (least > -INFINITY) { /* what the other terms could add at most */
             double bound = 0, weight = 0;
             for (Py_ssize_t g = 0; g < q->n_groups; g++) {
                 double ub = group_best[g];
@@ -431,7 +485,13 @@ static int walk_heavy(Query *q) {
                 bound += ub;
                 if (may) weight += q->gweights[g];
             }
-            if (ceiling_of(bound, weight * q->inv_total, q->floor_) < least) continue;
+            if (ceiling_of(bound, weight * q->inv_total, q->floor_) < least) {
+                for (Py_ssize_t g = 0; g < q->n_groups; g++) {
+                    held[g] = 0;
+                    group_best[g] = 0;
+                }
+                continue;
+            }
         }
         for (Py_ssize_t j = q->n_light; j < ne; j++) {
             Term *t = &terms[q->order[j]];
@@ -447,19 +507,34 @@ static int walk_heavy(Query *q) {
                 bound += ub;
                 if (held[g] || light) weight += q->gweights[g];
             }
-            if (ceiling_of(bound, weight * q->inv_total, q->floor_) < least) continue;
+            if (ceiling_of(bound, weight * q->inv_total, q->floor_) < least) goto next;
         }
         for (Py_ssize_t g = 0; g < q->n_groups; g++) /* where they may change the sum */
             if (light_here(q, g, d) && (!held[g] || q->light_bound[g] > group_best[g]))
                 probe_light(q, g, d, held, group_best);
-        if (!offer_scored(q, d, held, group_best)) return 0;
-        double now = least_of(q);
-        if (now <= least || ne >= q->n_terms) continue;
-        /* A higher k-th best: more of the lowest-bound heavy terms may be looked up only. */
-        Py_ssize_t was = ne;
-        ne = grow(q, ne, now, ne_bound, ne_has, heavy_bound, heavy_has);
-        if (ne > was) n_heap = cursor_heap(terms, q->order, ne, q->n_terms, heap);
+        if (!offer_scored(q, d, held, group_best)) {
+            free(tab);
+            return 0;
+        }
+        {
+            double now = least_of(q);
+            if (now > least && ne < q->n_terms) {
+                /* A higher k-th best: more of the lowest-bound heavy terms may be looked up. */
+                Py_ssize_t was = ne;
+                ne = grow(q, ne, now, ne_bound, ne_has, heavy_bound, heavy_has);
+                if (ne > was) {
+                    n_heap = cursor_heap(terms, q->order, ne, q->n_terms, heap);
+                    if (tab) fill_tables(q, tab, heavy_bound, heavy_has);
+                }
+            }
+        }
+    next:
+        for (Py_ssize_t g = 0; g < q->n_groups; g++) {
+            held[g] = 0;
+            group_best[g] = 0;
+        }
     }
+    free(tab);
     return 1;
 }
 
