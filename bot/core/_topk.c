@@ -834,11 +834,15 @@ done:
 
 static PyMethodDef methods[] = {
     {"best_passages", best_passages, METH_VARARGS,
-     "best_passages(offsets, packed, max_weight, terms, factors, phrase_starts, phrase_docs, "
-     "phrase_values, group_weights, total, floor, k) -> (docs, score, covered, mask) bytes"},
+     "best_passages(offsets, packed, max_weights, terms, factors, phrase_starts, phrase_docs, "
+     "phrase_values, group_weights, total, floor, k, light, n_docs) -> (docs, score, covered, "
+     "mask), four bytes objects of int64, float64, float64 and uint64 (see rank.py)"},
     {NULL, NULL, 0, NULL},
 };
 
-static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_topk", "The best passages of a question (MaxScore).", -1, methods};
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_topk", "The best passages of a question (MaxScore).", -1, methods,
+    NULL, NULL, NULL, NULL,
+};
 
 PyMODINIT_FUNC PyInit__topk(void) { return PyModule_Create(&module); }
