@@ -364,11 +364,6 @@ class ApertiumTranslator(ProcessTranslator):
             found[words[i]] = _lemmas(text)
         return found
 
-    def forget(self) -> None:
-        """Forget the kept translations (the benchmark times each question as new)."""
-        with self._lock:
-            self._recent.clear()
-
     def warm_up(self) -> bool:
         """Start the pipeline and the dictionaries; tell whether the pipeline answered."""
         self._analyser.warm_up()
