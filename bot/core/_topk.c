@@ -307,6 +307,7 @@ typedef struct {
     double light_bound[MAX_GROUPS]; /* per group, the highest bound of its light terms */
     uint64_t *bits;                 /* per group with light terms, a bit per passage holding one */
     Py_ssize_t words;               /* 64-bit words per group in `bits` */
+    int64_t n_docs;                 /* passages: a document past them is in no bit */
     const double *gweights;
     double total, floor_, seed;
     double inv_total; /* for ceilings only: their margin covers the rounding */
@@ -314,7 +315,7 @@ typedef struct {
 } Query;
 
 static inline int light_here(const Query *q, Py_ssize_t g, int64_t d) {
-    return q->light_at[g + 1] > q->light_at[g] &&
+    return q->light_at[g + 1] > q->light_at[g] && d < q->n_docs &&
            (q->bits[g * q->words + (d >> 6)] >> (d & 63)) & 1;
 }
 
@@ -683,6 +684,7 @@ static PyObject *best_passages(PyObject *self, PyObject *args) {
     q.inv_total = 1.0 / total;
     q.floor_ = floor_;
     q.words = (n_docs + 63) / 64;
+    q.n_docs = n_docs;
     size_t some = (size_t)(n_terms ? n_terms : 1);
     q.terms = PyMem_Calloc(some, sizeof(Term));
     q.order = PyMem_Calloc(some, sizeof(Py_ssize_t));
@@ -771,7 +773,7 @@ static PyObject *best_passages(PyObject *self, PyObject *args) {
         uint64_t *bits = q.bits + t->group * q.words;
         for (Py_ssize_t i = t->pos; i < t->end; i++) {
             int64_t d = (int64_t)((uint64_t)t->packed[i] >> 32);
-            bits[d >> 6] |= (uint64_t)1 << (d & 63);
+            if (d < n_docs) bits[d >> 6] |= (uint64_t)1 << (d & 63); /* always, from an index */
         }
     }
     q.seed = seed_floor(q.terms, n_terms, q.order, n_groups, q.gweights, total, floor_, k, light, &failed);
