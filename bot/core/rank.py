@@ -42,7 +42,10 @@ except ImportError:  # not built (no C compiler at install time): numpy's path a
     _topk = None
 
 COMPILED = _topk is not None
-_compiled_on = True  # numpy_only() turns it off for a while (the benchmark's reference)
+_compiled_on = True  # numpy_only() turns it off for a while
+_MAX_GROUPS = 64  # a bit per group (_topk.c)
+_NO_IDS = np.zeros(0, dtype=np.int64)
+_NO_SCORES = np.zeros(0)
 
 MAX_CANDIDATES = 50
 # Ranking multiplies BM25 by (COVERAGE_FLOOR + coverage): coverage decides close calls.
@@ -110,16 +113,16 @@ def ranking_line() -> str:
     )
 
 
-def rank(index: BM25Index, groups: list[QueryGroup], *, compiled: bool = True) -> list[Ranked]:
+def rank(index: BM25Index, groups: list[QueryGroup]) -> list[Ranked]:
     """Score passages: per group the best of its units (BM25 contributions), summed.
 
-    `compiled=False` takes numpy's path even where the compiled one is built (for tests and
-    the benchmark's reference); both give the same passages and scores.
+    The compiled path where it is built and applies, numpy's otherwise (or within
+    `numpy_only()`); both give the same passages and scores.
     """
     total = sum(g.weight for g in groups)
     if not total or not any(g.terms for g in groups):
         return []
-    if compiled and _compiled_on and _topk is not None and _fits_compiled(index, groups):
+    if _compiled_on and _topk is not None and _fits_compiled(index, groups):
         return _rank_compiled(index, groups, total)
     lists, family = _lists(index, groups)
     with _scratch(index.n_docs) as pad:
@@ -160,7 +163,8 @@ def _best(docs: np.ndarray, final: np.ndarray, coverage: np.ndarray) -> list[Ran
 
 @contextmanager
 def numpy_only() -> Iterator[None]:
-    """Rank with numpy's path meanwhile, in every thread (the benchmark's reference)."""
+    """Rank with numpy's path meanwhile, in every thread (the tests' and the benchmark's
+    reference)."""
     global _compiled_on
     _compiled_on = False
     try:
@@ -176,11 +180,6 @@ def _fits_compiled(index: BM25Index, groups: list[QueryGroup]) -> bool:
         and len(groups) <= _MAX_GROUPS
         and all(g.weight >= 0 and min(g.unit_weights, default=0.0) >= 0 for g in groups)
     )
-
-
-_MAX_GROUPS = 64  # a bit per group (_topk.c)
-_NO_IDS = np.zeros(0, dtype=np.int64)
-_NO_SCORES = np.zeros(0)
 
 
 def _rank_compiled(index: BM25Index, groups: list[QueryGroup], total: float) -> list[Ranked]:

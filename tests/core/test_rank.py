@@ -35,6 +35,16 @@ TESTS = Path(__file__).resolve().parents[1]
 # Every equality with the dense ranking holds on both paths: the compiled one (_topk.c, where
 # built: CI requires it) and numpy's.
 both_paths = pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "numpy"])
+
+
+def rank_on(compiled: bool, index: BM25Index, groups: list[QueryGroup]) -> list[Ranked]:
+    """Rank on the compiled path (where built) or, within numpy_only(), on numpy's."""
+    if compiled:
+        return rank(index, groups)
+    with rank_module.numpy_only():
+        return rank(index, groups)
+
+
 REPO = TESTS.parent
 SQUAD_SAMPLE = TESTS / "data" / "squad_es_sample"
 
@@ -108,7 +118,7 @@ def questions(*paths: Path) -> list[str]:
 
 def assert_same_ranking(engine: Engine, question: str, compiled: bool) -> None:
     groups = [g for g in engine.analyze(question) if not g.meta]
-    ranked = rank(engine.index, groups, compiled=compiled)
+    ranked = rank_on(compiled, engine.index, groups)
     assert ranked == rank_dense(engine.index, groups), question
 
 
@@ -128,7 +138,7 @@ def test_same_ranking_on_a_squad_es_sample(compiled: bool) -> None:
     answered = 0
     for q in asked:
         assert_same_ranking(engine, q, compiled)
-        answered += bool(rank(engine.index, engine.analyze(q), compiled=compiled))
+        answered += bool(rank_on(compiled, engine.index, engine.analyze(q)))
     assert answered > 100  # the sample exercises the ranking, not only empty results
 
 
@@ -154,7 +164,7 @@ def test_same_ranking_on_generated_corpora(
     compiled: bool, docs: list[list[str]], groups: list[QueryGroup]
 ) -> None:
     index = BM25Index(docs)
-    assert rank(index, groups, compiled=compiled) == rank_dense(index, groups)
+    assert rank_on(compiled, index, groups) == rank_dense(index, groups)
 
 
 @settings(max_examples=200, deadline=None)
@@ -179,7 +189,7 @@ def test_ranking_keeps_at_most_the_best_candidates(compiled: bool) -> None:
     docs = [["a", "b"] if i % 3 else ["a"] for i in range(500)]
     index = BM25Index(docs)
     group = QueryGroup("a", (("a",), ("b",)), (1.0, 0.8), 1.0, known=True)
-    ranked = rank(index, [group], compiled=compiled)
+    ranked = rank_on(compiled, index, [group])
     assert len(ranked) == MAX_CANDIDATES
     assert ranked == rank_dense(index, [group])
     assert all(r.coverage == 1.0 for r in ranked)
@@ -205,7 +215,7 @@ def test_same_ranking_with_synonym_units(
     # Light (synonym) units are looked up only where they can matter: more passages than the
     # candidates kept, so that both the bounded and the full lookup run.
     index = BM25Index(docs)
-    assert rank(index, groups, compiled=compiled) == rank_dense(index, groups)
+    assert rank_on(compiled, index, groups) == rank_dense(index, groups)
 
 
 _zipf_terms = st.lists(
@@ -225,11 +235,11 @@ def test_same_ranking_where_lists_are_pruned(
     index = BM25Index(docs)
     dense = rank_dense(index, groups)
     assert rank(index, groups) == dense
-    assert rank(index, groups, compiled=False) == dense
+    assert rank_on(False, index, groups) == dense
     with pytest.MonkeyPatch.context() as patch:  # the floor refined with synonyms, every time
         patch.setattr(rank_module, "REFINE_POSTINGS", 0)
         patch.setattr(rank_module, "REFINE_PASSAGES", 20)
-        assert rank(index, groups, compiled=False) == dense
+        assert rank_on(False, index, groups) == dense
 
 
 def test_synonyms_looked_up_among_the_word_passages_rank_the_same(
@@ -247,7 +257,7 @@ def test_synonyms_looked_up_among_the_word_passages_rank_the_same(
     looked_up = []
     real = rank_module._lookup
     monkeypatch.setattr(rank_module, "_lookup", lambda *a: looked_up.append(a[2]) or real(*a))
-    ranked = rank(index, groups, compiled=False)
+    ranked = rank_on(False, index, groups)
     # Both synonyms are looked up among the passages of the words, not scanned.
     assert [(x.group, x.light) for x in looked_up] == [(0, True), (1, True)]
     assert ranked == rank_dense(index, groups) == rank(index, groups)
@@ -275,7 +285,7 @@ def test_synonyms_that_can_reach_the_top_alone_count_everywhere_the_others_nearb
         return real(index, pad, lst, docs)
 
     monkeypatch.setattr(rank_module, "_lookup", spy)
-    ranked = rank(index, groups, compiled=False)
+    ranked = rank_on(False, index, groups)
     # "c" is looked up only where "a" or "s" is (125 + 40 passages); "s" is scanned.
     assert lookups == [(0, True, 165)]
     assert ranked == rank_dense(index, groups) == rank(index, groups)
