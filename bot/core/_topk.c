@@ -73,6 +73,9 @@ static Py_ssize_t gallop(const Term *t, Py_ssize_t lo, int64_t d) {
     return hi;
 }
 
+/* A light term (a synonym): never walked, found from a bit per passage. */
+static inline int is_light(const Term *t, double light) { return t->kind == 0 && t->factor <= light; }
+
 static inline void set_cur(Term *t) { t->cur = t->pos < t->end ? doc_at(t, t->pos) : INT64_MAX; }
 
 /* Move a term's cursor to its first posting at or after document d. */
@@ -211,15 +214,13 @@ static inline double threshold(const Best *b) {
 
 /* Return a floor under the k-th best final score (-inf when there is none): the passages of
  * the rarest heavy terms, scored by the heavy terms of highest bound alone. Partial sums, in
- * group order with some terms smaller, never exceed the final ones. Cursors do not move. */
+ * group order with some terms smaller, never exceed the final ones. Cursors do not move.
+ * `order`: the heavy terms, by bound. */
 static double seed_floor(const Term *terms, Py_ssize_t n_terms, const Py_ssize_t *order,
                          Py_ssize_t n_groups, const double *gweights, double total, double floor_,
-                         Py_ssize_t k, double light, int *failed) {
+                         Py_ssize_t k, int *failed) {
     Py_ssize_t heavy[SEED_TERMS], n_heavy = 0;
-    for (Py_ssize_t j = n_terms; j-- > 0 && n_heavy < SEED_TERMS;) {
-        const Term *t = &terms[order[j]];
-        if (t->kind == 1 || t->factor > light) heavy[n_heavy++] = order[j];
-    }
+    for (Py_ssize_t j = n_terms; j-- > 0 && n_heavy < SEED_TERMS;) heavy[n_heavy++] = order[j];
     Py_ssize_t by_size[SEED_TERMS];
     memcpy(by_size, heavy, sizeof(Py_ssize_t) * (size_t)n_heavy);
     for (Py_ssize_t i = 1; i < n_heavy; i++) { /* rarest first */
@@ -638,10 +639,10 @@ static int arg(PyObject *o, Arg *a, Py_ssize_t itemsize, const char *name) {
 typedef struct {
     double bound;
     Py_ssize_t term;
-} Ranked;
+} ByBound;
 
 static int by_bound(const void *a, const void *b) {
-    const Ranked *x = a, *y = b;
+    const ByBound *x = a, *y = b;
     if (x->bound != y->bound) return x->bound < y->bound ? -1 : 1;
     return (x->term > y->term) - (x->term < y->term);
 }
@@ -661,7 +662,7 @@ static PyObject *best_passages(PyObject *self, PyObject *args) {
     PyObject *result = NULL;
     Query q;
     memset(&q, 0, sizeof q);
-    Ranked *ranked = NULL;
+    ByBound *ranked = NULL;
     Py_ssize_t *starts = NULL;
     for (int i = 0; i < 9; i++)
         if (!arg(o[i], &a[i], 8, names[i])) goto done;
@@ -690,7 +691,7 @@ static PyObject *best_passages(PyObject *self, PyObject *args) {
     q.order = PyMem_Calloc(some, sizeof(Py_ssize_t));
     q.heap = PyMem_Calloc(some, sizeof(Py_ssize_t));
     q.by_group = PyMem_Calloc(some, sizeof(Py_ssize_t));
-    ranked = PyMem_Calloc(some, sizeof(Ranked));
+    ranked = PyMem_Calloc(some, sizeof(ByBound));
     starts = PyMem_Calloc(some, sizeof(Py_ssize_t));
     q.best.k = k;
     q.best.heap = PyMem_Calloc((size_t)k, sizeof(Hit));
@@ -740,12 +741,12 @@ static PyObject *best_passages(PyObject *self, PyObject *args) {
         ranked[i].bound = t->bound;
         ranked[i].term = i;
     }
-    qsort(ranked, (size_t)n_terms, sizeof(Ranked), by_bound);
+    qsort(ranked, (size_t)n_terms, sizeof(ByBound), by_bound);
     /* The light terms first, then the heavy ones, each by bound; light terms by group too. */
     Py_ssize_t per_group[MAX_GROUPS + 1] = {0};
     for (Py_ssize_t i = 0; i < n_terms; i++) {
         const Term *t = &q.terms[ranked[i].term];
-        if (t->kind == 0 && t->factor <= light) {
+        if (is_light(t, light)) {
             q.order[q.n_light++] = ranked[i].term;
             per_group[t->group + 1]++;
             if (t->bound > q.light_bound[t->group]) q.light_bound[t->group] = t->bound;
@@ -753,7 +754,7 @@ static PyObject *best_passages(PyObject *self, PyObject *args) {
     }
     for (Py_ssize_t i = 0, j = q.n_light; i < n_terms; i++) {
         const Term *t = &q.terms[ranked[i].term];
-        if (!(t->kind == 0 && t->factor <= light)) q.order[j++] = ranked[i].term;
+        if (!is_light(t, light)) q.order[j++] = ranked[i].term;
     }
     for (Py_ssize_t g = 0; g < n_groups; g++) per_group[g + 1] += per_group[g];
     memcpy(q.light_at, per_group, sizeof(Py_ssize_t) * (size_t)(n_groups + 1));
@@ -776,7 +777,8 @@ static PyObject *best_passages(PyObject *self, PyObject *args) {
             if (d < n_docs) bits[d >> 6] |= (uint64_t)1 << (d & 63); /* always, from an index */
         }
     }
-    q.seed = seed_floor(q.terms, n_terms, q.order, n_groups, q.gweights, total, floor_, k, light, &failed);
+    q.seed = seed_floor(q.terms, n_terms - q.n_light, q.order + q.n_light, n_groups, q.gweights,
+                        total, floor_, k, &failed);
     if (!failed) failed = !walk_heavy(&q);
     double alone = 0, alone_weight = 0; /* at most, a passage holding light terms only */
     for (Py_ssize_t g = 0; g < n_groups; g++) {

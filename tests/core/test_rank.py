@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import missing
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rapidfuzz import process
@@ -29,7 +30,6 @@ from bot.core.rank import (
 )
 from bot.core.text import AnalyzedTexts, Analyzer, words
 from bot.core.typos import TypoMatcher, max_edits
-from tests.conftest import missing
 
 TESTS = Path(__file__).resolve().parents[1]
 # Every equality with the dense ranking holds on both paths: the compiled one (_topk.c, where
