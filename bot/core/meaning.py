@@ -156,9 +156,6 @@ class Vectors:
     sentences: np.ndarray  # one row per sentence, passage after passage
     starts: np.ndarray  # the row of each passage's first sentence (each has at least one)
 
-    def __len__(self) -> int:
-        return len(self.passages)
-
     def similarity(self, query: np.ndarray) -> Similarity:
         """Return a question vector's cosine with each passage, and with each passage's
         closest sentence.

@@ -86,7 +86,7 @@ def test_each_passage_text_is_embedded_once_and_then_read_back(
     encoder = WordEncoder()
     meaning = Meaning(encoder, "test", tmp_path / "cache" / "meaning.sqlite3")
     first = Engine.load(two_sentences, meaning=meaning)
-    assert first.vectors is not None and len(first.vectors) == len(first.passages)
+    assert first.vectors is not None and len(first.vectors.passages) == len(first.passages)
     texts = [p.text for p in first.passages]
     parts = [p.text[a:b] for p in first.passages for a, b in sentences(p.text)]
     assert TWO in texts and TWO not in parts and len(parts) == len(texts) + 1
