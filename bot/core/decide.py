@@ -622,10 +622,12 @@ class Decider:
 
     def _strength(self, group: QueryGroup, passage: int) -> float:
         """Return the weight of the group's best unit the passage holds (0: none)."""
-        for unit, w in sorted(zip(group.units, group.unit_weights, strict=True), key=_weight):
-            if all(self.index.contains(t, passage) for t in unit):
-                return w
-        return 0.0
+        at = self._positions(passage)  # the passage's terms: those its postings hold
+        best = 0.0
+        for unit, w in zip(group.units, group.unit_weights, strict=True):
+            if w > best and all(t in at for t in unit):
+                best = w
+        return best
 
     def _in_documents(self, group: QueryGroup, start: int, end: int) -> bool:
         """Tell whether any passage in [start, end) holds the group (postings are sorted)."""
@@ -674,10 +676,6 @@ def _neighbour_share(spots: Sequence[Any], near: Callable[[Any, Any], bool]) -> 
     that are `near` each other; a word found nowhere is near nothing."""
     close = sum(1 for a, b in itertools.pairwise(spots) if a and b and near(a, b))
     return close / (len(spots) - 1)
-
-
-def _weight(unit_weight: tuple[tuple[str, ...], float]) -> float:
-    return -unit_weight[1]
 
 
 def _in_range(postings: Sequence[int], start: int, end: int) -> bool:

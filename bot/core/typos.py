@@ -31,7 +31,7 @@ class TypoMatcher:
         self._lengths = lengths[self._order]
         self._masks = letter_masks(choices)[self._order]
         self._letters = np.bitwise_count(self._masks)  # distinct letters (bits) per choice
-        self._choices = np.asarray(choices, dtype=object)
+        self._by_length = np.asarray(choices, dtype=object)[self._order]
         self._cache: dict[tuple[str, int], list[str]] = {}
 
     def match(self, word: str, limit: int = 3) -> list[str]:
@@ -66,14 +66,18 @@ class TypoMatcher:
         # Letters only the choice has = its letters - shared ones; only the word's, likewise.
         shared = np.bitwise_count(self._masks[lo:hi] & np.uint32(mask))
         possible = (self._letters[lo:hi] <= shared + edits) & (shared >= mask.bit_count() - edits)
-        ids = np.sort(self._order[lo:hi][possible])
-        choices = self._choices[ids].tolist()
+        ids = self._order[lo:hi][possible]
+        # Every choice within the edits, then the closest `limit`, ties in the choices' order
+        # (few pass: sorting them costs less than putting the candidates in that order).
+        close = process.extract(
+            word, self._by_length[lo:hi][possible].tolist(), scorer=OSA.distance,
+            score_cutoff=edits, limit=None,
+        )  # fmt: skip
+        close.sort(key=lambda found: (found[1], ids[found[2]]))
         to_term = self._to_term
         return [
             to_term[choice] if to_term is not None else choice
-            for choice, _dist, _ in process.extract(
-                word, choices, scorer=OSA.distance, score_cutoff=edits, limit=limit
-            )
+            for choice, _dist, _ in close[:limit]
             if choice[0] == word[0]
         ]
 
