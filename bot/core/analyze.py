@@ -9,7 +9,7 @@ from functools import cached_property
 
 from bot.core.glossary import MAX_PHRASE_WORDS, Glossary, GlossaryTypos
 from bot.core.index import BM25Index
-from bot.core.paraphrase import FAMILY_WEIGHT, Paraphraser
+from bot.core.paraphrase import FAMILY_WEIGHT, SYNONYM_WEIGHT, Paraphraser
 from bot.core.text import Analyzer, stopwords, word_spans, words
 from bot.core.translate import SenseSource, Translator, spanish_words
 from bot.core.typos import TypoMatcher
@@ -60,6 +60,32 @@ class QueryGroup:
     def terms(self) -> tuple[str, ...]:
         """Return every index term of the group (computed once: groups of synonyms are long)."""
         return tuple(dict.fromkeys(t for u in self.units for t in u))
+
+    @cached_property
+    def term_set(self) -> frozenset[str]:
+        """Return the group's index terms as a set (a passage's few terms are looked up in it)."""
+        return frozenset(self.terms)
+
+    @cached_property
+    def solid(self) -> tuple[frozenset[str], tuple[tuple[str, ...], ...]]:
+        """Return the words and the phrases that stand for the group above a synonym's weight
+        (where the decision counts the word as there); "año" has one per year of the folder."""
+        weights = zip(self.units, self.unit_weights, strict=True)
+        strong = [u for u, w in weights if w > SYNONYM_WEIGHT]
+        phrases = tuple(u for u in strong if len(u) > 1)
+        return frozenset(u[0] for u in strong if len(u) == 1), phrases
+
+    @cached_property
+    def solid_besides_years(self) -> tuple[frozenset[str], tuple[tuple[str, ...], ...]]:
+        """Return `solid` without the years that stand for a year word (a passage's years are
+        counted for it apart)."""
+        words, phrases = self.solid
+        if self.surface not in YEAR_WORDS:
+            return words, phrases
+        return (
+            frozenset(t for t in words if not YEAR.match(t)),
+            tuple(u for u in phrases if not YEAR.match(u[0])),
+        )
 
 
 class QuestionAnalyzer:

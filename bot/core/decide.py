@@ -487,8 +487,12 @@ class Decider:
         spots = []
         for g in groups:
             found: set[int] = set()
-            for unit, w in zip(g.units, g.unit_weights, strict=True):
-                if w > SYNONYM_WEIGHT and all(t in at for t in unit):
+            words, phrases = g.solid  # from the passage's side: "año" has hundreds of years
+            for t, places in at.items():
+                if t in words:
+                    found.update(places)
+            for unit in phrases:
+                if all(t in at for t in unit):
                     found.update(at[unit[0]])
             spots.append(sorted(found))
         return _neighbour_share(
@@ -599,9 +603,11 @@ class Decider:
             # The sentences (bits) holding every term of one of its units; a year stands for
             # "año" on its own.
             mask = year_mask if g.surface in YEAR_WORDS else 0
-            for unit, w in zip(g.units, g.unit_weights, strict=True):
-                if w <= SYNONYM_WEIGHT or (g.surface in YEAR_WORDS and YEAR.match(unit[0])):
-                    continue
+            words, phrases = g.solid_besides_years
+            for t, sentences in where.items():
+                if t in words:
+                    mask |= sentences
+            for unit in phrases:
                 mask |= functools.reduce(operator.and_, (where.get(t, 0) for t in unit))
             n = 0
             while mask:
@@ -641,7 +647,8 @@ class Decider:
         if len(groups) < 2:
             return coverage
         spots = [
-            functools.reduce(operator.or_, (where.get(t, 0) for t in g.terms), 0) for g in groups
+            functools.reduce(operator.or_, (m for t, m in where.items() if t in g.term_set), 0)
+            for g in groups
         ]
         return _neighbour_share(spots, lambda a, b: bool(a & b))
 

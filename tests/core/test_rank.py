@@ -372,7 +372,9 @@ def slow_analyze_all(self: Analyzer, texts: Iterable[str]) -> AnalyzedTexts:
 
 def slow_match(self: TypoMatcher, word: str, limit: int = 3) -> list[str]:
     """Compare a word with every choice, as typo repair did before its filter (an oracle)."""
-    choices = self._choices.tolist()
+    choices = [""] * len(self._order)  # in the order given (the matcher keeps them by length)
+    for at, i in enumerate(self._order.tolist()):
+        choices[i] = self._by_length[at]
     found = process.extract(
         word, choices, scorer=OSA.distance, score_cutoff=max_edits(word), limit=limit
     )
