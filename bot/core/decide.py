@@ -487,10 +487,9 @@ class Decider:
         spots = []
         for g in groups:
             found: set[int] = set()
-            words, phrases = g.solid  # from the passage's side: "año" has hundreds of years
-            for t, places in at.items():
-                if t in words:
-                    found.update(places)
+            words, phrases = g.solid  # "año" has hundreds (a year each), a passage ~100
+            for places in _shared(words, at):
+                found.update(places)
             for unit in phrases:
                 if all(t in at for t in unit):
                     found.update(at[unit[0]])
@@ -604,9 +603,8 @@ class Decider:
             # "año" on its own.
             mask = year_mask if g.surface in YEAR_WORDS else 0
             words, phrases = g.solid_besides_years
-            for t, sentences in where.items():
-                if t in words:
-                    mask |= sentences
+            for sentences in _shared(words, where):
+                mask |= sentences
             for unit in phrases:
                 mask |= functools.reduce(operator.and_, (where.get(t, 0) for t in unit))
             n = 0
@@ -646,10 +644,7 @@ class Decider:
         """Return the share of neighbouring question words that share a sentence of the passage."""
         if len(groups) < 2:
             return coverage
-        spots = [
-            functools.reduce(operator.or_, (m for t, m in where.items() if t in g.term_set), 0)
-            for g in groups
-        ]
+        spots = [functools.reduce(operator.or_, _shared(g.term_set, where), 0) for g in groups]
         return _neighbour_share(spots, lambda a, b: bool(a & b))
 
     def _why(self, f: Features) -> str:
@@ -676,6 +671,13 @@ def score_spread(ranked: list[Ranked]) -> float:
         return 0.0
     mean = sum(scores) / len(scores)
     return math.sqrt(sum((x - mean) ** 2 for x in scores) / len(scores)) / scores[0]
+
+
+def _shared(terms: frozenset[str], found: dict[str, Any]) -> list[Any]:
+    """Return what `found` says of each of the terms it holds, walking the smaller side."""
+    if len(terms) <= len(found):
+        return [found[t] for t in terms if t in found]
+    return [v for t, v in found.items() if t in terms]
 
 
 def _neighbour_share(spots: Sequence[Any], near: Callable[[Any, Any], bool]) -> float:

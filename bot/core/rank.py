@@ -193,13 +193,15 @@ def _rank_compiled(index: BM25Index, groups: list[QueryGroup], total: float) -> 
     phrase_scores: list[np.ndarray] = []
     phrase_starts = [0]
     family: list[list[tuple[str, float]]] = []
+    term_id = vocab.get
     for n, g in enumerate(groups):
         members: list[tuple[str, float]] = []
+        kin = g.family
         for u, w in zip(g.units, g.unit_weights, strict=True):
-            if u in g.family:
+            if kin and u in kin:
                 members.append((u[0], w))
             elif len(u) == 1:
-                tid = vocab.get(u[0])
+                tid = term_id(u[0])
                 if tid is not None:
                     spec += (n, 0, tid)
                     factors.append(w)
