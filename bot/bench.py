@@ -6,8 +6,9 @@ follow wordfreq's Spanish frequencies, then for each size: loads the folder in a
 paths on the same realistic questions (a passage's words wrapped in a question; a share with a
 typo or a word no passage has): `Engine.ask` (what the bot does), `index.search` on the
 question's terms (retrieval alone) and rank-bm25's `get_scores` on the same terms. It also
-streams questions through `python -m bot ask - --json` and times the cold start. It prints
-figures and ratios; it asserts nothing about time.
+streams questions through `python -m bot ask - --json`, times `Engine.ask` on real questions
+about real articles (squad-es beside the repository, else its sample in the tests) and the cold
+start. It prints figures and ratios; it asserts nothing about time.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import gc
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -47,6 +49,15 @@ STREAM_SIZE = 100_000
 STREAM_RUNS = 2  # runs of the stream with and without questions; each keeps its best
 REF_RUNS = 50  # questions timed once each on rank-bm25 (a full scan per question)
 COLD_RUNS = 11
+# Real questions on real articles (words alone, the generated folders' timing): squad-es beside
+# the repository when it is there, else its sample in the tests. They ask what synthetic
+# questions do not: "¿En qué año…?" brings one unit per year of the folder.
+ROOT = Path(__file__).resolve().parents[1]
+REAL_FOLDERS = (
+    ROOT.parent / "shared" / "eval" / "squad-es",
+    ROOT / "tests" / "data" / "squad_es_sample",
+)
+ASKS_YEAR = re.compile(r"\b(?:año|year)\b", re.IGNORECASE)
 COLD_QUESTION = "¿Hasta cuándo estará vigente el acuerdo?"
 FRAMES = (
     "¿Qué dice el artículo sobre {}?",
@@ -452,8 +463,13 @@ def run_bench(
     seed: int,
     stream_questions: int = STREAM_QUESTIONS,
     stream_size: int = STREAM_SIZE,
+    real: Path | None = None,
 ) -> int:
-    """Run the benchmark at each corpus size and print the figures; return the exit code."""
+    """Run the benchmark at each corpus size and print the figures; return the exit code.
+
+    `real`: a folder with `knowledge/` and `questions.jsonl` for the real-questions rows (the
+    first of REAL_FOLDERS that exists when None).
+    """
     sizes = sorted({s for s in sizes if s > 0})
     if not sizes or queries < 1:
         print("error: give at least one corpus size and one question", file=sys.stderr)
@@ -506,9 +522,46 @@ def run_bench(
                 f"questions, of {STREAM_RUNS} runs each) vs rank-bm25 "
                 f"get_scores {ref_ms:.1f} ms: {_ratio(ref_ms, ours)}"
             )
+    real = real or next((f for f in REAL_FOLDERS if (f / "questions.jsonl").is_file()), None)
+    if real is not None:
+        print()
+        for line in real_question_lines(real):
+            print(line)
     print()
     _print_targets(results, stream_questions)
     return 0
+
+
+def real_question_lines(folder: Path) -> list[str]:
+    """Time Engine.ask (words alone) on real questions about real articles: all, and those
+    asking for a year."""
+    from bot.core.answer import Engine
+    from bot.core.evaluate import load_cases
+
+    engine = Engine.load(folder / "knowledge")
+    asked = list(dict.fromkeys(c.q for c in load_cases(folder / "questions.jsonl")))
+    matchers = [engine.analyzer._article_words, engine.analyzer._index_terms]
+
+    def forget_typos() -> None:
+        for m in matchers:
+            m.clear_cache()
+
+    ms = best_times(lambda q: engine.ask(q), asked, forget_typos)
+    year = np.array([ASKS_YEAR.search(q) is not None for q in asked])
+    lines = [
+        f"real questions: {folder} ({len(engine.documents)} articles, {len(engine.passages):,} "
+        f"passages; words alone, warm, each question's best of {REPEATS})"
+    ]
+    for label, lat in (
+        ("Engine.ask", Latency.of(ms)),
+        ("  asking for a year", Latency.of(ms[year])),
+    ):
+        if lat is not None:
+            lines.append(
+                f"{'real':>10}  {label + f' ({lat.count})':<24}  {lat.p50:>8.3f}  {lat.p95:>8.3f}  "
+                f"{lat.p99:>8.3f}"
+            )
+    return lines
 
 
 def _print_size(r: SizeResult) -> None:

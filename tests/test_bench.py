@@ -17,8 +17,18 @@ def test_bench_smoke(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    sample = Path(__file__).parent / "data" / "squad_es_sample"
     assert (
-        run_bench([300], queries=12, ref_max=300, seed=1, stream_questions=10, stream_size=300) == 0
+        run_bench(
+            [300],
+            queries=12,
+            ref_max=300,
+            seed=1,
+            stream_questions=10,
+            stream_size=300,
+            real=sample,
+        )
+        == 0
     )
     out = capsys.readouterr().out
     rows = [line.split() for line in out.splitlines() if line.lstrip().startswith("300 ")]
@@ -32,6 +42,11 @@ def test_bench_smoke(
     assert "index.search top-10 ids equal to rank-bm25's on 12/12" in out
     assert "ask - --json 300: 10 questions" in out
     assert "machine: nproc" in out
+    # Real questions on real articles beside the generated ones: all of them, and the year ones.
+    assert f"real questions: {sample} (3 articles," in out
+    real = [line.split() for line in out.splitlines() if line.startswith("      real  ")]
+    assert [row[1] for row in real] == ["Engine.ask", "asking"]
+    assert real[0][2] == "(150)" and all(float(x) > 0 for x in real[0][3:6])
     assert "cold start" in out
     assert (tmp_path / "deal-bot-bench" / "seed1-300" / ".complete").exists()
 
