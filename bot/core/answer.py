@@ -813,6 +813,8 @@ def clean_question(question: str) -> str:
     if any(unicodedata.category(c) == "Cc" and c not in "\t\n\r" for c in set(question)):
         raise QuestionError("control", "the question contains control characters")
     cleaned = " ".join(question.split())
+    if not cleaned.isascii():
+        cleaned = unicodedata.normalize("NFC", cleaned)  # "invirtio" + U+0301 is "invirtió"
     if not cleaned:
         raise QuestionError("empty", "the question is empty")
     if len(cleaned) > MAX_QUESTION_CHARS:

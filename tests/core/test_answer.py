@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 
@@ -405,3 +407,25 @@ def test_how_many_years_is_not_which_year(
     # two-passage folder "cuántos" is a word no passage has and the decision may decline).
     many = engine.ask("¿Cuántos años envejece la bodega?")
     assert "seis años" in (many.passages or many.candidates)[0].text
+
+
+def test_decomposed_accents_read_as_composed_ones(
+    engine: Engine, knowledge_dir: Path, tmp_path: Path
+) -> None:
+    # Some editors save "ó" as "o" + U+0301: the article and the question read the same then,
+    # and the quotes are the composed text (what a reader sees either way).
+    shutil.copytree(knowledge_dir, tmp_path, dirs_exist_ok=True)  # glossary, templates
+    for path in knowledge_dir.glob("*.md"):
+        text = unicodedata.normalize("NFD", path.read_text(encoding="utf-8"))
+        assert text != path.read_text(encoding="utf-8")
+        (tmp_path / path.name).write_text(text, encoding="utf-8")
+    decomposed = Engine.load(tmp_path)
+    assert [p.text for p in decomposed.passages] == [p.text for p in engine.passages]
+    for question in (
+        "¿Cuánto invirtió Microsoft en OpenAI?",
+        "¿Hasta cuándo estará vigente el acuerdo?",
+    ):
+        expected = engine.ask(question).to_dict()
+        assert decomposed.ask(question).to_dict() == expected
+        asked = unicodedata.normalize("NFD", question)
+        assert asked != question and engine.ask(asked).to_dict() == expected
