@@ -41,6 +41,11 @@ CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # \xc2 followed by \x80-\x9f. Checking the bytes is ~20x faster than the regex on the text.
 _C0_BYTES = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
 _C1_UTF8 = re.compile(b"\xc2[\x80-\x9f]")
+# Invisible characters that web pages put inside words (soft hyphens for line breaking,
+# zero-width spaces, word joiners, a byte-order mark past the start): dropped on load, or
+# "acu\u00aderdo" would be indexed as "acu" and "erdo". Joiners that shape emoji and scripts stay.
+_INVISIBLE = "\u00ad\u200b\u2060\ufeff"
+_DROP_INVISIBLE = dict.fromkeys(map(ord, _INVISIBLE))
 # A line that strips to "---" (Python's re: ^ and $ only at "\n"; [^\S\n]: str.strip's spaces
 # but the line break), and a run of lines that strip to nothing.
 _FENCE_LINE = re.compile(r"^[^\S\n]*---[^\S\n]*$", re.MULTILINE)
@@ -240,6 +245,8 @@ def _load_document(path: Path, max_bytes: int) -> tuple[Document, int]:
         # with those bytes): composed, the same text to a reader, so that the index, the
         # highlights and the quotes read one spelling (two byte searches: a million passages).
         text = unicodedata.normalize("NFC", text)
+    if any(c in text for c in _INVISIBLE):  # "acu&shy;erdo" is "acuerdo" to a reader
+        text = text.translate(_DROP_INVISIBLE)
     if len(raw.translate(None, _C0_BYTES)) != len(raw) or _C1_UTF8.search(raw):
         raise KnowledgeError(_control_characters(path, text.split("\n")))
     header, close, body = _front_matter(path, text)
