@@ -177,7 +177,7 @@ def synthetic_folder(n: int, seed: int, cache: Path | None = None) -> Path:
     done = folder / ".complete"
     if not done.exists():
         write_folder(folder, passages(n, np.random.default_rng([seed, n])))
-        glossary = Path(__file__).resolve().parents[1] / "knowledge" / "glossary.yaml"
+        glossary = ROOT / "knowledge" / "glossary.yaml"
         if glossary.exists():
             (folder / "glossary.yaml").write_text(glossary.read_text(encoding="utf-8"))
         done.write_text("")
@@ -238,6 +238,18 @@ def made_up_name(rng: np.random.Generator) -> str:
 # -- measuring ---------------------------------------------------------------------------------
 
 
+def typo_forgetter(engine: Any) -> Callable[[], None]:
+    """Return a `before` for best_times that clears the engine's typo caches: each timed run
+    repairs its typos afresh."""
+    matchers = [engine.analyzer._article_words, engine.analyzer._index_terms]
+
+    def forget() -> None:
+        for m in matchers:
+            m.clear_cache()
+
+    return forget
+
+
 def best_times(
     run: Callable[[Any], Any], items: list[Any], before: Callable[[], None]
 ) -> np.ndarray:
@@ -261,7 +273,7 @@ def load_in_fresh_process(folder: Path) -> tuple[float, float, float]:
         capture_output=True,
         text=True,
         check=True,
-        cwd=Path(__file__).resolve().parents[1],
+        cwd=ROOT,
     )
     seconds, peak_mb, cpu = json.loads(done.stdout.strip().splitlines()[-1])
     return float(seconds), float(peak_mb), float(cpu)
@@ -280,7 +292,7 @@ def stream_seconds(folder: Path, questions: list[Question]) -> tuple[float, floa
             text=True,
             env=env,
             check=False,
-            cwd=Path(__file__).resolve().parents[1],
+            cwd=ROOT,
         )
         walls.append(time.perf_counter() - start)
         if done.returncode != 0:
@@ -359,12 +371,7 @@ def bench_size(n: int, n_questions: int, ref_max: int, seed: int, stream: int) -
     rng = np.random.default_rng([seed, n, 1])
     questions = make_questions(texts, n_questions, rng)
     terms = [engine.es.terms(q.text) for q in questions]
-    matchers = [engine.analyzer._article_words, engine.analyzer._index_terms]
-
-    def forget_typos() -> None:  # each timed run repairs its typos afresh
-        for m in matchers:
-            m.clear_cache()
-
+    forget_typos = typo_forgetter(engine)
     asked = best_times(lambda q: engine.ask(q.text), questions, forget_typos)
     numpy_asked = None
     if rank_module.COMPILED:  # the reference: the same questions, ranked by numpy's path
@@ -540,13 +547,7 @@ def real_question_lines(folder: Path) -> list[str]:
 
     engine = Engine.load(folder / "knowledge")
     asked = list(dict.fromkeys(c.q for c in load_cases(folder / "questions.jsonl")))
-    matchers = [engine.analyzer._article_words, engine.analyzer._index_terms]
-
-    def forget_typos() -> None:
-        for m in matchers:
-            m.clear_cache()
-
-    ms = best_times(lambda q: engine.ask(q), asked, forget_typos)
+    ms = best_times(lambda q: engine.ask(q), asked, typo_forgetter(engine))
     year = np.array([ASKS_YEAR.search(q) is not None for q in asked])
     lines = [
         f"real questions: {folder} ({len(engine.documents)} articles, {len(engine.passages):,} "
@@ -557,11 +558,16 @@ def real_question_lines(folder: Path) -> list[str]:
         ("  asking for a year", Latency.of(ms[year])),
     ):
         if lat is not None:
-            lines.append(
-                f"{'real':>10}  {label + f' ({lat.count})':<24}  {lat.p50:>8.3f}  {lat.p95:>8.3f}  "
-                f"{lat.p99:>8.3f}"
-            )
+            lines.append(_row("real", label, lat))
     return lines
+
+
+def _row(where: str, name: str, lat: Latency, vs: str = "") -> str:
+    """Return one line of the latency table."""
+    return (
+        f"{where:>10}  {name + f' ({lat.count})':<24}  {lat.p50:>8.3f}  {lat.p95:>8.3f}  "
+        f"{lat.p99:>8.3f}  {vs:>16}"
+    ).rstrip()
 
 
 def _print_size(r: SizeResult) -> None:
@@ -572,10 +578,7 @@ def _print_size(r: SizeResult) -> None:
                 print(f"{r.n:>10,}  {name:<24}  {DASH:>8}  {DASH:>8}  {DASH:>8}  (not run)")
             continue
         vs = "" if name == "rank-bm25" else _ratio(ref.p50 if ref else None, lat.p50)
-        print(
-            f"{r.n:>10,}  {name + f' ({lat.count})':<24}  {lat.p50:>8.3f}  {lat.p95:>8.3f}  "
-            f"{lat.p99:>8.3f}  {vs:>16}"
-        )
+        print(_row(f"{r.n:,}", name, lat, vs))
 
 
 def _print_targets(results: dict[int, SizeResult], stream_questions: int) -> None:
@@ -613,8 +616,7 @@ def _print_targets(results: dict[int, SizeResult], stream_questions: int) -> Non
         )
     if not streamed:
         print(f"  ask - --json at {STREAM_SIZE:,}: not measured")
-    root = Path(__file__).resolve().parents[1]
-    ask, ask_cpu, bare, error = cold_start(root)
+    ask, ask_cpu, bare, error = cold_start(ROOT)
     if ask is None:
         print(f"  cold start `python -m bot ask`: failed ({error})  MISS")
         return

@@ -43,7 +43,8 @@ _C0_BYTES = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
 _C1_UTF8 = re.compile(b"\xc2[\x80-\x9f]")
 # Invisible characters that web pages put inside words (soft hyphens for line breaking,
 # zero-width spaces, word joiners, a byte-order mark past the start): dropped on load, or
-# "acu\u00aderdo" would be indexed as "acu" and "erdo". Joiners that shape emoji and scripts stay.
+# "acu\u00aderdo" would be indexed as "acu" and "erdo". Questions drop every format character
+# (unicode_guard.visible); an article keeps the joiners that shape emoji and scripts.
 _INVISIBLE = "\u00ad\u200b\u2060\ufeff"
 _DROP_INVISIBLE = dict.fromkeys(map(ord, _INVISIBLE))
 # A line that strips to "---" (Python's re: ^ and $ only at "\n"; [^\S\n]: str.strip's spaces
