@@ -100,6 +100,39 @@ HOLDS_QUANTITY = re.compile(
     r"|ene|feb|mar|abr|may|jun|jul|ago|sept?|oct|nov|dic)\b)",
     re.IGNORECASE,
 )
+# "¿Cuánto dinero…?", "¿Cuánto ha invertido…?", "¿Cuál es el precio…?", "How much did it
+# cost?" ask for a sum of money, which a count does not give ("Las dos compañías" does not say
+# how much Microsoft invested; the meaning model, close to the topic, answered it at 0.998).
+# Singular "cuánto" only before a verb: "¿Cuántos partidos ganó?" asks for a count.
+_MONEY_VERBS = (  # spelt out: cost* would take "costa", cobr* "cobre", pag* "página"
+    r"cuesta|cuestan|cost(?:[oó]|aba|aban|aron|ar[aá]n?|ar[ií]an?|ado|ar)|vale|valen|val[ií]a"
+    r"|vali[oó]|valieron|pag(?:a|an|[oó]|aron|aba|aban|ado|ar|ar[aá]n?|ar[ií]an?|ue|uen)"
+    r"|invert\w*|invirt\w*|inviert\w*|gast(?:a|an|[oó]|aron|aba|aban|ado|ar|ar[aá]n?|ar[ií]an?)"
+    r"|cobr(?:a|an|[oó]|aron|aba|aban|ado|ar)|recaud\w*|factur\w*|ingres(?:os?|a|an|[oó]|aron)"
+)
+_MONEY_NOUNS = r"precio|precios|coste|costes|costo|costos|inversi[oó]n|presupuesto|importe"
+ASKS_MONEY = re.compile(
+    r"\bcu[aá]nt[oa]s?\s+(?:dinero|d[oó]lares|euros|(?:miles\s+de\s+)?millones|mil\s+millones)\b"
+    rf"|\bcu[aá]nto\b(?!\s+(?:tiempo|{_TIME_UNITS})\b)(?:\s+\w+){{0,3}}?\s+(?:{_MONEY_VERBS})\b"
+    rf"|\bcu[aá]nto\b(?!\s+(?:tiempo|{_TIME_UNITS})\b)(?:\s+\w+){{0,4}}?\s+(?:{_MONEY_NOUNS})\b"
+    rf"|\b(?:qu[eé]|cu[aá]l\s+(?:es|era|fue|ser[aá]|son|eran|fueron))\s+(?:el\s+|los\s+)?"
+    rf"(?:{_MONEY_NOUNS})\b"
+    r"|\bhow\s+much\s+(?:money|cash|funding)\b"
+    r"|\bhow\s+much\b(?:\s+\S+){0,5}?\s+(?:cost|costs|costed|pay|paid|pays|invest|invested"
+    r"|invests|spend|spent|spends|charge|charged|charges|earn|earned|earns|worth|price|prices)\b"
+    r"|\bhow\s+many\s+(?:dollars|euros|millions|billions)\b"
+    r"|\bwhat\s+(?:is|was|were|are|will\s+be)\s+the\s+(?:price|prices|cost|costs)\b",
+    re.IGNORECASE,
+)
+# A sum of money in a passage: a currency sign or name, or millions that count nothing else
+# ("invirtió 40 millones en el puerto", not "millones de años" or "de habitantes"). It is asked
+# of passages that also hold an amount, so the money rule only ever declines more.
+HOLDS_MONEY = re.compile(
+    r"[$€£¥₹]|\b(?:d[oó]lar(?:es)?|euros?|esterlinas?|pesos|yen(?:es)?|yuan(?:es)?|rublos?"
+    r"|rupias?|pesetas?|dollars?|usd|eur)\b"
+    r"|\b(?:mill[oó]n|millones|billones?|millardos?)\b(?!\s+de\b)",
+    re.IGNORECASE,
+)
 # "¿Cuándo…?", "¿En qué año…?", "what year…?" ask for a date: a year, a month, a century.
 ASKS_DATE = re.compile(
     r"\b(?:cu[aá]ndo|qu[eé] (?:a[nñ]o|fecha|mes|siglo|d[eé]cada)|when|what (?:year|date|month"
@@ -112,6 +145,7 @@ MIN_RELATIVE_SCORE = 0.25
 # ...and passages holding less than this share of the question are off the point.
 MIN_PASSAGE_COVERAGE = 0.3
 LACKS_AMOUNT = "the question asks how much or how many and the best passage gives no amount"
+LACKS_MONEY = "the question asks how much money and no passage near the best gives a sum"
 # The scores of this many first candidates give `spread`.
 SPREAD_CANDIDATES = 10
 # With sentence embeddings (meaning.py), this many first candidates are put in order by the
@@ -302,7 +336,8 @@ class Decider:
         feats = self.features(groups, ranked, question, closeness)
         at = self.amount_at(question, ranked)
         if at is None:
-            return Decision(False, 0.0, LACKS_AMOUNT, feats, quote_first=None)
+            reason = LACKS_MONEY if ASKS_MONEY.search(question) else LACKS_AMOUNT
+            return Decision(False, 0.0, reason, feats, quote_first=None)
         model, threshold = self.model, self.threshold
         if closeness is not None and self.model.meaning is not None:
             model, threshold = self.model.meaning, self.meaning_threshold
@@ -314,11 +349,12 @@ class Decider:
     def amount_at(self, question: str, ranked: list[Ranked]) -> int | None:
         """Return the rank of the candidate to quote first: 0 (the best) unless the question
         asks how much or how many and the best gives no amount; then the first candidate that
-        gives one, among the first few and the passages of the best one's document that an
-        answer quotes (a headline matches the words, its body gives the figure); None when
-        none does (an amount, not a year, a date or a duration: the knowledge does not give
-        it, however well the words match)."""
-        if not ranked or not ASKS_QUANTITY.search(question):
+        gives one (a sum of money when it asks how much money), among the first few and the
+        passages of the best one's document that an answer quotes (a headline matches the
+        words, its body gives the figure); None when none does (an amount, not a year, a date
+        or a duration: the knowledge does not give it, however well the words match)."""
+        money = ASKS_MONEY.search(question) is not None
+        if not ranked or not (money or ASKS_QUANTITY.search(question)):
             return 0
         home = self.document_span(ranked[0].passage)
         best = ranked[0].score
@@ -326,7 +362,10 @@ class Decider:
             near = i < RERANK_CANDIDATES or (
                 self.document_span(r.passage) == home and worth_quoting(r, best)
             )
-            if near and HOLDS_QUANTITY.search(self.passage_text(r.passage)):
+            if not near:
+                continue
+            text = self.passage_text(r.passage)
+            if HOLDS_QUANTITY.search(text) and (not money or HOLDS_MONEY.search(text)):
                 return i
         return None
 

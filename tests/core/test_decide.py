@@ -10,7 +10,15 @@ import pytest
 from conftest import EVAL_DIR, TEST_DATA, assert_floors, doc_text, write_knowledge
 
 from bot.core.answer import Engine
-from bot.core.decide import FEATURE_NAMES, MODEL_PATH, RERANK_NAMES, load_model, score_spread
+from bot.core.decide import (
+    ASKS_MONEY,
+    FEATURE_NAMES,
+    HOLDS_MONEY,
+    MODEL_PATH,
+    RERANK_NAMES,
+    load_model,
+    score_spread,
+)
 from bot.core.errors import CoreError
 from bot.core.evaluate import evaluate, load_cases
 from bot.core.rank import Ranked, rank
@@ -193,6 +201,67 @@ def test_a_question_asking_how_much_is_declined_when_the_passage_gives_no_amount
     # A duration is answered by a date: "en 2019" says how long ago.
     for asked in ("¿Cuántos años hace que invirtió?", "How many years ago did it invest?"):
         assert year.decider.amount_at(asked, ranked) is not None
+
+
+def test_a_question_asking_how_much_money_needs_a_sum_not_a_count(tmp_path: Path) -> None:
+    # "Las dos compañías" is a number but no sum: it does not say how much was invested.
+    engines = {}
+    for name, text in (
+        ("count", "Las dos compañías de Kessaria invirtieron en el puerto durante la década."),
+        ("sum", "Las dos compañías de Kessaria invirtieron 40 millones de euros en el puerto."),
+    ):
+        folder = write_knowledge(
+            tmp_path / name, {"puerto.md": doc_text("El puerto", "\n\n".join([text, *MARKET]))}
+        )
+        engines[name] = Engine.load(folder)
+    for question, lang in (
+        ("¿Cuánto dinero invirtieron las compañías de Kessaria en el puerto?", "es"),
+        ("¿Cuánto han invertido las compañías de Kessaria en el puerto?", "es"),
+        ("How much did the Kessaria companies invest in the port?", "en"),
+    ):
+        declined = engines["count"].ask(question, lang=lang)
+        assert not declined.answered, question
+        assert declined.candidates[0].text.startswith("Las dos compañías de Kessaria")
+        count = engines["count"]
+        groups = count.analyze(question)
+        decision = count.decide(groups, rank(count.index, groups), question)
+        assert "how much money" in decision.reason
+        answered = engines["sum"].ask(question, lang=lang)
+        assert answered.answered and "40 millones de euros" in answered.passages[0].text
+    # A count asked for is still answered by the count.
+    asked = engines["count"].ask("¿Cuántas compañías de Kessaria invirtieron en el puerto?")
+    assert asked.answered and asked.passages[0].text.startswith("Las dos compañías")
+
+
+@pytest.mark.parametrize(
+    ("question", "money"),
+    [
+        ("¿Cuánto pagó Microsoft por su parte?", True),
+        ("¿Cuál es el precio de ChatGPT Plus?", True),
+        ("How much did the deal cost?", True),
+        # A coast is no cost, copper no charge, and time no money.
+        ("¿Cuánto tiempo lleva la costa del Rin en el mismo lugar?", False),
+        ("¿Cuánto cobre produce Chile?", False),
+        ("¿Cuánto tiempo duró la inversión?", False),
+        ("¿Cuántos partidos ganó el equipo?", False),
+    ],
+)
+def test_which_questions_ask_for_a_sum_of_money(question: str, money: bool) -> None:
+    assert (ASKS_MONEY.search(question) is not None) is money
+
+
+@pytest.mark.parametrize(
+    ("text", "money"),
+    [
+        ("invirtió 40 millones en el puerto", True),
+        ("250.000 millones de dólares", True),
+        ("la entrada cuesta 20 €", True),
+        ("tiene 2 millones de habitantes", False),
+        ("se formó hace millones de años", False),
+    ],
+)
+def test_which_passages_give_a_sum_of_money(text: str, money: bool) -> None:
+    assert (HOLDS_MONEY.search(text) is not None) is money
 
 
 def test_a_folder_of_several_documents_says_its_documents_give_no_such_figure(
