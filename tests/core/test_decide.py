@@ -165,20 +165,29 @@ def test_a_question_asking_how_many_needs_a_number_in_the_passage(tmp_path: Path
     assert sure["number"][1] > sure["none"][1]
 
 
+def port_engines(tmp_path: Path, **texts: str) -> dict[str, Engine]:
+    """Return an engine per named text: a port document opening with it, then the market."""
+    return {
+        name: Engine.load(
+            write_knowledge(
+                tmp_path / name,
+                {"puerto.md": doc_text("El puerto", "\n\n".join([text, *MARKET]))},
+            )
+        )
+        for name, text in texts.items()
+    }
+
+
 def test_a_question_asking_how_much_is_declined_when_the_passage_gives_no_amount(
     tmp_path: Path,
 ) -> None:
     # The passage matches every word but gives only a year: it does not say how much.
     question = "¿Cuánto dinero invirtió el ayuntamiento en el puerto de Kessaria?"
-    engines = {}
-    for name, text in (
-        ("year", "El ayuntamiento invirtió dinero en el puerto de Kessaria en 2019."),
-        ("amount", "El ayuntamiento invirtió 40 millones en el puerto de Kessaria en 2019."),
-    ):
-        folder = write_knowledge(
-            tmp_path / name, {"puerto.md": doc_text("El puerto", "\n\n".join([text, *MARKET]))}
-        )
-        engines[name] = Engine.load(folder)
+    engines = port_engines(
+        tmp_path,
+        year="El ayuntamiento invirtió dinero en el puerto de Kessaria en 2019.",
+        amount="El ayuntamiento invirtió 40 millones en el puerto de Kessaria en 2019.",
+    )
     answered = engines["amount"].ask(question)
     assert answered.answered and "40 millones" in answered.passages[0].text
     declined = engines["year"].ask(question)
@@ -205,15 +214,11 @@ def test_a_question_asking_how_much_is_declined_when_the_passage_gives_no_amount
 
 def test_a_question_asking_how_much_money_needs_a_sum_not_a_count(tmp_path: Path) -> None:
     # "Las dos compañías" is a number but no sum: it does not say how much was invested.
-    engines = {}
-    for name, text in (
-        ("count", "Las dos compañías de Kessaria invirtieron en el puerto durante la década."),
-        ("sum", "Las dos compañías de Kessaria invirtieron 40 millones de euros en el puerto."),
-    ):
-        folder = write_knowledge(
-            tmp_path / name, {"puerto.md": doc_text("El puerto", "\n\n".join([text, *MARKET]))}
-        )
-        engines[name] = Engine.load(folder)
+    engines = port_engines(
+        tmp_path,
+        count="Las dos compañías de Kessaria invirtieron en el puerto durante la década.",
+        sum="Las dos compañías de Kessaria invirtieron 40 millones de euros en el puerto.",
+    )
     for question, lang in (
         ("¿Cuánto dinero invirtieron las compañías de Kessaria en el puerto?", "es"),
         ("¿Cuánto han invertido las compañías de Kessaria en el puerto?", "es"),
