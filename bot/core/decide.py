@@ -248,7 +248,7 @@ class Decision:
     reason: str
     features: Features | None = None
     # The candidate to quote first (the one that gives the amount asked); None: it asks how
-    # much or how many and no passage near the best says.
+    # much or how many, the rest would answer, and no passage worth quoting near the best says.
     quote_first: int | None = 0
 
     @property
@@ -334,14 +334,16 @@ class Decider:
         if not ranked:
             return Decision(False, 0.0, "no passage holds any word of the question")
         feats = self.features(groups, ranked, question, closeness)
-        at = self.amount_at(question, ranked)
-        if at is None:
-            reason = LACKS_MONEY if ASKS_MONEY.search(question) else LACKS_AMOUNT
-            return Decision(False, 0.0, reason, feats, quote_first=None)
         model, threshold = self.model, self.threshold
         if closeness is not None and self.model.meaning is not None:
             model, threshold = self.model.meaning, self.meaning_threshold
         confidence = model.confidence(feats)
+        at = self.amount_at(question, ranked)
+        if at is None:  # declined at any threshold (confidence 0): the figure is nowhere near
+            if confidence < threshold:  # nor is the rest: "no trata eso", not "no da esa cifra"
+                return Decision(False, 0.0, self._why(feats), feats)
+            reason = LACKS_MONEY if ASKS_MONEY.search(question) else LACKS_AMOUNT
+            return Decision(False, 0.0, reason, feats, quote_first=None)
         if confidence >= threshold:
             return Decision(True, round(confidence, 4), "confident", feats, quote_first=at)
         return Decision(False, round(confidence, 4), self._why(feats), feats)
@@ -359,8 +361,9 @@ class Decider:
         home = self.document_span(ranked[0].passage)
         best = ranked[0].score
         for i, r in enumerate(ranked):
-            near = i < RERANK_CANDIDATES or (
-                self.document_span(r.passage) == home and worth_quoting(r, best)
+            near = i == 0 or (
+                worth_quoting(r, best)
+                and (i < RERANK_CANDIDATES or self.document_span(r.passage) == home)
             )
             if not near:
                 continue

@@ -238,6 +238,25 @@ def test_a_question_asking_how_much_money_needs_a_sum_not_a_count(tmp_path: Path
     assert asked.answered and asked.passages[0].text.startswith("Las dos compañías")
 
 
+def test_the_amount_is_taken_only_from_a_passage_worth_quoting(tmp_path: Path) -> None:
+    # "Las dos compañías" shares one word with the question: its "dos" is not the answer.
+    engines = port_engines(
+        tmp_path,
+        port="El consorcio Kessaria Puertos, formado por Navalia, Portus y Marítima, gestiona "
+        "los muelles del puerto desde la ampliación.\n\nLas dos compañías firmaron ayer.",
+    )
+    engine = engines["port"]
+    question = "¿Cuántas empresas forman el consorcio Kessaria Puertos?"
+    answer = engine.ask(question)
+    assert not answer.answered
+    assert answer.candidates[0].text.startswith("El consorcio Kessaria Puertos")
+    assert answer.summary.startswith("El artículo no da esa cifra")
+    # A "how many" question about what the article does not touch is simply not covered.
+    elsewhere = engine.ask("¿Cuántos habitantes tiene la ciudad de Lisboa?")
+    assert not elsewhere.answered and elsewhere.confidence == 0.0
+    assert elsewhere.summary.startswith("El artículo no trata eso")
+
+
 @pytest.mark.parametrize(
     ("question", "money"),
     [
