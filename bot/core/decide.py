@@ -103,7 +103,7 @@ HOLDS_QUANTITY = re.compile(
 # "¿Cuánto dinero…?", "¿Cuánto ha invertido…?", "¿Cuál es el precio…?", "How much did it
 # cost?" ask for a sum of money, which a count does not give ("Las dos compañías" does not say
 # how much Microsoft invested; the meaning model, close to the topic, answered it at 0.998).
-# Singular "cuánto" only before a verb: "¿Cuántos partidos ganó?" asks for a count.
+# Singular "cuánto" only before a money verb or noun: "¿Cuántos partidos ganó?" asks a count.
 _MONEY_VERBS = (  # spelt out: cost* would take "costa", cobr* "cobre", pag* "página"
     r"cuesta|cuestan|cost(?:[oó]|aba|aban|aron|ar[aá]n?|ar[ií]an?|ado|ar)|vale|valen|val[ií]a"
     r"|vali[oó]|valieron|pag(?:a|an|[oó]|aron|aba|aban|ado|ar|ar[aá]n?|ar[ií]an?|ue|uen)"
@@ -352,8 +352,9 @@ class Decider:
         """Return the rank of the candidate to quote first: 0 (the best) unless the question
         asks how much or how many and the best gives no amount; then the first candidate that
         gives one (a sum of money when it asks how much money), among the first few and the
-        passages of the best one's document that an answer quotes (a headline matches the
-        words, its body gives the figure); None when none does (an amount, not a year, a date
+        passages of the best one's document, if an answer would quote it beside the best (a
+        headline matches the words, its body gives the figure; a passage sharing a word or two
+        does not answer with its number); None when none does (an amount, not a year, a date
         or a duration: the knowledge does not give it, however well the words match)."""
         money = ASKS_MONEY.search(question) is not None
         if not ranked or not (money or ASKS_QUANTITY.search(question)):
