@@ -340,11 +340,11 @@ class Decider:
         confidence = model.confidence(feats)
         at = self.amount_at(question, ranked)
         if at is None:  # declined at any threshold (confidence 0): the figure is nowhere near
-            if confidence < threshold:  # nor is the rest: "no trata eso", not "no da esa cifra"
-                return Decision(False, 0.0, self._why(feats), feats)
-            reason = LACKS_MONEY if ASKS_MONEY.search(question) else LACKS_AMOUNT
-            return Decision(False, 0.0, reason, feats, quote_first=None)
-        if confidence >= threshold:
+            if confidence >= threshold:  # the rest would answer: "no da esa cifra"
+                reason = LACKS_MONEY if ASKS_MONEY.search(question) else LACKS_AMOUNT
+                return Decision(False, 0.0, reason, feats, quote_first=None)
+            confidence = 0.0  # nor is the rest: "no trata eso", as any other decline
+        elif confidence >= threshold:
             return Decision(True, round(confidence, 4), "confident", feats, quote_first=at)
         return Decision(False, round(confidence, 4), self._why(feats), feats)
 
