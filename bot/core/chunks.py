@@ -6,6 +6,9 @@ one sort groups equal hashes, and every chunk is checked byte for byte against t
 of its group, and that one against the chunk of the same hash seen in an earlier batch. Only a
 chunk never seen before becomes a Python string. A hash shared by different bytes (which the
 checks catch) sends the batch through `str.split()`: the result is always exact.
+
+Where bot/core/_chunks.c is built (as the ranking's C twin is), a hash table in C does the
+same in one pass over the bytes, and numpy's path is the fallback and the tests' reference.
 """
 
 from __future__ import annotations
@@ -14,6 +17,12 @@ from collections.abc import Callable
 
 import numpy as np
 
+try:
+    from bot.core import _chunks
+except ImportError:  # not built (no C compiler at install time): numpy's path alone
+    _chunks = None
+
+COMPILED = _chunks is not None
 # str.split()'s whitespace: single bytes in UTF-8, and these characters of two or three bytes.
 _SPACE_BYTES = np.zeros(256, dtype=bool)
 _SPACE_BYTES[list(b"\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f ")] = True
@@ -29,8 +38,9 @@ _SHIFT = _U64(29)
 class ChunkTable:
     """Whitespace chunk -> code, `code_of(chunk)` asked once per distinct chunk."""
 
-    def __init__(self, code_of: Callable[[str], int]) -> None:
+    def __init__(self, code_of: Callable[[str], int], *, compiled: bool = COMPILED) -> None:
         self._code_of = code_of
+        self._coder = _chunks.Coder(code_of) if compiled and _chunks is not None else None
         # The chunks seen so far, by hash (sorted): code, and where their bytes are in _store.
         self._hashes = np.zeros(0, dtype=_U64)
         self._codes = np.zeros(0, dtype=np.int32)
@@ -45,6 +55,9 @@ class ChunkTable:
         about chunks it was never asked about, in order of first appearance.
         """
         encoded = [t.encode("utf-8", "surrogatepass") for t in texts]
+        if self._coder is not None:
+            found, counts = self._coder.codes(encoded)
+            return np.frombuffer(found, dtype=np.int32), np.frombuffer(counts, dtype=np.int64)
         data = b" ".join(encoded) + b" " * _PAD
         starts, ends = _chunk_bounds(np.frombuffer(data, dtype=_U8))
         offsets = np.zeros(len(encoded) + 1, dtype=np.int64)

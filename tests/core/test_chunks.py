@@ -1,4 +1,5 @@
-"""Whitespace chunks found with numpy are exactly str.split()'s, coded once each, in order."""
+"""Whitespace chunks found with numpy, or by the compiled table, are exactly str.split()'s, coded
+once each, in order."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from hypothesis import strategies as st
 
 import bot.core.chunks as chunks_module
 from bot.core.chunks import ChunkTable
+from tests.conftest import missing
 
 # Every character str.split() treats as whitespace, and neighbours that share their first
 # UTF-8 byte (¿ and « start with \xc2 like U+00A0; — and “ with \xe2\x80 like U+2003).
@@ -33,9 +35,16 @@ class Recorder(dict[str, int]):
         return self[chunk]
 
 
-def check(batches: list[list[str]]) -> ChunkTable:
+def compiled_table() -> bool:
+    """True: the compiled table is built (a missing one fails the run when REQUIRE_COMPILED=1)."""
+    if chunks_module._chunks is None:
+        missing("bot/core/_chunks.c not built", "REQUIRE_COMPILED")
+    return True
+
+
+def check(batches: list[list[str]], *, compiled: bool = False) -> ChunkTable:
     codes = Recorder()
-    table = ChunkTable(codes.__getitem__)
+    table = ChunkTable(codes.__getitem__, compiled=compiled)
     expected = Recorder()
     for texts in batches:
         found, counts = table.codes(texts)
@@ -61,15 +70,51 @@ def test_chunks_and_codes_equal_str_split(batches: list[list[str]]) -> None:
     check(batches)
 
 
+@given(_BATCHES)
+def test_the_compiled_table_equals_str_split(batches: list[list[str]]) -> None:
+    check(batches, compiled=compiled_table())
+
+
+LONG_REPEATED_AND_EMPTY = [
+    [
+        "desproporcionadamente, desproporcionadamente,x desproporcionadamente,",  # 8-byte words
+        "",
+        "   ",
+        "a" * 100,
+        "a" * 100 + "b",
+    ],
+    ["desproporcionadamente,x desproporcionadamente, nuevo", "a" * 100, "\u00a0".join(["aé"] * 5)],
+    [],
+]
+
+
 def test_long_repeated_and_empty_texts() -> None:
-    word = "desproporcionadamente,"  # three 8-byte words
-    check(
-        [
-            [f"{word} {word}x {word}", "", "   ", "a" * 100, "a" * 100 + "b"],
-            [f"{word}x {word} nuevo", "a" * 100, "\u00a0".join(["aé"] * 5)],
-            [],
-        ]
-    )
+    check(LONG_REPEATED_AND_EMPTY)
+    check(LONG_REPEATED_AND_EMPTY, compiled=compiled_table())
+
+
+def test_the_compiled_table_grows_and_keeps_every_chunk() -> None:
+    # Far more distinct chunks than its first size (65,536 slots), a code per distinct chunk,
+    # and chunks with NUL bytes that only their length tells apart.
+    texts = [" ".join(f"w{i * 7 + j}" for j in range(7)) for i in range(20_000)]
+    texts += ["a\x00 a a\x00\x00 \x00", "\ud800 \ud800"]
+    table = check([texts[:10_000], texts[10_000:]], compiled=compiled_table())
+    assert table._coder is not None and table._coder.size == 140_000 + 5
+
+
+def test_the_compiled_table_passes_on_an_error_of_code_of() -> None:
+    compiled_table()
+
+    def code_of(chunk: str) -> int:
+        if chunk == "mal":
+            raise KeyError(chunk)
+        return len(chunk)
+
+    table = ChunkTable(code_of, compiled=True)
+    with pytest.raises(KeyError):
+        table.codes(["bien mal"])
+    found, counts = table.codes(["bien bien"])  # the table is still usable
+    assert found.tolist() == [4, 4] and counts.tolist() == [2]
 
 
 def first_bytes(words: np.ndarray, starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
