@@ -141,16 +141,18 @@ def build_parser() -> argparse.ArgumentParser:
 def load_engine(folder: Path, settings: Settings) -> Engine:
     """Build the engine over a knowledge folder (with a progress bar on a terminal)."""
     from bot.cli import ProgressBar
-    from bot.core.answer import Engine
+    from bot.core.answer import Engine, freeze_what_lives
 
     translation = settings.open_translation()
-    return Engine.load(
+    engine = Engine.load(
         folder,
         ProgressBar(),
         translator=translation.translator,
         meaning=settings.open_meaning(),
         **settings.engine_options,
     )
+    freeze_what_lives()
+    return engine
 
 
 def main(argv: list[str] | None = None) -> int:

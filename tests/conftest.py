@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -219,3 +220,11 @@ def watch_armed(caplog: pytest.LogCaptureFixture) -> Callable[..., Awaitable[Non
         raise AssertionError(f"the watch was not armed {times} time(s) in {seconds} s")
 
     return wait
+
+
+@pytest.fixture(autouse=True)
+def _thawed() -> Iterator[None]:
+    """Put back what a test froze (bot.core.answer.freeze_what_lives): the run's other tests
+    leave their garbage to the collector."""
+    yield
+    gc.unfreeze()

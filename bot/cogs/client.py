@@ -17,7 +17,7 @@ from discord.ext import commands
 from bot.cogs.answering import StoreBusy, channel_allowed, read_in_time, user_installed_only
 from bot.cogs.translator import ENGLISH, Translator
 from bot.cogs.ui import suggestion_key
-from bot.core.answer import MAX_QUESTION_CHARS, Engine
+from bot.core.answer import MAX_QUESTION_CHARS, Engine, freeze_what_lives
 from bot.i18n import discord_cooldown_message, t
 from bot.metrics import Metrics
 from bot.settings import ServerConfig, Settings
@@ -137,6 +137,7 @@ class DealBotMixin:
         await self.prepare()
         if not self.sync_only:
             await asyncio.to_thread(warm_up, self.engine)
+            freeze_what_lives()  # the engine serves from now on: out of the collector's walks
         await self.sync_commands(force=self.sync_only)
 
     async def on_message(self, message: discord.Message) -> None:
@@ -244,6 +245,7 @@ class DealBotMixin:
             )
             await asyncio.to_thread(warm_up, engine)
             self.engine = engine
+            await asyncio.to_thread(freeze_what_lives, replaced=True)
             log.info("knowledge reloaded: %d passages", len(engine.passages))
             return engine
 

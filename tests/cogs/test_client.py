@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
+import weakref
 from pathlib import Path
 from types import SimpleNamespace
 from unittest.mock import AsyncMock
@@ -21,6 +23,7 @@ from bot.cogs.client import (
 )
 from bot.cogs.ui import suggestion_key
 from bot.core.answer import Engine
+from tests.conftest import BUNDLED_KNOWLEDGE
 
 from .conftest import (
     CHANNEL_ID,
@@ -347,3 +350,19 @@ async def test_a_burst_of_reloads_builds_at_most_twice(
     assert len(loads) == 2
     assert engines[1:] == [engines[1]] * 4 and engines[0] is not engines[1]
     assert bot.engine is engines[1]
+
+
+async def test_a_reload_frees_the_engine_it_replaces_and_freezes_the_new_one(
+    make_bot: MakeBot,
+) -> None:
+    # An engine holds cycles (its caches refer back to it): only the collector frees it, and
+    # one frozen at startup would never be walked again. A reload puts it back and collects.
+    bot = await make_bot(Engine.load(BUNDLED_KNOWLEDGE))
+    bot.prepare = AsyncMock()  # done by make_bot
+    bot.sync_commands = AsyncMock()  # no Discord here
+    await bot.setup_hook()
+    assert gc.get_freeze_count() > 0  # the serving engine is out of the collector's walks
+    replaced = weakref.ref(bot.engine)
+    new = await bot.reload_knowledge()
+    assert replaced() is None
+    assert bot.engine is new and gc.get_freeze_count() > 0
