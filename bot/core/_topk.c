@@ -85,9 +85,44 @@ static inline void seek(Term *t, int64_t d) {
     set_cur(t);
 }
 
-static int by_doc(const void *a, const void *b) {
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
+/* Sort a[0:ends[n_runs - 1]], made of runs a[0:ends[0]], a[ends[0]:ends[1]]... each ascending,
+ * by merging each run into the sorted ones before it (a handful of runs of a few hundred). */
+static void merge_runs(int64_t *a, int64_t *tmp, const Py_ssize_t *ends, Py_ssize_t n_runs) {
+    for (Py_ssize_t r = 1; r < n_runs; r++) {
+        Py_ssize_t i = 0, mid = ends[r - 1], j = mid, end = ends[r], o = 0;
+        while (i < mid && j < end) tmp[o++] = a[j] < a[i] ? a[j++] : a[i++];
+        while (i < mid) tmp[o++] = a[i++];
+        while (j < end) tmp[o++] = a[j++];
+        memcpy(a, tmp, (size_t)o * sizeof(int64_t));
+    }
+}
+
+/* Return the k-th highest of values[0:n] (n >= k >= 1), with a min-heap of the k highest. */
+static double kth_highest(const double *values, Py_ssize_t n, double *heap, Py_ssize_t k) {
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double v = values[i];
+        if (i < k) { /* sift up */
+            Py_ssize_t c = i;
+            while (c > 0 && heap[(c - 1) / 2] > v) {
+                heap[c] = heap[(c - 1) / 2];
+                c = (c - 1) / 2;
+            }
+            heap[c] = v;
+        } else if (v > heap[0]) { /* replace the least, sift down */
+            Py_ssize_t c = 0;
+            for (;;) {
+                Py_ssize_t l = 2 * c + 1, m = c;
+                double vm = v;
+                if (l < k && heap[l] < vm) { m = l; vm = heap[l]; }
+                if (l + 1 < k && heap[l + 1] < vm) { m = l + 1; }
+                if (m == c) break;
+                heap[c] = heap[m];
+                c = m;
+            }
+            heap[c] = v;
+        }
+    }
+    return heap[0];
 }
 
 static int by_double_down(const void *a, const void *b) {
@@ -241,19 +276,24 @@ static double seed_floor(const Term *terms, Py_ssize_t n_terms, const Py_ssize_t
     if (postings > SEED_MAX) postings = SEED_MAX; /* any of their passages give a floor */
     if (postings < k) return -INFINITY;
     int64_t *docs = malloc((size_t)postings * sizeof(int64_t));
+    int64_t *tmp = malloc((size_t)postings * sizeof(int64_t));
     double *finals = malloc((size_t)postings * sizeof(double));
-    if (!docs || !finals) {
+    double *heap = malloc((size_t)k * sizeof(double));
+    if (!docs || !tmp || !finals || !heap) {
         free(docs);
+        free(tmp);
         free(finals);
+        free(heap);
         *failed = 1;
         return -INFINITY;
     }
-    Py_ssize_t m = 0;
+    Py_ssize_t m = 0, ends[SEED_TERMS], n_runs = 0;
     for (Py_ssize_t i = 0; i < n_seed && m < postings; i++) {
         const Term *t = &terms[by_size[i]];
         for (Py_ssize_t j = t->pos; j < t->end && m < postings; j++) docs[m++] = doc_at(t, j);
+        ends[n_runs++] = m; /* each term's documents ascending: a run */
     }
-    qsort(docs, (size_t)m, sizeof(int64_t), by_doc);
+    merge_runs(docs, tmp, ends, n_runs);
     Py_ssize_t distinct = 0, scored = 0;
     for (Py_ssize_t i = 0; i < m; i++)
         if (!distinct || docs[i] != docs[distinct - 1]) docs[distinct++] = docs[i];
@@ -286,13 +326,11 @@ static double seed_floor(const Term *terms, Py_ssize_t n_terms, const Py_ssize_t
         }
         if (covered > 0) finals[scored++] = final_of(score, covered / total, floor_);
     }
-    double out = -INFINITY;
-    if (scored >= k) {
-        qsort(finals, (size_t)scored, sizeof(double), by_double_down);
-        out = finals[k - 1];
-    }
+    double out = scored >= k ? kth_highest(finals, scored, heap, k) : -INFINITY;
     free(docs);
+    free(tmp);
     free(finals);
+    free(heap);
     return out;
 }
 

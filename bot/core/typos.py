@@ -2,10 +2,12 @@
 
 A word is compared only with the choices that can be within its edits: an optimal string
 alignment distance of k or less needs lengths at most k apart (the choices are kept sorted by
-length, so that is one slice), and each edit removes or adds at most one distinct letter, so
-the letter sets (a 32-bit mask per word) differ by at most k letters each way. The filter only
-drops choices that cannot match, so the result is that of comparing every choice; rapidfuzz
-compares the few that remain. Repeated words come from a cache.
+length, so that is one slice), and each edit removes or adds at most one letter each way, so
+the letter sets (a 32-bit mask per word) differ by at most k letters each way; counted with
+the letters a word holds twice or more (a second mask), the letters one word has more of than
+the other are still at most k each way (a word with two o's is two edits from any without). The
+filters only drop choices that cannot match, so the result is that of comparing every choice;
+rapidfuzz compares the few that remain. Repeated words come from a cache.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ class TypoMatcher:
         lengths = np.fromiter(map(len, choices), dtype=np.int64, count=len(choices))
         self._order = np.argsort(lengths, kind="stable")  # choice ids by length
         self._lengths = lengths[self._order]
-        self._masks = letter_masks(choices)[self._order]
+        once, twice = _masks(choices)
+        self._masks, self._twice = once[self._order], twice[self._order]
         self._letters = np.bitwise_count(self._masks)  # distinct letters (bits) per choice
         self._by_length = np.asarray(choices, dtype=object)[self._order]
         self._cache: dict[tuple[str, int], list[str]] = {}
@@ -66,12 +69,19 @@ class TypoMatcher:
         # Letters only the choice has = its letters - shared ones; only the word's, likewise.
         shared = np.bitwise_count(self._masks[lo:hi] & np.uint32(mask))
         possible = (self._letters[lo:hi] <= shared + edits) & (shared >= mask.bit_count() - edits)
-        ids = self._order[lo:hi][possible]
+        # Of those, the ones whose letters held twice keep within the edits too.
+        at = np.flatnonzero(possible) + lo
+        once, twice = self._masks[at], self._twice[at]
+        word_once, word_twice = np.uint32(mask), np.uint32(twice_mask(word))
+        more = np.bitwise_count(word_once & ~once) + np.bitwise_count(word_twice & ~twice)
+        fewer = np.bitwise_count(once & ~word_once) + np.bitwise_count(twice & ~word_twice)
+        at = at[(more <= edits) & (fewer <= edits)]
+        ids = self._order[at]
         # Every choice within the edits, then the closest `limit`, ties in the choices' order
         # (few pass: sorting them costs less than putting the candidates in that order).
         close = process.extract(
-            word, self._by_length[lo:hi][possible].tolist(), scorer=OSA.distance,
-            score_cutoff=edits, limit=None,
+            word, self._by_length[at].tolist(), scorer=OSA.distance, score_cutoff=edits,
+            limit=None,
         )  # fmt: skip
         close.sort(key=lambda found: (found[1], ids[found[2]]))
         to_term = self._to_term
@@ -84,32 +94,57 @@ class TypoMatcher:
 
 def letter_masks(strings: list[str]) -> np.ndarray:
     """Return a 32-bit mask per string: a-z, ñ and digits own a bit, the rest share four."""
-    masks = np.zeros(len(strings), dtype=np.uint32)
+    return _masks(strings)[0]
+
+
+def _masks(strings: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Return per string its letter mask and the mask of the bits it holds twice or more."""
+    once = np.zeros(len(strings), dtype=np.uint32)
+    twice = np.zeros(len(strings), dtype=np.uint32)
     short = [i for i, s in enumerate(strings) if len(s) <= _MASK_WIDTH]
     if short:
         width = max(1, max(len(strings[i]) for i in short))
         points = np.asarray([strings[i] for i in short], dtype=f"<U{width}").view(np.uint32)
-        masks[short] = np.bitwise_or.reduce(_bits(points.reshape(len(short), width)), axis=1)
+        bits = _bits(points.reshape(len(short), width))
+        seen = np.zeros(len(short), dtype=np.uint32)
+        again = np.zeros(len(short), dtype=np.uint32)
+        for column in bits.T:  # letter by letter: a bit seen before is held twice
+            again |= seen & column
+            seen |= column
+        once[short], twice[short] = seen, again
     for i, s in enumerate(strings):
         if len(s) > _MASK_WIDTH:
-            masks[i] = np.bitwise_or.reduce(_bits(np.frombuffer(s.encode("utf-32-le"), "<u4")))
-    return masks
+            once[i], twice[i] = letter_mask(s), twice_mask(s)
+    return once, twice
 
 
 def letter_mask(word: str) -> int:
     """Return one string's letter mask (as letter_masks does, without numpy)."""
     mask = 0
     for c in set(word):
-        p = ord(c)
-        if 97 <= p <= 122:
-            mask |= 1 << (p - 97)
-        elif p == 0xF1:
-            mask |= 1 << 26
-        elif 48 <= p <= 57:
-            mask |= 1 << 27
-        elif p:
-            mask |= 1 << (28 + p % 4)
+        mask |= _bit(ord(c))
     return mask
+
+
+def twice_mask(word: str) -> int:
+    """Return the bits of a string's letter mask that two or more of its characters set."""
+    seen = again = 0
+    for c in word:
+        bit = _bit(ord(c))
+        again |= seen & bit
+        seen |= bit
+    return again
+
+
+def _bit(p: int) -> int:
+    """Return a code point's one-bit mask (0 for NUL, the padding of fixed-width strings)."""
+    if 97 <= p <= 122:
+        return 1 << (p - 97)
+    if p == 0xF1:
+        return 1 << 26
+    if 48 <= p <= 57:
+        return 1 << 27
+    return 1 << (28 + p % 4) if p else 0
 
 
 def _bits(points: np.ndarray) -> np.ndarray:

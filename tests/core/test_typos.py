@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from bot.core.typos import TypoMatcher, letter_mask, letter_masks, max_edits
+from bot.core.typos import TypoMatcher, _masks, letter_mask, letter_masks, max_edits, twice_mask
 
 
 def match_every_choice(choices: list[str], word: str, limit: int = 3) -> list[str]:
@@ -55,3 +58,28 @@ def test_letter_masks_of_long_and_short_words_agree() -> None:
 @given(st.lists(st.text(max_size=80), max_size=5))
 def test_one_mask_equals_the_masks_of_many(strings: list[str]) -> None:
     assert letter_masks(strings).tolist() == [letter_mask(s) for s in strings]
+    assert _masks(strings)[1].tolist() == [twice_mask(s) for s in strings]
+
+
+def test_the_twice_mask_holds_the_letters_seen_twice() -> None:
+    assert twice_mask("coomentar") == letter_mask("o")
+    assert twice_mask("comentar") == 0
+    assert twice_mask("éí") == letter_mask("é")  # one shared bit: two of its letters
+    assert twice_mask("a" * 70 + "b") == _masks(["a" * 70 + "b"])[1][0] == letter_mask("a")
+
+
+def test_a_word_is_not_compared_with_choices_its_letters_held_twice_rule_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    asked: list[list[str]] = []
+    real = process.extract
+
+    def spy(word: str, choices: list[str], **options: Any) -> Any:
+        asked.append(list(choices))
+        return real(word, choices, **options)
+
+    monkeypatch.setattr(process, "extract", spy)
+    matcher = TypoMatcher(["abcc", "aabc", "zzzzz"])
+    assert matcher.match("aabbc") == ["aabc"]
+    # "abcc" has the same letters, but "aabbc" holds a and b twice: two edits, past its one.
+    assert asked == [["aabc"]]
