@@ -141,6 +141,7 @@ def test_the_image_and_ci_build_the_compiled_ranking() -> None:
     assert ci.index("REQUIRE_COMPILED") < ci.index("-m pytest")
     pyproject = (REPO / "pyproject.toml").read_text(encoding="utf-8")
     assert 'sources = ["bot/core/_topk.c"]' in pyproject and "optional = true" in pyproject
+    assert 'sources = ["bot/core/_chunks.c"]' in pyproject
 
 
 def test_ci_requires_the_sentence_model_where_its_wheel_installs() -> None:

@@ -811,10 +811,13 @@ static PyObject *best_passages(PyObject *self, PyObject *args) {
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t j = 0; j < q.n_light; j++) { /* a bit per passage holding a light term */
         const Term *t = &q.terms[q.order[j]];
-        uint64_t *bits = q.bits + t->group * q.words;
-        for (Py_ssize_t i = t->pos; i < t->end; i++) {
-            int64_t d = (int64_t)((uint64_t)t->packed[i] >> 32);
-            if (d < n_docs) bits[d >> 6] |= (uint64_t)1 << (d & 63); /* always, from an index */
+        /* Locals the stores below cannot alias: the loop keeps them in registers. */
+        uint64_t *restrict bits = q.bits + t->group * q.words;
+        const uint64_t *restrict packed = (const uint64_t *)t->packed;
+        const uint64_t limit = (uint64_t)n_docs;
+        for (Py_ssize_t i = t->pos, end = t->end; i < end; i++) {
+            uint64_t d = packed[i] >> 32;
+            if (d < limit) bits[d >> 6] |= (uint64_t)1 << (d & 63); /* always, from an index */
         }
     }
     q.seed = seed_floor(q.terms, n_terms - q.n_light, q.order + q.n_light, n_groups, q.gweights,
