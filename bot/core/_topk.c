@@ -879,7 +879,129 @@ done:
     return result;
 }
 
+/* -- the passages found, finished: families, final scores, the best first -------------------- */
+
+typedef struct {
+    double final;
+    int64_t doc;
+    Py_ssize_t at;
+} Done;
+
+static int by_final_then_doc(const void *a, const void *b) {
+    const Done *x = a, *y = b;
+    if (x->final != y->final) return x->final > y->final ? -1 : 1;
+    return (x->doc > y->doc) - (x->doc < y->doc);
+}
+
+/* The weight of term `tid` in document d times `factor`, or 0 where d does not hold it. */
+static double weight_in(const int64_t *offsets, const int64_t *packed, int64_t tid, int64_t d,
+                        double factor) {
+    Py_ssize_t lo = offsets[tid], hi = offsets[tid + 1];
+    while (lo < hi) { /* the first posting whose document is at least d */
+        Py_ssize_t mid = lo + (hi - lo) / 2;
+        if ((int64_t)((uint64_t)packed[mid] >> 32) < d) lo = mid + 1;
+        else hi = mid;
+    }
+    if (lo == offsets[tid + 1] || (int64_t)((uint64_t)packed[lo] >> 32) != d) return 0;
+    uint32_t bits = (uint32_t)((uint64_t)packed[lo] & 0xFFFFFFFFu);
+    float w;
+    memcpy(&w, &bits, sizeof w);
+    return (double)w * factor;
+}
+
+/* rank.py's `_with_families` and `_best` over best_passages' output: in a passage that holds
+ * none of a group's units (its bit), the group's best family member counts (its score, the
+ * group's weight), groups in order; then final scores, and the k best, ties by document. */
+static PyObject *finish(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *o[9];
+    double total, floor_;
+    Py_ssize_t k;
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOddn", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6],
+                          &o[7], &o[8], &total, &floor_, &k))
+        return NULL;
+    static const char *names[9] = {"offsets", "packed", "docs", "score", "covered", "mask",
+                                   "family", "family_factors", "group_weights"};
+    Arg a[9];
+    memset(a, 0, sizeof a);
+    PyObject *result = NULL, *out3[3] = {NULL, NULL, NULL};
+    Done *done = NULL;
+    double *share = NULL;
+    for (int i = 0; i < 9; i++)
+        if (!arg(o[i], &a[i], 8, names[i])) goto out;
+    const int64_t *offsets = a[0].view.buf, *packed = a[1].view.buf, *docs = a[2].view.buf;
+    const double *score = a[3].view.buf, *covered = a[4].view.buf;
+    const uint64_t *mask = a[5].view.buf;
+    const int64_t *family = a[6].view.buf;
+    const double *factors = a[7].view.buf, *gweights = a[8].view.buf;
+    Py_ssize_t n_vocab = a[0].view.len / 8 - 1, n_packed = a[1].view.len / 8;
+    Py_ssize_t n = a[2].view.len / 8, n_family = a[7].view.len / 8, n_groups = a[8].view.len / 8;
+    if (n_vocab < 0 || a[3].view.len / 8 != n || a[4].view.len / 8 != n ||
+        a[5].view.len / 8 != n || a[6].view.len != 2 * a[7].view.len || n_groups > MAX_GROUPS ||
+        k < 1 || !(total > 0)) {
+        PyErr_SetString(PyExc_ValueError, "finish: inconsistent arguments");
+        goto out;
+    }
+    for (Py_ssize_t j = 0; j < n_family; j++) { /* members in group order, checked */
+        int64_t g = family[2 * j], tid = family[2 * j + 1];
+        if (g < 0 || g >= n_groups || (j && g < family[2 * j - 2]) || tid < 0 || tid >= n_vocab ||
+            offsets[tid] < 0 || offsets[tid] > offsets[tid + 1] || offsets[tid + 1] > n_packed) {
+            PyErr_SetString(PyExc_ValueError, "finish: a family member out of range");
+            goto out;
+        }
+    }
+    done = PyMem_Calloc((size_t)(n ? n : 1), sizeof(Done));
+    share = PyMem_Calloc((size_t)(n ? n : 1), sizeof(double));
+    if (!done || !share) {
+        PyErr_NoMemory();
+        goto out;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double s = score[i], c = covered[i];
+        for (Py_ssize_t j = 0; j < n_family;) { /* one group's members at a time */
+            int64_t g = family[2 * j];
+            double best = 0;
+            for (; j < n_family && family[2 * j] == g; j++) {
+                if ((mask[i] >> g) & 1) continue; /* the group holds a unit here */
+                double v = weight_in(offsets, packed, family[2 * j + 1], docs[i], factors[j]);
+                if (v > best) best = v;
+            }
+            if (best > 0) {
+                s += best;
+                c += gweights[g];
+            }
+        }
+        share[i] = c / total;
+        done[i] = (Done){final_of(s, share[i], floor_), docs[i], i};
+    }
+    qsort(done, (size_t)n, sizeof(Done), by_final_then_doc);
+    Py_ssize_t n_out = n < k ? n : k;
+    for (int i = 0; i < 3; i++) out3[i] = PyBytes_FromStringAndSize(NULL, n_out * 8);
+    if (out3[0] && out3[1] && out3[2]) {
+        int64_t *d = (int64_t *)PyBytes_AS_STRING(out3[0]);
+        double *f = (double *)PyBytes_AS_STRING(out3[1]);
+        double *coverage = (double *)PyBytes_AS_STRING(out3[2]);
+        for (Py_ssize_t i = 0; i < n_out; i++) {
+            d[i] = done[i].doc;
+            f[i] = done[i].final;
+            coverage[i] = share[done[i].at];
+        }
+        result = PyTuple_Pack(3, out3[0], out3[1], out3[2]);
+    }
+out:
+    for (int i = 0; i < 3; i++) Py_XDECREF(out3[i]);
+    for (int i = 0; i < 9; i++)
+        if (a[i].held) PyBuffer_Release(&a[i].view);
+    PyMem_Free(done);
+    PyMem_Free(share);
+    return result;
+}
+
 static PyMethodDef methods[] = {
+    {"finish", finish, METH_VARARGS,
+     "finish(offsets, packed, docs, score, covered, mask, family, family_factors, group_weights, "
+     "total, floor, k) -> (docs, final, coverage): best_passages' passages with word families "
+     "counted, the k best first (int64, float64, float64 bytes; see rank.py)"},
     {"best_passages", best_passages, METH_VARARGS,
      "best_passages(offsets, packed, max_weights, terms, factors, phrase_starts, phrase_docs, "
      "phrase_values, group_weights, total, floor, k, light, n_docs) -> (docs, score, covered, "

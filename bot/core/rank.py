@@ -184,7 +184,8 @@ def _fits_compiled(index: BM25Index, groups: list[QueryGroup]) -> bool:
 
 
 def _rank_compiled(index: BM25Index, groups: list[QueryGroup], total: float) -> list[Ranked]:
-    """Rank as `rank` does, the best passages found by _topk.c (families added here)."""
+    """Rank as `rank` does: the best passages found by _topk.c, then finished there (families
+    added, final scores, the best first)."""
     assert _topk is not None
     vocab = index.vocab
     spec: list[int] = []  # per term: group, kind (0: a word's postings, 1: a phrase), where
@@ -192,14 +193,17 @@ def _rank_compiled(index: BM25Index, groups: list[QueryGroup], total: float) -> 
     phrase_docs: list[np.ndarray] = []
     phrase_scores: list[np.ndarray] = []
     phrase_starts = [0]
-    family: list[list[tuple[str, float]]] = []
+    family: list[int] = []  # per family member: group, term id (groups in order)
+    family_factors: list[float] = []
     term_id = vocab.get
     for n, g in enumerate(groups):
-        members: list[tuple[str, float]] = []
         kin = g.family
         for u, w in zip(g.units, g.unit_weights, strict=True):
             if kin and u in kin:
-                members.append((u[0], w))
+                tid = term_id(u[0])
+                if tid is not None:
+                    family += (n, tid)
+                    family_factors.append(w)
             elif len(u) == 1:
                 tid = term_id(u[0])
                 if tid is not None:
@@ -213,7 +217,7 @@ def _rank_compiled(index: BM25Index, groups: list[QueryGroup], total: float) -> 
                     phrase_docs.append(docs.astype(np.int64))
                     phrase_scores.append(scores)
                     phrase_starts.append(phrase_starts[-1] + len(docs))
-        family.append(members)
+    weights = np.asarray([g.weight for g in groups], dtype=np.float64)
     found = _topk.best_passages(
         index.offsets,
         index.packed,
@@ -223,23 +227,33 @@ def _rank_compiled(index: BM25Index, groups: list[QueryGroup], total: float) -> 
         np.asarray(phrase_starts, dtype=np.int64),
         np.concatenate(phrase_docs) if phrase_docs else _NO_IDS,
         np.concatenate(phrase_scores) if phrase_scores else _NO_SCORES,
-        np.asarray([g.weight for g in groups], dtype=np.float64),
+        weights,
         float(total),
         COVERAGE_FLOOR,
         MAX_CANDIDATES,
         LIGHT_WEIGHT,
         index.n_docs,
     )
-    docs = np.frombuffer(found[0], dtype=np.int64).astype(np.intp)
-    score, covered = np.frombuffer(found[1]), np.frombuffer(found[2])
-    if any(family):  # the best passages and their ties: FAMILY_POOL = MAX_CANDIDATES
-        mask = np.frombuffer(found[3], dtype=np.uint64)
-        held: list[np.ndarray | None] = [
-            (mask >> np.uint64(g) & np.uint64(1)).astype(bool) for g in range(len(groups))
-        ]
-        score, covered = _with_families(index, family, groups, docs, score, covered, held)
-    coverage = covered / total
-    return _best(docs, _final(score, coverage), coverage)
+    # The best passages and their ties are the family's pool (FAMILY_POOL = MAX_CANDIDATES).
+    docs, final, coverage = _topk.finish(
+        index.offsets,
+        index.packed,
+        *found,
+        np.asarray(family, dtype=np.int64),
+        np.asarray(family_factors, dtype=np.float64),
+        weights,
+        float(total),
+        COVERAGE_FLOOR,
+        MAX_CANDIDATES,
+    )
+    return list(
+        map(
+            Ranked,
+            np.frombuffer(docs, dtype=np.int64).tolist(),
+            np.frombuffer(final).tolist(),
+            np.frombuffer(coverage).tolist(),
+        )
+    )
 
 
 def score_passages(index: BM25Index, groups: list[QueryGroup], passages: list[int]) -> list[Ranked]:

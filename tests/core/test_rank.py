@@ -347,6 +347,37 @@ def test_the_compiled_ranking_refuses_what_would_read_out_of_bounds() -> None:
         topk.best_passages(*[None] * 14)
 
 
+def test_the_compiled_finish_counts_families_and_refuses_members_out_of_range() -> None:
+    topk = compiled_kernel()
+    index = BM25Index([["a", "b"], ["b"], ["c"]])
+    a, b = index.vocab["a"], index.vocab["b"]
+
+    def finish(docs: list[int], mask: list[int], family: list[int], factors: list[float]) -> list:
+        n = len(docs)
+        found = topk.finish(
+            index.offsets, index.packed, np.asarray(docs, dtype=np.int64), np.ones(n),
+            np.full(n, 0.5), np.asarray(mask, dtype=np.uint64), np.asarray(family, dtype=np.int64),
+            np.asarray(factors), np.asarray([0.5, 0.5]), 1.0, COVERAGE_FLOOR, 2,
+        )  # fmt: skip
+        kinds = ["i8", "f8", "f8"]
+        return [np.frombuffer(x, dtype=t).tolist() for x, t in zip(found, kinds, strict=True)]
+
+    # Group 1 lacks a unit in passages 0 and 2 (bit 1 clear); "a" is in passage 0 only, so
+    # passage 0 gains a's weight and group 1's half; passage 1 holds the group (bit set).
+    docs, final, coverage = finish([2, 0, 1], [1, 1, 3], [1, a], [1.0])
+    assert docs[0] == 0 and coverage == [1.0, 0.5]
+    gained = 1 + index.weights_at("a", np.asarray([0]))[0]
+    assert final[0] == gained * (COVERAGE_FLOOR + 1.0) + 1e-6
+    assert docs[1] == 1  # ties (1.0, 0.5) go by passage: 1 before 2; only k = 2 come back
+    for family in ([2, a], [-1, a], [1, 99], [1, a, 0, b]):  # a group or term out of range,
+        with pytest.raises(ValueError):  # or groups out of order
+            finish([0], [0], family, [1.0] * (len(family) // 2))
+    with pytest.raises(ValueError):
+        finish([0, 1], [0], [], [])  # fewer masks than passages
+    with pytest.raises(TypeError):
+        topk.finish(*[None] * 12)
+
+
 def test_questions_from_many_threads_rank_as_one_does(engine: Engine) -> None:
     # The compiled path runs without the GIL: threads share the index, not their work.
     asked = questions(*sorted((REPO / "eval").glob("*.jsonl")))
