@@ -115,14 +115,18 @@ static int code_chunk(Coder *self, const unsigned char *p, Py_ssize_t n, int32_t
         self->store = store;
         self->store_capacity = capacity;
     }
-    if (2 * (self->count + 1) > self->capacity) {
-        if (grow_table(self) < 0) {
-            PyErr_NoMemory();
-            return -1;
+    if (2 * (self->count + 1) > self->capacity && grow_table(self) < 0) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    /* Probed again: code_of ran Python, which may have coded chunks (even this one) meanwhile. */
+    mask = self->capacity - 1;
+    for (j = (Py_ssize_t)(h & (uint64_t)mask); self->slots[j].used; j = (j + 1) & mask) {
+        Slot *s = &self->slots[j];
+        if (s->hash == h && s->size == n && memcmp(self->store + s->at, p, (size_t)n) == 0) {
+            *code = s->code;
+            return 0;
         }
-        mask = self->capacity - 1;
-        j = (Py_ssize_t)(h & (uint64_t)mask);
-        while (self->slots[j].used) j = (j + 1) & mask;
     }
     memcpy(self->store + self->stored, p, (size_t)n);
     self->slots[j] = (Slot){h, self->stored, n, (int32_t)value, 1};
@@ -135,6 +139,10 @@ static int code_chunk(Coder *self, const unsigned char *p, Py_ssize_t n, int32_t
 static PyObject *Coder_codes(Coder *self, PyObject *texts) {
     if (!PyList_Check(texts)) {
         PyErr_SetString(PyExc_TypeError, "codes: a list of bytes");
+        return NULL;
+    }
+    if (!self->slots || !self->code_of) {
+        PyErr_SetString(PyExc_ValueError, "codes: the Coder was not initialised");
         return NULL;
     }
     Py_ssize_t n_texts = PyList_GET_SIZE(texts), room = 0;

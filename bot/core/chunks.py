@@ -23,6 +23,7 @@ except ImportError:  # not built (no C compiler at install time): numpy's path a
     _chunks = None
 
 COMPILED = _chunks is not None
+
 # str.split()'s whitespace: single bytes in UTF-8, and these characters of two or three bytes.
 _SPACE_BYTES = np.zeros(256, dtype=bool)
 _SPACE_BYTES[list(b"\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f ")] = True

@@ -81,7 +81,7 @@ class Analyzer:
 
     def __init__(self, language: str = "spanish", keep: frozenset[str] = frozenset()) -> None:
         self._stemmer = Stemmer.Stemmer(language)
-        self._stemmer.maxCacheSize = 0  # its cache costs more than it saves: ours is below
+        self._stemmer.maxCacheSize = 0  # ours (self._cache) is in front; its purges cost more
         # `keep`: words a stopword list drops although they carry content ("tiempo").
         self._stop = stopwords("es" if language == "spanish" else "en") - keep
         self._cache: dict[str, str] = {}

@@ -102,6 +102,25 @@ def test_the_compiled_table_grows_and_keeps_every_chunk() -> None:
     assert table._coder is not None and table._coder.size == 140_000 + 5
 
 
+def test_the_compiled_table_stays_exact_when_code_of_codes_chunks_itself() -> None:
+    # code_of runs Python: here it codes other chunks through the same table (which grows),
+    # even the chunk it was asked about, before it answers.
+    compiled_table()
+    codes: dict[str, int] = {}
+
+    def code_of(chunk: str) -> int:
+        if chunk == "b" and "x0" not in codes:
+            table.codes([" ".join(f"x{i}" for i in range(70_000)) + " b"])
+        return codes.setdefault(chunk, len(codes))
+
+    table = ChunkTable(code_of, compiled=True)
+    found, _ = table.codes(["a b a b x0"])
+    assert found.tolist() == [codes["a"], codes["b"], codes["a"], codes["b"], codes["x0"]]
+    assert table._coder is not None and table._coder.size == len(codes) == 70_002
+    with pytest.raises(ValueError):
+        chunks_module._chunks.Coder.__new__(chunks_module._chunks.Coder).codes([b"a"])
+
+
 def test_the_compiled_table_passes_on_an_error_of_code_of() -> None:
     compiled_table()
 
