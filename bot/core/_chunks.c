@@ -80,18 +80,25 @@ static int grow_table(Coder *self) {
     return 0;
 }
 
+/* Find a chunk in the table: 1 and its slot, or 0 and the empty slot where it would go. */
+static int find(const Coder *self, uint64_t h, const unsigned char *p, Py_ssize_t n,
+                Py_ssize_t *at) {
+    Py_ssize_t mask = self->capacity - 1, j = (Py_ssize_t)(h & (uint64_t)mask);
+    for (; self->slots[j].used; j = (j + 1) & mask) {
+        const Slot *s = &self->slots[j];
+        if (s->hash == h && s->size == n && memcmp(self->store + s->at, p, (size_t)n) == 0) break;
+    }
+    *at = j;
+    return self->slots[j].used;
+}
+
 /* The code of one chunk: from the table, or asked of code_of and remembered. -1: an error. */
 static int code_chunk(Coder *self, const unsigned char *p, Py_ssize_t n, int32_t *code) {
     uint64_t h = hash_bytes(p, n);
-    Py_ssize_t mask = self->capacity - 1;
-    Py_ssize_t j = (Py_ssize_t)(h & (uint64_t)mask);
-    for (;; j = (j + 1) & mask) {
-        Slot *s = &self->slots[j];
-        if (!s->used) break;
-        if (s->hash == h && s->size == n && memcmp(self->store + s->at, p, (size_t)n) == 0) {
-            *code = s->code;
-            return 0;
-        }
+    Py_ssize_t j;
+    if (find(self, h, p, n, &j)) {
+        *code = self->slots[j].code;
+        return 0;
     }
     PyObject *chunk = PyUnicode_DecodeUTF8((const char *)p, n, "surrogatepass");
     if (!chunk) return -1;
@@ -119,14 +126,10 @@ static int code_chunk(Coder *self, const unsigned char *p, Py_ssize_t n, int32_t
         PyErr_NoMemory();
         return -1;
     }
-    /* Probed again: code_of ran Python, which may have coded chunks (even this one) meanwhile. */
-    mask = self->capacity - 1;
-    for (j = (Py_ssize_t)(h & (uint64_t)mask); self->slots[j].used; j = (j + 1) & mask) {
-        Slot *s = &self->slots[j];
-        if (s->hash == h && s->size == n && memcmp(self->store + s->at, p, (size_t)n) == 0) {
-            *code = s->code;
-            return 0;
-        }
+    /* Found again: code_of ran Python, which may have coded chunks (even this one) meanwhile. */
+    if (find(self, h, p, n, &j)) {
+        *code = self->slots[j].code;
+        return 0;
     }
     memcpy(self->store + self->stored, p, (size_t)n);
     self->slots[j] = (Slot){h, self->stored, n, (int32_t)value, 1};

@@ -882,31 +882,14 @@ done:
 /* -- the passages found, finished: families, final scores, the best first -------------------- */
 
 typedef struct {
-    double final;
+    double final, share;
     int64_t doc;
-    Py_ssize_t at;
 } Done;
 
 static int by_final_then_doc(const void *a, const void *b) {
     const Done *x = a, *y = b;
     if (x->final != y->final) return x->final > y->final ? -1 : 1;
     return (x->doc > y->doc) - (x->doc < y->doc);
-}
-
-/* The weight of term `tid` in document d times `factor`, or 0 where d does not hold it. */
-static double weight_in(const int64_t *offsets, const int64_t *packed, int64_t tid, int64_t d,
-                        double factor) {
-    Py_ssize_t lo = offsets[tid], hi = offsets[tid + 1];
-    while (lo < hi) { /* the first posting whose document is at least d */
-        Py_ssize_t mid = lo + (hi - lo) / 2;
-        if ((int64_t)((uint64_t)packed[mid] >> 32) < d) lo = mid + 1;
-        else hi = mid;
-    }
-    if (lo == offsets[tid + 1] || (int64_t)((uint64_t)packed[lo] >> 32) != d) return 0;
-    uint32_t bits = (uint32_t)((uint64_t)packed[lo] & 0xFFFFFFFFu);
-    float w;
-    memcpy(&w, &bits, sizeof w);
-    return (double)w * factor;
 }
 
 /* rank.py's `_with_families` and `_best` over best_passages' output: in a passage that holds
@@ -926,7 +909,6 @@ static PyObject *finish(PyObject *self, PyObject *args) {
     memset(a, 0, sizeof a);
     PyObject *result = NULL, *out3[3] = {NULL, NULL, NULL};
     Done *done = NULL;
-    double *share = NULL;
     for (int i = 0; i < 9; i++)
         if (!arg(o[i], &a[i], 8, names[i])) goto out;
     const int64_t *offsets = a[0].view.buf, *packed = a[1].view.buf, *docs = a[2].view.buf;
@@ -951,8 +933,7 @@ static PyObject *finish(PyObject *self, PyObject *args) {
         }
     }
     done = PyMem_Calloc((size_t)(n ? n : 1), sizeof(Done));
-    share = PyMem_Calloc((size_t)(n ? n : 1), sizeof(double));
-    if (!done || !share) {
+    if (!done) {
         PyErr_NoMemory();
         goto out;
     }
@@ -960,10 +941,15 @@ static PyObject *finish(PyObject *self, PyObject *args) {
         double s = score[i], c = covered[i];
         for (Py_ssize_t j = 0; j < n_family;) { /* one group's members at a time */
             int64_t g = family[2 * j];
+            int held = (mask[i] >> g) & 1; /* the group holds a unit here: no stand-in */
             double best = 0;
             for (; j < n_family && family[2 * j] == g; j++) {
-                if ((mask[i] >> g) & 1) continue; /* the group holds a unit here */
-                double v = weight_in(offsets, packed, family[2 * j + 1], docs[i], factors[j]);
+                if (held) continue;
+                int64_t tid = family[2 * j + 1];
+                Term t = {.packed = packed, .pos = offsets[tid], .end = offsets[tid + 1],
+                          .factor = factors[j]};
+                Py_ssize_t at = gallop(&t, t.pos, docs[i]);
+                double v = at < t.end && doc_at(&t, at) == docs[i] ? value_at(&t, at) : 0;
                 if (v > best) best = v;
             }
             if (best > 0) {
@@ -971,8 +957,8 @@ static PyObject *finish(PyObject *self, PyObject *args) {
                 c += gweights[g];
             }
         }
-        share[i] = c / total;
-        done[i] = (Done){final_of(s, share[i], floor_), docs[i], i};
+        double share = c / total;
+        done[i] = (Done){final_of(s, share, floor_), share, docs[i]};
     }
     qsort(done, (size_t)n, sizeof(Done), by_final_then_doc);
     Py_ssize_t n_out = n < k ? n : k;
@@ -984,7 +970,7 @@ static PyObject *finish(PyObject *self, PyObject *args) {
         for (Py_ssize_t i = 0; i < n_out; i++) {
             d[i] = done[i].doc;
             f[i] = done[i].final;
-            coverage[i] = share[done[i].at];
+            coverage[i] = done[i].share;
         }
         result = PyTuple_Pack(3, out3[0], out3[1], out3[2]);
     }
@@ -993,7 +979,6 @@ out:
     for (int i = 0; i < 9; i++)
         if (a[i].held) PyBuffer_Release(&a[i].view);
     PyMem_Free(done);
-    PyMem_Free(share);
     return result;
 }
 

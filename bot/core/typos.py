@@ -31,7 +31,7 @@ class TypoMatcher:
         lengths = np.fromiter(map(len, choices), dtype=np.int64, count=len(choices))
         self._order = np.argsort(lengths, kind="stable")  # choice ids by length
         self._lengths = lengths[self._order]
-        once, twice = _masks(choices)
+        once, twice = letter_masks(choices)
         self._masks, self._twice = once[self._order], twice[self._order]
         self._letters = np.bitwise_count(self._masks)  # distinct letters (bits) per choice
         self._by_length = np.asarray(choices, dtype=object)[self._order]
@@ -92,13 +92,9 @@ class TypoMatcher:
         ]
 
 
-def letter_masks(strings: list[str]) -> np.ndarray:
-    """Return a 32-bit mask per string: a-z, ñ and digits own a bit, the rest share four."""
-    return _masks(strings)[0]
-
-
-def _masks(strings: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Return per string its letter mask and the mask of the bits it holds twice or more."""
+def letter_masks(strings: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Return per string its 32-bit letter mask (a-z, ñ and digits own a bit, the rest share
+    four) and the mask of the bits it holds twice or more."""
     once = np.zeros(len(strings), dtype=np.uint32)
     twice = np.zeros(len(strings), dtype=np.uint32)
     short = [i for i, s in enumerate(strings) if len(s) <= _MASK_WIDTH]
