@@ -16,6 +16,8 @@
  * where they can still change the sum. Then, if they can reach the k-th best at all, the
  * passages that hold synonyms only, from the bits. A first floor comes from the rarest heavy
  * terms' passages scored by the heavy terms alone (partial sums never exceed the final ones).
+ * A question with many postings (`split`) is walked in two halves of the passages, the second
+ * in a thread of its own, each pruning below the higher of the two's k-th best so far.
  *
  * Returns every passage whose final score is at least the k-th best (ties included), with its
  * score sum, held weight and a bit per group held, as four bytes objects (int64, float64,
@@ -25,6 +27,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -34,7 +37,7 @@ typedef struct {
     const int64_t *packed; /* kind 0: doc << 32 | float32 bits, documents ascending */
     const int64_t *docs;   /* kind 1: documents ascending */
     const double *vals;    /* kind 1: scores */
-    Py_ssize_t pos, end;
+    Py_ssize_t first, pos, end; /* the postings walked: [first, end); pos: the cursor */
     int64_t cur;   /* the document at pos (INT64_MAX past the end) */
     double factor; /* kind 0: times the float32 weight */
     double bound;  /* the highest score it gives */
@@ -346,11 +349,14 @@ typedef struct {
     double light_bound[MAX_GROUPS]; /* per group, the highest bound of its light terms */
     uint64_t *bits;                 /* per group with light terms, a bit per passage holding one */
     Py_ssize_t words;               /* 64-bit words per group in `bits` */
+    Py_ssize_t w_begin, w_end;      /* the words of bits (64 passages each) this walk covers */
     int64_t n_docs;                 /* passages: a document past them is in no bit */
     const double *gweights;
     double total, floor_, seed;
     double inv_total; /* for ceilings only: their margin covers the rounding */
     Best best;
+    /* Split in halves: the highest k-th best of either so far (a floor for both), else NULL. */
+    double *shared;
 } Query;
 
 static inline int light_here(const Query *q, Py_ssize_t g, int64_t d) {
@@ -381,7 +387,21 @@ static void probe_light(Query *q, Py_ssize_t g, int64_t d, int *held, double *gr
 
 static inline double least_of(const Query *q) {
     double least = threshold(&q->best);
+    if (q->shared) {
+        double other;
+        __atomic_load(q->shared, &other, __ATOMIC_RELAXED);
+        if (other > least) least = other;
+    }
     return q->seed > least ? q->seed : least;
+}
+
+/* Raise the shared floor to this half's k-th best, if higher. */
+static void share_least(const Query *q) {
+    double mine = threshold(&q->best), now;
+    __atomic_load(q->shared, &now, __ATOMIC_RELAXED);
+    while (mine > now &&
+           !__atomic_compare_exchange(q->shared, &now, &mine, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+    }
 }
 
 /* Offer a passage whose groups are all counted; return 0 when out of memory. */
@@ -395,7 +415,9 @@ static int offer_scored(Query *q, int64_t d, const int *held, const double *grou
     }
     if (!(x.covered > 0)) return 1;
     x.final = final_of(x.score, x.covered / q->total, q->floor_);
-    return offer(&q->best, x);
+    if (!offer(&q->best, x)) return 0;
+    if (q->shared) share_least(q);
+    return 1;
 }
 
 /* Return how many terms of `order` need not be walked, from ne on: the passages that hold
@@ -606,7 +628,7 @@ static int walk_light(Query *q) {
         }
         if (need > n_light_groups) return 1;
     }
-    for (Py_ssize_t w = 0; w < q->words; w++) {
+    for (Py_ssize_t w = q->w_begin; w < q->w_end; w++) {
         uint64_t any = 0, planes[7] = {0}; /* per passage, how many groups: bit by bit */
         for (Py_ssize_t g = 0; g < q->n_groups; g++) {
             if (q->light_at[g + 1] == q->light_at[g]) continue;
@@ -659,6 +681,94 @@ static int walk_light(Query *q) {
     return 1;
 }
 
+/* -- both walks, over all passages or split in two halves walked side by side ------------ */
+
+/* Set the light terms' bits, walk the passages that hold a heavy term, then, if they can
+ * reach the k-th best at all, those holding light terms only. Return 0: out of memory. */
+static int walk(Query *q) {
+    for (Py_ssize_t j = 0; j < q->n_light; j++) { /* a bit per passage holding a light term */
+        const Term *t = &q->terms[q->order[j]];
+        /* Locals the stores below cannot alias: the loop keeps them in registers. */
+        uint64_t *restrict bits = q->bits + t->group * q->words;
+        const uint64_t *restrict packed = (const uint64_t *)t->packed;
+        const uint64_t limit = (uint64_t)q->n_docs;
+        for (Py_ssize_t i = t->first, end = t->end; i < end; i++) {
+            uint64_t d = packed[i] >> 32;
+            if (d < limit) bits[d >> 6] |= (uint64_t)1 << (d & 63); /* always, from an index */
+        }
+    }
+    if (!walk_heavy(q)) return 0;
+    double alone = 0, alone_weight = 0; /* at most, a passage holding light terms only */
+    for (Py_ssize_t g = 0; g < q->n_groups; g++) {
+        if (q->light_at[g + 1] == q->light_at[g]) continue;
+        alone += q->light_bound[g];
+        alone_weight += q->gweights[g];
+    }
+    double least = least_of(q);
+    if (!q->n_light ||
+        !(least == -INFINITY || ceiling_of(alone, alone_weight * q->inv_total, q->floor_) >= least))
+        return 1;
+    for (Py_ssize_t i = 0; i < q->n_terms; i++) {
+        q->terms[i].pos = q->terms[i].first;
+        set_cur(&q->terms[i]);
+    }
+    return walk_light(q);
+}
+
+static void *walk_thread(void *q) { return walk((Query *)q) ? q : NULL; }
+
+/* Walk the passages in two halves, the second in a thread of its own, each half with its own
+ * best passages, then offer the second half's to the first's. Each half prunes below the
+ * higher of the halves' k-th best so far, never above the whole's: a passage of the whole's
+ * best (or tied) is never pruned, and is among the best of its half. The halves split at a
+ * multiple of 64 passages (a word of bits each writes alone), near the middle of the postings
+ * of the term with most. Return 0: out of memory. */
+static int walk_split(Query *q) {
+    Py_ssize_t most = 0;
+    for (Py_ssize_t i = 1; i < q->n_terms; i++)
+        if (q->terms[i].end - q->terms[i].first > q->terms[most].end - q->terms[most].first) most = i;
+    const Term *big = &q->terms[most];
+    int64_t mid = doc_at(big, big->first + (big->end - big->first) / 2) & ~(int64_t)63;
+    if (mid <= 0 || mid >= q->n_docs) return walk(q);
+    double shared = -INFINITY;
+    q->shared = &shared;
+    Query h = *q; /* the second half */
+    h.terms = malloc((size_t)q->n_terms * sizeof(Term));
+    h.heap = malloc((size_t)q->n_terms * sizeof(Py_ssize_t));
+    h.best.heap = malloc((size_t)q->best.k * sizeof(Hit));
+    h.best.n = h.best.n_ties = h.best.cap_ties = 0;
+    h.best.ties = NULL;
+    int ok = h.terms && h.heap && h.best.heap;
+    if (ok) {
+        memcpy(h.terms, q->terms, (size_t)q->n_terms * sizeof(Term));
+        for (Py_ssize_t i = 0; i < q->n_terms; i++) {
+            Term *t = &q->terms[i], *u = &h.terms[i];
+            t->end = u->first = u->pos = gallop(t, t->first, mid);
+            set_cur(t);
+            set_cur(u);
+        }
+        q->w_end = h.w_begin = mid >> 6;
+        pthread_t thread;
+        int started = pthread_create(&thread, NULL, walk_thread, &h) == 0;
+        ok = walk(q);
+        if (started) {
+            void *done = NULL;
+            pthread_join(thread, &done);
+            ok = ok && done != NULL;
+        } else {
+            ok = ok && walk(&h);
+        }
+        for (Py_ssize_t i = 0; ok && i < h.best.n + h.best.n_ties; i++)
+            ok = offer(&q->best, i < h.best.n ? h.best.heap[i] : h.best.ties[i - h.best.n]);
+    }
+    q->shared = NULL;
+    free(h.terms);
+    free(h.heap);
+    free(h.best.heap);
+    free(h.best.ties);
+    return ok;
+}
+
 /* -- arguments ------------------------------------------------------------------------------ */
 
 typedef struct {
@@ -691,9 +801,9 @@ static PyObject *best_passages(PyObject *self, PyObject *args) {
     (void)self;
     PyObject *o[9];
     double total, floor_, light;
-    Py_ssize_t k, n_docs;
-    if (!PyArg_ParseTuple(args, "OOOOOOOOOddndn", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6],
-                          &o[7], &o[8], &total, &floor_, &k, &light, &n_docs))
+    Py_ssize_t k, n_docs, split;
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOddndnn", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6],
+                          &o[7], &o[8], &total, &floor_, &k, &light, &n_docs, &split))
         return NULL;
     static const char *names[9] = {"offsets", "packed", "max_weight", "terms", "factors",
                                    "phrase_starts", "phrase_docs", "phrase_values", "group_weights"};
@@ -703,7 +813,6 @@ static PyObject *best_passages(PyObject *self, PyObject *args) {
     Query q;
     memset(&q, 0, sizeof q);
     ByBound *ranked = NULL;
-    Py_ssize_t *starts = NULL;
     for (int i = 0; i < 9; i++)
         if (!arg(o[i], &a[i], 8, names[i])) goto done;
     const int64_t *offsets = a[0].view.buf, *packed = a[1].view.buf, *spec = a[3].view.buf;
@@ -724,7 +833,7 @@ static PyObject *best_passages(PyObject *self, PyObject *args) {
     q.total = total;
     q.inv_total = 1.0 / total;
     q.floor_ = floor_;
-    q.words = (n_docs + 63) / 64;
+    q.words = q.w_end = (n_docs + 63) / 64;
     q.n_docs = n_docs;
     size_t some = (size_t)(n_terms ? n_terms : 1);
     q.terms = PyMem_Calloc(some, sizeof(Term));
@@ -732,15 +841,15 @@ static PyObject *best_passages(PyObject *self, PyObject *args) {
     q.heap = PyMem_Calloc(some, sizeof(Py_ssize_t));
     q.by_group = PyMem_Calloc(some, sizeof(Py_ssize_t));
     ranked = PyMem_Calloc(some, sizeof(ByBound));
-    starts = PyMem_Calloc(some, sizeof(Py_ssize_t));
     q.best.k = k;
     q.best.heap = PyMem_Calloc((size_t)k, sizeof(Hit));
-    if (!q.terms || !q.order || !q.heap || !q.by_group || !ranked || !starts || !q.best.heap) {
+    if (!q.terms || !q.order || !q.heap || !q.by_group || !ranked || !q.best.heap) {
         PyErr_NoMemory();
         goto done;
     }
     for (Py_ssize_t g = 0; g < n_groups; g++)
         if (!(q.gweights[g] >= 0)) goto bad;
+    Py_ssize_t postings = 0;
     for (Py_ssize_t i = 0; i < n_terms; i++) { /* checked here: the walks run without the GIL */
         int64_t g = spec[3 * i], kind = spec[3 * i + 1], at = spec[3 * i + 2];
         Term *t = &q.terms[i];
@@ -776,8 +885,9 @@ static PyObject *best_passages(PyObject *self, PyObject *args) {
             goto bad;
         }
         if (!(t->bound >= 0)) t->bound = 0; /* a score below 0 counts as 0 */
+        t->first = t->pos;
         set_cur(t);
-        starts[i] = t->pos;
+        postings += t->end - t->pos;
         ranked[i].bound = t->bound;
         ranked[i].term = i;
     }
@@ -809,35 +919,9 @@ static PyObject *best_passages(PyObject *self, PyObject *args) {
     }
     int failed = 0;
     Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t j = 0; j < q.n_light; j++) { /* a bit per passage holding a light term */
-        const Term *t = &q.terms[q.order[j]];
-        /* Locals the stores below cannot alias: the loop keeps them in registers. */
-        uint64_t *restrict bits = q.bits + t->group * q.words;
-        const uint64_t *restrict packed = (const uint64_t *)t->packed;
-        const uint64_t limit = (uint64_t)n_docs;
-        for (Py_ssize_t i = t->pos, end = t->end; i < end; i++) {
-            uint64_t d = packed[i] >> 32;
-            if (d < limit) bits[d >> 6] |= (uint64_t)1 << (d & 63); /* always, from an index */
-        }
-    }
     q.seed = seed_floor(q.terms, n_terms - q.n_light, q.order + q.n_light, n_groups, q.gweights,
                         total, floor_, k, &failed);
-    if (!failed) failed = !walk_heavy(&q);
-    double alone = 0, alone_weight = 0; /* at most, a passage holding light terms only */
-    for (Py_ssize_t g = 0; g < n_groups; g++) {
-        if (q.light_at[g + 1] == q.light_at[g]) continue;
-        alone += q.light_bound[g];
-        alone_weight += q.gweights[g];
-    }
-    double least = least_of(&q);
-    if (!failed && q.n_light &&
-        (least == -INFINITY || ceiling_of(alone, alone_weight * q.inv_total, floor_) >= least)) {
-        for (Py_ssize_t i = 0; i < n_terms; i++) {
-            q.terms[i].pos = starts[i];
-            set_cur(&q.terms[i]);
-        }
-        failed = !walk_light(&q);
-    }
+    if (!failed) failed = !(split > 0 && postings >= split ? walk_split(&q) : walk(&q));
     Py_END_ALLOW_THREADS
     if (failed) {
         PyErr_NoMemory();
@@ -872,7 +956,6 @@ done:
     PyMem_Free(q.heap);
     PyMem_Free(q.by_group);
     PyMem_Free(ranked);
-    PyMem_Free(starts);
     PyMem_Free(q.best.heap);
     free(q.best.ties);
     free(q.bits);
@@ -989,8 +1072,10 @@ static PyMethodDef methods[] = {
      "counted, the k best first (int64, float64, float64 bytes; see rank.py)"},
     {"best_passages", best_passages, METH_VARARGS,
      "best_passages(offsets, packed, max_weights, terms, factors, phrase_starts, phrase_docs, "
-     "phrase_values, group_weights, total, floor, k, light, n_docs) -> (docs, score, covered, "
-     "mask), four bytes objects of int64, float64, float64 and uint64 (see rank.py)"},
+     "phrase_values, group_weights, total, floor, k, light, n_docs, split) -> (docs, score, "
+     "covered, mask), four bytes objects of int64, float64, float64 and uint64 (see rank.py); "
+     "with at least `split` postings (0: never) the passages are walked in two halves, side "
+     "by side"},
     {NULL, NULL, 0, NULL},
 };
 

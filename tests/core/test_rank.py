@@ -318,7 +318,7 @@ def test_the_compiled_ranking_refuses_what_would_read_out_of_bounds() -> None:
             index.offsets, index.packed, index.max_weights,
             np.asarray(spec, dtype=np.int64), np.asarray(factors),
             np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0),
-            np.ones(1), 1.0, COVERAGE_FLOOR, MAX_CANDIDATES, 0.25, n_docs,
+            np.ones(1), 1.0, COVERAGE_FLOOR, MAX_CANDIDATES, 0.25, n_docs, 0,
         )  # fmt: skip
 
     kinds = ["i8", "f8", "f8", "u8"]
@@ -344,7 +344,7 @@ def test_the_compiled_ranking_refuses_what_would_read_out_of_bounds() -> None:
     with pytest.raises(ValueError):
         call([0, 0, tid], [1.0], n_docs=1)  # passage 1 past the passages said
     with pytest.raises(TypeError):
-        topk.best_passages(*[None] * 14)
+        topk.best_passages(*[None] * 15)
 
 
 def test_the_compiled_finish_counts_families_and_refuses_members_out_of_range() -> None:
@@ -376,6 +376,31 @@ def test_the_compiled_finish_counts_families_and_refuses_members_out_of_range() 
         finish([0, 1], [0], [], [])  # fewer masks than passages
     with pytest.raises(TypeError):
         topk.finish(*[None] * 12)
+
+
+@settings(max_examples=100, deadline=None)
+@given(_big_docs, st.lists(_light_group, min_size=1, max_size=5))
+def test_the_compiled_ranking_in_two_halves_ranks_the_same(
+    docs: list[list[str]], groups: list[QueryGroup]
+) -> None:
+    # Every question walked in two halves of the passages, side by side, each pruning below the
+    # higher of the two's k-th best so far: still the dense ranking (ties included).
+    compiled_kernel()
+    index = BM25Index(docs)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(rank_module, "SPLIT_POSTINGS", 1)
+        assert rank(index, groups) == rank_dense(index, groups)
+
+
+def test_the_squad_es_sample_ranked_in_two_halves_ranks_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    compiled_kernel()
+    engine = Engine.load(SQUAD_SAMPLE / "knowledge")
+    assert engine.index.n_docs > 128  # two halves of at least a word of bits each
+    monkeypatch.setattr(rank_module, "SPLIT_POSTINGS", 1)
+    for q in questions(SQUAD_SAMPLE / "questions.jsonl"):
+        assert_same_ranking(engine, q, compiled=True)
 
 
 def test_questions_from_many_threads_rank_as_one_does(engine: Engine) -> None:
