@@ -37,6 +37,8 @@ TRANSLATION_WEIGHT = 1.0
 # both (118 and 43 with the decision refitted); the bundled English set without its glossary
 # 31 -> 34 of 50.
 UNTRANSLATED_WEIGHT = 0.5
+# Groups of Spanish words remembered per analyzer (cleared when full).
+WORD_GROUPS = 10_000
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,7 @@ class QuestionAnalyzer:
         self._article_words = TypoMatcher(list(surface), surface)
         self._index_terms = TypoMatcher(list(index.vocab))
         self._glossary_typos = GlossaryTypos(glossary)
+        self._word_groups: dict[str, QueryGroup] = {}  # see _word_group
         self._en_stop = stopwords("en")
         self._es_stop = stopwords("es")
         # The first stems of the glossary's phrases: most question words start none.
@@ -189,12 +192,10 @@ class QuestionAnalyzer:
                 units += [(t,) for p in alternatives for t in self._synonyms(words(p))]
             if not own and not units and alternatives:
                 continue  # the glossary maps it to function words only ("still" -> "aún")
-            paraphrases: list[tuple[tuple[str, ...], float]] = []
-            family: list[str] = []
             if self.paraphraser is not None and not english and not alternatives and span == 1:
-                family = list(self.paraphraser.family(self.es.stem(chunk[0])))
-                paraphrases = [((t,), w) for t, w in self.paraphraser.expand(chunk[0])]
-            group = self._group(" ".join(chunk), own, units, paraphrases, family)
+                group = self._word_group(chunk[0], own)
+            else:
+                group = self._group(" ".join(chunk), own, units)
             if english and not alternatives:
                 group = replace(group, loose=True)
             if group.surface in names:
@@ -518,6 +519,22 @@ class QuestionAnalyzer:
             family=frozenset(kin),
             corrected=corrected,
         )
+
+    def _word_group(self, word: str, own: list[str]) -> QueryGroup:
+        """Return the group of a Spanish word asked alone (no glossary entry): its stem, its
+        family and its thesaurus synonyms. The same word gives the same group: one the index
+        knows is kept (a frequent word such as "pasó" has 69 units); a typo's is not."""
+        group = self._word_groups.get(word)
+        if group is None:
+            assert self.paraphraser is not None
+            family = list(self.paraphraser.family(self.es.stem(word)))
+            paraphrases = [((t,), w) for t, w in self.paraphraser.expand(word)]
+            group = self._group(word, own, [], paraphrases, family)
+            if group.known and not group.corrected:
+                if len(self._word_groups) >= WORD_GROUPS:
+                    self._word_groups.clear()
+                self._word_groups[word] = group
+        return group
 
     def _fuzzy(self, tokens: list[str], matcher: TypoMatcher) -> list[str]:
         """Match unknown words (or stems) to close ones of the article: "Donald" -> "Doland"."""
