@@ -69,6 +69,12 @@ class QueryGroup:
         return frozenset(self.terms)
 
     @cached_property
+    def memo(self) -> dict[str, object]:
+        """Return a scratch dict where later stages keep what they derive from the group (rank.py:
+        its terms' ids in an index). Not a field: `replace` gives the new group a new one."""
+        return {}
+
+    @cached_property
     def solid(self) -> tuple[frozenset[str], tuple[tuple[str, ...], ...]]:
         """Return the words and the phrases that stand for the group above a synonym's weight
         (where the decision counts the word as there); "año" has one per year of the folder."""
@@ -552,17 +558,22 @@ def _distinct(groups: list[QueryGroup], glossed: set[int]) -> list[QueryGroup]:
     "computing capacity": "compute" may mean "capacidad", but "capacity" asks for it already;
     counted twice, a passage that repeats "capacidad" would outrank "capacidades de computación".
     """
-    sole = [next(iter(_main_terms(g))) if len(_main_terms(g)) == 1 else None for g in groups]
+    if not glossed:
+        return groups
+    mains = [_main_terms(g) for g in groups]
+    sole = [next(iter(m)) if len(m) == 1 else None for m in mains]
     out = []
     for n, g in enumerate(groups):
-        others = {t for m, t in enumerate(sole) if t is not None and m != n}
-        keep = [
-            (u, w)
-            for u, w in zip(g.units, g.unit_weights, strict=True)
-            if w >= 1.0 or len(u) > 1 or u[0] not in others
-        ]
-        if n in glossed and keep and len(keep) < len(g.units):
-            g = replace(g, units=tuple(u for u, _ in keep), unit_weights=tuple(w for _, w in keep))
+        if n in glossed:
+            others = {t for m, t in enumerate(sole) if t is not None and m != n}
+            keep = [
+                (u, w)
+                for u, w in zip(g.units, g.unit_weights, strict=True)
+                if w >= 1.0 or len(u) > 1 or u[0] not in others
+            ]
+            if keep and len(keep) < len(g.units):
+                units = tuple(u for u, _ in keep)
+                g = replace(g, units=units, unit_weights=tuple(w for _, w in keep))
         out.append(g)
     return out
 

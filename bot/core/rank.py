@@ -30,6 +30,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import chain, repeat
 from typing import NamedTuple
 
 import numpy as np
@@ -189,11 +190,41 @@ def _fits_compiled(index: BM25Index, groups: list[QueryGroup]) -> bool:
     )
 
 
+class _Terms(NamedTuple):
+    """A group's units as the compiled ranking takes them, in the order of the units."""
+
+    words: list[int]  # the index's term ids of its one-word units (not its family)
+    factors: list[float]
+    kin: list[int]  # of its family members
+    kin_factors: list[float]
+    phrases: list[tuple[tuple[str, ...], float]]  # its units of several words
+
+
+def _terms_in(index: BM25Index, group: QueryGroup) -> _Terms:
+    """Return a group's units looked up in an index, kept with the group (the analyzer keeps a
+    word's group, and "pasó" has 69 units)."""
+    kept = group.memo.get("rank")
+    if isinstance(kept, tuple) and kept[0] is index:
+        return kept[1]
+    term_id = index.vocab.get
+    out = _Terms([], [], [], [], [])
+    kin = group.family
+    for u, w in zip(group.units, group.unit_weights, strict=True):
+        if len(u) > 1 and u not in kin:
+            out.phrases.append((u, w))
+            continue
+        tid = term_id(u[0])
+        if tid is not None:
+            (out.kin if u in kin else out.words).append(tid)
+            (out.kin_factors if u in kin else out.factors).append(w)
+    group.memo["rank"] = (index, out)
+    return out
+
+
 def _rank_compiled(index: BM25Index, groups: list[QueryGroup], total: float) -> list[Ranked]:
     """Rank as `rank` does: the best passages found by _topk.c, then finished there (families
     added, final scores, the best first)."""
     assert _topk is not None
-    vocab = index.vocab
     spec: list[int] = []  # per term: group, kind (0: a word's postings, 1: a phrase), where
     factors: list[float] = []
     phrase_docs: list[np.ndarray] = []
@@ -201,28 +232,20 @@ def _rank_compiled(index: BM25Index, groups: list[QueryGroup], total: float) -> 
     phrase_starts = [0]
     family: list[int] = []  # per family member: group, term id (groups in order)
     family_factors: list[float] = []
-    term_id = vocab.get
     for n, g in enumerate(groups):
-        kin = g.family
-        for u, w in zip(g.units, g.unit_weights, strict=True):
-            if kin and u in kin:
-                tid = term_id(u[0])
-                if tid is not None:
-                    family += (n, tid)
-                    family_factors.append(w)
-            elif len(u) == 1:
-                tid = term_id(u[0])
-                if tid is not None:
-                    spec += (n, 0, tid)
-                    factors.append(w)
-            else:
-                docs, scores = _unit(index, u, w)
-                if len(docs):
-                    spec += (n, 1, len(phrase_docs))
-                    factors.append(1.0)
-                    phrase_docs.append(docs.astype(np.int64))
-                    phrase_scores.append(scores)
-                    phrase_starts.append(phrase_starts[-1] + len(docs))
+        terms = _terms_in(index, g)
+        spec += chain.from_iterable(zip(repeat(n), repeat(0), terms.words))
+        factors += terms.factors
+        family += chain.from_iterable(zip(repeat(n), terms.kin))
+        family_factors += terms.kin_factors
+        for u, w in terms.phrases:
+            docs, scores = _unit(index, u, w)
+            if len(docs):
+                spec += (n, 1, len(phrase_docs))
+                factors.append(1.0)
+                phrase_docs.append(docs.astype(np.int64))
+                phrase_scores.append(scores)
+                phrase_starts.append(phrase_starts[-1] + len(docs))
     weights = np.asarray([g.weight for g in groups], dtype=np.float64)
     found = _topk.best_passages(
         index.offsets,

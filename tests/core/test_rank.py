@@ -403,6 +403,18 @@ def test_the_squad_es_sample_ranked_in_two_halves_ranks_the_same(
         assert_same_ranking(engine, q, compiled=True)
 
 
+@both_paths
+def test_a_group_ranked_in_two_indexes_is_looked_up_in_each(compiled: bool) -> None:
+    # What ranking keeps with a group (its terms' ids) belongs to one index: the same group
+    # object asked of another folder is looked up there.
+    first = BM25Index([["a", "b"], ["b", "c"], ["c"]] + [["x"]] * 10)
+    second = BM25Index([["c"], ["z", "c"], ["c", "a"], ["b"]] + [["y"]] * 10)  # other ids
+    assert first.vocab["a"] != second.vocab["a"] and first.nonnegative and second.nonnegative
+    group = QueryGroup("a", (("a",), ("c",), ("b", "c")), (1.0, 0.1, 0.8), 1.0, known=True)
+    for index in (first, second, first):
+        assert rank_on(compiled, index, [group]) == rank_dense(index, [group])
+
+
 def test_questions_from_many_threads_rank_as_one_does(engine: Engine) -> None:
     # The compiled path runs without the GIL: threads share the index, not their work.
     asked = questions(*sorted((REPO / "eval").glob("*.jsonl")))
