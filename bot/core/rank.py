@@ -66,9 +66,9 @@ BM25_K1 = 0.9
 BM25_B = 0.3
 # A question whose terms have at least this many postings is ranked in two halves of the
 # passages walked side by side (_topk.c; the same passages and scores); 0: never. The bench's
-# 1,000 questions, ranking alone (alternated, best of 5): at 1M passages p95 2.76 -> 1.76 ms,
-# p99 4.25 -> 2.59; at 100k no change (0.54 -> 0.53: a thread costs what it saves there; from
-# 16,384 postings on, p50 at 100k +0.03 ms in Engine.ask).
+# 1,000 questions alternated with the walk in one piece: at 1M passages ranking p95 2.76 ->
+# 1.76 ms and Engine.ask p95 3.84 -> 3.39; at 100k no change at this bar, and a lower one costs
+# (starting a thread takes 40-80 us here: from 20,000 postings on, Engine.ask p50 0.70 -> 0.84).
 SPLIT_POSTINGS = 65536
 # The rarest heavy lists, up to this many postings (at least one list), give the first floor
 # (at 1M passages, p50/p95 of rank: 4096 -> 3.1/13.9 ms, 1024 -> 2.9/12.7 ms).
