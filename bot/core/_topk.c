@@ -244,6 +244,17 @@ static inline double threshold(const Best *b) {
     return b->n < b->k ? -INFINITY : b->heap[0].final;
 }
 
+/* Count a term's posting `at` in its group: held, and the group's best so far (from 0). */
+static inline void count(const Term *t, Py_ssize_t at, int *held, double *group_best) {
+    double v = value_at(t, at);
+    if (!held[t->group]) {
+        held[t->group] = 1;
+        group_best[t->group] = v > 0 ? v : 0;
+    } else if (v > group_best[t->group]) {
+        group_best[t->group] = v;
+    }
+}
+
 /* -- a first floor -------------------------------------------------------------------------- */
 
 #define SEED_MIN 200   /* seed postings at least (when there are that many) */
@@ -312,14 +323,7 @@ static double seed_floor(const Term *terms, Py_ssize_t n_terms, const Py_ssize_t
         for (Py_ssize_t h = 0; h < n_heavy; h++) {
             const Term *t = &terms[heavy[h]];
             at[h] = gallop(t, at[h], docs[i]);
-            if (at[h] >= t->end || doc_at(t, at[h]) != docs[i]) continue;
-            double v = value_at(t, at[h]);
-            if (!held[t->group]) {
-                held[t->group] = 1;
-                group_best[t->group] = v > 0 ? v : 0;
-            } else if (v > group_best[t->group]) {
-                group_best[t->group] = v;
-            }
+            if (at[h] < t->end && doc_at(t, at[h]) == docs[i]) count(t, at[h], held, group_best);
         }
         double score = 0, covered = 0;
         for (Py_ssize_t g = 0; g < n_groups; g++) {
@@ -362,16 +366,6 @@ typedef struct {
 static inline int light_here(const Query *q, Py_ssize_t g, int64_t d) {
     return q->light_at[g + 1] > q->light_at[g] && d < q->n_docs &&
            (q->bits[g * q->words + (d >> 6)] >> (d & 63)) & 1;
-}
-
-static inline void count(const Term *t, Py_ssize_t at, int *held, double *group_best) {
-    double v = value_at(t, at);
-    if (!held[t->group]) {
-        held[t->group] = 1;
-        group_best[t->group] = v > 0 ? v : 0;
-    } else if (v > group_best[t->group]) {
-        group_best[t->group] = v;
-    }
 }
 
 /* Count the light terms of group g at passage d (their cursors only move forward): highest

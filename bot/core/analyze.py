@@ -529,8 +529,9 @@ class QuestionAnalyzer:
 
     def _word_group(self, word: str, own: list[str]) -> QueryGroup:
         """Return the group of a Spanish word asked alone (no glossary entry): its stem, its
-        family and its thesaurus synonyms. The same word gives the same group: one the index
-        knows is kept (a frequent word such as "pasó" has 69 units); a typo's is not."""
+        family and its thesaurus synonyms (`own`: its stem, as the caller found it). The same
+        word gives the same group: one the index knows is kept (a frequent word such as "pasó"
+        has 69 units); a typo's is not."""
         group = self._word_groups.get(word)
         if group is None:
             assert self.paraphraser is not None
@@ -561,8 +562,7 @@ def _distinct(groups: list[QueryGroup], glossed: set[int]) -> list[QueryGroup]:
     """
     if not glossed:
         return groups
-    mains = [_main_terms(g) for g in groups]
-    sole = [next(iter(m)) if len(m) == 1 else None for m in mains]
+    sole = [next(iter(m)) if len(m) == 1 else None for m in map(_main_terms, groups)]
     out = []
     for n, g in enumerate(groups):
         if n in glossed:

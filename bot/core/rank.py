@@ -214,9 +214,14 @@ def _terms_in(index: BM25Index, group: QueryGroup) -> _Terms:
             out.phrases.append((u, w))
             continue
         tid = term_id(u[0])
-        if tid is not None:
-            (out.kin if u in kin else out.words).append(tid)
-            (out.kin_factors if u in kin else out.factors).append(w)
+        if tid is None:
+            continue
+        if u in kin:
+            out.kin.append(tid)
+            out.kin_factors.append(w)
+        else:
+            out.words.append(tid)
+            out.factors.append(w)
     group.memo["rank"] = (index, out)
     return out
 

@@ -65,14 +65,14 @@ class TypoMatcher:
 
         edits = max_edits(word)
         lo, hi = np.searchsorted(self._lengths, [len(word) - edits, len(word) + edits + 1])
-        mask = letter_mask(word)
+        mask, again = word_masks(word)  # the word's letters, and those it holds twice
         # Letters only the choice has = its letters - shared ones; only the word's, likewise.
         shared = np.bitwise_count(self._masks[lo:hi] & np.uint32(mask))
         possible = (self._letters[lo:hi] <= shared + edits) & (shared >= mask.bit_count() - edits)
         # Of those, the ones whose letters held twice keep within the edits too.
         at = np.flatnonzero(possible) + lo
         once, twice = self._masks[at], self._twice[at]
-        word_once, word_twice = np.uint32(mask), np.uint32(twice_mask(word))
+        word_once, word_twice = np.uint32(mask), np.uint32(again)
         more = np.bitwise_count(word_once & ~once) + np.bitwise_count(word_twice & ~twice)
         fewer = np.bitwise_count(once & ~word_once) + np.bitwise_count(twice & ~word_twice)
         at = at[(more <= edits) & (fewer <= edits)]
@@ -110,26 +110,19 @@ def letter_masks(strings: list[str]) -> tuple[np.ndarray, np.ndarray]:
         once[short], twice[short] = seen, again
     for i, s in enumerate(strings):
         if len(s) > _MASK_WIDTH:
-            once[i], twice[i] = letter_mask(s), twice_mask(s)
+            once[i], twice[i] = word_masks(s)
     return once, twice
 
 
-def letter_mask(word: str) -> int:
-    """Return one string's letter mask (as letter_masks does, without numpy)."""
-    mask = 0
-    for c in set(word):
-        mask |= _bit(ord(c))
-    return mask
-
-
-def twice_mask(word: str) -> int:
-    """Return the bits of a string's letter mask that two or more of its characters set."""
+def word_masks(word: str) -> tuple[int, int]:
+    """Return one string's letter mask and the bits of it that two or more of its characters
+    set (as letter_masks does, without numpy)."""
     seen = again = 0
     for c in word:
         bit = _bit(ord(c))
         again |= seen & bit
         seen |= bit
-    return again
+    return seen, again
 
 
 def _bit(p: int) -> int:

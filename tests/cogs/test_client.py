@@ -23,7 +23,7 @@ from bot.cogs.client import (
 )
 from bot.cogs.ui import suggestion_key
 from bot.core.answer import Engine
-from tests.conftest import BUNDLED_KNOWLEDGE
+from bot.settings import BUNDLED_KNOWLEDGE
 
 from .conftest import (
     CHANNEL_ID,

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from bot.core.typos import TypoMatcher, letter_mask, letter_masks, max_edits, twice_mask
+from bot.core.typos import TypoMatcher, letter_masks, max_edits, word_masks
 
 
 def match_every_choice(choices: list[str], word: str, limit: int = 3) -> list[str]:
@@ -58,15 +58,16 @@ def test_letter_masks_of_long_and_short_words_agree() -> None:
 @given(st.lists(st.text(max_size=80), max_size=5))
 def test_one_mask_equals_the_masks_of_many(strings: list[str]) -> None:
     once, twice = letter_masks(strings)
-    assert once.tolist() == [letter_mask(s) for s in strings]
-    assert twice.tolist() == [twice_mask(s) for s in strings]
+    assert list(zip(once.tolist(), twice.tolist(), strict=True)) == list(map(word_masks, strings))
 
 
 def test_the_twice_mask_holds_the_letters_seen_twice() -> None:
-    assert twice_mask("coomentar") == letter_mask("o")
-    assert twice_mask("comentar") == 0
-    assert twice_mask("éí") == letter_mask("é")  # one shared bit: two of its letters
-    assert twice_mask("a" * 70 + "b") == letter_masks(["a" * 70 + "b"])[1][0] == letter_mask("a")
+    o = word_masks("o")[0]
+    assert word_masks("coomentar") == (word_masks("comentar")[0], o)
+    assert word_masks("comentar")[1] == 0
+    assert word_masks("éí")[1] == word_masks("é")[0]  # one shared bit: two of its letters
+    long = "a" * 70 + "b"
+    assert word_masks(long)[1] == letter_masks([long])[1][0] == word_masks("a")[0]
 
 
 def test_a_word_is_not_compared_with_choices_its_letters_held_twice_rule_out(
