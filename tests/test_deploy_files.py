@@ -142,6 +142,7 @@ def test_the_image_and_ci_build_the_compiled_ranking() -> None:
     pyproject = (REPO / "pyproject.toml").read_text(encoding="utf-8")
     assert 'sources = ["bot/core/_topk.c"]' in pyproject and "optional = true" in pyproject
     assert 'sources = ["bot/core/_chunks.c"]' in pyproject
+    assert 'sources = ["bot/core/_typos.c"]' in pyproject
 
 
 def test_ci_requires_the_sentence_model_where_its_wheel_installs() -> None:

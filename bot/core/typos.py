@@ -8,11 +8,22 @@ the letters a word holds twice or more (a second mask), the letters one word has
 the other are still at most k each way (a word with two o's is two edits from any without). The
 filters only drop choices that cannot match, so the result is that of comparing every choice;
 rapidfuzz compares the few that remain. Repeated words come from a cache.
+
+Where bot/core/_typos.c is built (as the ranking's C twin is), one pass in C filters a slice and
+measures the distances (the same choices and distances: numpy's filters cost ~10 us a call);
+numpy's and rapidfuzz's path is the fallback and the tests' reference.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+try:
+    from bot.core import _typos
+except ImportError:  # not built (no C compiler at install time): numpy and rapidfuzz
+    _typos = None
+
+COMPILED = _typos is not None
 
 CACHE_SIZE = 10_000  # words remembered per matcher (cleared when full)
 _MASK_WIDTH = 64  # longer choices get their letter mask one by one
@@ -26,7 +37,13 @@ def max_edits(word: str) -> int:
 class TypoMatcher:
     """Close matches among a fixed list of choices (article words or index terms)."""
 
-    def __init__(self, choices: list[str], to_term: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        choices: list[str],
+        to_term: dict[str, str] | None = None,
+        *,
+        compiled: bool = COMPILED,
+    ) -> None:
         self._to_term = to_term
         lengths = np.fromiter(map(len, choices), dtype=np.int64, count=len(choices))
         self._order = np.argsort(lengths, kind="stable")  # choice ids by length
@@ -36,6 +53,15 @@ class TypoMatcher:
         self._letters = np.bitwise_count(self._masks)  # distinct letters (bits) per choice
         self._by_length = np.asarray(choices, dtype=object)[self._order]
         self._cache: dict[tuple[str, int], list[str]] = {}
+        self._codes: np.ndarray | None = None  # the choices' code points, in length order
+        if compiled and _typos is not None:
+            text = "".join(self._by_length.tolist()).encode("utf-32-le", "surrogatepass")
+            self._codes = np.frombuffer(text, dtype=np.uint32)
+            self._starts = np.zeros(len(choices) + 1, dtype=np.int64)
+            np.cumsum(self._lengths, out=self._starts[1:])
+        # The first choice at least n long, for n up to the longest + 1 (a slice without numpy).
+        longest = int(self._lengths[-1]) if len(choices) else 0
+        self._from_length = np.searchsorted(self._lengths, np.arange(longest + 2)).tolist()
 
     def match(self, word: str, limit: int = 3) -> list[str]:
         """Return up to `limit` index terms within max_edits(word) that share its first letter.
@@ -59,13 +85,24 @@ class TypoMatcher:
     def _match(self, word: str, limit: int) -> list[str]:
         if not word:
             return []
+        edits = max_edits(word)
+        from_length = self._from_length
+        top = len(from_length) - 1
+        lo = from_length[min(max(len(word) - edits, 0), top)]
+        hi = from_length[min(len(word) + edits + 1, top)]
+        mask, again = word_masks(word)  # the word's letters, and those it holds twice
+        if self._codes is not None and _typos is not None:
+            hits = _typos.within(
+                word, self._codes, self._starts, self._masks, self._twice, mask, again, lo, hi,
+                edits,
+            )  # fmt: skip
+            order = self._order
+            hits.sort(key=lambda hit: (hit[0], order[hit[1]]))
+            return self._terms(word, [self._by_length[i] for _d, i in hits[:limit]])
         # Imported on first use: a cold `ask` without an unknown word never needs it (~10 ms).
         from rapidfuzz import process
         from rapidfuzz.distance import OSA
 
-        edits = max_edits(word)
-        lo, hi = np.searchsorted(self._lengths, [len(word) - edits, len(word) + edits + 1])
-        mask, again = word_masks(word)  # the word's letters, and those it holds twice
         # Letters only the choice has = its letters - shared ones; only the word's, likewise.
         shared = np.bitwise_count(self._masks[lo:hi] & np.uint32(mask))
         possible = (self._letters[lo:hi] <= shared + edits) & (shared >= mask.bit_count() - edits)
@@ -84,10 +121,14 @@ class TypoMatcher:
             limit=None,
         )  # fmt: skip
         close.sort(key=lambda found: (found[1], ids[found[2]]))
+        return self._terms(word, [choice for choice, _dist, _ in close[:limit]])
+
+    def _terms(self, word: str, closest: list[str]) -> list[str]:
+        """Return the closest choices that share the word's first letter, as index terms."""
         to_term = self._to_term
         return [
             to_term[choice] if to_term is not None else choice
-            for choice, _dist, _ in close[:limit]
+            for choice in closest
             if choice[0] == word[0]
         ]
 
