@@ -165,6 +165,31 @@ def test_a_question_asking_how_many_needs_a_number_in_the_passage(tmp_path: Path
     assert sure["number"][1] > sure["none"][1]
 
 
+def test_a_passage_is_read_for_a_number_once_however_often_it_is_asked(tmp_path: Path) -> None:
+    # Whether a passage holds a number is asked of the same first candidates question after
+    # question: its text is searched once, and the answer is the same the second time.
+    folder = write_knowledge(
+        tmp_path / "k", {"puerto.md": doc_text("El puerto", "\n\n".join([PORT[0], *MARKET]))}
+    )
+    engine = Engine.load(folder)
+    decider = engine.decider
+    read: list[int] = []
+    text_of = decider.passage_text
+
+    def spy(passage: int) -> str:
+        read.append(passage)
+        return text_of(passage)
+
+    decider.passage_text = spy
+    question = "¿Cuántos barcos mercantes recibe el puerto de la ciudad?"
+    groups = engine.analyze(question)
+    first = engine.decide(groups, rank(engine.index, groups), question)
+    assert read, "the number check reads the best passage"
+    asked = len(read)
+    again = engine.decide(groups, rank(engine.index, groups), question)
+    assert len(read) == asked and again == first
+
+
 def port_engines(tmp_path: Path, **texts: str) -> dict[str, Engine]:
     """Return an engine per named text: a port document opening with it, then the market."""
     return {
