@@ -503,12 +503,13 @@ class Decider:
         date = ASKS_DATE.search(question) is not None
         amount = ASKS_QUANTITY.search(question) is not None
         unread = (0.0,) * len(RERANK_READS)
+        share = self._document_shares(ranked)
         out = []
         for r in ranked[:RERANK_CANDIDATES] if candidates is None else candidates:
             values = {
                 "score_ratio": math.log(max(r.score, 1e-12) / best) if best > 0 else 0.0,
                 "coverage": r.coverage,
-                "document_share": self._document_share(ranked, r.passage),
+                "document_share": share(r.passage),
                 "wrong_type": self._wrong_type(r.passage, date, amount),
                 **dict(
                     zip(
@@ -666,12 +667,20 @@ class Decider:
 
     def _document_share(self, ranked: list[Ranked], passage: int) -> float:
         """Return the share of the top candidates' score that a passage's document holds."""
+        return self._document_shares(ranked)(passage)
+
+    def _document_shares(self, ranked: list[Ranked]) -> Callable[[int], float]:
+        """Return _document_share of any passage for these candidates, added up once."""
         top = ranked[:SHARE_CANDIDATES]
-        home = self.document_span(passage)
         total = sum(r.score for r in top)
         if total <= 0:
-            return 1.0
-        return sum(r.score for r in top if self.document_span(r.passage) == home) / total
+            return lambda _passage: 1.0
+        by_document: dict[tuple[int, int], float] = {}
+        for r in top:  # each document's scores added in the candidates' order
+            span = self.document_span(r.passage)
+            by_document[span] = by_document.get(span, 0) + r.score
+        span_of = self.document_span
+        return lambda passage: by_document.get(span_of(passage), 0) / total
 
     def _strength(self, group: QueryGroup, passage: int) -> float:
         """Return the weight of the group's best unit the passage holds (0: none)."""
