@@ -22,8 +22,9 @@ WORKDIR /app
 COPY . /app
 
 # Same install command as the README quick start; code and venv stay root-owned (read-only).
-# A C compiler only for the install: it builds the compiled ranking (bot/core/_topk.c) and the
-# loading's chunk table (bot/core/_chunks.c), then leaves the image.
+# A C compiler only for the install: it builds the compiled ranking (bot/core/_topk.c), the
+# loading's chunk table (bot/core/_chunks.c) and typo repair's loop (bot/core/_typos.c), then
+# leaves the image.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends gcc libc6-dev \
     && python3 -m venv .venv && .venv/bin/pip install -e '.[test]' \

@@ -45,7 +45,8 @@ static Py_ssize_t osa(const Py_UCS4 *a, Py_ssize_t la, const uint32_t *b, Py_ssi
 
 /* Per choice lo <= i < hi, whether its letters allow at most `edits` edits each way (letters
  * only the choice has, letters only the word has, counted with those held twice): ok[i - lo].
- * Branch-free, so that it vectorizes; with AVX-512's popcount where the processor has it. */
+ * Branch-free, so that it vectorizes; built by GCC for x86-64, it takes AVX-512's popcount or the
+ * popcount instruction where the processor has one (other builds: the plain loop, slower). */
 #define LETTERS_ALLOW_BODY                                                                      \
     int wletters = __builtin_popcount(wonce);                                                  \
     for (Py_ssize_t i = lo; i < hi; i++) {                                                     \
