@@ -26,6 +26,8 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+
+#include "_args.h"
 #include <math.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -763,22 +765,7 @@ static int walk_split(Query *q) {
     return ok;
 }
 
-/* -- arguments ------------------------------------------------------------------------------ */
-
-typedef struct {
-    Py_buffer view;
-    int held;
-} Arg;
-
-static int arg(PyObject *o, Arg *a, Py_ssize_t itemsize, const char *name) {
-    if (PyObject_GetBuffer(o, &a->view, PyBUF_C_CONTIGUOUS) < 0) return 0;
-    a->held = 1;
-    if (a->view.len % itemsize) {
-        PyErr_Format(PyExc_ValueError, "%s: not an array of %zd-byte items", name, itemsize);
-        return 0;
-    }
-    return 1;
-}
+/* -- arguments (their buffers: _args.h) ---------------------------------------------------- */
 
 typedef struct {
     double bound;

@@ -10,6 +10,8 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+
+#include "_args.h"
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,20 +167,6 @@ static Py_ssize_t osa_bits(const Pattern *p, const uint32_t *b, Py_ssize_t lb) {
     return dist;
 }
 
-typedef struct {
-    Py_buffer view;
-    int held;
-} Arg;
-
-static int arg(PyObject *o, Arg *a, Py_ssize_t itemsize, const char *name) {
-    if (PyObject_GetBuffer(o, &a->view, PyBUF_C_CONTIGUOUS) < 0) return 0;
-    a->held = 1;
-    if (a->view.len % itemsize) {
-        PyErr_Format(PyExc_ValueError, "%s: not an array of %zd-byte items", name, itemsize);
-        return 0;
-    }
-    return 1;
-}
 
 static PyObject *within(PyObject *self, PyObject *args) {
     (void)self;
