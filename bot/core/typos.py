@@ -129,7 +129,7 @@ class TypoMatcher:
         return [
             to_term[choice] if to_term is not None else choice
             for choice in closest
-            if choice[0] == word[0]
+            if choice[:1] == word[:1]  # an empty choice shares no letter
         ]
 
 

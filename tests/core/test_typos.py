@@ -150,6 +150,13 @@ def test_a_typo_finds_the_word_and_its_term() -> None:
     assert matcher.match("zzz") == []
 
 
+@both_paths
+def test_an_empty_choice_is_never_a_match(compiled: bool) -> None:
+    if compiled:
+        compiled_loop()
+    assert TypoMatcher(["", "a", "b"], compiled=compiled).match("a") == ["a"]
+
+
 def test_a_repeated_word_gives_the_same_answer() -> None:
     matcher = TypoMatcher(["microsoft", "openai"])
     first = matcher.match("microsfot")
