@@ -70,6 +70,12 @@ class QueryGroup:
         return frozenset(self.terms)
 
     @cached_property
+    def nonnegative(self) -> bool:
+        """Return whether its weight and every unit's weight are at least 0 (the compiled
+        ranking's bounds need it; "pasó" has 69 units)."""
+        return self.weight >= 0 and min(self.unit_weights, default=0.0) >= 0
+
+    @cached_property
     def memo(self) -> dict[str, object]:
         """Return a scratch dict where later stages keep what they derive from the group (rank.py:
         its terms' ids in an index). Not a field: `replace` gives the new group a new one."""

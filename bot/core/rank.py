@@ -30,6 +30,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from itertools import chain, repeat
 from typing import NamedTuple
 
@@ -97,6 +98,11 @@ class Ranked(NamedTuple):
     passage: int
     score: float
     coverage: float
+
+
+# A Ranked from a (passage, score, coverage) tuple without the namedtuple's own __new__, a
+# Python function: fifty in 7 instead of 11 us.
+_ranked = partial(tuple.__new__, Ranked)
 
 
 @dataclass(frozen=True)
@@ -183,11 +189,7 @@ def numpy_only() -> Iterator[None]:
 
 def _fits_compiled(index: BM25Index, groups: list[QueryGroup]) -> bool:
     """Tell whether the compiled path applies: scores and weights at least 0, 64 groups."""
-    return (
-        index.nonnegative
-        and len(groups) <= _MAX_GROUPS
-        and all(g.weight >= 0 and min(g.unit_weights, default=0.0) >= 0 for g in groups)
-    )
+    return index.nonnegative and len(groups) <= _MAX_GROUPS and all(g.nonnegative for g in groups)
 
 
 class _Terms(NamedTuple):
@@ -281,14 +283,13 @@ def _rank_compiled(index: BM25Index, groups: list[QueryGroup], total: float) -> 
         COVERAGE_FLOOR,
         MAX_CANDIDATES,
     )
-    return list(
-        map(
-            Ranked,
-            np.frombuffer(docs, dtype=np.int64).tolist(),
-            np.frombuffer(final).tolist(),
-            np.frombuffer(coverage).tolist(),
-        )
+    found = zip(
+        np.frombuffer(docs, dtype=np.int64).tolist(),
+        np.frombuffer(final).tolist(),
+        np.frombuffer(coverage).tolist(),
+        strict=True,
     )
+    return list(map(_ranked, found))
 
 
 def score_passages(index: BM25Index, groups: list[QueryGroup], passages: list[int]) -> list[Ranked]:
