@@ -106,8 +106,8 @@ static void letters_allow(const uint32_t *once, const uint32_t *twice, Py_ssize_
     letters_allow_plain(once, twice, lo, hi, wonce, wtwice, edits, ok);
 }
 
-/* The OSA distance of a word of at most 64 characters and b, bit-parallel (Hyyrö 2003, as
- * rapidfuzz computes it): `match` gives per character the word's positions holding it. */
+/* A word of at most 64 characters as the bit-parallel distance reads it: per character, a bit
+ * for each of the word's positions holding it. */
 typedef struct {
     uint64_t low[256]; /* characters below 256 */
     Py_UCS4 other[64]; /* the others, with their positions */
@@ -143,6 +143,7 @@ static inline uint64_t positions(const Pattern *p, uint32_t c) {
     return 0;
 }
 
+/* The OSA distance of the word and b, bit-parallel (Hyyrö 2003, as rapidfuzz computes it). */
 static Py_ssize_t osa_bits(const Pattern *p, const uint32_t *b, Py_ssize_t lb) {
     Py_ssize_t m = p->len;
     if (m == 0) return lb;
@@ -166,7 +167,6 @@ static Py_ssize_t osa_bits(const Pattern *p, const uint32_t *b, Py_ssize_t lb) {
     }
     return dist;
 }
-
 
 static PyObject *within(PyObject *self, PyObject *args) {
     (void)self;
