@@ -204,8 +204,9 @@ static PyObject *within(PyObject *self, PyObject *args) {
         if (w && result) PyErr_NoMemory();
         goto fail;
     }
-    if (edits > 64) edits = 64; /* no more letters than that to differ by: the same filter */
-    letters_allow(once, twice, lo, hi, (uint32_t)mask, (uint32_t)again, (int)edits, allowed);
+    /* Masks hold 32 letters: past 64 edits the filter lets everything through, as with 64. */
+    int filter_edits = edits > 64 ? 64 : (int)edits;
+    letters_allow(once, twice, lo, hi, (uint32_t)mask, (uint32_t)again, filter_edits, allowed);
     Pattern pattern;
     if (lw <= 64) pattern_of(&pattern, w, lw);
     /* The allowed choices (about 1 in 100: eight bytes at a time), then their bounds and their

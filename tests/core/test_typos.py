@@ -123,6 +123,12 @@ def test_the_compiled_loop_refuses_what_would_read_out_of_bounds() -> None:
         )  # fmt: skip
 
     assert within() == [(0, 0), (1, 1)]
+    # Any number of edits: 70 b's are 70 edits from 70 a's, within 100.
+    far = TypoMatcher(["b" * 70], compiled=True)
+    wide = word_masks("a" * 70)
+    assert loop.within(
+        "a" * 70, far._codes, far._starts, far._masks, far._twice, *wide, 0, 1, 100
+    ) == [(70, 0)]
     for changed in (
         {"hi": 4},  # past the choices
         {"lo": -1},
