@@ -70,6 +70,13 @@ class QueryGroup:
         return frozenset(self.terms)
 
     @cached_property
+    def by_weight(self) -> tuple[tuple[float, tuple[str, ...]], ...]:
+        """Return its (weight, unit) pairs above 0, the heaviest first (the first of them a
+        passage holds is the best it holds)."""
+        pairs = zip(self.unit_weights, self.units, strict=True)
+        return tuple(sorted(((w, u) for w, u in pairs if w > 0), key=lambda p: -p[0]))
+
+    @cached_property
     def nonnegative(self) -> bool:
         """Return whether its weight and every unit's weight are at least 0 (the compiled
         ranking's bounds need it; "pasó" has 69 units)."""

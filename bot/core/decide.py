@@ -685,11 +685,10 @@ class Decider:
     def _strength(self, group: QueryGroup, passage: int) -> float:
         """Return the weight of the group's best unit the passage holds (0: none)."""
         at = self._positions(passage)  # the passage's terms: those its postings hold
-        best = 0.0
-        for unit, w in zip(group.units, group.unit_weights, strict=True):
-            if w > best and all(t in at for t in unit):
-                best = w
-        return best
+        for w, unit in group.by_weight:  # the heaviest first: the first held is the best
+            if unit[0] in at and (len(unit) == 1 or all(t in at for t in unit[1:])):
+                return w
+        return 0.0
 
     def _in_documents(self, group: QueryGroup, start: int, end: int) -> bool:
         """Tell whether any passage in [start, end) holds the group (postings are sorted)."""

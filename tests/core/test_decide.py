@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import EVAL_DIR, TEST_DATA, assert_floors, doc_text, write_knowledge
 
+from bot.core.analyze import QueryGroup
 from bot.core.answer import Engine
 from bot.core.decide import (
     ASKS_MONEY,
@@ -139,6 +140,23 @@ def test_a_word_known_only_through_a_typo_repair_counts_less(town: Engine) -> No
     assert town.ask("¿Qué diseñó Zarqon en el puerto?").passages[0].text == PORT[1]
     confident = [town.ask(q).confidence for q in ("¿Qué diseñó Zarquon?", "¿Qué diseñó Zarqon?")]
     assert confident[0] > confident[1]
+
+
+def test_a_passage_holds_a_group_by_its_heaviest_unit_it_holds(town: Engine) -> None:
+    # "grúas del muelle": a phrase counts only with all its words; 0 weights never count.
+    passage = next(i for i, p in enumerate(town.passages) if "grúas" in p.text)
+    terms = town.es.terms
+    grua, muelle, rio = terms("grúas")[0], terms("muelle")[0], terms("río")[0]
+    group = QueryGroup(
+        "x",
+        ((rio,), (grua,), (grua, rio), (grua, muelle), (muelle,)),
+        (1.0, 0.1, 0.9, 0.6, 0.0),
+        1.0,
+        known=True,
+    )
+    assert town.decider._strength(group, passage) == 0.6  # río absent; grúas+muelle beats grúas
+    alone = QueryGroup("y", ((muelle,), (rio,)), (0.0, 0.8), 1.0, known=True)
+    assert town.decider._strength(alone, passage) == 0.0
 
 
 def test_a_question_asking_how_many_needs_a_number_in_the_passage(tmp_path: Path) -> None:
