@@ -6,44 +6,18 @@
  * substitutions and transpositions of two neighbours, each substring edited once), and those
  * within `edits` come back with their distance. The same choices and distances as numpy's
  * filters followed by rapidfuzz (typos.py's tests compare them), without a numpy call per
- * filter (~10 us each on a slice of the vocabulary).
+ * filter (~10 us each on a slice of the vocabulary). Words of up to 64 characters (a bit per
+ * position); typos.py sends longer ones to rapidfuzz.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
-
-#include "_args.h"
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define STACK_ROW 128 /* choices up to this long keep their rows on the stack */
+#include "_args.h"
 
-/* Return the OSA distance of a and b if at most k, else k + 1 (a row above k stops it). */
-static Py_ssize_t osa(const Py_UCS4 *a, Py_ssize_t la, const uint32_t *b, Py_ssize_t lb,
-                      Py_ssize_t k, Py_ssize_t *rows) {
-    Py_ssize_t *two = rows, *one = rows + (lb + 1), *cur = rows + 2 * (lb + 1);
-    for (Py_ssize_t j = 0; j <= lb; j++) one[j] = j;
-    for (Py_ssize_t i = 1; i <= la; i++) {
-        cur[0] = i;
-        Py_ssize_t least = i;
-        for (Py_ssize_t j = 1; j <= lb; j++) {
-            Py_ssize_t v = one[j - 1] + (a[i - 1] != b[j - 1]);
-            if (one[j] + 1 < v) v = one[j] + 1;
-            if (cur[j - 1] + 1 < v) v = cur[j - 1] + 1;
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
-                two[j - 2] + 1 < v)
-                v = two[j - 2] + 1;
-            cur[j] = v;
-            if (v < least) least = v;
-        }
-        if (least > k) return k + 1;
-        Py_ssize_t *t = two;
-        two = one;
-        one = cur;
-        cur = t;
-    }
-    return one[lb] <= k ? one[lb] : k + 1;
-}
+#define MAX_WORD 64 /* the longest word compared here: its positions are the bits of a word */
 
 /* Per choice lo <= i < hi, whether its letters allow at most `edits` edits each way (letters
  * only the choice has, letters only the word has, counted with those held twice): ok[i - lo].
@@ -106,12 +80,12 @@ static void letters_allow(const uint32_t *once, const uint32_t *twice, Py_ssize_
     letters_allow_plain(once, twice, lo, hi, wonce, wtwice, edits, ok);
 }
 
-/* A word of at most 64 characters as the bit-parallel distance reads it: per character, a bit
+/* A word of at most MAX_WORD characters as the bit-parallel distance reads it: per character, a bit
  * for each of the word's positions holding it. */
 typedef struct {
     uint64_t low[256]; /* characters below 256 */
-    Py_UCS4 other[64]; /* the others, with their positions */
-    uint64_t other_bits[64];
+    Py_UCS4 other[MAX_WORD]; /* the others, with their positions */
+    uint64_t other_bits[MAX_WORD];
     int n_other;
     Py_ssize_t len;
 } Pattern;
@@ -147,7 +121,7 @@ static inline uint64_t positions(const Pattern *p, uint32_t c) {
 static Py_ssize_t osa_bits(const Pattern *p, const uint32_t *b, Py_ssize_t lb) {
     Py_ssize_t m = p->len;
     if (m == 0) return lb;
-    uint64_t vp = m == 64 ? ~(uint64_t)0 : ((uint64_t)1 << m) - 1, vn = 0, d0 = 0, old = 0;
+    uint64_t vp = m == MAX_WORD ? ~(uint64_t)0 : ((uint64_t)1 << m) - 1, vn = 0, d0 = 0, old = 0;
     uint64_t last = (uint64_t)1 << (m - 1);
     Py_ssize_t dist = m;
     for (Py_ssize_t j = 0; j < lb; j++) {
@@ -182,7 +156,6 @@ static PyObject *within(PyObject *self, PyObject *args) {
     memset(a, 0, sizeof a);
     PyObject *result = NULL;
     Py_UCS4 *w = NULL;
-    Py_ssize_t *heap_rows = NULL;
     uint8_t *allowed = NULL;
     Py_ssize_t *picked = NULL;
     for (int i = 0; i < 4; i++)
@@ -190,12 +163,12 @@ static PyObject *within(PyObject *self, PyObject *args) {
     const uint32_t *codes = a[0].view.buf, *once = a[2].view.buf, *twice = a[3].view.buf;
     const int64_t *starts = a[1].view.buf;
     Py_ssize_t n = a[2].view.len / 4, n_codes = a[0].view.len / 4;
+    Py_ssize_t lw = PyUnicode_GET_LENGTH(word);
     if (a[1].view.len / 8 != n + 1 || a[3].view.len / 4 != n || lo < 0 || hi < lo || hi > n ||
-        edits < 0 || mask > UINT32_MAX || again > UINT32_MAX) {
+        edits < 0 || mask > UINT32_MAX || again > UINT32_MAX || lw > MAX_WORD) {
         PyErr_SetString(PyExc_ValueError, "within: inconsistent arguments");
         goto done;
     }
-    Py_ssize_t lw = PyUnicode_GET_LENGTH(word);
     w = PyUnicode_AsUCS4Copy(word);
     result = PyList_New(0);
     allowed = malloc((size_t)(hi - lo + 1));
@@ -208,7 +181,7 @@ static PyObject *within(PyObject *self, PyObject *args) {
     int filter_edits = edits > 64 ? 64 : (int)edits;
     letters_allow(once, twice, lo, hi, (uint32_t)mask, (uint32_t)again, filter_edits, allowed);
     Pattern pattern;
-    if (lw <= 64) pattern_of(&pattern, w, lw);
+    pattern_of(&pattern, w, lw);
     /* The allowed choices (about 1 in 100: eight bytes at a time), then their bounds and their
      * letters fetched ahead, then compared: the memory of scattered choices is read in parallel. */
     Py_ssize_t n_picked = 0;
@@ -231,26 +204,11 @@ static PyObject *within(PyObject *self, PyObject *args) {
         }
         __builtin_prefetch(codes + starts[i]);
     }
-    Py_ssize_t stack_rows[3 * (STACK_ROW + 1)];
     for (Py_ssize_t at = 0; at < n_picked; at++) {
         Py_ssize_t i = picked[at];
-        Py_ssize_t lb = (Py_ssize_t)(starts[i + 1] - starts[i]), d;
+        Py_ssize_t lb = (Py_ssize_t)(starts[i + 1] - starts[i]);
         if (lb - lw > edits || lw - lb > edits) continue;
-        if (lw <= 64) {
-            d = osa_bits(&pattern, codes + starts[i], lb);
-        } else {
-            Py_ssize_t *rows = stack_rows;
-            if (lb > STACK_ROW) {
-                free(heap_rows);
-                heap_rows = malloc((size_t)(3 * (lb + 1)) * sizeof(Py_ssize_t));
-                if (!heap_rows) {
-                    PyErr_NoMemory();
-                    goto fail;
-                }
-                rows = heap_rows;
-            }
-            d = osa(w, lw, codes + starts[i], lb, edits, rows);
-        }
+        Py_ssize_t d = osa_bits(&pattern, codes + starts[i], lb);
         if (d > edits) continue;
         PyObject *hit = Py_BuildValue("(nn)", d, i);
         if (!hit || PyList_Append(result, hit) < 0) {
@@ -266,7 +224,6 @@ done:
     for (int i = 0; i < 4; i++)
         if (a[i].held) PyBuffer_Release(&a[i].view);
     PyMem_Free(w);
-    free(heap_rows);
     free(allowed);
     free(picked);
     return result;
@@ -276,7 +233,8 @@ static PyMethodDef methods[] = {
     {"within", within, METH_VARARGS,
      "within(word, codes, starts, once, twice, mask, again, lo, hi, edits) -> [(distance, i)]: "
      "the choices lo <= i < hi (code points codes[starts[i]:starts[i + 1]], letter masks once[i] "
-     "and twice[i]) within `edits` OSA edits of the word (masks: typos.word_masks), in order"},
+     "and twice[i]) within `edits` OSA edits of the word (masks: typos.word_masks), in order; "
+     "a word of at most 64 characters"},
     {NULL, NULL, 0, NULL},
 };
 

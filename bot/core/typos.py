@@ -10,8 +10,9 @@ filters only drop choices that cannot match, so the result is that of comparing 
 rapidfuzz compares the few that remain. Repeated words come from a cache.
 
 Where bot/core/_typos.c is built (as the ranking's C twin is), one pass in C filters a slice and
-measures the distances (the same choices and distances: numpy's filters cost ~10 us a call);
-numpy's and rapidfuzz's path is the fallback and the tests' reference.
+measures the distances of words up to 64 characters (the same choices and distances: numpy's
+filters cost ~10 us a call); numpy's and rapidfuzz's path is the fallback, the tests' reference,
+and the path of longer words.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ except ImportError:  # not built (no C compiler at install time): numpy and rapi
 COMPILED = _typos is not None
 
 CACHE_SIZE = 10_000  # words remembered per matcher (cleared when full)
+COMPILED_LONGEST = 64  # longer words go to rapidfuzz (_typos.c: a bit per position)
 _MASK_WIDTH = 64  # longer choices get their letter mask one by one
 
 
@@ -91,7 +93,7 @@ class TypoMatcher:
         lo = from_length[min(max(len(word) - edits, 0), top)]
         hi = from_length[min(len(word) + edits + 1, top)]
         mask, again = word_masks(word)  # the word's letters, and those it holds twice
-        if self._codes is not None and _typos is not None:
+        if self._codes is not None and _typos is not None and len(word) <= COMPILED_LONGEST:
             hits = _typos.within(
                 word, self._codes, self._starts, self._masks, self._twice, mask, again, lo, hi,
                 edits,

@@ -59,6 +59,7 @@ def test_same_matches_as_comparing_every_choice(
 _wide_letters = st.sampled_from(list("aaeeoosrnñlc0éωω😀"))
 _wide_word = st.lists(_wide_letters, max_size=9).map("".join)
 _long_word = st.lists(_wide_letters, min_size=62, max_size=70).map("".join)
+_longest_word = st.lists(_wide_letters, min_size=62, max_size=64).map("".join)  # C's longest
 
 
 @st.composite
@@ -81,7 +82,7 @@ def _edited(draw: st.DrawFn, word: str) -> str:
 
 @st.composite
 def _word_and_choices(draw: st.DrawFn) -> tuple[str, list[str]]:
-    word = draw(st.one_of(_wide_word, _long_word))
+    word = draw(st.one_of(_wide_word, _longest_word))
     near = st.one_of(_edited(word), _wide_word, _long_word)
     return word, draw(st.lists(near, max_size=40))
 
@@ -93,8 +94,8 @@ def test_the_compiled_loop_finds_every_choice_within_the_edits(
 ) -> None:
     word, choices = word_and_choices
     # Every choice of the slice within `edits` OSA edits, with rapidfuzz's distance: the letter
-    # filter drops only choices that cannot match, words of more than 64 letters included
-    # (they take the row by row distance instead of the bit-parallel one).
+    # filter drops only choices that cannot match, words of 64 letters and choices past them
+    # included.
     loop = compiled_loop()
     matcher = TypoMatcher(choices, compiled=True)
     assert matcher._codes is not None
@@ -123,12 +124,14 @@ def test_the_compiled_loop_refuses_what_would_read_out_of_bounds() -> None:
         )  # fmt: skip
 
     assert within() == [(0, 0), (1, 1)]
-    # Any number of edits: 70 b's are 70 edits from 70 a's, within 100.
-    far = TypoMatcher(["b" * 70], compiled=True)
-    wide = word_masks("a" * 70)
+    # Any number of edits: 90 b's are 90 edits from 64 a's, within 100.
+    far = TypoMatcher(["b" * 90], compiled=True)
+    wide = word_masks("a" * 64)
     assert loop.within(
-        "a" * 70, far._codes, far._starts, far._masks, far._twice, *wide, 0, 1, 100
-    ) == [(70, 0)]
+        "a" * 64, far._codes, far._starts, far._masks, far._twice, *wide, 0, 1, 100
+    ) == [(90, 0)]
+    with pytest.raises(ValueError):  # past 64 characters: the caller's fallback compares it
+        loop.within("a" * 65, far._codes, far._starts, far._masks, far._twice, *wide, 0, 1, 100)
     for changed in (
         {"hi": 4},  # past the choices
         {"lo": -1},
@@ -154,6 +157,21 @@ def test_a_typo_finds_the_word_and_its_term() -> None:
     assert matcher.match("acuedro") == ["acuerd", "acuerd"]
     assert matcher.match("exclusivdad") == ["exclus"]
     assert matcher.match("zzz") == []
+
+
+@both_paths
+@settings(max_examples=50, deadline=None)
+@given(word=_long_word, choices=st.lists(_long_word, max_size=20))
+def test_a_long_word_matches_as_comparing_every_choice(
+    compiled: bool, word: str, choices: list[str]
+) -> None:
+    # Past 64 characters the compiled matcher hands the word to numpy's filters and rapidfuzz.
+    if compiled:
+        compiled_loop()
+    edited = [word[:-1], word[1:] + word[0], word[:30] + word[31] + word[30] + word[32:]]
+    choices = choices + edited
+    matcher = TypoMatcher(choices, compiled=compiled)
+    assert matcher.match(word, 3) == match_every_choice(choices, word, 3)
 
 
 @both_paths
