@@ -26,12 +26,12 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
-
-#include "_args.h"
 #include <math.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <string.h>
+
+#include "_args.h"
 
 #define MAX_GROUPS 64
 

@@ -199,7 +199,7 @@ class Engine:
         # Per passage text, computed once for the quotes, summaries and decisions that reread it.
         self._spans = lru_cache(maxsize=4096)(self._term_spans)
         self._sentence_sets = lru_cache(maxsize=4096)(self._sentences_with_terms)
-        self._citation_of = lru_cache(maxsize=4096)(self._citation)  # frozen: shared safely
+        self._citation_of = lru_cache(maxsize=4096)(self._cite)  # frozen: shared safely
         analyzed = self.es.analyze_all(p.text for p in self.passages)
         self.index = BM25Index.from_term_ids(
             analyzed.term_ids, analyzed.lengths, analyzed.terms, k1=BM25_K1, b=BM25_B
@@ -478,7 +478,7 @@ class Engine:
             highlights=self.highlights(passage.text, matched),
         )
 
-    def _citation(self, passage: int) -> Citation:
+    def _cite(self, passage: int) -> Citation:
         return _citation(self._docs[self.passages[passage].document_id], self.passages[passage])
 
     def highlights(self, text: str, terms: set[str]) -> tuple[tuple[int, int], ...]:

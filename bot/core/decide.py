@@ -622,7 +622,7 @@ class Decider:
             relative_score=min(1.0, raw / ceiling),
             document_coverage=sum(g.weight for g, h in zip(groups, in_doc, strict=True) if h)
             / total,
-            document_share=self._document_share(ranked, best.passage),
+            document_share=self._document_shares(ranked)(best.passage),
             together=self._together(groups, where, coverage),
             short=1.0 / max(1, len(groups)),
             unknown_words=sum(g.weight for g in groups if not g.known and not g.name) / total,
@@ -665,12 +665,9 @@ class Decider:
                 n += 1
         return max(per_sentence.values(), default=0.0)
 
-    def _document_share(self, ranked: list[Ranked], passage: int) -> float:
-        """Return the share of the top candidates' score that a passage's document holds."""
-        return self._document_shares(ranked)(passage)
-
     def _document_shares(self, ranked: list[Ranked]) -> Callable[[int], float]:
-        """Return _document_share of any passage for these candidates, added up once."""
+        """Return, for any passage, the share of the top candidates' score its document holds
+        (each document's scores added up once)."""
         top = ranked[:SHARE_CANDIDATES]
         total = sum(r.score for r in top)
         if total <= 0:
