@@ -138,12 +138,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def load_engine(folder: Path, settings: Settings) -> Engine:
-    """Build the engine over a knowledge folder (with a progress bar on a terminal)."""
+def load_engine(folder: Path, settings: Settings, *, many: bool = False) -> Engine:
+    """Build the engine over a knowledge folder (with a progress bar on a terminal).
+
+    `many`: many questions will come (a stream, an evaluation): the translator starts now and
+    loads its dictionaries while the knowledge loads, instead of with the first English one.
+    """
     from bot.cli import ProgressBar
     from bot.core.answer import Engine, freeze_what_lives
 
-    translation = settings.open_translation()
+    translation = settings.open_translation(start=many)
     engine = Engine.load(
         folder,
         ProgressBar(),
@@ -209,7 +213,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
                 clean_question(args.question)
             except QuestionError as exc:
                 return fail(question_error(exc, lang))
-        engine = load_engine(settings.knowledge_dir, settings)
+        engine = load_engine(settings.knowledge_dir, settings, many=args.question == "-")
         if args.question == "-":
             # Bytes in, one line at a time, so a line that is not UTF-8 is reported alone;
             # JSON lines are UTF-8 whatever the locale (RFC 8259), text follows the terminal.
@@ -231,7 +235,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if command == "eval":
         from bot.core.evaluate import evaluate, load_cases
 
-        engine = load_engine(settings.knowledge_dir, settings)
+        engine = load_engine(settings.knowledge_dir, settings, many=True)
         cases = [c for path in args.files for c in load_cases(path)]
         report = evaluate(engine, cases, k=args.k)
         print("\n".join(report.lines()))

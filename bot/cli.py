@@ -8,7 +8,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -106,7 +106,7 @@ def answer_json(answer: Answer) -> str:
 
 def ask_stream(
     engine: Engine,
-    lines: Iterable[bytes],
+    source: IO[bytes],
     out: IO[str],
     *,
     as_json: bool,
@@ -118,35 +118,90 @@ def ask_stream(
 
     A bad line (not UTF-8, empty, control characters...) gets an error object in JSON mode
     (one output line per input line) or an `error:` line on `err` otherwise; the batch goes on.
+    Lines that arrive together are prepared together (`Engine.prepare`: one translator round
+    trip for up to PREPARE_MAX of them); each is still answered as soon as it can be.
     """
+    from bot.core.answer import PREPARE_MAX
+
     failures = 0
     color = use_color(out)
     err = err or sys.stderr
-    for number, raw in enumerate(lines, start=1):
-        data = raw.rstrip(b"\r\n")
-        if number == 1:
-            data = data.removeprefix(codecs.BOM_UTF8)
-        try:
-            try:
-                line = data.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                line = data.decode("utf-8", errors="replace")
-                raise QuestionError("encoding", f"line {number}: not UTF-8") from exc
-            answer = engine.ask(line, lang=lang, k=k)
-        except QuestionError as exc:
-            failures += 1
-            message = question_error(exc, lang)
-            if as_json:
-                out.write(json.dumps({"question": line, "error": message}, ensure_ascii=False))
-                out.write("\n")
-            else:
-                err.write(f"error: line {number}: {message}\n")
-                err.flush()
-        else:
-            out.write(answer_json(answer) if as_json else render_answer(answer, color) + "\n")
-            out.write("\n")
-        out.flush()
+    number = 0
+    for batch in line_batches(source):
+        for first in range(0, len(batch), PREPARE_MAX):
+            lines = [raw.rstrip(b"\r\n") for raw in batch[first : first + PREPARE_MAX]]
+            if number == 0:
+                lines[0] = lines[0].removeprefix(codecs.BOM_UTF8)
+            engine.prepare([text for text in map(_utf8, lines) if text is not None])
+            for data in lines:
+                number += 1
+                failures += _answer_line(engine, number, data, out, err, as_json, lang, k, color)
     return failures
+
+
+READ_BYTES = 1 << 16
+
+
+def line_batches(source: IO[bytes]) -> Iterator[list[bytes]]:
+    """Yield the complete lines each read brings (without their newline), never waiting for more.
+
+    `read1` returns what is buffered or one read's worth: a question typed at a terminal comes
+    alone and is answered at once; a file piped in comes many lines at a time.
+    """
+    pending: list[bytes] = []  # the start of a line not ended yet
+    while chunk := source.read1(READ_BYTES):  # type: ignore[attr-defined]
+        *ended, rest = chunk.split(b"\n")
+        if ended:
+            ended[0] = b"".join([*pending, ended[0]])
+            pending = []
+            yield ended
+        if rest:
+            pending.append(rest)
+    if pending:
+        yield [b"".join(pending)]
+
+
+def _utf8(data: bytes) -> str | None:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _answer_line(
+    engine: Engine,
+    number: int,
+    data: bytes,
+    out: IO[str],
+    err: IO[str],
+    as_json: bool,
+    lang: str,
+    k: int,
+    color: bool,
+) -> int:
+    """Answer one line of a stream; return 1 when it failed, else 0."""
+    failed = 0
+    try:
+        try:
+            line = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data.decode("utf-8", errors="replace")
+            raise QuestionError("encoding", f"line {number}: not UTF-8") from exc
+        answer = engine.ask(line, lang=lang, k=k)
+    except QuestionError as exc:
+        failed = 1
+        message = question_error(exc, lang)
+        if as_json:
+            out.write(json.dumps({"question": line, "error": message}, ensure_ascii=False))
+            out.write("\n")
+        else:
+            err.write(f"error: line {number}: {message}\n")
+            err.flush()
+    else:
+        out.write(answer_json(answer) if as_json else render_answer(answer, color) + "\n")
+        out.write("\n")
+    out.flush()
+    return failed
 
 
 def console(engine: Engine, lang: str, k: int) -> int:

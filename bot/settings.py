@@ -172,12 +172,16 @@ class Settings(BaseSettings):
         cache = self.meaning_cache or self.data_dir / MEANING_CACHE
         return open_meaning(self.meaning, cache, self.meaning_max_passages)
 
-    def open_translation(self, *, warm: bool = False) -> Translation:
+    def open_translation(self, *, warm: bool = False, start: bool = False) -> Translation:
         """Prepare the English translator these settings ask for (or say why there is none)."""
         from bot.core.translate import open_translation
 
         return open_translation(
-            self.translator, self.translator_command, self.translator_timeout, warm=warm
+            self.translator,
+            self.translator_command,
+            self.translator_timeout,
+            warm=warm,
+            start=start,
         )
 
     def token_problem(self) -> str | None:

@@ -97,6 +97,48 @@ def assert_floors(
 
 
 @pytest.fixture
+def round_trips(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """Record every round trip a translator process makes: (its command's last word, texts)."""
+    from bot.core.translate import ProcessTranslator
+
+    trips: list[tuple[str, int]] = []
+    real = ProcessTranslator._round_trip
+
+    def counted(self: ProcessTranslator, texts: Any, timeout: float) -> Any:
+        trips.append((self.command[-1], len(texts)))
+        return real(self, texts, timeout)
+
+    monkeypatch.setattr(ProcessTranslator, "_round_trip", counted)
+    return trips
+
+
+def assert_prepared_answers_alike(
+    plain: Any, prepared: Any, cases: list[Any], trips: list[tuple[str, int]]
+) -> None:
+    """Ask every case of `cases` on `plain` one by one, and on `prepared` in batches of
+    PREPARE_MAX, each prepared first (`Engine.prepare`, as `ask -` and `eval` do): the answers
+    are the same, each batch's preparation makes at most one round trip per translator
+    process, and the questions then make none."""
+    from bot.core.answer import PREPARE_MAX
+
+    expected = [plain.ask(c.q, lang=c.lang).to_dict() for c in cases]
+    got = []
+    prepared_trips = 0
+    for first in range(0, len(cases), PREPARE_MAX):
+        batch = cases[first : first + PREPARE_MAX]
+        before = len(trips)
+        prepared.prepare([c.q for c in batch])
+        made = [command for command, _texts in trips[before:]]
+        assert len(made) == len(set(made)), made  # one round trip per process at most
+        prepared_trips += len(made)
+        before = len(trips)
+        got += [prepared.ask(c.q, lang=c.lang).to_dict() for c in batch]
+        assert trips[before:] == [], [c.q for c in batch]  # everything was asked already
+    assert prepared_trips > 0  # the cases do ask the translator
+    assert got == expected
+
+
+@pytest.fixture
 def make_knowledge() -> MakeKnowledge:
     """Return `make_knowledge(tmp_path, files)`, which writes a small knowledge folder."""
     return write_knowledge

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import codecs
+import io
 import json
 import queue
 import re
@@ -11,9 +13,11 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from bot import cli
 from bot.core.rank import ranking_line
 
 REPO = Path(__file__).resolve().parents[1]
@@ -241,6 +245,79 @@ def test_ask_stdin_streams_one_answer_per_line(cli_env, tmp_path: Path) -> None:
         for stream in (proc.stdout, proc.stderr):
             if stream is not None:
                 stream.close()
+
+
+class _Chunks(io.RawIOBase):
+    """A pipe that delivers the given byte strings one read at a time."""
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        self.chunks = list(chunks)
+        self.reads = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if not self.chunks:
+            return 0
+        self.reads += 1
+        chunk = self.chunks.pop(0)
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+
+def test_a_stream_groups_the_lines_each_read_brings_and_loses_none() -> None:
+    """`ask -` reads what has arrived (never waiting for more): a line split across reads is
+    joined, every line ending comes out once, the last line needs no newline."""
+    pipe = _Chunks([b"uno\ndo", b"s\r\n\ntr", b"es", b"\ncuatro"])
+    batches = list(cli.line_batches(io.BufferedReader(pipe)))
+    assert batches == [[b"uno"], [b"dos\r", b""], [b"tres"], [b"cuatro"]]
+    assert list(cli.line_batches(io.BytesIO(b""))) == []
+    assert list(cli.line_batches(io.BytesIO(b"\n"))) == [[b""]]
+
+
+def test_a_stream_prepares_each_batch_before_answering_it(engine, monkeypatch) -> None:
+    """Lines that arrive together are prepared together, at most PREPARE_MAX at a time, the
+    first line's byte-order mark and bad lines left out; every line is answered in order."""
+    from bot.core.answer import PREPARE_MAX
+
+    prepared: list[list[str]] = []
+    monkeypatch.setattr(engine, "prepare", prepared.append, raising=False)
+    questions = [f"¿Qué dijo Microsoft {n}?" for n in range(PREPARE_MAX + 3)]
+    data = codecs.BOM_UTF8 + b"\xff\n" + "\n".join(questions).encode() + b"\n"
+    out = io.StringIO()
+    failed = cli.ask_stream(engine, io.BytesIO(data), out, as_json=True, lang="es", k=3)
+    assert failed == 1  # the line that is not UTF-8
+    assert prepared == [questions[: PREPARE_MAX - 1], questions[PREPARE_MAX - 1 :]]
+    answers = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [a["question"] for a in answers[1:]] == questions and "error" in answers[0]
+
+
+def test_a_stream_starts_the_translator_while_the_knowledge_loads(tmp_path: Path) -> None:
+    """`ask -` and `eval` (many questions) start the translator before loading, so it is
+    ready when the first English line comes; one question starts it only if it needs it."""
+    from bot.__main__ import load_engine
+    from bot.settings import Settings
+
+    script = tmp_path / "echo.py"
+    script.write_text(
+        "import os, sys\n"
+        "while chunk := os.read(0, 4096):\n"
+        "    sys.stdout.buffer.write(b'x\\n\\0' * chunk.count(b'\\0')); sys.stdout.flush()\n",
+        encoding="utf-8",
+    )
+    settings = Settings(
+        _env_file=None,
+        knowledge_dir=REPO / "knowledge",
+        translator_command=f"{sys.executable} {script}",
+    )
+    for many in (False, True):
+        translator = load_engine(settings.knowledge_dir, settings, many=many).analyzer.translator
+        assert translator is not None
+        try:
+            assert (translator.pid is not None) is many
+        finally:
+            translator.close()
 
 
 # -- eval and check ----------------------------------------------------------------------------

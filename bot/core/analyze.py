@@ -241,6 +241,33 @@ class QuestionAnalyzer:
             groups = self._translated(question, groups, names, translation)
         return groups
 
+    def prefetch(self, questions: Sequence[str]) -> None:
+        """Ask the translator at once for what analysing these questions will ask it.
+
+        A stream of questions (`ask -`) then waits on Apertium once per batch instead of once
+        per question (a round trip takes 2-6 ms, a text in a batch of 64 about 0.13 ms). The
+        answers are the same: the translator keeps what it was asked, and `analyze` finds it
+        there. Asked: every question that may be read as English or as keywords that are not
+        all words of the knowledge (a superset of what `analyze` translates), then their
+        English words' senses. A failure is the translator's, as for one question.
+        """
+        if self.translator is None:
+            return
+        asked = [q for q in questions if self._may_translate(words(q))]
+        if not asked or self.translator.translate(asked) is None:
+            return
+        if isinstance(self.translator, SenseSource):
+            forms = [f for q in asked for fs in self._sense_forms(q).values() for f in fs]
+            if forms:
+                self.translator.senses(forms)
+
+    def _may_translate(self, tokens: list[str]) -> bool:
+        """Tell whether `analyze` may ask the translator about a question with these words."""
+        if looks_english(tokens, self._en_stop, self._es_stop):
+            return True
+        spanish = any(t in self._es_stop for t in tokens)
+        return not spanish and not all(t in self._surface for t in tokens)
+
     def reads_english(self, question: str) -> bool:
         """Tell whether a question's function words are English (as `analyze` reads them)."""
         return looks_english(words(question), self._en_stop, self._es_stop)
@@ -392,13 +419,7 @@ class QuestionAnalyzer:
         source = self.translator
         if not isinstance(source, SenseSource):
             return {}
-        # Each word as typed, and capitalized: the dictionary knows names by their capital
-        # ("france" finds nothing, "France" finds "Francia").
-        forms: dict[str, list[str]] = {}
-        for start, end, word in word_spans(question):
-            if word not in self._en_stop:
-                typed = question[start:end]
-                forms.setdefault(word, []).extend(dict.fromkeys([typed, typed.capitalize()]))
+        forms = self._sense_forms(question)
         asked = [f for fs in forms.values() for f in fs]
         found = source.senses(asked) if asked else None
         if not found:
@@ -414,6 +435,17 @@ class QuestionAnalyzer:
             )
             for w, fs in forms.items()
         }
+
+    def _sense_forms(self, question: str) -> dict[str, list[str]]:
+        """Return the forms to look up for each English content word of a question."""
+        # Each word as typed, and capitalized: the dictionary knows names by their capital
+        # ("france" finds nothing, "France" finds "Francia").
+        forms: dict[str, list[str]] = {}
+        for start, end, word in word_spans(question):
+            if word not in self._en_stop:
+                typed = question[start:end]
+                forms.setdefault(word, []).extend(dict.fromkeys([typed, typed.capitalize()]))
+        return forms
 
     def _synonyms(self, tokens: list[str]) -> list[str]:
         out: list[str] = []

@@ -7,7 +7,7 @@ import logging
 import string
 import time
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import date
@@ -50,6 +50,9 @@ from bot.core.unicode_guard import guard_question
 log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 300
+# Questions prepared together (Engine.prepare): one translator round trip for all of them, a
+# batch the translator's memory of recent translations (512) holds whole.
+PREPARE_MAX = 64
 LANGS = ("es", "en")
 TEMPLATE_NAMES = (
     "summary",
@@ -377,6 +380,18 @@ class Engine:
             total=len(relevant),
             sources_differ=differ,
         )
+
+    def prepare(self, questions: Sequence[str]) -> None:
+        """Get ready to answer these questions next (up to PREPARE_MAX): what they will ask of
+        the translator is asked in one round trip. Answers are the same with or without it;
+        questions `ask` would refuse are left for `ask` to refuse."""
+        ready = []
+        for question in questions:
+            try:
+                ready.append(clean_question(question))
+            except QuestionError:
+                continue
+        self.analyzer.prefetch(ready)
 
     def analyze(self, question: str) -> list[QueryGroup]:
         """Turn a question into content groups (glossary, stopwords, typo tolerance applied)."""

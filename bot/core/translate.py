@@ -155,6 +155,13 @@ class ProcessTranslator:
         with self._lock:
             self._recent.clear()
 
+    def start(self) -> None:
+        """Start the process now without waiting for it: it loads its dictionaries while the
+        caller does something else (a stream of questions loads the knowledge meanwhile)."""
+        with self._lock:
+            if self._proc is None and not self._closed:
+                self._start()
+
     def warm_up(self) -> bool:
         """Start the process and wait for its first answer; tell whether it answered."""
         with self._lock:
@@ -364,6 +371,12 @@ class ApertiumTranslator(ProcessTranslator):
             found[words[i]] = _lemmas(text)
         return found
 
+    def start(self) -> None:
+        """Start the pipeline and the dictionaries without waiting for them."""
+        self._analyser.start()
+        self._bilingual.start()
+        super().start()
+
     def warm_up(self) -> bool:
         """Start the pipeline and the dictionaries; tell whether the pipeline answered."""
         self._analyser.warm_up()
@@ -448,11 +461,13 @@ def open_translation(
     timeout: float = DEFAULT_TIMEOUT,
     *,
     warm: bool = False,
+    start: bool = False,
 ) -> Translation:
     """Prepare the translator a TRANSLATOR setting asks for: off, auto (Apertium if installed).
 
-    With `warm`, start it now and check that it answers (the bot, `check`); otherwise it
-    starts with the first English question (one-shot commands that may never need it).
+    With `warm`, start it now and check that it answers (the bot, `check`); with `start`,
+    start it now without waiting (a stream of questions: it loads while the knowledge does);
+    otherwise it starts with the first English question (one question, which may not need it).
     """
     if setting == "off":
         return Translation(None, "TRANSLATOR=off")
@@ -472,6 +487,8 @@ def open_translation(
     if warm and not translator.warm_up():
         translator.close()
         return Translation(None, f"{name} does not answer; for Apertium: {INSTALL_HINT}")
+    if start:
+        translator.start()
     return Translation(translator, name)
 
 

@@ -8,9 +8,11 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from conftest import assert_prepared_answers_alike
 
 from bot.core import translate
 from bot.core.analyze import TRANSLATION_WEIGHT, UNTRANSLATED_WEIGHT
@@ -590,3 +592,55 @@ def test_an_english_word_nobody_knows_weighs_less_than_a_spanish_one(
     assert groups["famously"].weight == pytest.approx(unknown.weight * UNTRANSLATED_WEIGHT)
     answer = engine.ask("What did Voltaire famously call Canada?", lang="en")
     assert answer.answered and "hectáreas de nieve" in answer.passages[0].text
+
+
+def test_a_prepared_batch_asks_each_process_once_and_answers_the_same(
+    knowledge_dir: Path, tmp_path: Path, round_trips: list[tuple[str, int]]
+) -> None:
+    """A batch prepared before it is asked (`ask -`, `eval`): the pipeline and both dictionary
+    processes are asked once for everything the batch needs, the questions then ask nothing,
+    and every answer is the one the question gets alone. English sentences, English and
+    Spanish keywords, Spanish questions with and without typos."""
+    cases = load_cases(EVAL_DIR / "english_questions.jsonl") + load_cases(
+        EVAL_DIR / "questions.jsonl"
+    )
+    keywords = ["agreement end date", "acuerdo vigente", "acuerdo vigennte", "stargate cost"]
+    cases += [replace(cases[0], q=q) for q in keywords]
+    pipeline = f"{QUESTION}={TRANSLATED}\nagreement end date=Cita de fin del acuerdo"
+    lookups = "until=^until/until<pr>$\n^until<pr>$=^until<pr>/hasta<pr>$"
+    translators = []
+    for name in ("plain", "prepared"):
+        places = []
+        for part, table in (("pipeline", pipeline), ("dictionary", lookups)):
+            place = tmp_path / name / part
+            place.mkdir(parents=True)
+            (place / "translator.py").write_text(FAKE_TRANSLATOR, encoding="utf-8")
+            (place / "table.txt").write_text(f"hello=hola\n{table}\n", encoding="utf-8")
+            places.append([sys.executable, str(place / "translator.py")])
+        translators.append(translate.ApertiumTranslator(places[0], 5.0, places[1], places[1]))
+    try:
+        for translator in translators:
+            translator.warm_up()
+        plain, prepared = (Engine.load(knowledge_dir, translator=t) for t in translators)
+        assert_prepared_answers_alike(plain, prepared, cases, round_trips)
+    finally:
+        for translator in translators:
+            translator.close()
+
+
+def test_start_launches_every_process_without_waiting(fake_dir: Path, tmp_path: Path) -> None:
+    """A stream starts the translator before it loads the knowledge: the processes run (and
+    load) while nothing was asked; the first question then uses them, not new ones."""
+    command = [sys.executable, str(fake_dir / "translator.py")]
+    translator = translate.ApertiumTranslator(command, 5.0, command, command)
+    try:
+        assert translator.pid is None
+        translator.start()
+        pids = [p.pid for p in (translator, translator._analyser, translator._bilingual)]
+        assert None not in pids and len(set(pids)) == 3
+        assert translator.translate([QUESTION]) == [TRANSLATED]
+        assert translator.pid == pids[0]
+        seen = (fake_dir / "seen.txt").read_text(encoding="utf-8").splitlines()
+        assert seen.count("hello") == 3 and seen.count(QUESTION) == 1  # one warm-up each
+    finally:
+        translator.close()

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import EVAL_DIR, TEST_DATA, assert_floors, missing
+from conftest import EVAL_DIR, TEST_DATA, assert_floors, assert_prepared_answers_alike, missing
 
 from bot.core.answer import Engine
 from bot.core.evaluate import evaluate, load_cases
@@ -136,3 +136,23 @@ def test_real_english_through_apertium_and_meaning(
     engine = Engine.load(SQUAD_SAMPLE / "knowledge", translator=apertium, meaning=real_meaning)
     report = evaluate(engine, load_cases(EVAL_DIR / "squad_es_english.jsonl"))
     assert_floors(report, in_scope=180, out_of_scope=60, right=133, declined=35)
+
+
+def test_a_prepared_batch_asks_apertium_once_and_answers_the_same(
+    apertium: ProcessTranslator, round_trips: list[tuple[str, int]]
+) -> None:
+    """`ask -` and `eval` prepare questions in batches: real Apertium translates each batch's
+    English and keywords, and looks their words up, in one round trip per process; the
+    answers (the 240 squad-es questions typed in English) are those of one question at a time.
+    """
+    fresh = open_translation("auto", timeout=10.0, warm=True).translator
+    assert fresh is not None
+    try:
+        assert_prepared_answers_alike(
+            Engine.load(SQUAD_SAMPLE / "knowledge", translator=apertium),
+            Engine.load(SQUAD_SAMPLE / "knowledge", translator=fresh),
+            load_cases(EVAL_DIR / "squad_es_english.jsonl"),
+            round_trips,
+        )
+    finally:
+        fresh.close()
