@@ -133,19 +133,34 @@ def parsed_lines() -> dict[str, tuple[str, ...]]:
     return table
 
 
-def test_the_in_place_search_finds_every_entry_and_nothing_else() -> None:
+@pytest.mark.parametrize("parse_after", [0, 10**9], ids=["parsed", "searched"])
+def test_the_thesaurus_finds_every_entry_and_nothing_else(parse_after: int) -> None:
+    """Searched in place (a one-shot question) or parsed into a table (after PARSE_AFTER
+    lookups): the same synonyms for every stem, and none for stems it lacks."""
     table = parsed_lines()
-    thesaurus = load_thesaurus()
+    thesaurus = Thesaurus(THESAURUS_PATH.read_text(encoding="utf-8"), parse_after)
     assert len(table) > 10_000
     assert all(thesaurus.get(stem) == synonyms for stem, synonyms in table.items())
     absent = [s + "x" for s in table] + [s[:-1] for s in table] + ["", "zzzz", "ñ"]
     assert [thesaurus.get(s) for s in absent] == [table.get(s, ()) for s in absent]
+    assert thesaurus.get("zzzz", ("none",)) == ("none",)
+    loaded = load_thesaurus()  # the bundled file as the engine reads it
+    assert all(loaded.get(stem) == synonyms for stem, synonyms in list(table.items())[:1000])
 
 
-def test_a_thesaurus_without_entries_finds_nothing() -> None:
-    assert Thesaurus("").get("empez") == ()
-    assert Thesaurus("# a header only\n").get("empez") == ()
-    assert Thesaurus("# header\ncomenz\tempez inici\n").get("comenz") == ("empez", "inici")
+def test_the_thesaurus_is_parsed_once_it_is_asked_often() -> None:
+    thesaurus = Thesaurus("# header\ncomenz\tempez inici\n", parse_after=2)
+    assert thesaurus.get("comenz") == ("empez", "inici") and thesaurus.get("x") == ()
+    assert thesaurus._table is None  # two searches in place
+    assert thesaurus.get("comenz") == ("empez", "inici") and thesaurus._table is not None
+
+
+@pytest.mark.parametrize("parse_after", [0, 10**9], ids=["parsed", "searched"])
+def test_a_thesaurus_without_entries_finds_nothing(parse_after: int) -> None:
+    assert Thesaurus("", parse_after).get("empez") == ()
+    assert Thesaurus("# a header only\n", parse_after).get("empez") == ()
+    found = Thesaurus("# header\ncomenz\tempez inici\n", parse_after).get("comenz")
+    assert found == ("empez", "inici")
 
 
 def test_paraphrases_are_the_synonyms_the_index_holds() -> None:
