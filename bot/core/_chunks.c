@@ -10,6 +10,11 @@
  * U+0085, U+00A0, U+1680, U+2000-U+200A, U+2028, U+2029, U+202F, U+205F and U+3000. Their
  * lead bytes (\xc2, \xe1-\xe3) never occur inside another character, so looking at any byte
  * is safe.
+ *
+ * `term_spans(text, terms)` is text.py's Analyzer.term_spans compiled (a passage read for the
+ * first time: its words, where they are and their index terms): (start, end, terms[word]) for
+ * each run of word characters, re's `\w+` (Py_UNICODE_ISALNUM or '_'), whose term is not
+ * None. `terms` is a dict; a word it lacks is asked through its __getitem__ (__missing__).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -263,9 +268,89 @@ static PyTypeObject CoderType = {
     .tp_getset = Coder_getset,
 };
 
+static inline int is_word(Py_UCS4 c) { return c == '_' || Py_UNICODE_ISALNUM(c); }
+
+/* The (start, end, term) tuple of a word, or NULL with an exception set. */
+static PyObject *span(Py_ssize_t start, Py_ssize_t end, PyObject *term) {
+    PyObject *item = PyTuple_New(3);
+    if (!item) return NULL;
+    Py_INCREF(term);
+    PyTuple_SET_ITEM(item, 2, term);
+    PyObject *a = PyLong_FromSsize_t(start);
+    if (!a) goto fail;
+    PyTuple_SET_ITEM(item, 0, a);
+    PyObject *b = PyLong_FromSsize_t(end);
+    if (!b) goto fail;
+    PyTuple_SET_ITEM(item, 1, b);
+    return item;
+fail:
+    Py_DECREF(item); /* releases what was set; unset items are NULL */
+    return NULL;
+}
+
+static PyObject *term_spans(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "term_spans(text, terms) takes two arguments");
+        return NULL;
+    }
+    PyObject *text = args[0], *terms = args[1];
+    if (!PyUnicode_Check(text) || !PyDict_Check(terms)) {
+        PyErr_SetString(PyExc_TypeError, "term_spans(text, terms): a str and a dict");
+        return NULL;
+    }
+    if (PyUnicode_READY(text) < 0) return NULL;
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    PyObject *out = PyList_New(0);
+    if (!out) return NULL;
+    Py_ssize_t i = 0;
+    while (i < n) {
+        if (!is_word(PyUnicode_READ(kind, data, i))) {
+            i++;
+            continue;
+        }
+        Py_ssize_t start = i;
+        while (i < n && is_word(PyUnicode_READ(kind, data, i))) i++;
+        PyObject *word = PyUnicode_Substring(text, start, i);
+        if (!word) goto fail;
+        PyObject *term = PyDict_GetItemWithError(terms, word); /* borrowed */
+        if (term) {
+            Py_INCREF(term);
+        } else if (!PyErr_Occurred()) {
+            term = PyObject_GetItem(terms, word); /* a miss: the mapping's __missing__ */
+        }
+        Py_DECREF(word);
+        if (!term) goto fail;
+        if (term != Py_None) {
+            PyObject *item = span(start, i, term);
+            Py_DECREF(term);
+            if (!item) goto fail;
+            int appended = PyList_Append(out, item);
+            Py_DECREF(item);
+            if (appended < 0) goto fail;
+        } else {
+            Py_DECREF(term);
+        }
+    }
+    PyObject *found = PyList_AsTuple(out);
+    Py_DECREF(out);
+    return found;
+fail:
+    Py_DECREF(out);
+    return NULL;
+}
+
+static PyMethodDef module_methods[] = {
+    {"term_spans", (PyCFunction)(void (*)(void))term_spans, METH_FASTCALL,
+     "term_spans(text: str, terms: dict) -> tuple of (start, end, term): each word of the "
+     "text (re's \\w+) whose term (terms[word], __missing__ on a miss) is not None"},
+    {NULL, NULL, 0, NULL},
+};
+
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "_chunks", "Whitespace chunks coded once each (compiled).", -1, NULL,
-    NULL, NULL, NULL, NULL,
+    PyModuleDef_HEAD_INIT, "_chunks", "Whitespace chunks coded once each (compiled).", -1,
+    module_methods, NULL, NULL, NULL, NULL,
 };
 
 PyMODINIT_FUNC PyInit__chunks(void) {

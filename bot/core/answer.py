@@ -200,7 +200,7 @@ class Engine:
         # The passages are analysed in bulk (each distinct word once): their terms feed the
         # index, their content words the typo matcher (folded word -> index term).
         # Per passage text, computed once for the quotes, summaries and decisions that reread it.
-        self._spans = lru_cache(maxsize=4096)(self._term_spans)
+        self._spans = lru_cache(maxsize=4096)(self.es.term_spans)
         self._sentence_sets = lru_cache(maxsize=4096)(self._sentences_with_terms)
         self._citation_of = lru_cache(maxsize=4096)(self._cite)  # frozen: shared safely
         analyzed = self.es.analyze_all(p.text for p in self.passages)
@@ -416,9 +416,6 @@ class Engine:
                 i += 1
             out.append((text[start:end], frozenset(t for _s, _e, t in spans[first:i])))
         return tuple(out)
-
-    def _term_spans(self, text: str) -> tuple[tuple[int, int, str], ...]:
-        return tuple(self.es.term_spans(text))
 
     def decide(
         self,

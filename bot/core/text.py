@@ -15,6 +15,11 @@ from stopwords import get_stopwords
 
 from bot.core.chunks import ChunkTable
 
+try:
+    from bot.core import _chunks
+except ImportError:  # not built (no C compiler at install time): term_spans_python
+    _chunks = None
+
 WORD_RE = re.compile(r"\w+", re.UNICODE)
 _COMBINING_TILDE = "\u0303"
 
@@ -109,13 +114,11 @@ class Analyzer:
         found = map(self._token_terms.__getitem__, WORD_RE.findall(folded))
         return [t for t in found if t is not None]
 
-    def term_spans(self, text: str) -> Iterator[tuple[int, int, str]]:
-        """Yield (start, end, index term) for each content word of the original text."""
-        term_of = self._token_terms.__getitem__
-        for m in WORD_RE.finditer(text):
-            term = term_of(m.group())
-            if term is not None:
-                yield m.start(), m.end(), term
+    def term_spans(self, text: str) -> tuple[tuple[int, int, str], ...]:
+        """Return (start, end, index term) for each content word of the original text."""
+        if _chunks is not None:  # compiled: a passage read for the first time costs ~4x less
+            return _chunks.term_spans(text, self._token_terms)
+        return tuple(term_spans_python(text, self._token_terms))
 
     def analyze_all(self, texts: Iterable[str]) -> AnalyzedTexts:
         """Analyse many texts in bulk: each distinct word is folded, filtered and stemmed once."""
@@ -138,6 +141,17 @@ class Analyzer:
             terms=list(codes.terms),
             surface=codes.surface,
         )
+
+
+def term_spans_python(
+    text: str, token_terms: dict[str, str | None]
+) -> Iterator[tuple[int, int, str]]:
+    """Yield Analyzer.term_spans's spans (the reference of its compiled twin)."""
+    term_of = token_terms.__getitem__
+    for m in WORD_RE.finditer(text):
+        term = term_of(m.group())
+        if term is not None:
+            yield m.start(), m.end(), term
 
 
 class _TokenTerms(dict[str, str | None]):

@@ -9,7 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import bot.core.chunks as chunks_module
+import bot.core.text as text_module
 from bot.core.chunks import ChunkTable
+from bot.core.text import Analyzer, term_spans_python
 from tests.conftest import missing
 
 # Every character str.split() treats as whitespace, and neighbours that share their first
@@ -156,3 +158,68 @@ def test_chunks_that_share_a_hash_are_told_apart(
     # batch goes by str.split (its chunks are not remembered in the table).
     monkeypatch.setattr(chunks_module, "_hash", first_bytes)
     assert len(check(batches)._hashes) == remembered
+
+
+# -- a text's words, where they are and their terms (Analyzer.term_spans compiled) ------------
+
+# Word characters of other scripts and categories (digits, letters without case, the
+# underscore), marks and symbols that are not, and characters past the BMP.
+_WORDY = st.sampled_from(
+    [*"_a1ñ٣²ⅷ漢\u0301\u200d-'·", "\U0001d7d8", "\U00010400", "\U0001f600", "ǅ"]
+)
+_WORD_TEXT = st.lists(st.one_of(_WORDY, _CHARS, st.characters()), max_size=80).map("".join)
+
+
+class Terms(dict[str, str | None]):
+    """A word's term: None for words of one letter (a stopword), else the word reversed;
+    records each word it is asked about as new."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[str] = []
+
+    def __missing__(self, word: str) -> str | None:
+        self.asked.append(word)
+        self[word] = None if len(word) == 1 else word[::-1]
+        return self[word]
+
+
+@given(st.lists(_WORD_TEXT, min_size=1, max_size=4))
+def test_compiled_term_spans_are_the_regex_spans(texts: list[str]) -> None:
+    assert compiled_table()
+    compiled, reference = Terms(), Terms()
+    for text in texts:
+        found = _chunks_c().term_spans(text, compiled)
+        assert found == tuple(term_spans_python(text, reference))
+        assert all(text[start:end][::-1] == term for start, end, term in found)
+    assert compiled.asked == reference.asked  # each new word asked once, in order
+
+
+def test_compiled_term_spans_refuse_bad_arguments_and_pass_errors_on() -> None:
+    assert compiled_table()
+    term_spans = _chunks_c().term_spans
+    for args in [("text", {"a": 1}, 3), ("text",), (b"text", {}), ("text", [("a", "b")])]:
+        with pytest.raises(TypeError):
+            term_spans(*args)
+
+    class Failing(dict[str, str]):
+        def __missing__(self, word: str) -> str:
+            raise KeyError(word)
+
+    with pytest.raises(KeyError):
+        term_spans("bien mal", Failing(bien="bien"))
+    assert term_spans("", {}) == () and term_spans(" ¿! ", {}) == ()
+
+
+def test_term_spans_without_the_compiled_module_are_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    text = "El acuerdo, de 2.000 millones; EE.UU. y «Stargate» — ñandú_2 Acuerdo."
+    compiled = Analyzer("spanish").term_spans(text)
+    monkeypatch.setattr(text_module, "_chunks", None)
+    assert Analyzer("spanish").term_spans(text) == compiled
+    assert [t for _s, _e, t in compiled] == Analyzer("spanish").terms(text)
+
+
+def _chunks_c():  # the compiled module (compiled_table() checked it is there)
+    return chunks_module._chunks
