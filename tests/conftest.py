@@ -266,7 +266,9 @@ def watch_armed(caplog: pytest.LogCaptureFixture) -> Callable[..., Awaitable[Non
 
 @pytest.fixture(autouse=True)
 def _thawed() -> Iterator[None]:
-    """Put back what a test froze (bot.core.answer.freeze_what_lives): the run's other tests
-    leave their garbage to the collector."""
+    """Put back what a test froze (bot.core.answer.freeze_what_lives) and the collector's
+    thresholds it set: the run's other tests leave their garbage to the collector."""
+    thresholds = gc.get_threshold()
     yield
     gc.unfreeze()
+    gc.set_threshold(*thresholds)

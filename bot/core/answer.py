@@ -50,6 +50,7 @@ from bot.core.unicode_guard import guard_question
 log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 300
+FULL_COLLECTION_EVERY = 1000  # middle-generation collections per full one, once an engine serves
 # Questions prepared together (Engine.prepare): one translator round trip for all of them, a
 # batch the translator's memory of recent translations (512) holds whole.
 PREPARE_MAX = 64
@@ -158,11 +159,18 @@ def freeze_what_lives(*, replaced: bool = False) -> None:
     middle of whichever question is being answered. Call it once an engine serves. After a
     reload (`replaced`), what was frozen is first put back and collected: a replaced engine
     holds cycles (its caches refer back to it) that only the collector frees.
+
+    Full collections then come every FULL_COLLECTION_EVERY collections of the middle
+    generation instead of Python's 10: with nothing left to compare against (what lives is
+    frozen), every tenth one would walk the answer caches again (at 100k passages, 60 of a
+    stream's 1,000 questions' 110 ms of collection; the young generations' 50 ms remain).
     """
     if replaced:
         gc.unfreeze()
         gc.collect()
     gc.freeze()
+    young, middle, _full = gc.get_threshold()
+    gc.set_threshold(young, middle, FULL_COLLECTION_EVERY)
 
 
 @dataclass

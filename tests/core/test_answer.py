@@ -456,3 +456,43 @@ def test_invisible_differences_in_the_text_change_no_answer(
         assert spoilt.ask(question).to_dict() == expected
         asked = spoil_question(question)
         assert asked != question and engine.ask(asked).to_dict() == expected
+
+
+def test_once_an_engine_serves_growing_caches_start_no_full_collection() -> None:
+    """After freeze_what_lives, what answering keeps (the caches of passages read, words
+    analysed) grows without a full collection walking it all again; a reference cycle that
+    dies young is still freed."""
+    import gc
+    import weakref
+
+    from bot.core.answer import freeze_what_lives
+
+    full: list[int] = []
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        if phase == "stop" and info["generation"] == 2:
+            full.append(1)
+
+    gc.callbacks.append(count)
+    try:
+        gc.freeze()
+        gc.set_threshold(700, 10, 10)  # what freezing alone left: Python's thresholds
+        kept = [[] for _ in range(200_000)]
+        assert full, "Python's thresholds walk everything kept every 70,000 objects"
+        full.clear()
+        freeze_what_lives()
+        kept += [[] for _ in range(200_000)]
+        assert not full
+    finally:
+        gc.callbacks.remove(count)
+
+    class Node:
+        other: object = None
+
+    freed: list[str] = []
+    a, b = Node(), Node()
+    a.other, b.other = b, a
+    weakref.finalize(a, freed.append, "a")
+    del a, b
+    kept += [[] for _ in range(10_000)]  # young collections run as objects are kept
+    assert freed == ["a"]
