@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import codecs
+import io
 import json
 import os
 import sys
@@ -106,7 +107,7 @@ def answer_json(answer: Answer) -> str:
 
 def ask_stream(
     engine: Engine,
-    source: IO[bytes],
+    source: io.BufferedIOBase,
     out: IO[str],
     *,
     as_json: bool,
@@ -118,38 +119,63 @@ def ask_stream(
 
     A bad line (not UTF-8, empty, control characters...) gets an error object in JSON mode
     (one output line per input line) or an `error:` line on `err` otherwise; the batch goes on.
-    Lines that arrive together are prepared together (`Engine.prepare`: one translator round
-    trip for up to PREPARE_MAX of them); each is still answered as soon as it can be.
     """
-    from bot.core.answer import PREPARE_MAX
-
     failures = 0
     color = use_color(out)
     err = err or sys.stderr
+    for number, data in _prepared_lines(engine, source):
+        try:
+            try:
+                line = data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                line = data.decode("utf-8", errors="replace")
+                raise QuestionError("encoding", f"line {number}: not UTF-8") from exc
+            answer = engine.ask(line, lang=lang, k=k)
+        except QuestionError as exc:
+            failures += 1
+            message = question_error(exc, lang)
+            if as_json:
+                out.write(json.dumps({"question": line, "error": message}, ensure_ascii=False))
+                out.write("\n")
+            else:
+                err.write(f"error: line {number}: {message}\n")
+                err.flush()
+        else:
+            out.write(answer_json(answer) if as_json else render_answer(answer, color) + "\n")
+            out.write("\n")
+        out.flush()
+    return failures
+
+
+def _prepared_lines(engine: Engine, source: io.BufferedIOBase) -> Iterator[tuple[int, bytes]]:
+    """Yield each line (its number, its bytes without the line end) as soon as it arrives;
+    lines that arrive together are prepared together first (`Engine.prepare`: one translator
+    round trip for up to PREPARE_MAX of them)."""
+    from bot.core.answer import PREPARE_MAX
+
     number = 0
     for batch in line_batches(source):
         for first in range(0, len(batch), PREPARE_MAX):
-            lines = [raw.rstrip(b"\r\n") for raw in batch[first : first + PREPARE_MAX]]
+            lines = [raw.rstrip(b"\r") for raw in batch[first : first + PREPARE_MAX]]
             if number == 0:
                 lines[0] = lines[0].removeprefix(codecs.BOM_UTF8)
             engine.prepare([text for text in map(_utf8, lines) if text is not None])
             for data in lines:
                 number += 1
-                failures += _answer_line(engine, number, data, out, err, as_json, lang, k, color)
-    return failures
+                yield number, data
 
 
 READ_BYTES = 1 << 16
 
 
-def line_batches(source: IO[bytes]) -> Iterator[list[bytes]]:
+def line_batches(source: io.BufferedIOBase) -> Iterator[list[bytes]]:
     """Yield the complete lines each read brings (without their newline), never waiting for more.
 
     `read1` returns what is buffered or one read's worth: a question typed at a terminal comes
     alone and is answered at once; a file piped in comes many lines at a time.
     """
     pending: list[bytes] = []  # the start of a line not ended yet
-    while chunk := source.read1(READ_BYTES):  # type: ignore[attr-defined]
+    while chunk := source.read1(READ_BYTES):
         *ended, rest = chunk.split(b"\n")
         if ended:
             ended[0] = b"".join([*pending, ended[0]])
@@ -166,42 +192,6 @@ def _utf8(data: bytes) -> str | None:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         return None
-
-
-def _answer_line(
-    engine: Engine,
-    number: int,
-    data: bytes,
-    out: IO[str],
-    err: IO[str],
-    as_json: bool,
-    lang: str,
-    k: int,
-    color: bool,
-) -> int:
-    """Answer one line of a stream; return 1 when it failed, else 0."""
-    failed = 0
-    try:
-        try:
-            line = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            line = data.decode("utf-8", errors="replace")
-            raise QuestionError("encoding", f"line {number}: not UTF-8") from exc
-        answer = engine.ask(line, lang=lang, k=k)
-    except QuestionError as exc:
-        failed = 1
-        message = question_error(exc, lang)
-        if as_json:
-            out.write(json.dumps({"question": line, "error": message}, ensure_ascii=False))
-            out.write("\n")
-        else:
-            err.write(f"error: line {number}: {message}\n")
-            err.flush()
-    else:
-        out.write(answer_json(answer) if as_json else render_answer(answer, color) + "\n")
-        out.write("\n")
-    out.flush()
-    return failed
 
 
 def console(engine: Engine, lang: str, k: int) -> int:
