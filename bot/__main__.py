@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -313,4 +314,9 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    # What lives now ends with the process, and the OS takes its memory back at once; left to
+    # the interpreter, its last collection would walk every cache the answers filled (0.25 s
+    # after `ask -` answered 1,000 questions at 100k passages).
+    gc.freeze()
+    sys.exit(code)
