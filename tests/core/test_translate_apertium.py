@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import EVAL_DIR, TEST_DATA, assert_floors, assert_prepared_answers_alike, missing
 
-from bot.core.answer import Engine
+from bot.core.answer import Engine, clean_question
 from bot.core.evaluate import evaluate, load_cases
 from bot.core.translate import ProcessTranslator, apertium_pipeline, open_translation
 
@@ -139,20 +139,30 @@ def test_real_english_through_apertium_and_meaning(
 
 
 def test_a_prepared_batch_asks_apertium_once_and_answers_the_same(
-    apertium: ProcessTranslator, round_trips: list[tuple[str, int]]
+    round_trips: list[tuple[str, int]],
 ) -> None:
     """`ask -` and `eval` prepare questions in batches: real Apertium translates each batch's
     English and keywords, and looks their words up, in one round trip per process; the
-    answers (the 240 squad-es questions typed in English) are those of one question at a time.
-    """
-    fresh = open_translation("auto", timeout=10.0, warm=True).translator
-    assert fresh is not None
+    answers (the 240 squad-es questions typed in English) are those of one question at a time
+    wherever Apertium translated the question alike. It may not: its tagger carries state
+    from one text to the next (about 1 in 20 English questions translates differently after
+    other questions), and a batch asks a few texts that one at a time are never asked."""
+    pair = [open_translation("auto", timeout=10.0, warm=True).translator for _ in range(2)]
+    plain, prepared = pair
+    assert plain is not None and prepared is not None
+
+    def comparable(question: str) -> bool:
+        text = clean_question(question)
+        return plain.translate([text]) == prepared.translate([text])  # kept: no round trip
+
     try:
         assert_prepared_answers_alike(
-            Engine.load(SQUAD_SAMPLE / "knowledge", translator=apertium),
-            Engine.load(SQUAD_SAMPLE / "knowledge", translator=fresh),
+            Engine.load(SQUAD_SAMPLE / "knowledge", translator=plain),
+            Engine.load(SQUAD_SAMPLE / "knowledge", translator=prepared),
             load_cases(EVAL_DIR / "squad_es_english.jsonl"),
             round_trips,
+            comparable,
         )
     finally:
-        fresh.close()
+        plain.close()
+        prepared.close()
