@@ -476,6 +476,7 @@ def test_once_an_engine_serves_growing_caches_start_no_full_collection() -> None
     gc.callbacks.append(count)
     try:
         gc.freeze()
+        gc.collect()  # what lives on is frozen: only the thresholds hold a full collection back
         gc.set_threshold(700, 10, 10)  # what freezing alone left: Python's thresholds
         kept = [[] for _ in range(200_000)]
         assert full, "Python's thresholds walk everything kept every 70,000 objects"
