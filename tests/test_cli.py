@@ -252,7 +252,6 @@ class _Chunks(io.RawIOBase):
 
     def __init__(self, chunks: list[bytes]) -> None:
         self.chunks = list(chunks)
-        self.reads = 0
 
     def readable(self) -> bool:
         return True
@@ -260,7 +259,6 @@ class _Chunks(io.RawIOBase):
     def readinto(self, buffer: Any) -> int:
         if not self.chunks:
             return 0
-        self.reads += 1
         chunk = self.chunks.pop(0)
         buffer[: len(chunk)] = chunk
         return len(chunk)
@@ -284,13 +282,15 @@ def test_a_stream_prepares_each_batch_before_answering_it(engine, monkeypatch) -
     prepared: list[list[str]] = []
     monkeypatch.setattr(engine, "prepare", prepared.append, raising=False)
     questions = [f"¿Qué dijo Microsoft {n}?" for n in range(PREPARE_MAX + 3)]
-    data = codecs.BOM_UTF8 + b"\xff\n" + "\n".join(questions).encode() + b"\n"
+    lines = [questions[0].encode(), b"\xff", *(q.encode() for q in questions[1:])]
+    data = codecs.BOM_UTF8 + b"\n".join(lines) + b"\n"
     out = io.StringIO()
     failed = cli.ask_stream(engine, io.BytesIO(data), out, as_json=True, lang="es", k=3)
     assert failed == 1  # the line that is not UTF-8
     assert prepared == [questions[: PREPARE_MAX - 1], questions[PREPARE_MAX - 1 :]]
     answers = [json.loads(line) for line in out.getvalue().splitlines()]
-    assert [a["question"] for a in answers[1:]] == questions and "error" in answers[0]
+    assert "error" in answers[1] and "UTF-8" in answers[1]["error"]
+    assert [a["question"] for a in answers[:1] + answers[2:]] == questions
 
 
 def test_a_stream_starts_the_translator_while_the_knowledge_loads(tmp_path: Path) -> None:
