@@ -237,7 +237,8 @@ class QuestionAnalyzer:
         groups = _distinct(groups, glossed)
         if asked and translation is None:
             return groups  # the translator failed on this question: the glossary answers
-        if translate and self.translator is not None and self._may_be_english(tokens, groups):
+        unknown = not all(g.known for g in groups)
+        if translate and self.translator is not None and self._may_be_english(tokens, unknown):
             groups = self._translated(question, groups, names, translation)
         return groups
 
@@ -262,11 +263,10 @@ class QuestionAnalyzer:
                 self.translator.senses(forms)
 
     def _may_translate(self, tokens: list[str]) -> bool:
-        """Tell whether `analyze` may ask the translator about a question with these words."""
-        if looks_english(tokens, self._en_stop, self._es_stop):
-            return True
-        spanish = any(t in self._es_stop for t in tokens)
-        return not spanish and not all(t in self._surface for t in tokens)
+        """Tell whether `analyze` may ask the translator about a question with these words, as
+        `_may_be_english` does with words not of the knowledge as written standing for groups
+        it does not know (a question this misses asks in its own round trip)."""
+        return self._may_be_english(tokens, not all(t in self._surface for t in tokens))
 
     def reads_english(self, question: str) -> bool:
         """Tell whether a question's function words are English (as `analyze` reads them)."""
@@ -276,11 +276,12 @@ class QuestionAnalyzer:
         """Tell whether a question is bare keywords: no function word of either language."""
         return bool(tokens) and not any(t in self._en_stop or t in self._es_stop for t in tokens)
 
-    def _may_be_english(self, tokens: list[str], groups: list[QueryGroup]) -> bool:
-        """Tell whether to translate: English, or keywords with no Spanish word and unknowns."""
+    def _may_be_english(self, tokens: list[str], unknown: bool) -> bool:
+        """Tell whether to translate: English, or keywords with no Spanish word and `unknown`
+        (a word the knowledge does not know)."""
         if looks_english(tokens, self._en_stop, self._es_stop):
             return True
-        return not any(t in self._es_stop for t in tokens) and not all(g.known for g in groups)
+        return unknown and not any(t in self._es_stop for t in tokens)
 
     def _translated(
         self,
