@@ -149,20 +149,15 @@ def ask_stream(
 
 def _prepared_lines(engine: Engine, source: io.BufferedIOBase) -> Iterator[tuple[int, bytes]]:
     """Yield each line (its number, its bytes without the line end) as soon as it arrives;
-    lines that arrive together are prepared together first (`Engine.prepare`: one translator
-    round trip for up to PREPARE_MAX of them)."""
-    from bot.core.answer import PREPARE_MAX
-
+    lines that arrive together are prepared together first (`Engine.prepared`)."""
     number = 0
     for batch in line_batches(source):
-        for first in range(0, len(batch), PREPARE_MAX):
-            lines = [raw.rstrip(b"\r") for raw in batch[first : first + PREPARE_MAX]]
-            if number == 0:
-                lines[0] = lines[0].removeprefix(codecs.BOM_UTF8)
-            engine.prepare([text for text in map(_utf8, lines) if text is not None])
-            for data in lines:
-                number += 1
-                yield number, data
+        lines = [raw.rstrip(b"\r") for raw in batch]
+        if number == 0:
+            lines[0] = lines[0].removeprefix(codecs.BOM_UTF8)
+        for data in engine.prepared(lines, _utf8):
+            number += 1
+            yield number, data
 
 
 READ_BYTES = 1 << 16

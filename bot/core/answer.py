@@ -7,13 +7,13 @@ import logging
 import string
 import time
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -48,6 +48,7 @@ from bot.core.translate import Translator
 from bot.core.unicode_guard import guard_question
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_QUESTION_CHARS = 300
 FULL_COLLECTION_EVERY = 1000  # middle-generation collections per full one, once an engine serves
@@ -400,6 +401,14 @@ class Engine:
             except QuestionError:
                 continue
         self.analyzer.prefetch(ready)
+
+    def prepared(self, items: Sequence[T], question: Callable[[T], str | None]) -> Iterator[T]:
+        """Yield the items, each run of PREPARE_MAX prepared together (`prepare`) before the
+        first of it is yielded; `question` gives an item's question (None: it has none)."""
+        for first in range(0, len(items), PREPARE_MAX):
+            batch = items[first : first + PREPARE_MAX]
+            self.prepare([q for q in map(question, batch) if q is not None])
+            yield from batch
 
     def analyze(self, question: str) -> list[QueryGroup]:
         """Turn a question into content groups (glossary, stopwords, typo tolerance applied)."""

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.core.answer import PREPARE_MAX, Answer, Engine, QuotedPassage
+from bot.core.answer import Answer, Engine, QuotedPassage
 from bot.core.errors import CoreError
 
 KINDS = ("in", "oos", "oos-hard")
@@ -138,19 +138,10 @@ def load_cases(path: Path) -> list[Case]:
     return cases
 
 
-def _prepared(engine: Engine, cases: Iterable[Case]) -> Iterator[Case]:
-    """Yield the cases, each batch of PREPARE_MAX prepared before its first is asked."""
-    cases = list(cases)
-    for first in range(0, len(cases), PREPARE_MAX):
-        batch = cases[first : first + PREPARE_MAX]
-        engine.prepare([case.q for case in batch])
-        yield from batch
-
-
 def evaluate(engine: Engine, cases: Iterable[Case], k: int = 3) -> Report:
     """Ask every case and score the answers the way the shared eval README describes."""
     report = Report(threshold=engine.threshold)
-    for case in _prepared(engine, cases):
+    for case in engine.prepared(list(cases), lambda case: case.q):
         answer = engine.ask(case.q, lang=case.lang, k=k)
         texts = tuple(_key(case, p) for p in answer.passages)
         best = (answer.passages or answer.candidates)[:1]
