@@ -44,6 +44,7 @@ RECENT_TRANSLATIONS = 512
 # whatever was asked before (0 of 200 English questions differ after a shuffled history,
 # against 9 of 200 with "hello").
 APERTIUM_WARMUP = "Hello, a lot of people are here."
+WARMUP = "hello"  # any other translator's first text
 # Apertium's stream format reserves \ ^ $ / < > { } [ ] @ * # + ~ |: send letters and
 # ordinary punctuation only.
 _UNSAFE = re.compile(r"[^\w\s.,;:?!¿¡'\"()-]|_")
@@ -99,7 +100,7 @@ class ProcessTranslator:
         *,
         raw: bool = False,
         quiet: bool = False,
-        warmup: str = "hello",
+        warmup: str = WARMUP,
     ) -> None:
         """Prepare a null-flush command line; the process starts on first use (or warm_up).
 
@@ -324,7 +325,7 @@ class ApertiumTranslator(ProcessTranslator):
         timeout: float,
         analyser: Sequence[str],
         bilingual: Sequence[str],
-        warmup: str = "hello",
+        warmup: str = APERTIUM_WARMUP,
     ) -> None:
         """Prepare the pipeline and the two dictionary processes (null-flush command lines,
         started on first use). Each lookup may take a quarter of the translation's timeout: a
@@ -488,11 +489,10 @@ def open_translation(
     else:
         return Translation(None, f"Apertium not found; to add it: {INSTALL_HINT}")
     dictionaries = None if command else apertium_dictionaries()
-    warmup = "hello" if command else APERTIUM_WARMUP
     translator = (
-        ApertiumTranslator(argv, timeout, *dictionaries, warmup=warmup)
+        ApertiumTranslator(argv, timeout, *dictionaries)
         if dictionaries is not None
-        else ProcessTranslator(argv, timeout, warmup=warmup)
+        else ProcessTranslator(argv, timeout, warmup=WARMUP if command else APERTIUM_WARMUP)
     )
     if warm and not translator.warm_up():
         translator.close()
