@@ -7,7 +7,7 @@ import gc
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from pydantic import ValidationError
 
@@ -160,6 +160,18 @@ def load_engine(folder: Path, settings: Settings, *, many: bool = False) -> Engi
     return engine
 
 
+def stream_workers(settings: Settings, stdin: IO[str]) -> int:
+    """Return how many processes answer `ask -`: ASK_WORKERS, else one per usable core when
+    the questions are piped (a terminal's come one at a time: one process answers them)."""
+    if settings.ask_workers is not None:
+        return settings.ask_workers
+    if stdin.isatty():
+        return 1
+    from bot.core.workers import usable_cores
+
+    return usable_cores()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line and return the exit code."""
     args = build_parser().parse_args(argv)
@@ -214,16 +226,30 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
                 clean_question(args.question)
             except QuestionError as exc:
                 return fail(question_error(exc, lang))
-        engine = load_engine(settings.knowledge_dir, settings, many=args.question == "-")
+        workers = stream_workers(settings, sys.stdin) if args.question == "-" else 1
+        # One process answering a stream starts its translator now; workers start their own.
+        engine = load_engine(settings.knowledge_dir, settings, many=workers == 1)
         if args.question == "-":
+            if engine.vectors is not None:
+                # The sentence model runs on every core already (OpenMP, which a fork breaks).
+                workers = 1
             # Bytes in, one line at a time, so a line that is not UTF-8 is reported alone;
             # JSON lines are UTF-8 whatever the locale (RFC 8259), text follows the terminal.
             if args.json:
                 sys.stdout.reconfigure(encoding="utf-8", errors="strict")  # type: ignore[union-attr]
             else:
                 sys.stdout.reconfigure(errors="replace")  # type: ignore[union-attr]
+            # Unbuffered: a thread reading it may be blocked when Ctrl-C ends the process, and
+            # must not hold the lock of sys.stdin's buffer, which the interpreter takes to exit.
+            source = open(sys.stdin.fileno(), "rb", buffering=0, closefd=False)  # noqa: SIM115
             failed = cli.ask_stream(
-                engine, sys.stdin.buffer, sys.stdout, as_json=args.json, lang=lang, k=k
+                engine,
+                source,
+                sys.stdout,
+                as_json=args.json,
+                lang=lang,
+                k=k,
+                workers=workers,
             )
             return FAULT if failed else 0
         answer = engine.ask(args.question, lang=lang, k=k)

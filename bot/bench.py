@@ -33,6 +33,7 @@ import numpy as np
 
 from bot.core import rank as rank_module
 from bot.core.text import stopwords, words
+from bot.core.workers import usable_cores
 
 VOCAB_SIZE = 50_000  # wordfreq's most frequent Spanish words the passages draw from
 LEN_MIN, LEN_MAX = 20, 120  # passage length in words, like news paragraphs
@@ -46,7 +47,7 @@ TYPO_SHARE = 0.2  # questions with one typo in a word of five letters or more
 UNKNOWN_SHARE = 0.1  # questions that also name something no passage has
 STREAM_QUESTIONS = 1_000
 STREAM_SIZE = 100_000
-STREAM_RUNS = 2  # runs of the stream with and without questions; each keeps its best
+STREAM_RUNS = 2  # runs of the stream with and without questions, per ASK_WORKERS; best kept
 REF_RUNS = 50  # questions timed once each on rank-bm25 (a full scan per question)
 COLD_RUNS = 11
 # Real questions on real articles (words alone, the generated folders' timing): squad-es beside
@@ -279,27 +280,35 @@ def load_in_fresh_process(folder: Path) -> tuple[float, float, float]:
     return float(seconds), float(peak_mb), float(cpu)
 
 
-def stream_seconds(folder: Path, questions: list[Question]) -> tuple[float, float]:
-    """Run `python -m bot ask - --json` without and with the questions; return the best walls."""
+def stream_seconds(
+    folder: Path, questions: list[Question], workers: tuple[int | None, ...] = (1, None)
+) -> dict[int | None, tuple[float, float]]:
+    """Run `python -m bot ask - --json` without and with the questions, with each ASK_WORKERS
+    (None: the default, one per usable core), alternated; return each one's best walls."""
     env = {**os.environ, "KNOWLEDGE_DIR": str(folder), "DISCORD_TOKEN": ""}
-    walls = []
-    for lines in ("", "".join(q.text + "\n" for q in questions)) * STREAM_RUNS:
-        start = time.perf_counter()
-        done = subprocess.run(
-            [sys.executable, "-m", "bot", "ask", "-", "--json"],
-            input=lines,
-            capture_output=True,
-            text=True,
-            env=env,
-            check=False,
-            cwd=ROOT,
-        )
-        walls.append(time.perf_counter() - start)
-        if done.returncode != 0:
-            raise RuntimeError((done.stderr.strip().splitlines() or ["?"])[-1])
-        if lines and len(done.stdout.strip().splitlines()) != len(questions):
-            raise RuntimeError("ask - --json did not answer every question")
-    return min(walls[0::2]), min(walls[1::2])
+    env.pop("ASK_WORKERS", None)
+    walls: dict[int | None, list[list[float]]] = {w: [[], []] for w in workers}
+    lines = "".join(q.text + "\n" for q in questions)
+    for _ in range(STREAM_RUNS):
+        for count in workers:
+            for with_questions, text in enumerate(("", lines)):
+                extra = {} if count is None else {"ASK_WORKERS": str(count)}
+                start = time.perf_counter()
+                done = subprocess.run(
+                    [sys.executable, "-m", "bot", "ask", "-", "--json"],
+                    input=text,
+                    capture_output=True,
+                    text=True,
+                    env={**env, **extra},
+                    check=False,
+                    cwd=ROOT,
+                )
+                walls[count][with_questions].append(time.perf_counter() - start)
+                if done.returncode != 0:
+                    raise RuntimeError((done.stderr.strip().splitlines() or ["?"])[-1])
+                if text and len(done.stdout.strip().splitlines()) != len(questions):
+                    raise RuntimeError("ask - --json did not answer every question")
+    return {w: (min(empty), min(full)) for w, (empty, full) in walls.items()}
 
 
 def cold_start(root: Path) -> tuple[float | None, float, float, str]:
@@ -357,7 +366,9 @@ class SizeResult:
     ref_build_s: float | None
     paths: dict[str, Latency | None]
     agree: str
-    stream: tuple[float, float] | None = None  # ms per question: ask - --json, rank-bm25
+    # ms per question of ask - --json in one process and with its default workers; rank-bm25's
+    stream: tuple[float, ...] | None = None
+    stream_ref: float = 0.0
 
 
 def bench_size(n: int, n_questions: int, ref_max: int, seed: int, stream: int) -> SizeResult:
@@ -418,8 +429,11 @@ def bench_size(n: int, n_questions: int, ref_max: int, seed: int, stream: int) -
     result = SizeResult(n, load_s, load_cpu_s, peak_mb, ref_build_s, paths, agree)
     if stream and ref_mean is not None:
         streamed = make_questions(texts, stream, np.random.default_rng([seed, n, 2]))
-        load_only, total = stream_seconds(folder, streamed)
-        result.stream = ((total - load_only) / len(streamed) * 1e3, ref_mean)
+        walls = stream_seconds(folder, streamed)
+        result.stream = tuple(
+            (total - load_only) / len(streamed) * 1e3 for load_only, total in walls.values()
+        )
+        result.stream_ref = ref_mean
     return result
 
 
@@ -522,12 +536,14 @@ def run_bench(
             f"peak RSS {r.peak_mb:,.0f} MB{ref}; {r.agree}"
         )
         if r.stream is not None:
-            ours, ref_ms = r.stream
+            one, default = r.stream
             print(
-                f"ask - --json {r.n:,}: {stream_questions:,} questions, {ours:.3f} ms per "
-                f"question amortized (best wall minus the best wall of the same command without "
-                f"questions, of {STREAM_RUNS} runs each) vs rank-bm25 "
-                f"get_scores {ref_ms:.1f} ms: {_ratio(ref_ms, ours)}"
+                f"ask - --json {r.n:,}: {stream_questions:,} questions, {default:.3f} ms per "
+                f"question amortized with its default {usable_cores()} worker process(es), "
+                f"{one:.3f} ms with ASK_WORKERS=1 (best wall minus the best wall of the same "
+                f"command without questions, of {STREAM_RUNS} runs each, alternated) vs "
+                f"rank-bm25 get_scores {r.stream_ref:.1f} ms (one process): "
+                f"{_ratio(r.stream_ref, default)}, one process {_ratio(r.stream_ref, one)}"
             )
     real = real or next((f for f in REAL_FOLDERS if (f / "questions.jsonl").is_file()), None)
     if real is not None:
@@ -609,10 +625,12 @@ def _print_targets(results: dict[int, SizeResult], stream_questions: int) -> Non
         print(line)
     streamed = [r for r in results.values() if r.stream is not None]
     for r in streamed:
-        ours, ref_ms = r.stream  # type: ignore[misc]
+        one, default = r.stream  # type: ignore[misc]
         print(
             f"  ask - --json {stream_questions:,} questions at {r.n:,} >= {STREAM_SPEEDUP:.0f}x "
-            f"rank-bm25: {_ratio(ref_ms, ours)}  {_verdict(ref_ms / ours >= STREAM_SPEEDUP)}"
+            f"rank-bm25: {_ratio(r.stream_ref, default)}  "
+            f"{_verdict(default > 0 and r.stream_ref / default >= STREAM_SPEEDUP)} "
+            f"({usable_cores()} worker process(es); one process: {_ratio(r.stream_ref, one)})"
         )
     if not streamed:
         print(f"  ask - --json at {STREAM_SIZE:,}: not measured")

@@ -11,8 +11,9 @@ import sys
 import time
 from collections.abc import Iterable, Iterator
 from datetime import date
+from functools import partial
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, NamedTuple
 
 from bot.core.errors import QuestionError
 from bot.i18n import question_error, t
@@ -23,6 +24,9 @@ if TYPE_CHECKING:
 
 BOLD, RESET, DIM = "\033[1m", "\033[0m", "\033[2m"
 EXIT_USAGE = 2  # bad input or a bad token; 1 is for knowledge problems
+# Lines of a stream answered together: prepared in one translator round trip, sent to one
+# worker; small enough that the workers finish together at the end of a stream.
+STREAM_BATCH = 32
 
 
 class ProgressBar:
@@ -107,23 +111,64 @@ def answer_json(answer: Answer) -> str:
 
 def ask_stream(
     engine: Engine,
-    source: io.BufferedIOBase,
+    source: io.BufferedIOBase | io.RawIOBase,
     out: IO[str],
     *,
     as_json: bool,
     lang: str,
     k: int,
     err: IO[str] | None = None,
+    workers: int = 1,
 ) -> int:
     """Answer one UTF-8 question per input line, streaming; return how many lines failed.
 
     A bad line (not UTF-8, empty, control characters...) gets an error object in JSON mode
     (one output line per input line) or an `error:` line on `err` otherwise; the batch goes on.
+    With `workers` > 1, forked copies of this process answer batches of lines side by side
+    (`bot.core.workers`); the output is the same, in the same order.
     """
+    from bot.core.workers import in_order
+
     failures = 0
-    color = use_color(out)
     err = err or sys.stderr
-    for number, data in _prepared_lines(engine, source):
+    answer = partial(answer_lines, engine, as_json=as_json, lang=lang, k=k, color=use_color(out))
+    # Each worker runs a translator of its own.
+    start = getattr(engine.translator, "start", None)
+    stop = getattr(engine.translator, "close", None)
+    for replies in in_order(answer, numbered_batches(source), workers, start, stop):
+        for reply in replies:
+            if reply.failed:
+                failures += 1
+            if reply.err:
+                err.write(reply.err)
+                err.flush()
+            out.write(reply.out)
+        out.flush()
+    return failures
+
+
+class Reply(NamedTuple):
+    """What one input line of a stream writes: to the output, to stderr, and whether it failed."""
+
+    out: str
+    err: str
+    failed: bool
+
+
+def answer_lines(
+    engine: Engine,
+    batch: tuple[int, list[bytes]],
+    *,
+    as_json: bool,
+    lang: str,
+    k: int,
+    color: bool,
+) -> list[Reply]:
+    """Answer a batch of a stream's lines (the first one's number, their bytes), prepared
+    together (`Engine.prepared`); return what each line writes."""
+    first, lines = batch
+    replies = []
+    for number, data in enumerate(engine.prepared(lines, _utf8), first):
         try:
             try:
                 line = data.decode("utf-8")
@@ -132,45 +177,46 @@ def ask_stream(
                 raise QuestionError("encoding", f"line {number}: not UTF-8") from exc
             answer = engine.ask(line, lang=lang, k=k)
         except QuestionError as exc:
-            failures += 1
             message = question_error(exc, lang)
             if as_json:
-                out.write(json.dumps({"question": line, "error": message}, ensure_ascii=False))
-                out.write("\n")
+                error = json.dumps({"question": line, "error": message}, ensure_ascii=False)
+                replies.append(Reply(error + "\n", "", True))
             else:
-                err.write(f"error: line {number}: {message}\n")
-                err.flush()
+                replies.append(Reply("", f"error: line {number}: {message}\n", True))
         else:
-            out.write(answer_json(answer) if as_json else render_answer(answer, color) + "\n")
-            out.write("\n")
-        out.flush()
-    return failures
+            text = answer_json(answer) if as_json else render_answer(answer, color) + "\n"
+            replies.append(Reply(text + "\n", "", False))
+    return replies
 
 
-def _prepared_lines(engine: Engine, source: io.BufferedIOBase) -> Iterator[tuple[int, bytes]]:
-    """Yield each line (its number, its bytes without the line end) as soon as it arrives;
-    lines that arrive together are prepared together first (`Engine.prepared`)."""
+def numbered_batches(
+    source: io.BufferedIOBase | io.RawIOBase, size: int = STREAM_BATCH
+) -> Iterator[tuple[int, list[bytes]]]:
+    """Yield the lines as they arrive, at most `size` together, each batch with its first
+    line's number; lines without their line end (LF or CRLF) or the input's byte-order mark."""
     number = 0
     for batch in line_batches(source):
         lines = [raw.rstrip(b"\r") for raw in batch]
         if number == 0:
             lines[0] = lines[0].removeprefix(codecs.BOM_UTF8)
-        for data in engine.prepared(lines, _utf8):
-            number += 1
-            yield number, data
+        for first in range(0, len(lines), size):
+            yield number + first + 1, lines[first : first + size]
+        number += len(lines)
 
 
 READ_BYTES = 1 << 16
 
 
-def line_batches(source: io.BufferedIOBase) -> Iterator[list[bytes]]:
+def line_batches(source: io.BufferedIOBase | io.RawIOBase) -> Iterator[list[bytes]]:
     """Yield the complete lines each read brings (without their newline), never waiting for more.
 
-    `read1` returns what is buffered or one read's worth: a question typed at a terminal comes
-    alone and is answered at once; a file piped in comes many lines at a time.
+    A buffered reader's `read1`, or an unbuffered one's `read`, returns what is there or one
+    read's worth: a question typed at a terminal comes alone and is answered at once; a file
+    piped in comes many lines at a time.
     """
+    read = source.read1 if isinstance(source, io.BufferedIOBase) else source.read
     pending: list[bytes] = []  # the start of a line not ended yet
-    while chunk := source.read1(READ_BYTES):
+    while chunk := read(READ_BYTES):
         *ended, rest = chunk.split(b"\n")
         if ended:
             ended[0] = b"".join([*pending, ended[0]])

@@ -81,6 +81,8 @@ class Settings(BaseSettings):
     meaning: Literal["auto", "off"] = "auto"
     meaning_max_passages: int = Field(default=2_000, ge=0, le=1_000_000)
     meaning_cache: Path | None = None  # None: DATA_DIR/meaning.sqlite3
+    # Processes that answer questions piped to `ask -` side by side; None: one per usable core.
+    ask_workers: int | None = Field(default=None, ge=1, le=64)
 
     @field_validator("translator", "meaning", mode="before")
     @classmethod
@@ -107,6 +109,7 @@ class Settings(BaseSettings):
         "metrics_port",
         "answer_threshold",
         "meaning_cache",
+        "ask_workers",
         mode="before",
     )
     @classmethod

@@ -275,19 +275,23 @@ def test_a_stream_groups_the_lines_each_read_brings_and_loses_none() -> None:
 
 
 def test_a_stream_prepares_each_batch_before_answering_it(engine, monkeypatch) -> None:
-    """Lines that arrive together are prepared together, at most PREPARE_MAX at a time, the
+    """Lines that arrive together are prepared together, at most STREAM_BATCH at a time, the
     first line's byte-order mark and bad lines left out; every line is answered in order."""
-    from bot.core.answer import PREPARE_MAX
-
+    size = cli.STREAM_BATCH
     prepared: list[list[str]] = []
     monkeypatch.setattr(engine, "prepare", prepared.append, raising=False)
-    questions = [f"¿Qué dijo Microsoft {n}?" for n in range(PREPARE_MAX + 3)]
+    questions = [f"¿Qué dijo Microsoft {n}?" for n in range(2 * size + 3)]
     lines = [questions[0].encode(), b"\xff", *(q.encode() for q in questions[1:])]
     data = codecs.BOM_UTF8 + b"\n".join(lines) + b"\n"
     out = io.StringIO()
     failed = cli.ask_stream(engine, io.BytesIO(data), out, as_json=True, lang="es", k=3)
     assert failed == 1  # the line that is not UTF-8
-    assert prepared == [questions[: PREPARE_MAX - 1], questions[PREPARE_MAX - 1 :]]
+    # The bad second line is in the first batch: it holds one question fewer.
+    assert prepared == [
+        questions[: size - 1],
+        questions[size - 1 : 2 * size - 1],
+        questions[2 * size - 1 :],
+    ]
     answers = [json.loads(line) for line in out.getvalue().splitlines()]
     assert "error" in answers[1] and "UTF-8" in answers[1]["error"]
     assert [a["question"] for a in answers[:1] + answers[2:]] == questions

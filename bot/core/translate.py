@@ -125,6 +125,7 @@ class ProcessTranslator:
         self._failures = 0
         self.faults = 0
         self._recent: OrderedDict[str, str] = OrderedDict()  # text -> translation (under _lock)
+        _LIVE.add(self)
 
     @property
     def name(self) -> str:
@@ -225,6 +226,15 @@ class ProcessTranslator:
             self._fault(str(exc), restart=False)
             return
         self._owed = 1
+
+    def _after_fork(self) -> None:
+        """In a forked child: the process running is the parent's; this copy starts its own
+        (and never stops the parent's). Its lock may have been held by another thread."""
+        self._lock = threading.Lock()
+        if self._proc is not None:
+            self._finalizer.detach()
+            self._proc = None  # dropping it closes this child's copies of the pipes
+        self._buf, self._owed, self._loading_until = b"", 0, 0.0
 
     def _stop(self) -> None:
         if self._proc is not None:
@@ -444,6 +454,18 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(timeout=5)
     except subprocess.TimeoutExpired:  # pragma: no cover - SIGKILL does not fail
         pass
+
+
+_LIVE: weakref.WeakSet[ProcessTranslator] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for translator in list(_LIVE):
+        translator._after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 @dataclass(frozen=True)

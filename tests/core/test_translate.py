@@ -645,3 +645,30 @@ def test_start_launches_every_process_without_waiting(fake_dir: Path, tmp_path: 
         assert seen.count(QUESTION) == 1
     finally:
         translator.close()
+
+
+def test_a_forked_child_runs_a_translator_of_its_own(translator: ProcessTranslator) -> None:
+    """A worker forked from the stream (`ask -`) must not talk to its parent's process: two
+    readers of one pipe would take each other's answers."""
+    import json
+    import os
+
+    parent_pid = translator.pid
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child, which reports through the pipe
+        try:
+            found = [translator.translate([QUESTION]), translator.pid]
+        except BaseException as exc:  # noqa: BLE001 - anything, reported to the test
+            found = [repr(exc), None]
+        os.write(write_end, json.dumps(found).encode())
+        os._exit(0)
+    os.close(write_end)
+    with open(read_end, "rb") as pipe:
+        translated, child_pid = json.loads(pipe.read())
+    os.waitpid(child, 0)
+    assert translated == [TRANSLATED]
+    assert child_pid is not None and child_pid != parent_pid
+    # The parent's process is still its own, and still answers.
+    assert translator.translate([QUESTION]) == [TRANSLATED]
+    assert translator.pid == parent_pid

@@ -1,0 +1,158 @@
+"""`ask -` with worker processes: the same output as one process, Ctrl-C and a killed parent.
+
+Piped questions are answered by one forked worker per usable core (ASK_WORKERS); what the
+user sees must not change with it, and no process may outlive the command.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from bot import cli
+from bot.faults import FAULT, INTERRUPTED
+
+Env = Callable[..., dict[str, str]]
+QUESTIONS = [
+    "¿Hasta cuándo estará vigente el acuerdo?",
+    "¿Qué es el ROFR?",
+    "",  # an empty line: an error, the stream goes on
+    "What does Amazon think about the deal?",
+    "¿Cuánto invirtió Microsoft en OpenAI?",
+    "zxcvb poiuy",
+]
+# Enough lines for many batches, bad ones among them (not UTF-8, a NUL).
+DATA = b"".join(
+    [q.encode() + b"\n" for q in QUESTIONS * 12]
+    + [b"\xff\xfe no es utf-8\n", b"a\x00b\n"]
+    + [q.encode() + b"\n" for q in QUESTIONS * 3]
+)
+
+
+@pytest.mark.parametrize("as_json", [True, False])
+def test_workers_answer_exactly_as_one_process(engine, as_json: bool) -> None:
+    runs = []
+    for workers in (1, 2):
+        out, err = io.StringIO(), io.StringIO()
+        failed = cli.ask_stream(
+            engine,
+            io.BytesIO(DATA),
+            out,
+            as_json=as_json,
+            lang="es",
+            k=3,
+            err=err,
+            workers=workers,
+        )
+        runs.append((failed, out.getvalue(), err.getvalue()))
+    assert runs[0] == runs[1]
+    failed, out, err = runs[0]
+    assert failed == 15 + 2  # the empty lines, the line that is not UTF-8, the NUL
+    if as_json:
+        assert len(out.splitlines()) == DATA.count(b"\n")
+    else:
+        assert len(err.splitlines()) == failed
+
+
+def children(pid: int) -> list[int]:
+    """Return the processes `pid` started (Linux)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def ended(pid: int) -> bool:
+    """Tell whether a process is gone or only a zombie waiting to be reaped."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z")
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+
+
+def wait_until(condition: Callable[[], bool], seconds: float = 30.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+@pytest.fixture
+def streaming(cli_env: Env, tmp_path: Path):
+    """Start `ask - --json` with two workers, ask one question, and wait for its answer."""
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def start() -> tuple[subprocess.Popen[bytes], list[int]]:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "ask", "-", "--json"],
+            cwd=tmp_path,
+            env=cli_env(ASK_WORKERS="2", MEANING="off", TRANSLATOR="off"),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        procs.append(proc)
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(QUESTIONS[0].encode() + b"\n")
+        proc.stdin.flush()
+        assert json.loads(proc.stdout.readline())["answered"] is True
+        workers = children(proc.pid)
+        assert len(workers) == 2, workers
+        return proc, workers
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=30)
+        for stream in (proc.stdin, proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def test_piped_workers_answer_like_one_process(cli_env: Env, tmp_path: Path) -> None:
+    outputs = []
+    for workers in ("1", "2"):
+        result = subprocess.run(
+            [sys.executable, "-m", "bot", "ask", "-", "--json"],
+            cwd=tmp_path,
+            env=cli_env(ASK_WORKERS=workers, MEANING="off"),
+            input=DATA,
+            capture_output=True,
+            timeout=120,
+        )
+        assert result.returncode == FAULT, result.stderr  # some lines failed
+        assert b"Traceback" not in result.stderr
+        outputs.append(result.stdout)
+    assert outputs[0] == outputs[1]
+    assert len(outputs[0].splitlines()) == DATA.count(b"\n")
+
+
+def test_ctrl_c_ends_the_stream_and_its_workers_cleanly(streaming) -> None:
+    proc, workers = streaming()
+    # A terminal's Ctrl-C reaches the whole foreground group: the command and its workers.
+    for pid in (proc.pid, *workers):
+        os.kill(pid, signal.SIGINT)
+    assert proc.wait(timeout=30) == INTERRUPTED
+    assert proc.stderr is not None
+    stderr = proc.stderr.read().decode()
+    assert "Traceback" not in stderr and "Fatal" not in stderr, stderr
+    assert wait_until(lambda: all(ended(pid) for pid in workers)), "a worker outlived Ctrl-C"
+
+
+def test_workers_end_when_the_command_is_killed(streaming) -> None:
+    proc, workers = streaming()
+    proc.kill()  # SIGKILL: no chance to stop its workers itself
+    proc.wait(timeout=30)
+    assert wait_until(lambda: all(ended(pid) for pid in workers)), "orphaned workers"
