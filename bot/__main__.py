@@ -139,16 +139,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def load_engine(folder: Path, settings: Settings, *, many: bool = False) -> Engine:
+def load_engine(
+    folder: Path, settings: Settings, *, many: bool = False, workers: int = 1
+) -> Engine:
     """Build the engine over a knowledge folder (with a progress bar on a terminal).
 
     `many`: many questions will come (a stream, an evaluation): the translator starts now and
-    loads its dictionaries while the knowledge loads, instead of with the first English one.
+    loads its dictionaries while the knowledge loads, instead of with the first English one;
+    one for each of the `workers` to be forked, which take them.
     """
     from bot.cli import ProgressBar
     from bot.core.answer import Engine, freeze_what_lives
 
-    translation = settings.open_translation(start=many)
+    translation = settings.open_translation(start=many, processes=workers)
     engine = Engine.load(
         folder,
         ProgressBar(),
@@ -226,9 +229,9 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
                 clean_question(args.question)
             except QuestionError as exc:
                 return fail(question_error(exc, lang))
-        workers = stream_workers(settings, sys.stdin) if args.question == "-" else 1
-        # One process answering a stream starts its translator now; workers start their own.
-        engine = load_engine(settings.knowledge_dir, settings, many=workers == 1)
+        stream = args.question == "-"
+        workers = stream_workers(settings, sys.stdin) if stream else 1
+        engine = load_engine(settings.knowledge_dir, settings, many=stream, workers=workers)
         if args.question == "-":
             if engine.vectors is not None:
                 # The sentence model runs on every core already (OpenMP, which a fork breaks).

@@ -125,6 +125,11 @@ class ProcessTranslator:
         self._failures = 0
         self.faults = 0
         self._recent: OrderedDict[str, str] = OrderedDict()  # text -> translation (under _lock)
+        # Processes started for the workers forked next (`start`): process, finalizer, loading
+        # deadline; whether forks take them; how many children took one.
+        self._spares: list[tuple[subprocess.Popen[bytes], weakref.finalize, float]] = []
+        self._handing = False
+        self._forks = 0
         _LIVE.add(self)
 
     @property
@@ -165,12 +170,30 @@ class ProcessTranslator:
         with self._lock:
             self._recent.clear()
 
-    def start(self) -> None:
+    def start(self, processes: int = 1) -> None:
         """Start the process now without waiting for it: it loads its dictionaries while the
-        caller does something else (a stream of questions loads the knowledge meanwhile)."""
+        caller does something else (a stream of questions loads the knowledge meanwhile).
+
+        With `processes` > 1, start that many, for as many workers forked next: the first
+        child forked takes this one's process (this one starts another if it needs one), each
+        next child one of the others; children forked after them start their own.
+        """
         with self._lock:
-            if self._proc is None and not self._closed:
+            if self._closed:
+                return
+            if self._proc is None:
                 self._start()
+            while self._proc is not None and 1 + len(self._spares) < processes:
+                own = self._proc, self._finalizer, self._loading_until, self._buf, self._owed
+                self._proc = None
+                self._start()
+                if self._proc is not None:
+                    self._spares.append((self._proc, self._finalizer, self._loading_until))
+                spare, self._proc = self._proc, own[0]
+                self._finalizer, self._loading_until, self._buf, self._owed = own[1:]
+                if spare is None:
+                    break
+            self._handing = processes > 1 and self._proc is not None
 
     def warm_up(self) -> bool:
         """Start the process and wait for its first answer; tell whether it answered."""
@@ -182,6 +205,10 @@ class ProcessTranslator:
         with self._lock:
             self._closed = True
             self._stop()
+            for proc, finalizer, _until in self._spares:
+                finalizer.detach()
+                _kill(proc)
+            self._spares, self._handing = [], False
 
     # -- the process --------------------------------------------------------------------------
 
@@ -228,13 +255,39 @@ class ProcessTranslator:
         self._owed = 1
 
     def _after_fork(self) -> None:
-        """In a forked child: the process running is the parent's; this copy starts its own
-        (and never stops the parent's). Its lock may have been held by another thread."""
+        """In a forked child: the processes running are the parent's. The child takes the one
+        `start` handed it, if any, else starts its own later; it never stops the others. Its
+        lock may have been held by another thread."""
         self._lock = threading.Lock()
-        if self._proc is not None:
-            self._finalizer.detach()
-            self._proc = None  # dropping it closes this child's copies of the pipes
-        self._buf, self._owed, self._loading_until = b"", 0, 0.0
+        own = [(self._proc, self._finalizer, self._loading_until)] if self._proc else []
+        handed = None
+        if self._handing:  # the first child takes the parent's own, each next one a spare
+            handed = (own or [None])[0] if self._forks == 0 else self._spares[0]
+        for _proc, finalizer, _until in own + self._spares:
+            finalizer.detach()
+        self._spares, self._handing, self._forks = [], False, 0
+        if handed is not None:
+            proc, _finalizer, until = handed
+            if not own or proc is not own[0][0]:  # a spare still owes its warm-up's answer
+                self._buf, self._owed, self._loading_until = b"", 1, until
+            self._proc = proc
+            self._finalizer = weakref.finalize(self, _kill, proc)
+        else:
+            self._proc = None  # dropping them closes this child's copies of the pipes
+            self._buf, self._owed, self._loading_until = b"", 0, 0.0
+
+    def _after_fork_in_parent(self) -> None:
+        """In the parent, after a fork: the child took the process `start` handed it."""
+        if not self._handing:
+            return
+        if self._forks == 0:
+            if self._proc is not None:
+                self._finalizer.detach()  # the child stops it
+            self._proc, self._buf, self._owed, self._loading_until = None, b"", 0, 0.0
+        elif self._spares:
+            self._spares.pop(0)[1].detach()
+        self._forks += 1
+        self._handing = bool(self._spares)
 
     def _stop(self) -> None:
         if self._proc is not None:
@@ -391,11 +444,12 @@ class ApertiumTranslator(ProcessTranslator):
             found[words[i]] = _lemmas(text)
         return found
 
-    def start(self) -> None:
-        """Start the pipeline and the dictionaries without waiting for them."""
-        self._analyser.start()
-        self._bilingual.start()
-        super().start()
+    def start(self, processes: int = 1) -> None:
+        """Start the pipeline and the dictionaries without waiting for them (`processes` of
+        each: see ProcessTranslator.start)."""
+        self._analyser.start(processes)
+        self._bilingual.start(processes)
+        super().start(processes)
 
     def warm_up(self) -> bool:
         """Start the pipeline and the dictionaries; tell whether the pipeline answered."""
@@ -464,8 +518,13 @@ def _after_fork_in_child() -> None:
         translator._after_fork()
 
 
+def _after_fork_in_parent() -> None:
+    for translator in list(_LIVE):
+        translator._after_fork_in_parent()
+
+
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+    os.register_at_fork(after_in_child=_after_fork_in_child, after_in_parent=_after_fork_in_parent)
 
 
 @dataclass(frozen=True)
@@ -494,12 +553,14 @@ def open_translation(
     *,
     warm: bool = False,
     start: bool = False,
+    processes: int = 1,
 ) -> Translation:
     """Prepare the translator a TRANSLATOR setting asks for: off, auto (Apertium if installed).
 
     With `warm`, start it now and check that it answers (the bot, `check`); with `start`,
     start it now without waiting (a stream of questions: it loads while the knowledge does);
     otherwise it starts with the first English question (one question, which may not need it).
+    `processes`: with `start`, one for each worker to be forked (see ProcessTranslator.start).
     """
     if setting == "off":
         return Translation(None, "TRANSLATOR=off")
@@ -520,7 +581,7 @@ def open_translation(
         translator.close()
         return Translation(None, f"{name} does not answer; for Apertium: {INSTALL_HINT}")
     if start:
-        translator.start()
+        translator.start(processes)
     return Translation(translator, name)
 
 

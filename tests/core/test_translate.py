@@ -647,28 +647,52 @@ def test_start_launches_every_process_without_waiting(fake_dir: Path, tmp_path: 
         translator.close()
 
 
-def test_a_forked_child_runs_a_translator_of_its_own(translator: ProcessTranslator) -> None:
-    """A worker forked from the stream (`ask -`) must not talk to its parent's process: two
-    readers of one pipe would take each other's answers."""
+def translate_in_child(translator: ProcessTranslator) -> tuple[list[str] | str | None, int]:
+    """Fork; in the child, translate QUESTION; return what it got and its translator's pid."""
     import json
     import os
 
-    parent_pid = translator.pid
     read_end, write_end = os.pipe()
     child = os.fork()
     if child == 0:  # pragma: no cover - runs in the child, which reports through the pipe
         try:
             found = [translator.translate([QUESTION]), translator.pid]
-        except BaseException as exc:  # noqa: BLE001 - anything, reported to the test
+        except BaseException as exc:  # anything: reported to the test
             found = [repr(exc), None]
         os.write(write_end, json.dumps(found).encode())
         os._exit(0)
     os.close(write_end)
     with open(read_end, "rb") as pipe:
-        translated, child_pid = json.loads(pipe.read())
+        translated, pid = json.loads(pipe.read())
     os.waitpid(child, 0)
+    return translated, pid
+
+
+def test_a_forked_child_runs_a_translator_of_its_own(translator: ProcessTranslator) -> None:
+    """A worker forked from the stream (`ask -`) must not talk to its parent's process: two
+    readers of one pipe would take each other's answers."""
+    parent_pid = translator.pid
+    translated, child_pid = translate_in_child(translator)
     assert translated == [TRANSLATED]
     assert child_pid is not None and child_pid != parent_pid
     # The parent's process is still its own, and still answers.
     assert translator.translate([QUESTION]) == [TRANSLATED]
     assert translator.pid == parent_pid
+
+
+def test_processes_started_for_workers_are_handed_to_the_next_forks(fake_dir: Path) -> None:
+    """`ask -` starts a translator for each worker while the knowledge loads: the workers
+    forked next take them instead of each starting (and loading) one of their own."""
+    with fake_apertium(fake_dir, {QUESTION: TRANSLATED}) as translator:
+        translator.start(processes=2)
+        first = translator.pid
+        results = [translate_in_child(translator) for _ in range(3)]
+        assert [translated for translated, _ in results] == [[TRANSLATED]] * 3
+        pids = [pid for _, pid in results]
+        assert pids[0] == first  # the first worker took the parent's own
+        assert None not in pids and len(set(pids)) == 3
+        seen = (fake_dir / "seen.txt").read_text(encoding="utf-8").splitlines()
+        assert seen.count("hello") == 3  # two started for the workers, the third's own
+        # The parent gave its process away; it starts another when it needs one.
+        assert translator.translate([QUESTION]) == [TRANSLATED]
+        assert translator.pid not in (None, *pids)
