@@ -165,10 +165,11 @@ def load_engine(
 
 def stream_workers(settings: Settings, stdin: IO[str]) -> int:
     """Return how many processes answer `ask -`: ASK_WORKERS, else one per usable core when
-    the questions are piped (a terminal's come one at a time: one process answers them)."""
+    the questions are piped on Linux (a terminal's come one at a time: one process answers
+    them; elsewhere a forked worker could not be tied to the command's end)."""
     if settings.ask_workers is not None:
         return settings.ask_workers
-    if stdin.isatty():
+    if stdin.isatty() or sys.platform != "linux":
         return 1
     from bot.core.workers import usable_cores
 

@@ -156,3 +156,38 @@ def test_workers_end_when_the_command_is_killed(streaming) -> None:
     proc.kill()  # SIGKILL: no chance to stop its workers itself
     proc.wait(timeout=30)
     assert wait_until(lambda: all(ended(pid) for pid in workers)), "orphaned workers"
+
+
+class _Stdin:
+    def __init__(self, terminal: bool) -> None:
+        self.terminal = terminal
+
+    def isatty(self) -> bool:
+        return self.terminal
+
+
+def test_piped_questions_get_a_worker_per_core_and_a_terminal_one() -> None:
+    from bot.__main__ import stream_workers
+    from bot.core.workers import usable_cores
+    from bot.settings import Settings
+
+    default = Settings(_env_file=None)
+    assert stream_workers(default, _Stdin(terminal=True)) == 1
+    assert stream_workers(default, _Stdin(terminal=False)) == usable_cores()
+    chosen = Settings(_env_file=None, ask_workers=3)
+    assert stream_workers(chosen, _Stdin(terminal=True)) == 3
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "many", "65"])
+def test_a_bad_ask_workers_is_one_error_line(cli_env: Env, tmp_path: Path, value: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "ask", "-", "--json"],
+        cwd=tmp_path,
+        env=cli_env(ASK_WORKERS=value),
+        input=QUESTIONS[0].encode() + b"\n",
+        capture_output=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.decode().startswith("error: setting ASK_WORKERS:")
+    assert len(result.stderr.splitlines()) == 1 and not result.stdout
