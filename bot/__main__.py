@@ -145,18 +145,36 @@ def load_engine(
     """Build the engine over a knowledge folder (with a progress bar on a terminal).
 
     `many`: many questions will come (a stream, an evaluation): the translator starts now and
-    loads its dictionaries while the knowledge loads, instead of with the first English one;
-    one for each of the `workers` to be forked, which take them.
+    loads its dictionaries while the knowledge loads, instead of with the first English one.
+    With `workers` to be forked, one more for each of the others, as soon as the folder shows
+    that it is ranked by words alone (a folder ranked by meaning too gets one process).
     """
     from bot.cli import ProgressBar
     from bot.core.answer import Engine, freeze_what_lives
 
-    translation = settings.open_translation(start=many, processes=workers)
+    translation = settings.open_translation(start=many)
+    meaning = settings.open_meaning()
+    bar = ProgressBar()
+    progress: Callable[[int, int, int], None] = bar
+    translator = translation.translator
+    if many and workers > 1 and translator is not None:
+        if not meaning.on:
+            translator.start(workers)
+        else:
+            spares_started = False
+
+            def progress(done: int, total: int, passages: int) -> None:
+                nonlocal spares_started
+                bar(done, total, passages)
+                if not spares_started and passages > meaning.max_passages:
+                    spares_started = True
+                    translator.start(workers)
+
     engine = Engine.load(
         folder,
-        ProgressBar(),
-        translator=translation.translator,
-        meaning=settings.open_meaning(),
+        progress,
+        translator=translator,
+        meaning=meaning,
         **settings.engine_options,
     )
     freeze_what_lives()

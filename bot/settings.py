@@ -175,9 +175,7 @@ class Settings(BaseSettings):
         cache = self.meaning_cache or self.data_dir / MEANING_CACHE
         return open_meaning(self.meaning, cache, self.meaning_max_passages)
 
-    def open_translation(
-        self, *, warm: bool = False, start: bool = False, processes: int = 1
-    ) -> Translation:
+    def open_translation(self, *, warm: bool = False, start: bool = False) -> Translation:
         """Prepare the English translator these settings ask for (or say why there is none)."""
         from bot.core.translate import open_translation
 
@@ -187,7 +185,6 @@ class Settings(BaseSettings):
             self.translator_timeout,
             warm=warm,
             start=start,
-            processes=processes,
         )
 
     def token_problem(self) -> str | None:

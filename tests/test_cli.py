@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -322,6 +323,55 @@ def test_a_stream_starts_the_translator_while_the_knowledge_loads(tmp_path: Path
             assert (translator.pid is not None) is many
         finally:
             translator.close()
+
+
+def test_a_stream_starts_a_translator_per_worker_when_words_alone_rank(
+    tmp_path: Path, real_meaning
+) -> None:
+    """With workers to come, `ask -` starts one translator for each while the knowledge loads,
+    but only once the folder shows it is ranked by words alone (more passages than
+    MEANING_MAX_PASSAGES, or no sentence model): a folder ranked by meaning gets one process,
+    and one translator."""
+    from bot.__main__ import load_engine
+    from bot.settings import Settings
+
+    started = tmp_path / "started.txt"
+    script = tmp_path / "echo.py"
+    script.write_text(
+        "import os, sys\n"
+        f"open({str(started)!r}, 'a').write(str(os.getpid()) + '\\n')\n"
+        "while chunk := os.read(0, 4096):\n"
+        "    sys.stdout.buffer.write(b'x\\n\\0' * chunk.count(b'\\0')); sys.stdout.flush()\n",
+        encoding="utf-8",
+    )
+
+    def translators_started(workers: int, **settings: object) -> int:
+        started.write_text("", encoding="utf-8")
+        chosen = Settings(
+            _env_file=None,
+            knowledge_dir=REPO / "knowledge",
+            translator_command=f"{sys.executable} {script}",
+            meaning_cache=tmp_path / "meaning.sqlite3",
+            **settings,
+        )
+        engine = load_engine(chosen.knowledge_dir, chosen, many=True, workers=workers)
+        translator = engine.analyzer.translator
+        assert translator is not None
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:  # each writes its line as it starts
+                count = len(started.read_text(encoding="utf-8").splitlines())
+                time.sleep(0.2)
+                if count == len(started.read_text(encoding="utf-8").splitlines()):
+                    return count
+            return -1
+        finally:
+            translator.close()
+
+    assert translators_started(2, meaning="off") == 2
+    assert translators_started(1, meaning="off") == 1
+    assert translators_started(2) == 1  # the bundled article is ranked by meaning too
+    assert translators_started(2, meaning_max_passages=3) == 2  # more passages than that
 
 
 # -- eval and check ----------------------------------------------------------------------------

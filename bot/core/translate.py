@@ -553,14 +553,12 @@ def open_translation(
     *,
     warm: bool = False,
     start: bool = False,
-    processes: int = 1,
 ) -> Translation:
     """Prepare the translator a TRANSLATOR setting asks for: off, auto (Apertium if installed).
 
     With `warm`, start it now and check that it answers (the bot, `check`); with `start`,
     start it now without waiting (a stream of questions: it loads while the knowledge does);
     otherwise it starts with the first English question (one question, which may not need it).
-    `processes`: with `start`, one for each worker to be forked (see ProcessTranslator.start).
     """
     if setting == "off":
         return Translation(None, "TRANSLATOR=off")
@@ -581,7 +579,7 @@ def open_translation(
         translator.close()
         return Translation(None, f"{name} does not answer; for Apertium: {INSTALL_HINT}")
     if start:
-        translator.start(processes)
+        translator.start()
     return Translation(translator, name)
 
 
