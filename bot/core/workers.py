@@ -78,14 +78,17 @@ def in_order(
         workers, mp_context=multiprocessing.get_context("fork"), initializer=_begin
     )
     try:
-        # Fork now, from this thread, before the reader thread exists: a child gets only the
-        # thread that forked it, and no lock another thread held.
+        # Fork now (every worker at the first task), from this thread, before the reader
+        # thread exists: a child gets only the thread that forked it, and no lock another
+        # thread held.
         pool.submit(_nothing).result()
     except BrokenProcessPool:
         pool.shutdown(wait=False)
         log.warning("could not start worker processes; answering in this one")
         yield from map(work, batches)
         return
+    finally:
+        _work = _start = _stop = None  # the workers have their copies: another call may fork
     pending: queue.Queue[tuple[B, Future[R] | None] | BaseException | None]
     pending = queue.Queue(maxsize=workers * AHEAD)
     stop = threading.Event()
