@@ -249,6 +249,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             except QuestionError as exc:
                 return fail(question_error(exc, lang))
         stream = args.question == "-"
+        if stream and sys.stdin is None:  # `python -m bot ask - <&-`
+            return fail("ask -: standard input is closed; pipe questions in, one per line")
         workers = stream_workers(settings, sys.stdin) if stream else 1
         engine = load_engine(settings.knowledge_dir, settings, many=stream, workers=workers)
         if args.question == "-":
@@ -352,7 +354,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         from bot.runner import run_bot
 
         return run_bot(settings)
-    if sys.stdin.isatty():
+    if sys.stdin is not None and sys.stdin.isatty():
         engine = load_engine(settings.knowledge_dir, settings)
         return cli.console(engine, settings.default_lang, settings.top_k)
     return fail(

@@ -292,7 +292,7 @@ def add_articles(args: argparse.Namespace, folder: Path) -> int:
         overrides=overrides,
         dry_run=args.dry_run,
         timeout=args.timeout or DEFAULT_TIMEOUT,
-        stdin=sys.stdin.buffer,
+        stdin=sys.stdin.buffer if sys.stdin is not None else None,  # None: stdin closed
     )
     for source, outcome in zip(args.sources, outcomes, strict=True):
         if isinstance(outcome, Added):

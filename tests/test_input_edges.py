@@ -138,3 +138,32 @@ def test_check_reports_nul_and_control_characters_with_their_line(
         f"{folder / 'a.md'}:{nul_line}: control character(s) U+0000; remove them",
         f"{folder / 'a.md'}:{esc_line}: control character(s) U+001B; remove them",
     ]
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "error"),
+    [
+        (["ask", "-", "--json"], 2, "standard input is closed"),
+        ([], 2, "DISCORD_TOKEN is not set"),
+        (["add", "-"], 1, "no standard input"),
+    ],
+)
+def test_a_closed_stdin_is_one_error_line(
+    cli_env: Env, tmp_path: Path, args: list[str], code: int, error: str
+) -> None:
+    """`python -m bot … <&-`: Python then has no sys.stdin at all (None), not an empty one."""
+    import os
+
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=tmp_path,
+        env=cli_env(),
+        stdin=subprocess.DEVNULL,
+        preexec_fn=lambda: os.close(0),  # the child starts without a standard input
+        capture_output=True,
+        timeout=60,
+    )
+    stderr = result.stderr.decode()
+    assert result.returncode == code, stderr
+    assert "Traceback" not in stderr
+    assert stderr.startswith("error:") and error in stderr and len(stderr.splitlines()) == 1
