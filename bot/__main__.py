@@ -266,6 +266,9 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             # Unbuffered: a thread reading it may be blocked when Ctrl-C ends the process, and
             # must not hold the lock of sys.stdin's buffer, which the interpreter takes to exit.
             source = open(sys.stdin.fileno(), "rb", buffering=0, closefd=False)  # noqa: SIM115
+            # No cyclic collections until the process ends (see cli.STREAM_COLLECT_EVERY);
+            # forked workers start so too.
+            gc.disable()
             failed = cli.ask_stream(
                 engine,
                 source,

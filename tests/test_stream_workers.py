@@ -191,3 +191,37 @@ def test_a_bad_ask_workers_is_one_error_line(cli_env: Env, tmp_path: Path, value
     assert result.returncode == 2
     assert result.stderr.decode().startswith("error: setting ASK_WORKERS:")
     assert len(result.stderr.splitlines()) == 1 and not result.stdout
+
+
+@pytest.mark.parametrize("as_json", [True, False])
+def test_answering_a_stream_makes_no_reference_cycles(engine, as_json: bool) -> None:
+    """`ask -` answers with the cyclic collector off (cli.STREAM_COLLECT_EVERY): all that a
+    question leaves behind must be freed by reference counting alone, bad lines included."""
+    import gc
+
+    from bot.core.evaluate import load_cases
+
+    repo = Path(__file__).resolve().parents[1]
+    questions = [
+        c.q
+        for name in ("questions.jsonl", "english_questions.jsonl", "extra_questions.jsonl")
+        for c in load_cases(repo / "eval" / name)
+    ]
+    data = "".join(q + "\n" for q in questions).encode() + DATA
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(2):  # the second time through, every cache is warm
+            cli.ask_stream(
+                engine,
+                io.BytesIO(data),
+                io.StringIO(),
+                as_json=as_json,
+                lang="en",
+                k=3,
+                err=io.StringIO(),
+            )
+        left = gc.collect()
+    finally:
+        gc.enable()
+    assert left == 0, "answering left reference cycles behind"
