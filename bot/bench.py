@@ -47,7 +47,7 @@ TYPO_SHARE = 0.2  # questions with one typo in a word of five letters or more
 UNKNOWN_SHARE = 0.1  # questions that also name something no passage has
 STREAM_QUESTIONS = 1_000
 STREAM_SIZE = 100_000
-STREAM_RUNS = 2  # runs of the stream with and without questions, per ASK_WORKERS; best kept
+STREAM_RUNS = 4  # pairs of runs of the stream without and with questions, per ASK_WORKERS
 REF_RUNS = 50  # questions timed once each on rank-bm25 (a full scan per question)
 COLD_RUNS = 11
 # Real questions on real articles (words alone, the generated folders' timing): squad-es beside
@@ -282,16 +282,20 @@ def load_in_fresh_process(folder: Path) -> tuple[float, float, float]:
 
 def stream_seconds(
     folder: Path, questions: list[Question], workers: tuple[int | None, ...] = (1, None)
-) -> dict[int | None, tuple[float, float]]:
-    """Run `python -m bot ask - --json` without and with the questions, with each ASK_WORKERS
-    (None: the default, one per usable core), alternated; return each one's best walls."""
+) -> dict[int | None, float]:
+    """Return the seconds `python -m bot ask - --json` takes for the questions, with each
+    ASK_WORKERS (None: the default, one per usable core): the median over STREAM_RUNS of a run
+    with the questions minus the run without them just before it (the same minute of a machine
+    whose speed changes within minutes; a best of each side apart can pair a slow run without
+    questions with a fast one with them)."""
     env = {**os.environ, "KNOWLEDGE_DIR": str(folder), "DISCORD_TOKEN": ""}
     env.pop("ASK_WORKERS", None)
-    walls: dict[int | None, list[list[float]]] = {w: [[], []] for w in workers}
+    differences: dict[int | None, list[float]] = {w: [] for w in workers}
     lines = "".join(q.text + "\n" for q in questions)
     for _ in range(STREAM_RUNS):
         for count in workers:
-            for with_questions, text in enumerate(("", lines)):
+            walls = []
+            for text in ("", lines):
                 extra = {} if count is None else {"ASK_WORKERS": str(count)}
                 start = time.perf_counter()
                 done = subprocess.run(
@@ -303,12 +307,13 @@ def stream_seconds(
                     check=False,
                     cwd=ROOT,
                 )
-                walls[count][with_questions].append(time.perf_counter() - start)
+                walls.append(time.perf_counter() - start)
                 if done.returncode != 0:
                     raise RuntimeError((done.stderr.strip().splitlines() or ["?"])[-1])
                 if text and len(done.stdout.strip().splitlines()) != len(questions):
                     raise RuntimeError("ask - --json did not answer every question")
-    return {w: (min(empty), min(full)) for w, (empty, full) in walls.items()}
+            differences[count].append(walls[1] - walls[0])
+    return {w: statistics.median(d) for w, d in differences.items()}
 
 
 def cold_start(root: Path) -> tuple[float | None, float, float, str]:
@@ -429,10 +434,8 @@ def bench_size(n: int, n_questions: int, ref_max: int, seed: int, stream: int) -
     result = SizeResult(n, load_s, load_cpu_s, peak_mb, ref_build_s, paths, agree)
     if stream and ref_mean is not None:
         streamed = make_questions(texts, stream, np.random.default_rng([seed, n, 2]))
-        walls = stream_seconds(folder, streamed)
-        result.stream = tuple(
-            (total - load_only) / len(streamed) * 1e3 for load_only, total in walls.values()
-        )
+        seconds = stream_seconds(folder, streamed)
+        result.stream = tuple(t / len(streamed) * 1e3 for t in seconds.values())
         result.stream_ref = ref_mean
     return result
 
@@ -540,8 +543,9 @@ def run_bench(
             print(
                 f"ask - --json {r.n:,}: {stream_questions:,} questions, {default:.3f} ms per "
                 f"question amortized with its default {usable_cores()} worker process(es), "
-                f"{one:.3f} ms with ASK_WORKERS=1 (best wall minus the best wall of the same "
-                f"command without questions, of {STREAM_RUNS} runs each, alternated) vs "
+                f"{one:.3f} ms with ASK_WORKERS=1 (the median of {STREAM_RUNS} differences "
+                f"between a run with the questions and the run without them just before it, "
+                f"the two settings alternated) vs "
                 f"rank-bm25 get_scores {r.stream_ref:.1f} ms (one process): "
                 f"{_ratio(r.stream_ref, default)}, one process {_ratio(r.stream_ref, one)}"
             )
