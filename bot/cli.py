@@ -147,6 +147,7 @@ def ask_stream(
             if reply.failed:
                 failures += 1
             if reply.err:
+                out.flush()  # the answers before it come first on a shared terminal too
                 err.write(reply.err)
                 err.flush()
             out.write(reply.out)
