@@ -225,3 +225,31 @@ def test_answering_a_stream_makes_no_reference_cycles(engine, as_json: bool) -> 
     finally:
         gc.enable()
     assert left == 0, "answering left reference cycles behind"
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_an_error_line_comes_after_the_answers_before_it(
+    cli_env: Env, tmp_path: Path, workers: str
+) -> None:
+    """Text mode on one terminal (stdout and stderr together): line 3's error is printed
+    after the answers to lines 1 and 2, and before line 4's."""
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "ask", "-"],
+        cwd=tmp_path,
+        env=cli_env(ASK_WORKERS=workers, MEANING="off"),
+        input=f"{QUESTIONS[0]}\n{QUESTIONS[1]}\n\n{QUESTIONS[4]}\n".encode(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        timeout=120,
+    )
+    shown = [
+        line
+        for line in result.stdout.decode().splitlines()
+        if line.startswith(("error:", "Pregunta:"))
+    ]
+    assert shown == [
+        f"Pregunta: {QUESTIONS[0]}",
+        f"Pregunta: {QUESTIONS[1]}",
+        "error: line 3: La pregunta está vacía.",
+        f"Pregunta: {QUESTIONS[4]}",
+    ]
