@@ -184,15 +184,10 @@ class ProcessTranslator:
             if self._proc is None:
                 self._start()
             while self._proc is not None and 1 + len(self._spares) < processes:
-                own = self._proc, self._finalizer, self._loading_until, self._buf, self._owed
-                self._proc = None
-                self._start()
-                if self._proc is not None:
-                    self._spares.append((self._proc, self._finalizer, self._loading_until))
-                spare, self._proc = self._proc, own[0]
-                self._finalizer, self._loading_until, self._buf, self._owed = own[1:]
-                if spare is None:
-                    break
+                try:
+                    self._spares.append(self._spawn())
+                except TranslatorFault:
+                    break  # a worker left without one starts its own (and reports its fault)
             self._handing = processes > 1 and self._proc is not None
 
     def warm_up(self) -> bool:
@@ -232,8 +227,21 @@ class ProcessTranslator:
         return out
 
     def _start(self) -> None:
+        self._buf, self._owed = b"", 0
         try:
-            self._proc = subprocess.Popen(
+            self._proc, self._finalizer, self._loading_until = self._spawn()
+        except TranslatorFault as exc:
+            self._proc = None
+            self._fault(str(exc), restart=False)
+            return
+        self._owed = 1  # the warm-up's answer
+
+    def _spawn(self) -> tuple[subprocess.Popen[bytes], weakref.finalize, float]:
+        """Start a process and send it the warm-up text (it loads its dictionaries to answer
+        it); return it, its finalizer and until when it may still be loading. TranslatorFault
+        when it cannot start."""
+        try:
+            proc = subprocess.Popen(
                 self.command,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
@@ -241,40 +249,36 @@ class ProcessTranslator:
                 start_new_session=True,  # its own process group: a restart ends the pipeline
             )
         except OSError as exc:
-            self._proc = None
-            self._fault(f"cannot start: {exc}", restart=False)
-            return
-        self._finalizer = weakref.finalize(self, _kill, self._proc)
-        self._buf, self._owed = b"", 0
-        self._loading_until = time.monotonic() + WARMUP_TIMEOUT
+            raise TranslatorFault(f"cannot start: {exc}") from exc
+        finalizer = weakref.finalize(self, _kill, proc)
         try:
-            self._send([self.warmup])  # loads the dictionaries before the first question
-        except TranslatorFault as exc:
-            self._fault(str(exc), restart=False)
-            return
-        self._owed = 1
+            self._send([self.warmup], proc)
+        except TranslatorFault:
+            finalizer()  # ends it
+            raise
+        return proc, finalizer, time.monotonic() + WARMUP_TIMEOUT
 
     def _after_fork(self) -> None:
         """In a forked child: the processes running are the parent's. The child takes the one
         `start` handed it, if any, else starts its own later; it never stops the others. Its
         lock may have been held by another thread."""
         self._lock = threading.Lock()
-        own = [(self._proc, self._finalizer, self._loading_until)] if self._proc else []
-        handed = None
-        if self._handing:  # the first child takes the parent's own, each next one a spare
-            handed = (own or [None])[0] if self._forks == 0 else self._spares[0]
-        for _proc, finalizer, _until in own + self._spares:
+        taken = None
+        if self._handing and self._forks == 0:
+            taken = self._proc  # the first child takes the parent's own, as it stands
+        elif self._handing:
+            taken, _finalizer, until = self._spares[0]  # each next one a spare, which still
+            self._buf, self._owed, self._loading_until = b"", 1, until  # owes its warm-up
+        if self._proc is not None:
+            self._finalizer.detach()
+        for _proc, finalizer, _until in self._spares:
             finalizer.detach()
         self._spares, self._handing, self._forks = [], False, 0
-        if handed is not None:
-            proc, _finalizer, until = handed
-            if not own or proc is not own[0][0]:  # a spare still owes its warm-up's answer
-                self._buf, self._owed, self._loading_until = b"", 1, until
-            self._proc = proc
-            self._finalizer = weakref.finalize(self, _kill, proc)
-        else:
-            self._proc = None  # dropping them closes this child's copies of the pipes
+        self._proc = taken  # dropping the others closes this child's copies of their pipes
+        if taken is None:
             self._buf, self._owed, self._loading_until = b"", 0, 0.0
+        else:
+            self._finalizer = weakref.finalize(self, _kill, taken)
 
     def _after_fork_in_parent(self) -> None:
         """In the parent, after a fork: the child took the process `start` handed it."""
@@ -318,8 +322,8 @@ class ProcessTranslator:
             low, high = RETRY_SECONDS
             self._retry_at = time.monotonic() + min(high, low * 2 ** (self._failures - 1))
 
-    def _send(self, texts: Sequence[str]) -> list[str]:
-        proc = self._proc
+    def _send(self, texts: Sequence[str], proc: subprocess.Popen[bytes] | None = None) -> list[str]:
+        proc = proc or self._proc
         assert proc is not None and proc.stdin is not None
         if self.raw:
             clean = [t.replace("\0", " ") for t in texts]
