@@ -91,12 +91,12 @@ def in_order(
         _work = _start = _stop = None  # the workers have their copies: another call may fork
     pending: queue.Queue[tuple[B, Future[R] | None] | BaseException | None]
     pending = queue.Queue(maxsize=workers * AHEAD)
-    stop = threading.Event()
+    done = threading.Event()
 
     def read() -> None:
         try:
             for batch in batches:
-                if stop.is_set():
+                if done.is_set():
                     return
                 try:
                     future: Future[R] | None = pool.submit(_run, batch)
@@ -125,8 +125,8 @@ def in_order(
                     log.warning("a worker process died; answering the rest in this one")
             yield work(batch)
     finally:
-        stop.set()
-        while True:  # let a reader blocked on a full queue see `stop`
+        done.set()
+        while True:  # let a reader blocked on a full queue see `done`
             try:
                 pending.get_nowait()
             except queue.Empty:
