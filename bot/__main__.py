@@ -154,21 +154,15 @@ def load_engine(
 
     translation = settings.open_translation(start=many)
     meaning = settings.open_meaning()
+    translator = translation.translator
     bar = ProgressBar()
     progress: Callable[[int, int, int], None] = bar
-    translator = translation.translator
     if many and workers > 1 and translator is not None:
-        if not meaning.on:
-            translator.start(workers)
-        else:
-            spares_started = False
 
-            def progress(done: int, total: int, passages: int) -> None:
-                nonlocal spares_started
-                bar(done, total, passages)
-                if not spares_started and passages > meaning.max_passages:
-                    spares_started = True
-                    translator.start(workers)
+        def progress(done: int, total: int, passages: int) -> None:
+            bar(done, total, passages)
+            if not meaning.ranks(passages):  # started once: later calls find them running
+                translator.start(workers)
 
     engine = Engine.load(
         folder,

@@ -107,12 +107,17 @@ class Meaning:
         """Tell whether the encoder is there."""
         return self.encoder is not None
 
+    def ranks(self, passages: int) -> bool:
+        """Tell whether a folder of so many passages is put in order by meaning too (the
+        encoder is there and the folder within MEANING_MAX_PASSAGES)."""
+        return self.encoder is not None and passages <= self.max_passages
+
     def line(self, passages: int | None = None) -> str:
         """Return the one-line status for `check` and the startup log (for a folder of
         `passages`, when given)."""
         if self.encoder is None:
             return f"Meaning re-ranking: off, words alone ({self.reason})"
-        if passages is not None and passages > self.max_passages:
+        if passages is not None and not self.ranks(passages):
             return (
                 f"Meaning re-ranking: off for this folder, words alone ({passages:,} passages > "
                 f"MEANING_MAX_PASSAGES={self.max_passages:,})"
@@ -181,7 +186,7 @@ def folder_vectors(
     """
     if meaning.encoder is None or not texts:
         return None
-    if len(texts) > meaning.max_passages:
+    if not meaning.ranks(len(texts)):
         log.warning(
             "meaning re-ranking off for this folder: %d passages (MEANING_MAX_PASSAGES=%d)",
             len(texts),
