@@ -298,23 +298,29 @@ def test_a_stream_prepares_each_batch_before_answering_it(engine, monkeypatch) -
     assert [a["question"] for a in answers[:1] + answers[2:]] == questions
 
 
+def echo_translator(folder: Path, started: Path | None = None) -> str:
+    """Write a null-flush translator that answers every text with "x" (and, given `started`,
+    notes its pid there as it starts); return its command line."""
+    script = folder / "echo.py"
+    note = f"open({str(started)!r}, 'a').write(str(os.getpid()) + '\\n')\n" if started else ""
+    script.write_text(
+        "import os, sys\n" + note + "while chunk := os.read(0, 4096):\n"
+        "    sys.stdout.buffer.write(b'x\\n\\0' * chunk.count(b'\\0')); sys.stdout.flush()\n",
+        encoding="utf-8",
+    )
+    return f"{sys.executable} {script}"
+
+
 def test_a_stream_starts_the_translator_while_the_knowledge_loads(tmp_path: Path) -> None:
     """`ask -` and `eval` (many questions) start the translator before loading, so it is
     ready when the first English line comes; one question starts it only if it needs it."""
     from bot.__main__ import load_engine
     from bot.settings import Settings
 
-    script = tmp_path / "echo.py"
-    script.write_text(
-        "import os, sys\n"
-        "while chunk := os.read(0, 4096):\n"
-        "    sys.stdout.buffer.write(b'x\\n\\0' * chunk.count(b'\\0')); sys.stdout.flush()\n",
-        encoding="utf-8",
-    )
     settings = Settings(
         _env_file=None,
         knowledge_dir=REPO / "knowledge",
-        translator_command=f"{sys.executable} {script}",
+        translator_command=echo_translator(tmp_path),
     )
     for many in (False, True):
         translator = load_engine(settings.knowledge_dir, settings, many=many).analyzer.translator
@@ -336,21 +342,14 @@ def test_a_stream_starts_a_translator_per_worker_when_words_alone_rank(
     from bot.settings import Settings
 
     started = tmp_path / "started.txt"
-    script = tmp_path / "echo.py"
-    script.write_text(
-        "import os, sys\n"
-        f"open({str(started)!r}, 'a').write(str(os.getpid()) + '\\n')\n"
-        "while chunk := os.read(0, 4096):\n"
-        "    sys.stdout.buffer.write(b'x\\n\\0' * chunk.count(b'\\0')); sys.stdout.flush()\n",
-        encoding="utf-8",
-    )
+    command = echo_translator(tmp_path, started)
 
     def translators_started(workers: int, **settings: object) -> int:
         started.write_text("", encoding="utf-8")
         chosen = Settings(
             _env_file=None,
             knowledge_dir=REPO / "knowledge",
-            translator_command=f"{sys.executable} {script}",
+            translator_command=command,
             meaning_cache=tmp_path / "meaning.sqlite3",
             **settings,
         )
@@ -361,8 +360,8 @@ def test_a_stream_starts_a_translator_per_worker_when_words_alone_rank(
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline:  # each writes its line as it starts
                 count = len(started.read_text(encoding="utf-8").splitlines())
-                time.sleep(0.2)
-                if count == len(started.read_text(encoding="utf-8").splitlines()):
+                time.sleep(0.5)
+                if count and count == len(started.read_text(encoding="utf-8").splitlines()):
                     return count
             return -1
         finally:
