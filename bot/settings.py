@@ -81,7 +81,8 @@ class Settings(BaseSettings):
     meaning: Literal["auto", "off"] = "auto"
     meaning_max_passages: int = Field(default=2_000, ge=0, le=1_000_000)
     meaning_cache: Path | None = None  # None: DATA_DIR/meaning.sqlite3
-    # Processes that answer questions piped to `ask -` side by side; None: one per usable core.
+    # Processes answering questions piped to `ask -` side by side; None: one per usable core
+    # (Linux; a terminal's questions: one), see __main__.stream_workers.
     ask_workers: int | None = Field(default=None, ge=1, le=64)
 
     @field_validator("translator", "meaning", mode="before")
