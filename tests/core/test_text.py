@@ -172,3 +172,28 @@ def test_terms_and_term_spans_equal_folding_every_word(text: str) -> None:
     spans = [(s, e, es.stem(w)) for s, e, w in word_spans(text) if not es.is_stopword(w)]
     assert list(es.term_spans(text)) == spans
     assert es.terms(text) == es.terms(text)  # from the token cache the second time
+
+
+@given(st.lists(st.one_of(_FOLD_TEXT, st.sampled_from(["El acuerdo, 2.000", "EE.UU. de la"]))))
+def test_bulk_analysis_leaves_the_same_spans_and_terms(texts: list[str]) -> None:
+    # analyze_all seeds the caches term_spans and stem read: nothing they return changes.
+    es, fresh = Analyzer("spanish"), Analyzer("spanish")
+    es.analyze_all(texts)
+    for text in texts:
+        assert es.term_spans(text) == fresh.term_spans(text)
+        assert es.terms(text) == fresh.terms(text)
+        assert [es.stem(w) for w in words(text)] == [fresh.stem(w) for w in words(text)]
+
+
+def test_words_loaded_are_not_analysed_again_when_a_passage_is_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A passage read for the first time after loading (a quote, a decision) finds its
+    # lowercase words known, and the stopwords: none is folded or stemmed again.
+    es = Analyzer("spanish")
+    texts = ["el acuerdo de exclusividad con openai", "la nube de microsoft y los modelos"]
+    es.analyze_all(texts)
+    monkeypatch.setattr("bot.core.text.fold", lambda word: pytest.fail(f"{word} folded again"))
+    monkeypatch.setattr(es, "_stemmer", None)  # stemming again would raise
+    assert [t for _s, _e, t in es.term_spans(texts[0])] == ["acuerd", "exclus", "openai"]
+    assert es.stem("nube") == "nub"
