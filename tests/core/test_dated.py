@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 from dated_corpus import REPORTS, write_corpus
 
+from bot.cli import answer_json
 from bot.core import dated
 from bot.core.answer import Engine
 from bot.core.evaluate import evaluate, load_cases
@@ -143,3 +145,24 @@ def test_one_document_keeps_its_single_summary(engine: Engine) -> None:
 )
 def test_latest_state_questions_are_recognized(question: str, latest: bool) -> None:
     assert dated.is_latest_question(question) is latest
+
+
+@pytest.mark.parametrize(
+    ("question", "options"),
+    [
+        ("¿Sigue vigente el acuerdo hasta 2030?", {}),
+        ("¿Qué porcentaje de los ingresos recibe Microsoft?", {}),
+        ("¿Qué publicó Diario Ficticio?", {}),
+        ("How much revenue does Microsoft get?", {"lang": "en"}),
+        ("¿Y hasta cuándo?", {"context": "¿Qué porcentaje de los ingresos recibe Microsoft?"}),
+        ("¿Qué dice del acuerdo?", {"offset": 1, "k": 1}),
+        ("zxcvb poiuy qwerty", {}),
+    ],
+)
+def test_json_lines_carry_what_to_dict_gives(fifty: Engine, question: str, options: dict) -> None:
+    # `ask --json` writes answers with orjson straight from the dataclasses: the same data as
+    # Answer.to_dict (through json), whatever the kind of answer.
+    answer = fifty.ask(question, **options)
+    line = answer_json(answer)
+    assert "\n" not in line
+    assert json.loads(line) == json.loads(json.dumps(answer.to_dict(), ensure_ascii=False))
