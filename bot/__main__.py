@@ -145,7 +145,8 @@ def load_engine(
     """Build the engine over a knowledge folder (with a progress bar on a terminal).
 
     `many`: many questions will come (a stream, an evaluation): the translator starts now and
-    loads its dictionaries while the knowledge loads, instead of with the first English one.
+    loads its dictionaries while the knowledge loads, instead of with the first English one,
+    and the engine is warmed (`Engine.warm`) before any worker is forked.
     With `workers` to be forked, one more for each of the others, as soon as the folder shows
     that it is ranked by words alone (a folder ranked by meaning too gets one process).
     """
@@ -171,6 +172,8 @@ def load_engine(
         meaning=meaning,
         **settings.engine_options,
     )
+    if many:
+        engine.warm()
     freeze_what_lives()
     return engine
 

@@ -410,6 +410,12 @@ class Engine:
             self.prepare([q for q in map(question, batch) if q is not None])
             yield from batch
 
+    def warm(self) -> None:
+        """Build now the tables the first questions would build (many questions are coming:
+        before `ask -` forks its workers, once for all of them instead of once in each)."""
+        if self.analyzer.paraphraser is not None:
+            self.analyzer.paraphraser.warm()
+
     def analyze(self, question: str) -> list[QueryGroup]:
         """Turn a question into content groups (glossary, stopwords, typo tolerance applied)."""
         return self.analyzer.analyze(question)

@@ -67,10 +67,16 @@ class Thesaurus:
             if self._searches_left > 0:
                 self._searches_left -= 1
                 return self._search(stem, default)
-            lines = self._text[self._start :].split("\n")
-            self._table = dict(line.partition("\t")[::2] for line in lines)
+            self.parse()
+            assert self._table is not None
         found = self._table.get(stem)
         return default if found is None else tuple(found.split())
+
+    def parse(self) -> None:
+        """Read every entry into a table now (`get` does after PARSE_AFTER searches)."""
+        if self._table is None:
+            lines = self._text[self._start :].split("\n")
+            self._table = dict(line.partition("\t")[::2] for line in lines)
 
     def _search(self, stem: str, default: tuple[str, ...]) -> tuple[str, ...]:
         text, lo, hi = self._text, self._start, len(self._text)
@@ -131,6 +137,17 @@ class Paraphraser:
             if len(self._expanded) < FAMILY_CACHE:  # questions repeat words too
                 self._expanded[word] = found
         return list(found)
+
+    def warm(self) -> None:
+        """Build now what the first questions would: the thesaurus's table and the vocabulary
+        in order (10.7 and 8 ms at 100k passages). Before workers are forked, it is built once
+        for all of them instead of once in each."""
+        if self._thesaurus is None:
+            self._thesaurus = load_thesaurus()
+        if isinstance(self._thesaurus, Thesaurus):
+            self._thesaurus.parse()
+        if self._sorted is None:
+            self._sorted = sorted(self.vocab)
 
     def knows(self, word: str) -> bool:
         """Tell whether the thesaurus has an entry for a word: a Spanish word, not a typo."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from conftest import doc_text, write_knowledge
+from conftest import REPO, doc_text, write_knowledge
 
 from bot.core import analyze as analyze_module
 from bot.core.answer import Engine
@@ -166,3 +166,38 @@ def test_a_thesaurus_without_entries_finds_nothing(parse_after: int) -> None:
 def test_paraphrases_are_the_synonyms_the_index_holds() -> None:
     paraphraser = Paraphraser(lambda w: w, {"empez", "inici"}, Thesaurus("comenz\tempez x\n"))
     assert paraphraser.expand("comenz") == [("empez", 0.1)]
+
+
+class _Unlisted(set):
+    """A vocabulary that may be asked about a term but not listed."""
+
+    def __iter__(self):
+        raise AssertionError("the vocabulary was listed again")
+
+
+def test_a_warm_paraphraser_neither_parses_nor_sorts_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    # `ask -` warms the engine before forking its workers: they inherit the thesaurus's table
+    # and the vocabulary in order instead of each building its own.
+    vocab = _Unlisted({"empez", "inici", "comienz", "comienzo"})
+    thesaurus = Thesaurus("comenz\tempez x\n", parse_after=0)
+    paraphraser = Paraphraser(lambda w: w, vocab, thesaurus)
+    cold = Paraphraser(lambda w: w, {"empez", "inici", "comienz", "comienzo"}, thesaurus)
+    expected = [cold.expand("comenz"), cold.family("comienz")]
+    monkeypatch.setattr(_Unlisted, "__iter__", set.__iter__)
+    paraphraser.warm()
+    monkeypatch.undo()
+    monkeypatch.setattr(Thesaurus, "parse", lambda self: pytest.fail("parsed again"))
+    assert [paraphraser.expand("comenz"), paraphraser.family("comienz")] == expected
+
+
+def test_a_stream_loads_a_warm_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.__main__ import load_engine
+    from bot.settings import Settings
+
+    fresh = Thesaurus(THESAURUS_PATH.read_text(encoding="utf-8"))  # not parsed by other tests
+    monkeypatch.setattr("bot.core.paraphrase.load_thesaurus", lambda: fresh)
+    settings = Settings(_env_file=None, translator="off", meaning="off")
+    engine = load_engine(REPO / "knowledge", settings, many=True)
+    monkeypatch.setattr(Thesaurus, "parse", lambda self: pytest.fail("parsed after loading"))
+    for n in range(300):  # more than PARSE_AFTER thesaurus lookups
+        engine.ask(f"¿Qué dice sobre palabra{n} y el comienzo del acuerdo?")
