@@ -63,20 +63,22 @@ class Thesaurus:
 
     def get(self, stem: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
         """Return the synonym stems of a stem, or `default` when it has no entry."""
-        if self._table is None:
+        table = self._table
+        if table is None:
             if self._searches_left > 0:
                 self._searches_left -= 1
                 return self._search(stem, default)
-            self.parse()
-            assert self._table is not None
-        found = self._table.get(stem)
+            table = self.parse()
+        found = table.get(stem)
         return default if found is None else tuple(found.split())
 
-    def parse(self) -> None:
-        """Read every entry into a table now (`get` does after PARSE_AFTER searches)."""
+    def parse(self) -> dict[str, str]:
+        """Return every entry in a table (stem -> its synonyms' line part), read once: `get`
+        reads it after PARSE_AFTER searches in place."""
         if self._table is None:
             lines = self._text[self._start :].split("\n")
             self._table = dict(line.partition("\t")[::2] for line in lines)
+        return self._table
 
     def _search(self, stem: str, default: tuple[str, ...]) -> tuple[str, ...]:
         text, lo, hi = self._text, self._start, len(self._text)
