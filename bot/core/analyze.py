@@ -547,7 +547,10 @@ class QuestionAnalyzer:
                 synonyms.add(unit)
         corrected = not units
         if corrected:
-            stems = [*own, *(t for u in alternatives for t in u)]
+            # Typos of the question's words, and spellings of the glossary's one-word senses; a
+            # phrase counts whole ("director ejecutivo" is not "ejecutivo", which stems as
+            # "se ejecuta" does).
+            stems = [*own, *(u[0] for u in alternatives if len(u) == 1)]
             for t in self._fuzzy(surface.split(), self._article_words):
                 units.setdefault((t,), ALTERNATIVE_WEIGHT)
             long_stems = [t for t in stems if len(t) >= MIN_FUZZY_STEM]
