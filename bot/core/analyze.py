@@ -305,12 +305,16 @@ class QuestionAnalyzer:
         if out is None:
             return groups  # the translator failed: the glossary alone answers
         said = set(spanish_words(out[0]))
+        # Each English word's translations in Apertium's dictionary ("light": luz, ligero...).
+        senses = self._senses(question)
         kept, dropped = [], []
         typed_names: list[QueryGroup] = []  # names Apertium translated: theirs may join too
         for g in groups:
             spelled = g.loose and not said.issuperset(g.surface.split())
-            if g.surface in names and spelled and _own_word(g):
-                kept.append(g)  # names stay as typed: Apertium makes "Trump" "Triunfo"
+            if g.surface in names and spelled and (_own_word(g) or self._lacks(g, senses)):
+                # Names stay as typed: Apertium makes "Trump" "Triunfo", and "Apple" "manzana"
+                # (a name the article lacks in every translation stays the name it lacks).
+                kept.append(g)
                 typed_names.append(g)
             elif not g.known and said.issuperset(g.surface.split()):
                 # Apertium does not know it either ("Google", "citoquina", "famously")
@@ -332,7 +336,6 @@ class QuestionAnalyzer:
             extra.append(replace(g, unit_weights=weights))
             taken.update(_main_terms(g))
         # Each translated word also stands for the English word's other senses the article has.
-        senses = self._senses(question)
         extra = self._with_senses(extra, senses)
         # One for one: translated words the article has first (first those that translate a
         # replaced English word, by the dictionary: "sustancia química" for "chemical" must not
@@ -375,6 +378,12 @@ class QuestionAnalyzer:
                 naming.remove(same)
                 kept[kept.index(name)] = _with_forms(name, same)
         return kept + joined
+
+    def _lacks(self, group: QueryGroup, senses: dict[str, list[tuple[str, ...]]]) -> bool:
+        """Tell whether the article lacks a word and every translation the dictionary gives it
+        (False when the dictionary gives none: nothing says the translation is wrong)."""
+        translated = _sense_terms(group, senses)
+        return not group.known and bool(translated) and translated.isdisjoint(self.index.vocab)
 
     def _with_senses(
         self, groups: list[QueryGroup], senses: dict[str, list[tuple[str, ...]]]

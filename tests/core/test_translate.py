@@ -555,11 +555,28 @@ def test_a_names_translation_does_not_take_the_place_of_another_word(dictionary_
     )
     question = "When did the Korean War end?"
     surfaces = [g.surface for g in engine.analyze(question)]
-    # "guerra" is the name's other form; the slot of "Korean" goes to "coreano", which the
-    # article lacks: the question is about a war it does not cover.
-    assert "coreano" in surfaces and "guerra" not in surfaces
+    # "guerra" is the name's other form; "Korean" stays as typed, a name the article lacks in
+    # every translation ("coreano" included): the question is about a war it does not cover.
+    assert "korean" in surfaces and "guerra" not in surfaces and "coreano" not in surfaces
     answer = engine.ask(question, lang="en")
     assert not answer.answered
+
+
+def test_a_name_translated_into_words_the_article_lacks_stays_the_name(dictionary_engine) -> None:
+    engine = dictionary_engine(
+        "Microsoft y OpenAI han firmado un nuevo acuerdo de colaboración.\n\n"
+        "El acuerdo entre las dos compañías estará vigente hasta 2030.",
+        "Hace la manzana tiene un acuerdo con OpenAI?",
+        {"Apple": ("manzana",), "deal": ("acuerdo", "trato")},
+    )
+    question = "Does Apple have a deal with OpenAI?"
+    groups = engine.analyze(question)
+    # Not "manzana", an unknown word standing for nothing the question asks: the name it is
+    # about, which the article never mentions.
+    apple = next(g for g in groups if g.surface == "apple")
+    assert apple.name and not apple.known
+    assert "manzana" not in [g.surface for g in groups]
+    assert not engine.ask(question, lang="en").answered
 
 
 def test_an_english_word_stays_only_where_the_article_has_it_as_written(dictionary_engine) -> None:

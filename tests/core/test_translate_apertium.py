@@ -79,6 +79,23 @@ def test_proper_names_and_unknown_words_stay_as_typed(
     assert not engine.ask("does google have a deal with anthropic", lang="en").answered
 
 
+@pytest.mark.parametrize("company", ["Apple", "Amazon"])
+def test_a_name_apertium_translates_into_words_the_article_lacks_stays_as_typed(
+    apertium: ProcessTranslator, knowledge_dir: Path, company: str
+) -> None:
+    # Apertium makes "Apple" "manzana" and "Amazon" "amazona": the question would lose the
+    # name it is about (an unknown word instead of an unknown name) and be answered with a
+    # passage about OpenAI's deal. The name stays, and the article does not cover it.
+    engine = Engine.load(knowledge_dir, translator=apertium)
+    question = f"Does {company} have a deal with OpenAI?"
+    groups = engine.analyzer.analyze(question)
+    assert any(g.surface == company.lower() and g.name for g in groups), groups
+    assert not engine.ask(question, lang="en").answered
+    # Names the article holds still answer (the squad-es tests cover names whose translation
+    # it holds: "Greater London", "Londres").
+    assert engine.ask("What did Microsoft and OpenAI agree on revenue?", lang="en").answered
+
+
 def test_english_eval_set_with_and_without_apertium(
     apertium: ProcessTranslator, knowledge_dir: Path
 ) -> None:
