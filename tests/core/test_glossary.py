@@ -195,3 +195,17 @@ def test_a_glossary_phrase_is_not_stood_in_for_by_one_of_its_words(
     groups = engine.analyzer.analyze(question)
     assert all(("ejecut",) not in g.units for g in groups), groups
     assert not engine.ask(question).answered
+
+
+@pytest.mark.parametrize(
+    ("question", "quote"),
+    [("what does LLM stand for", "LLM, por sus siglas"), ("What does ROFR stand for?", "(ROFR)")],
+)
+def test_stand_for_frames_a_question_as_mean_does(
+    engine: Engine, question: str, quote: str
+) -> None:
+    # "stand for" asks what an acronym means: no content of its own (with Apertium it became
+    # "estand para", a typo of "estado", and the question was declined).
+    assert all(g.surface != "stand" for g in engine.analyzer.analyze(question))
+    answer = engine.ask(question, lang="en")
+    assert answer.answered and quote in answer.passages[0].text
