@@ -126,10 +126,10 @@ class Analyzer:
         -> its term; a folded word is a token of its own) and with the stopwords: a passage
         read again for a quote or a decision does not fold and stem its words a second time
         (1,000 questions streamed at 100k passages: 21,455 tokens analysed again -> 6,135)."""
-        room = _TOKEN_CACHE_SIZE - len(self._token_terms)
         for word in self._stop:
             self._token_terms.setdefault(word, None)
-        for word, term in itertools.islice(surface.items(), max(room, 0)):
+        room = max(0, _TOKEN_CACHE_SIZE - len(self._token_terms))  # the cache's own bound
+        for word, term in itertools.islice(surface.items(), room):
             self._token_terms.setdefault(word, term)
             self._cache.setdefault(word, term)
 
