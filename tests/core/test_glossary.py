@@ -209,3 +209,11 @@ def test_stand_for_frames_a_question_as_mean_does(
     assert all(g.surface != "stand" for g in engine.analyzer.analyze(question))
     answer = engine.ask(question, lang="en")
     assert answer.answered and quote in answer.passages[0].text
+
+
+@pytest.mark.parametrize("written", ["EE.UU.", "EE. UU.", "EEUU", "Estados Unidos"])
+def test_the_united_states_abbreviated_as_spanish_writes_it(engine: Engine, written: str) -> None:
+    # "EE.UU." is two words to the analyser ("ee", "uu"): unknown names, the question
+    # declined, until the glossary knew the pair.
+    answer = engine.ask(f"¿Qué anunció el presidente de {written}?")
+    assert answer.answered and "Doland Trump" in answer.passages[0].text
