@@ -305,15 +305,20 @@ class QuestionAnalyzer:
         if out is None:
             return groups  # the translator failed: the glossary alone answers
         said = set(spanish_words(out[0]))
+        spanish = " ".join(spanish_words(out[0]))
+        translated = self.analyze(spanish, english=False, translate=False, machine=True)
         # Each English word's translations in Apertium's dictionary ("light": luz, ligero...).
         senses = self._senses(question)
         kept, dropped = [], []
         typed_names: list[QueryGroup] = []  # names Apertium translated: theirs may join too
         for g in groups:
             spelled = g.loose and not said.issuperset(g.surface.split())
-            if g.surface in names and spelled and (_own_word(g) or self._lacks(g, senses)):
-                # Names stay as typed: Apertium makes "Trump" "Triunfo", and "Apple" "manzana"
-                # (a name the article lacks in every translation stays the name it lacks).
+            if (
+                g.surface in names
+                and spelled
+                and (_own_word(g) or self._read_as_unknown(g, senses, translated))
+            ):
+                # Names stay as typed: Apertium makes "Trump" "Triunfo", and "Apple" "manzana".
                 kept.append(g)
                 typed_names.append(g)
             elif not g.known and said.issuperset(g.surface.split()):
@@ -328,8 +333,7 @@ class QuestionAnalyzer:
         taken = {t for g in kept for t in _main_terms(g)}
         typed = {g.surface for g in kept}
         extra = []
-        spanish = " ".join(spanish_words(out[0]))
-        for g in self.analyze(spanish, english=False, translate=False, machine=True):
+        for g in translated:
             if g.meta or taken.intersection(_main_terms(g)) or g.surface in typed:
                 continue
             weights = tuple(w * TRANSLATION_WEIGHT for w in g.unit_weights)
@@ -379,11 +383,21 @@ class QuestionAnalyzer:
                 kept[kept.index(name)] = _with_forms(name, same)
         return kept + joined
 
-    def _lacks(self, group: QueryGroup, senses: dict[str, list[tuple[str, ...]]]) -> bool:
-        """Tell whether the article lacks a word and every translation the dictionary gives it
-        (False when the dictionary gives none: nothing says the translation is wrong)."""
-        translated = _sense_terms(group, senses)
-        return not group.known and bool(translated) and translated.isdisjoint(self.index.vocab)
+    def _read_as_unknown(
+        self,
+        group: QueryGroup,
+        senses: dict[str, list[tuple[str, ...]]],
+        translated: list[QueryGroup],
+    ) -> bool:
+        """Tell whether Apertium turned a name the article lacks into words it lacks too: the
+        translation's words that are the name's dictionary senses ("manzana" for "Apple") are
+        all unknown. A name whose translation is known ("US": "EE.UU.", which a glossary may
+        know) is left to it."""
+        if group.known:
+            return False
+        meant = _sense_terms(group, senses)
+        found = [g for g in translated if meant.intersection(self.es.terms(g.surface))]
+        return bool(found) and not any(g.known for g in found)
 
     def _with_senses(
         self, groups: list[QueryGroup], senses: dict[str, list[tuple[str, ...]]]

@@ -579,6 +579,21 @@ def test_a_name_translated_into_words_the_article_lacks_stays_the_name(dictionar
     assert not engine.ask(question, lang="en").answered
 
 
+def test_a_name_apertium_translates_as_a_name_is_read_through_it(dictionary_engine) -> None:
+    engine = dictionary_engine(
+        "El presidente de EE.UU. anunció un proyecto llamado Stargate.\n\n"
+        "Las dos compañías han actualizado el acuerdo de colaboración.",
+        "Qué el presidente de EE.UU. anuncia?",
+        {"US": ("EE.UU.", "nosotros"), "president": ("presidente",), "announce": ("anunciar",)},
+    )
+    question = "What did the US president announce?"
+    # The translation reads "US" as the country ("EE.UU.", which the article holds), not as
+    # the pronoun: the name is read through it, not kept as an unknown word.
+    assert all(g.surface != "us" for g in engine.analyze(question))
+    answer = engine.ask(question, lang="en")
+    assert answer.answered and "EE.UU." in answer.passages[0].text
+
+
 def test_an_english_word_stays_only_where_the_article_has_it_as_written(dictionary_engine) -> None:
     engine = dictionary_engine(
         "En 1971 Estados Unidos abandonó el sistema de Bretton Woods.\n\n"

@@ -91,9 +91,13 @@ def test_a_name_apertium_translates_into_words_the_article_lacks_stays_as_typed(
     groups = engine.analyzer.analyze(question)
     assert any(g.surface == company.lower() and g.name for g in groups), groups
     assert not engine.ask(question, lang="en").answered
-    # Names the article holds still answer (the squad-es tests cover names whose translation
-    # it holds: "Greater London", "Londres").
+    # Names the article holds still answer, and a name Apertium translates as a name ("US":
+    # "EE.UU.") is read through its translation.
     assert engine.ask("What did Microsoft and OpenAI agree on revenue?", lang="en").answered
+    us = "What did the US president announce?"
+    assert all(g.surface != "us" for g in engine.analyzer.analyze(us))
+    answer = engine.ask(us, lang="en")
+    assert answer.answered and "Doland Trump" in answer.passages[0].text
 
 
 def test_english_eval_set_with_and_without_apertium(
