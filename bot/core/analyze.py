@@ -304,9 +304,9 @@ class QuestionAnalyzer:
         out = translation or self.translator.translate([question])
         if out is None:
             return groups  # the translator failed: the glossary alone answers
-        said = set(spanish_words(out[0]))
-        spanish = " ".join(spanish_words(out[0]))
-        translated = self.analyze(spanish, english=False, translate=False, machine=True)
+        spanish = spanish_words(out[0])
+        said = set(spanish)
+        translated = self.analyze(" ".join(spanish), english=False, translate=False, machine=True)
         # Each English word's translations in Apertium's dictionary ("light": luz, ligero...).
         senses = self._senses(question)
         kept, dropped = [], []
