@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -360,6 +360,15 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+class Stream(NamedTuple):
+    """`ask - --json`'s ms per question, in one process and with its default workers, and
+    rank-bm25 `get_scores`'s on the same passages."""
+
+    one: float
+    default: float
+    ref: float
+
+
 @dataclass
 class SizeResult:
     """Everything measured at one corpus size."""
@@ -371,9 +380,7 @@ class SizeResult:
     ref_build_s: float | None
     paths: dict[str, Latency | None]
     agree: str
-    # ms per question of ask - --json in one process and with its default workers; rank-bm25's
-    stream: tuple[float, float] | None = None
-    stream_ref: float = 0.0
+    stream: Stream | None = None
 
 
 def bench_size(n: int, n_questions: int, ref_max: int, seed: int, stream: int) -> SizeResult:
@@ -435,8 +442,8 @@ def bench_size(n: int, n_questions: int, ref_max: int, seed: int, stream: int) -
     if stream and ref_mean is not None:
         streamed = make_questions(texts, stream, np.random.default_rng([seed, n, 2]))
         seconds = stream_seconds(folder, streamed)
-        result.stream = (seconds[1] / len(streamed) * 1e3, seconds[None] / len(streamed) * 1e3)
-        result.stream_ref = ref_mean
+        per_question = {w: s / len(streamed) * 1e3 for w, s in seconds.items()}
+        result.stream = Stream(per_question[1], per_question[None], ref_mean)
     return result
 
 
@@ -539,15 +546,15 @@ def run_bench(
             f"peak RSS {r.peak_mb:,.0f} MB{ref}; {r.agree}"
         )
         if r.stream is not None:
-            one, default = r.stream
+            one, default, ref = r.stream
             print(
                 f"ask - --json {r.n:,}: {stream_questions:,} questions, {default:.3f} ms per "
                 f"question amortized with its default {usable_cores()} worker process(es), "
                 f"{one:.3f} ms with ASK_WORKERS=1 (the median of {STREAM_RUNS} differences "
                 f"between a run with the questions and the run without them just before it, "
                 f"the two settings alternated) vs "
-                f"rank-bm25 get_scores {r.stream_ref:.1f} ms (one process): "
-                f"{_ratio(r.stream_ref, default)}, one process {_ratio(r.stream_ref, one)}"
+                f"rank-bm25 get_scores {ref:.1f} ms (one process): "
+                f"{_ratio(ref, default)}, one process {_ratio(ref, one)}"
             )
     real = real or next((f for f in REAL_FOLDERS if (f / "questions.jsonl").is_file()), None)
     if real is not None:
@@ -629,12 +636,13 @@ def _print_targets(results: dict[int, SizeResult], stream_questions: int) -> Non
         print(line)
     streamed = [r for r in results.values() if r.stream is not None]
     for r in streamed:
-        one, default = r.stream  # type: ignore[misc]
+        assert r.stream is not None
+        one, default, ref = r.stream
         print(
             f"  ask - --json {stream_questions:,} questions at {r.n:,} >= {STREAM_SPEEDUP:.0f}x "
-            f"rank-bm25: {_ratio(r.stream_ref, default)}  "
-            f"{_verdict(default > 0 and r.stream_ref / default >= STREAM_SPEEDUP)} "
-            f"({usable_cores()} worker process(es); one process: {_ratio(r.stream_ref, one)})"
+            f"rank-bm25: {_ratio(ref, default)}  "
+            f"{_verdict(default > 0 and ref / default >= STREAM_SPEEDUP)} "
+            f"({usable_cores()} worker process(es); one process: {_ratio(ref, one)})"
         )
     if not streamed:
         print(f"  ask - --json at {STREAM_SIZE:,}: not measured")
