@@ -250,7 +250,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return fail("ask -: standard input is closed; pipe questions in, one per line")
         workers = stream_workers(settings, sys.stdin) if stream else 1
         engine = load_engine(settings.knowledge_dir, settings, many=stream, workers=workers)
-        if args.question == "-":
+        if stream:
             if engine.vectors is not None:
                 # The sentence model runs on every core already (OpenMP, which a fork breaks).
                 workers = 1
