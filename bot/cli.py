@@ -114,7 +114,7 @@ def render_answer(answer: Answer, color: bool = False) -> str:
 
 def answer_json(answer: Answer) -> str:
     """Return an answer as one line of JSON: `Answer.to_dict`'s data, which orjson reads from
-    the dataclasses themselves (a quarter of json.dumps's time on to_dict: 9 against 40 us)."""
+    the dataclasses themselves (9 us an answer, against 40 with json.dumps on a dict)."""
     return orjson.dumps(answer).decode()
 
 
