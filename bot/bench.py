@@ -14,6 +14,7 @@ start. It prints figures and ratios; it asserts nothing about time.
 from __future__ import annotations
 
 import gc
+import itertools
 import json
 import os
 import platform
@@ -49,6 +50,7 @@ STREAM_QUESTIONS = 1_000
 STREAM_SIZE = 100_000
 STREAM_RUNS = 4  # pairs of runs of the stream without and with questions, per ASK_WORKERS
 REF_RUNS = 50  # questions timed once each on rank-bm25 (a full scan per question)
+REF_PER_PAIR = 10  # streamed questions timed on rank-bm25 right after each timed stream run
 COLD_RUNS = 11
 # Real questions on real articles (words alone, the generated folders' timing): squad-es beside
 # the repository when it is there, else its sample in the tests. They ask what synthetic
@@ -281,16 +283,20 @@ def load_in_fresh_process(folder: Path) -> tuple[float, float, float]:
 
 
 def stream_seconds(
-    folder: Path, questions: list[Question], workers: tuple[int | None, ...] = (1, None)
-) -> dict[int | None, float]:
-    """Return the seconds `python -m bot ask - --json` takes for the questions, with each
-    ASK_WORKERS (None: the default, one per usable core): the median over STREAM_RUNS of a run
-    with the questions minus the run without them just before it (the same minute of a machine
-    whose speed changes within minutes; a best of each side apart can pair a slow run without
-    questions with a fast one with them)."""
+    folder: Path,
+    questions: list[Question],
+    reference: Callable[[], float],
+    workers: tuple[int | None, ...] = (1, None),
+) -> dict[int | None, list[tuple[float, float]]]:
+    """Time `python -m bot ask - --json` on the questions with each ASK_WORKERS (None: the
+    default, one per usable core), STREAM_RUNS times, the settings alternated. Each time is a
+    pair: the seconds of a run with the questions minus the run without them just before it,
+    and `reference()`'s ms a question timed right after (the same minute of a machine whose
+    speed changes within minutes: a reference timed minutes apart can pair a slow minute with a
+    fast one)."""
     env = {**os.environ, "KNOWLEDGE_DIR": str(folder), "DISCORD_TOKEN": ""}
     env.pop("ASK_WORKERS", None)
-    differences: dict[int | None, list[float]] = {w: [] for w in workers}
+    pairs: dict[int | None, list[tuple[float, float]]] = {w: [] for w in workers}
     lines = "".join(q.text + "\n" for q in questions)
     for _ in range(STREAM_RUNS):
         for count in workers:
@@ -312,8 +318,8 @@ def stream_seconds(
                     raise RuntimeError((done.stderr.strip().splitlines() or ["?"])[-1])
                 if text and len(done.stdout.strip().splitlines()) != len(questions):
                     raise RuntimeError("ask - --json did not answer every question")
-            differences[count].append(walls[1] - walls[0])
-    return {w: statistics.median(d) for w, d in differences.items()}
+            pairs[count].append((walls[1] - walls[0], reference()))
+    return pairs
 
 
 def cold_start(root: Path) -> tuple[float | None, float, float, str]:
@@ -361,12 +367,29 @@ def _children_cpu() -> float:
 
 
 class Stream(NamedTuple):
-    """`ask - --json`'s ms per question, in one process and with its default workers, and
-    rank-bm25 `get_scores`'s on the same passages."""
+    """`ask - --json`'s ms per question in one process and with its default workers, rank-bm25
+    `get_scores`'s on the same passages and questions (medians over the runs), and the speed-up
+    of each setting over rank-bm25 (the median of each run's ratio to the reference timed right
+    after it)."""
 
     one: float
     default: float
     ref: float
+    one_x: float
+    default_x: float
+
+    @classmethod
+    def of(cls, pairs: dict[int | None, list[tuple[float, float]]], questions: int) -> Stream:
+        """Summarise stream_seconds's pairs for `questions` questions."""
+
+        def ms(w: int | None) -> float:
+            return statistics.median(s for s, _ref in pairs[w]) / questions * 1e3
+
+        def speedup(w: int | None) -> float:
+            return statistics.median(ref / (s / questions * 1e3) for s, ref in pairs[w] if s > 0)
+
+        refs = [ref for both in pairs.values() for _s, ref in both]
+        return cls(ms(1), ms(None), statistics.median(refs), speedup(1), speedup(None))
 
 
 @dataclass
@@ -413,7 +436,7 @@ def bench_size(n: int, n_questions: int, ref_max: int, seed: int, stream: int) -
     }
     ref_build_s = None
     agree = "rank-bm25 not run (above --ref-max)"
-    ref_mean = None
+    streamed_result = None  # the stream is timed beside rank-bm25 only
     if n <= ref_max:
         from rank_bm25 import BM25Okapi
 
@@ -431,20 +454,26 @@ def bench_size(n: int, n_questions: int, ref_max: int, seed: int, stream: int) -
             scored.append(model.get_scores(t))
             ms.append((time.perf_counter() - start) * 1e3)
         paths["rank-bm25"] = Latency.of(np.asarray(ms))
-        ref_mean = float(np.mean(ms))
         same = sum(
             [h.doc for h in engine.index.search(t, k=TOP_K)] == reference_top(s, TOP_K)
             for t, s in zip(sample, scored, strict=True)
         )
         agree = f"index.search top-{TOP_K} ids equal to rank-bm25's on {same}/{len(sample)}"
-        del model, scored
-    result = SizeResult(n, load_s, load_cpu_s, peak_mb, ref_build_s, paths, agree)
-    if stream and ref_mean is not None:
-        streamed = make_questions(texts, stream, np.random.default_rng([seed, n, 2]))
-        seconds = stream_seconds(folder, streamed)
-        per_question = {w: s / len(streamed) * 1e3 for w, s in seconds.items()}
-        result.stream = Stream(per_question[1], per_question[None], ref_mean)
-    return result
+        del scored
+        if stream:
+            streamed = make_questions(texts, stream, np.random.default_rng([seed, n, 2]))
+            asked_terms = itertools.cycle([engine.es.terms(q.text) for q in streamed])
+
+            def reference() -> float:  # the next REF_PER_PAIR streamed questions, ms each
+                start = time.perf_counter()
+                for _ in range(REF_PER_PAIR):
+                    model.get_scores(next(asked_terms))
+                return (time.perf_counter() - start) / REF_PER_PAIR * 1e3
+
+            pairs = stream_seconds(folder, streamed, reference)
+            streamed_result = Stream.of(pairs, len(streamed))
+        del model
+    return SizeResult(n, load_s, load_cpu_s, peak_mb, ref_build_s, paths, agree, streamed_result)
 
 
 def reference_top(scores: np.ndarray, k: int) -> list[int]:
@@ -459,7 +488,11 @@ def reference_top(scores: np.ndarray, k: int) -> list[int]:
 def _ratio(ref: float | None, ours: float | None) -> str:
     if ref is None or not ours or ours <= 0:
         return DASH
-    return f"{ref / ours:,.0f}x" if ref / ours >= 100 else f"{ref / ours:.1f}x"
+    return _times(ref / ours)
+
+
+def _times(ratio: float) -> str:
+    return f"{ratio:,.0f}x" if ratio >= 100 else f"{ratio:.1f}x"
 
 
 def _verdict(ok: bool) -> str:
@@ -546,15 +579,16 @@ def run_bench(
             f"peak RSS {r.peak_mb:,.0f} MB{ref}; {r.agree}"
         )
         if r.stream is not None:
-            one, default, ref = r.stream
+            st = r.stream
             print(
-                f"ask - --json {r.n:,}: {stream_questions:,} questions, {default:.3f} ms per "
+                f"ask - --json {r.n:,}: {stream_questions:,} questions, {st.default:.3f} ms per "
                 f"question amortized with its default {usable_cores()} worker process(es), "
-                f"{one:.3f} ms with ASK_WORKERS=1 (the median of {STREAM_RUNS} differences "
+                f"{st.one:.3f} ms with ASK_WORKERS=1 (the median of {STREAM_RUNS} differences "
                 f"between a run with the questions and the run without them just before it, "
-                f"the two settings alternated) vs "
-                f"rank-bm25 get_scores {ref:.1f} ms (one process): "
-                f"{_ratio(ref, default)}, one process {_ratio(ref, one)}"
+                f"the two settings alternated) vs rank-bm25 get_scores {st.ref:.1f} ms "
+                f"(one process, {REF_PER_PAIR} of the questions timed right after each run): "
+                f"{_times(st.default_x)}, one process {_times(st.one_x)} (medians of each "
+                "run's ratio)"
             )
     real = real or next((f for f in REAL_FOLDERS if (f / "questions.jsonl").is_file()), None)
     if real is not None:
@@ -637,12 +671,11 @@ def _print_targets(results: dict[int, SizeResult], stream_questions: int) -> Non
     streamed = [r for r in results.values() if r.stream is not None]
     for r in streamed:
         assert r.stream is not None
-        one, default, ref = r.stream
+        st = r.stream
         print(
             f"  ask - --json {stream_questions:,} questions at {r.n:,} >= {STREAM_SPEEDUP:.0f}x "
-            f"rank-bm25: {_ratio(ref, default)}  "
-            f"{_verdict(default > 0 and ref / default >= STREAM_SPEEDUP)} "
-            f"({usable_cores()} worker process(es); one process: {_ratio(ref, one)})"
+            f"rank-bm25: {_times(st.default_x)}  {_verdict(st.default_x >= STREAM_SPEEDUP)} "
+            f"({usable_cores()} worker process(es); one process: {_times(st.one_x)})"
         )
     if not streamed:
         print(f"  ask - --json at {STREAM_SIZE:,}: not measured")

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.bench import make_questions, misspell, run_bench, synthetic_folder
+from bot.bench import Stream, make_questions, misspell, run_bench, synthetic_folder
 from bot.core import rank as rank_module
 from bot.core.answer import Engine
 
@@ -49,6 +49,23 @@ def test_bench_smoke(
     assert real[0][2] == "(150)" and all(float(x) > 0 for x in real[0][3:6])
     assert "cold start" in out
     assert (tmp_path / "deal-bot-bench" / "seed1-300" / ".complete").exists()
+
+
+def test_the_stream_speed_up_is_each_run_against_the_reference_timed_beside_it() -> None:
+    # Three runs of 1,000 questions per setting (seconds, then the reference's ms a question
+    # timed right after): the machine was twice as slow in the second minute, for both alike.
+    pairs = {
+        1: [(1.0, 100.0), (2.0, 200.0), (1.0, 100.0)],
+        None: [(0.5, 100.0), (1.0, 200.0), (0.5, 100.0)],
+    }
+    stream = Stream.of(pairs, 1000)
+    assert stream.one == pytest.approx(1.0) and stream.default == pytest.approx(0.5)
+    assert stream.ref == pytest.approx(100.0)
+    assert stream.one_x == pytest.approx(100.0) and stream.default_x == pytest.approx(200.0)
+    # Each run against its own minute's reference (200x, 100x, 67x), not the medians'
+    # ratio (100 ms / 1.5 ms = 67x), which pairs a run with another minute's reference.
+    slow_default = {**pairs, None: [(0.5, 100.0), (2.0, 200.0), (1.5, 100.0)]}
+    assert Stream.of(slow_default, 1000).default_x == pytest.approx(100.0)
 
 
 def test_the_synthetic_folder_loads_and_its_questions_reach_its_passages(tmp_path: Path) -> None:
