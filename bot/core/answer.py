@@ -7,6 +7,7 @@ import logging
 import string
 import time
 import unicodedata
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -426,15 +427,14 @@ class Engine:
     def _sentences_with_terms(self, text: str) -> tuple[tuple[str, frozenset[str]], ...]:
         # From the text's term spans (cached for the highlights): the text is analysed once.
         spans = self._spans(text)
+        starts, ends, terms = zip(*spans, strict=True) if spans else ((), (), ())
         out = []
-        i = 0
-        for start, end in sentences(text):
-            while i < len(spans) and spans[i][0] < start:
-                i += 1
-            first = i
-            while i < len(spans) and spans[i][1] <= end:
-                i += 1
-            out.append((text[start:end], frozenset(t for _s, _e, t in spans[first:i])))
+        first = 0
+        for start, end in sentences(text):  # a sentence's terms: the spans within it
+            first = bisect_left(starts, start, first)
+            last = bisect_right(ends, end, first)
+            out.append((text[start:end], frozenset(terms[first:last])))
+            first = last
         return tuple(out)
 
     def decide(

@@ -577,12 +577,14 @@ class Decider:
         Cached per passage (self._where): callers only read the mapping.
         """
         where: dict[str, int] = {}
-        year_mask = 0
         for n, sentence in enumerate(self.passage_sentences(passage)):
+            bit = 1 << n
             for term in sentence:
-                where[term] = where.get(term, 0) | 1 << n
-                if YEAR.match(term):
-                    year_mask |= 1 << n
+                where[term] = where.get(term, 0) | bit
+        year_mask = 0
+        for term, sentences in where.items():  # each distinct term once
+            if term[:1].isdigit() and YEAR.match(term):
+                year_mask |= sentences
         return where, year_mask
 
     def features(
