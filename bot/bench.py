@@ -385,8 +385,9 @@ class Stream(NamedTuple):
         def ms(w: int | None) -> float:
             return statistics.median(s for s, _ref in pairs[w]) / questions * 1e3
 
-        def speedup(w: int | None) -> float:
-            return statistics.median(ref / (s / questions * 1e3) for s, ref in pairs[w] if s > 0)
+        def speedup(w: int | None) -> float:  # 0: no run took longer with the questions
+            ratios = [ref / (s / questions * 1e3) for s, ref in pairs[w] if s > 0]
+            return statistics.median(ratios) if ratios else 0.0
 
         refs = [ref for both in pairs.values() for _s, ref in both]
         return cls(ms(1), ms(None), statistics.median(refs), speedup(1), speedup(None))
@@ -492,6 +493,8 @@ def _ratio(ref: float | None, ours: float | None) -> str:
 
 
 def _times(ratio: float) -> str:
+    if ratio <= 0:
+        return DASH
     return f"{ratio:,.0f}x" if ratio >= 100 else f"{ratio:.1f}x"
 
 

@@ -66,6 +66,9 @@ def test_the_stream_speed_up_is_each_run_against_the_reference_timed_beside_it()
     # ratio (100 ms / 1.5 ms = 67x), which pairs a run with another minute's reference.
     slow_default = {**pairs, None: [(0.5, 100.0), (2.0, 200.0), (1.5, 100.0)]}
     assert Stream.of(slow_default, 1000).default_x == pytest.approx(100.0)
+    # A few questions on a tiny folder can take no longer than none: no ratio, not a crash.
+    noise = {1: [(-0.01, 1.0), (0.0, 1.0)], None: [(-0.02, 1.0), (-0.01, 1.0)]}
+    assert Stream.of(noise, 10).default_x == 0 == Stream.of(noise, 10).one_x
 
 
 def test_the_synthetic_folder_loads_and_its_questions_reach_its_passages(tmp_path: Path) -> None:

@@ -582,9 +582,9 @@ class Decider:
             for term in sentence:
                 where[term] = where.get(term, 0) | bit
         year_mask = 0
-        for term, sentences in where.items():  # each distinct term once
+        for term, mask in where.items():  # each distinct term once
             if term[:1].isdigit() and YEAR.match(term):
-                year_mask |= sentences
+                year_mask |= mask
         return where, year_mask
 
     def features(
