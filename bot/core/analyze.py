@@ -365,15 +365,17 @@ class QuestionAnalyzer:
             and all(w in self._surface for w in g.surface.split())
             and not said_found.intersection(_main_terms(g) | _sense_terms(g, senses))
         ]
+        rest = [g for g in extra if not g.known] + [
+            g for g in extra if g.known and not _own_word(g)
+        ]
         # A kept name's translation the article lacks too ("Parisians": "parisienses") is the
         # name again, not a second unknown word to ask for.
-        unknown = [
+        asked = [
             g
-            for g in extra
-            if not g.known and not any(t.intersection(self.es.terms(g.surface)) for t in name_terms)
+            for g in rest
+            if g.known or not any(t.intersection(self.es.terms(g.surface)) for t in name_terms)
         ]
-        rest = unknown + [g for g in extra if g.known and not _own_word(g)]
-        fill = (found + (written + rest if rest else []))[: len(dropped)]
+        fill = (found + (written + asked if rest else []))[: len(dropped)]
         # Beyond one for one, a word the article has may join per name kept as typed: a name's
         # translation the dictionary does not give ("Great Britain": "Bretaña") or a word whose
         # English the analysis dropped ("Black Sea": "mar").
