@@ -370,11 +370,7 @@ class QuestionAnalyzer:
         ]
         # A kept name's translation the article lacks too ("Parisians": "parisienses") is the
         # name again, not a second unknown word to ask for.
-        asked = [
-            g
-            for g in rest
-            if g.known or not any(t.intersection(self.es.terms(g.surface)) for t in name_terms)
-        ]
+        asked = [g for g in rest if g.known or not any(self._is_sense(g, t) for t in name_terms)]
         fill = (found + (written + asked if rest else []))[: len(dropped)]
         # Beyond one for one, a word the article has may join per name kept as typed: a name's
         # translation the dictionary does not give ("Great Britain": "Bretaña") or a word whose
@@ -403,8 +399,13 @@ class QuestionAnalyzer:
         if group.known:
             return False
         meant = _sense_terms(group, senses)
-        found = [g for g in translated if meant.intersection(self.es.terms(g.surface))]
+        found = [g for g in translated if self._is_sense(g, meant)]
         return bool(found) and not any(g.known for g in found)
+
+    def _is_sense(self, translated: QueryGroup, senses: set[str]) -> bool:
+        """Tell whether a word of the translation is one of these dictionary senses (by the
+        terms of the word as written: the article may lack it, and then it has no units)."""
+        return not senses.isdisjoint(self.es.terms(translated.surface))
 
     def _with_senses(
         self, groups: list[QueryGroup], senses: dict[str, list[tuple[str, ...]]]
