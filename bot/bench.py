@@ -382,15 +382,18 @@ class Stream(NamedTuple):
     def of(cls, pairs: dict[int | None, list[tuple[float, float]]], questions: int) -> Stream:
         """Summarise stream_seconds's pairs for `questions` questions."""
 
-        def ms(w: int | None) -> float:
-            return statistics.median(s for s, _ref in pairs[w]) / questions * 1e3
+        def ms(seconds: float) -> float:  # a question's share of a run
+            return seconds / questions * 1e3
+
+        def median_ms(w: int | None) -> float:
+            return ms(statistics.median(s for s, _ref in pairs[w]))
 
         def speedup(w: int | None) -> float:  # 0: no run took longer with the questions
-            ratios = [ref / (s / questions * 1e3) for s, ref in pairs[w] if s > 0]
+            ratios = [ref / ms(s) for s, ref in pairs[w] if s > 0]
             return statistics.median(ratios) if ratios else 0.0
 
-        refs = [ref for both in pairs.values() for _s, ref in both]
-        return cls(ms(1), ms(None), statistics.median(refs), speedup(1), speedup(None))
+        ref = statistics.median(r for both in pairs.values() for _s, r in both)
+        return cls(median_ms(1), median_ms(None), ref, speedup(1), speedup(None))
 
 
 @dataclass
