@@ -148,8 +148,13 @@ class Paraphraser:
         self._in_order()
 
     def knows(self, word: str) -> bool:
-        """Tell whether the thesaurus has an entry for a word: a Spanish word, not a typo."""
-        return bool(self._synonyms().get(self.stem(word), ()))
+        """Tell whether the thesaurus has an entry for a word or, for a present-tense verb
+        Snowball leaves whole ("usa", "usan"), for its infinitive: a Spanish word, not a typo
+        nor English ("¿qué centros de datos usa OpenAI?" is not about the USA)."""
+        synonyms = self._synonyms()
+        if synonyms.get(self.stem(word), ()):
+            return True
+        return any(synonyms.get(self.stem(verb), ()) for verb in _infinitives(word))
 
     def family(self, stem: str) -> tuple[str, ...]:
         """Return the index terms (not numbers) sharing a stem's letters but its last one."""
@@ -186,3 +191,16 @@ class Paraphraser:
             i += 1
         # The closest in length first: a long family ("inter...") keeps its nearest members.
         return tuple(sorted(out, key=lambda t: (abs(len(t) - len(stem)), t))[:MAX_FAMILY])
+
+
+# Present-tense endings (third person, singular and plural) and the infinitives they come from.
+PRESENT_ENDINGS = (("an", ("ar",)), ("en", ("er", "ir")), ("a", ("ar",)), ("e", ("er", "ir")))
+
+
+def _infinitives(word: str) -> list[str]:
+    """Return the infinitives a regular present-tense form may come from ("usan" -> "usar");
+    none where fewer than two letters come before the ending."""
+    for ending, verbs in PRESENT_ENDINGS:
+        if word.endswith(ending) and len(word) - len(ending) >= 2:
+            return [word[: -len(ending)] + v for v in verbs]
+    return []

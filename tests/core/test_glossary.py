@@ -183,6 +183,21 @@ def test_a_spanish_word_is_neither_read_as_english_nor_taken_for_a_glossary_typo
     assert engine.ask("¿Cuándo termina el agreement?").answered
 
 
+@pytest.mark.parametrize("verb", ["usa", "usan"])
+def test_a_spanish_verb_snowball_leaves_whole_is_not_read_as_english(
+    engine: Engine, verb: str
+) -> None:
+    # "usa" is "usar" in a Spanish question, not the USA (-> "Estados Unidos", which the
+    # Stargate paragraph holds): which data centres OpenAI uses in Europe is not in the article.
+    question = f"que centros de datos de azure {verb} openai en europa"
+    terms = {t for g in engine.analyzer.analyze(question) for t in g.terms}
+    assert "unid" not in terms and "estad" not in terms
+    assert not engine.ask(question).answered
+    # In an English question the glossary still reads it.
+    english = {t for g in engine.analyzer.analyze("is stargate built in the usa?") for t in g.terms}
+    assert "unid" in english
+
+
 @pytest.mark.parametrize(
     "question", ["¿Quién es el consejero delegado de OpenAI?", "Who is the chief executive?"]
 )
