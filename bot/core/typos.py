@@ -29,6 +29,9 @@ COMPILED = _typos is not None
 CACHE_SIZE = 10_000  # words remembered per matcher (cleared when full)
 COMPILED_LONGEST = 64  # longer words go to rapidfuzz (_typos.c: a bit per position)
 _MASK_WIDTH = 64  # longer choices get their letter mask one by one
+# Up to this length a word is repaired by a swap of its letters only: one letter changed, added
+# or dropped makes another word of three letters as often as a typo ("get" is not "gpt").
+SWAP_ONLY = 3
 
 
 def max_edits(word: str) -> int:
@@ -126,12 +129,15 @@ class TypoMatcher:
         return self._terms(word, [choice for choice, _dist, _ in close[:limit]])
 
     def _terms(self, word: str, closest: list[str]) -> list[str]:
-        """Return the closest choices that share the word's first letter, as index terms."""
+        """Return the closest choices that share the word's first letter, as index terms; for
+        a word of SWAP_ONLY letters or fewer, only its own letters swapped ("gtp" -> "gpt")."""
         to_term = self._to_term
+        letters = sorted(word) if len(word) <= SWAP_ONLY else None
         return [
             to_term[choice] if to_term is not None else choice
             for choice in closest
             if choice[:1] == word[:1]  # an empty choice shares no letter
+            and (letters is None or sorted(choice) == letters)
         ]
 
 

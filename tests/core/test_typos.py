@@ -13,7 +13,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from bot.core import typos as typos_module
-from bot.core.typos import TypoMatcher, letter_masks, max_edits, word_masks
+from bot.core.typos import SWAP_ONLY, TypoMatcher, letter_masks, max_edits, word_masks
 from tests.conftest import missing
 
 
@@ -34,7 +34,7 @@ def match_every_choice(choices: list[str], word: str, limit: int = 3) -> list[st
         for choice, _dist, _ in process.extract(
             word, choices, scorer=OSA.distance, score_cutoff=max_edits(word), limit=limit
         )
-        if choice[0] == word[0]
+        if choice[0] == word[0] and (len(word) > SWAP_ONLY or sorted(choice) == sorted(word))
     ]
 
 
@@ -52,6 +52,18 @@ def test_same_matches_as_comparing_every_choice(
         compiled_loop()
     matcher = TypoMatcher(choices, compiled=compiled)
     assert matcher.match(word, limit) == match_every_choice(choices, word, limit)
+
+
+@both_paths
+def test_a_three_letter_word_is_repaired_by_a_swap_only(compiled: bool) -> None:
+    if compiled:
+        compiled_loop()
+    matcher = TypoMatcher(["gpt", "api", "azure", "gestion"], compiled=compiled)
+    assert matcher.match("gtp") == ["gpt"]  # its letters swapped: a typo
+    assert matcher.match("aip") == ["api"]
+    # One letter changed or added makes another word: "get" and "git" are not "gpt".
+    assert matcher.match("get") == matcher.match("git") == []
+    assert matcher.match("gpts") == ["gpt"]  # four letters: one edit of any kind
 
 
 # Letters of one and two UTF-8 bytes, one past Latin-1 and one past the BMP: the compiled
