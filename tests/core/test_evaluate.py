@@ -56,6 +56,26 @@ def test_questions_written_by_a_tester_meet_the_bar(engine: Engine) -> None:
     assert report.false_abstentions <= 3, f"regression: more than 3 false abstentions\n{text}"
 
 
+def test_questions_written_from_the_article_alone_meet_the_bar(engine: Engine) -> None:
+    # eval/unseen_questions.jsonl: 60 questions a helper session wrote from the article and
+    # the dev set's format alone (no code, no other set), in Discord's style: keywords, no
+    # accents, typos, paraphrases, English. Measured through `python -m bot eval` (sentence
+    # vectors and Apertium) on first run, before any change they suggested: hit@1 27/32,
+    # 22/28 out of scope declined, two of the misses date questions scored on the seed's
+    # "Publicado 22/01/2025 03:41", which the answer gives as "22/01/2025" (added to their
+    # evidence since). Now 29/32 and 22/28; without Apertium 28/32 and 25/28. This engine
+    # (words alone, no translator): 24/32, 24/28 declined, 5 false abstentions. The
+    # out-of-scope ones answered ask what a passage is about but does not say (SoftBank's
+    # CEO, where Stargate will be built, what follows 2030).
+    report = evaluate(engine, load_cases(EVAL / "unseen_questions.jsonl"))
+    text = report_text(report)
+    assert (report.in_scope, report.out_of_scope) == (32, 28), text
+    assert report.hit1 >= 23, f"regression: hit@1 below 23/32\n{text}"
+    assert report.hit3 >= 23, f"regression: hit@3 below 23/32\n{text}"
+    assert report.abstained >= 23, f"regression: answered 6 out-of-scope questions\n{text}"
+    assert report.false_abstentions <= 6, f"regression: more than 6 false abstentions\n{text}"
+
+
 def test_report_lines_show_the_figures_and_the_misses(engine: Engine) -> None:
     cases = [
         Case("ok", "es", "in", "¿Hasta cuándo estará vigente el acuerdo?", ("vigente hasta 2030",)),
