@@ -18,27 +18,33 @@ def report_text(report) -> str:
     return "\n".join(report.lines())
 
 
+def assert_bar(
+    report, *, size: tuple[int, int], hit1: int, hit3: int, abstained: int, false_abstentions: int
+) -> None:
+    """Fail with the report when a set's figures fall below their bar (in scope, out of scope)."""
+    text = report_text(report)
+    assert (report.in_scope, report.out_of_scope) == size, text
+    assert report.hit1 >= hit1, f"regression: hit@1 below {hit1}/{size[0]}\n{text}"
+    assert report.hit3 >= hit3, f"regression: hit@3 below {hit3}/{size[0]}\n{text}"
+    assert report.abstained >= abstained, (
+        f"regression: declined fewer than {abstained}/{size[1]} out of scope\n{text}"
+    )
+    assert report.false_abstentions <= false_abstentions, (
+        f"regression: more than {false_abstentions} false abstentions\n{text}"
+    )
+
+
 def test_dev_set_meets_the_bar(engine: Engine) -> None:
     cases = load_cases(EVAL / "questions.jsonl")
     report = evaluate(engine, cases)
-    text = report_text(report)
-    assert (report.in_scope, report.out_of_scope) == (15, 5), text
-    assert report.hit1 >= 14, f"regression: hit@1 below 14/15\n{text}"
-    assert report.hit3 == 15, f"regression: hit@3 below 15/15\n{text}"
-    assert report.abstained == 5, f"regression: answered an out-of-scope question\n{text}"
-    assert report.false_abstentions == 0, f"regression: refused an in-scope question\n{text}"
+    assert_bar(report, size=(15, 5), hit1=14, hit3=15, abstained=5, false_abstentions=0)
 
 
 def test_dev_and_extra_sets_meet_the_bar(engine: Engine) -> None:
     cases = load_cases(EVAL / "questions.jsonl") + load_cases(EVAL / "extra_questions.jsonl")
     report = evaluate(engine, cases)
-    text = report_text(report)
-    assert (report.in_scope, report.out_of_scope) == (50, 18), text
-    assert report.hit1 >= 45, f"regression: hit@1 below 45/50\n{text}"
     # The calibrated decision declines two questions whose best passage was wrong anyway.
-    assert report.hit3 >= 47, f"regression: hit@3 below 47/50\n{text}"
-    assert report.abstained == 18, f"regression: answered an out-of-scope question\n{text}"
-    assert report.false_abstentions <= 3, f"regression: more than 3 false abstentions\n{text}"
+    assert_bar(report, size=(50, 18), hit1=45, hit3=47, abstained=18, false_abstentions=3)
 
 
 def test_questions_written_by_a_tester_meet_the_bar(engine: Engine) -> None:
@@ -48,12 +54,7 @@ def test_questions_written_by_a_tester_meet_the_bar(engine: Engine) -> None:
     # declined (the three "how much" questions the article has no figure for among them), 2
     # false abstentions; the same with and without Apertium.
     report = evaluate(engine, load_cases(EVAL / "fresh_questions.jsonl"))
-    text = report_text(report)
-    assert (report.in_scope, report.out_of_scope) == (72, 21), text
-    assert report.hit1 >= 59, f"regression: hit@1 below 59/72\n{text}"
-    assert report.hit3 >= 66, f"regression: hit@3 below 66/72\n{text}"
-    assert report.abstained >= 19, f"regression: answered 3 out-of-scope questions\n{text}"
-    assert report.false_abstentions <= 3, f"regression: more than 3 false abstentions\n{text}"
+    assert_bar(report, size=(72, 21), hit1=59, hit3=66, abstained=19, false_abstentions=3)
 
 
 def test_questions_written_from_the_article_alone_meet_the_bar(engine: Engine) -> None:
@@ -68,12 +69,7 @@ def test_questions_written_from_the_article_alone_meet_the_bar(engine: Engine) -
     # out-of-scope ones answered ask what a passage is about but does not say (SoftBank's
     # CEO, where Stargate will be built, what follows 2030).
     report = evaluate(engine, load_cases(EVAL / "unseen_questions.jsonl"))
-    text = report_text(report)
-    assert (report.in_scope, report.out_of_scope) == (32, 28), text
-    assert report.hit1 >= 23, f"regression: hit@1 below 23/32\n{text}"
-    assert report.hit3 >= 23, f"regression: hit@3 below 23/32\n{text}"
-    assert report.abstained >= 23, f"regression: answered 6 out-of-scope questions\n{text}"
-    assert report.false_abstentions <= 6, f"regression: more than 6 false abstentions\n{text}"
+    assert_bar(report, size=(32, 28), hit1=23, hit3=23, abstained=23, false_abstentions=6)
 
 
 def test_report_lines_show_the_figures_and_the_misses(engine: Engine) -> None:
