@@ -124,6 +124,31 @@ ASKS_MONEY = re.compile(
     r"|\bwhat\s+(?:is|was|were|are|will\s+be)\s+the\s+(?:price|prices|cost|costs)\b",
     re.IGNORECASE,
 )
+# A keyword query that names a price ("azure openai service price per token", "sueldo
+# director openai") asks for it as "¿Cuál es el precio…?" does. A question with a question word
+# or mark may name one without asking it ("¿Cuándo elevaron el precio del petróleo?", "¿Por qué
+# bajan los salarios?": squad-es's in-scope questions that name one all have both).
+_PRICE_WORD = re.compile(
+    r"\b(?:precios?|costes?|costos?|tarifas?|sueldos?|salarios?|prices?|pricing|costs?|fees?"
+    r"|salary|salaries|wages?)\b",
+    re.IGNORECASE,
+)
+_QUESTION_WORD = re.compile(
+    r"[?¿]|\b(?:qu[eé]|cu[aá]l(?:es)?|cu[aá]ndo|cu[aá]nt[oa]s?|c[oó]mo|d[oó]nde|qui[eé]n(?:es)?"
+    r"|porqu[eé]|what|which|when|why|how|where|who|whom|whose|is|are|was|were|does|do|did"
+    r"|can|could|will|would|should|has|have|had)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_money(question: str) -> bool:
+    """Tell whether a question asks for a sum of money (ASKS_MONEY, or a keyword query naming a
+    price)."""
+    if ASKS_MONEY.search(question):
+        return True
+    return bool(_PRICE_WORD.search(question)) and not _QUESTION_WORD.search(question)
+
+
 # A sum of money in a passage: a currency sign or name, or millions that count nothing else
 # ("invirtió 40 millones en el puerto", not "millones de años" or "de habitantes"). It is asked
 # of passages that also hold an amount, so the money rule only ever declines more.
@@ -347,7 +372,7 @@ class Decider:
         at = self.amount_at(question, ranked)
         if at is None:  # declined at any threshold (confidence 0): the figure is nowhere near
             if confidence >= threshold:  # the rest would answer: "no da esa cifra"
-                reason = LACKS_MONEY if ASKS_MONEY.search(question) else LACKS_AMOUNT
+                reason = LACKS_MONEY if asks_money(question) else LACKS_AMOUNT
                 return Decision(False, 0.0, reason, feats, quote_first=None)
             confidence = 0.0  # nor is the rest: "no trata eso", as any other decline
         elif confidence >= threshold:
@@ -362,7 +387,7 @@ class Decider:
         headline matches the words, its body gives the figure; a passage sharing a word or two
         does not answer with its number); None when none does (an amount, not a year, a date
         or a duration: the knowledge does not give it, however well the words match)."""
-        money = ASKS_MONEY.search(question) is not None
+        money = asks_money(question)
         if not ranked or not (money or ASKS_QUANTITY.search(question)):
             return 0
         home = self.document_span(ranked[0].passage)

@@ -17,6 +17,7 @@ from bot.core.decide import (
     HOLDS_MONEY,
     MODEL_PATH,
     RERANK_NAMES,
+    asks_money,
     load_model,
     score_spread,
 )
@@ -315,6 +316,31 @@ def test_the_amount_is_taken_only_from_a_passage_worth_quoting(tmp_path: Path) -
 )
 def test_which_questions_ask_for_a_sum_of_money(question: str, money: bool) -> None:
     assert (ASKS_MONEY.search(question) is not None) is money
+
+
+@pytest.mark.parametrize(
+    ("question", "money"),
+    [
+        ("azure openai service price per token", True),  # a keyword query naming a price
+        ("sueldo director ejecutivo openai", True),
+        ("¿Cuál es el precio de ChatGPT Plus?", True),  # ASKS_MONEY's own
+        # A question word or mark: the price is named, not asked.
+        ("¿Cuándo elevaron el precio del petróleo?", False),
+        ("why did oil prices fall", False),
+        ("¿subió el precio?", False),
+        ("stargate inversion", False),  # investing is no price
+    ],
+)
+def test_a_keyword_query_naming_a_price_asks_for_it(question: str, money: bool) -> None:
+    assert asks_money(question) is money
+
+
+def test_a_keyword_query_for_a_price_the_article_does_not_give_is_declined(
+    engine: Engine,
+) -> None:
+    # The API paragraph names Azure, OpenAI and the service; no sum anywhere in the article.
+    answer = engine.ask("azure openai service price per token")
+    assert not answer.answered and answer.confidence == 0.0
 
 
 @pytest.mark.parametrize(
