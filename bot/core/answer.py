@@ -349,6 +349,8 @@ class Engine:
         best = ranked[0].score
         # The best passage is quoted whatever its coverage: the decision vouched for it.
         relevant = ranked[:1] + [r for r in ranked[1:] if worth_quoting(r, best)]
+        if not decision.quote_first:
+            relevant = self._body_before_headline(relevant)
         if decision.quote_first:  # "¿Cuánto…?": the passage that gives the amount goes first
             amount = ranked[decision.quote_first]
             relevant = [amount, *(r for r in relevant if r is not amount)]
@@ -387,6 +389,22 @@ class Engine:
             total=len(relevant),
             sources_differ=differ,
         )
+
+    def _body_before_headline(self, relevant: list[Ranked]) -> list[Ranked]:
+        """Put first, before a headline ranked first, the first passage of its document worth
+        quoting that holds as much of the question: the paragraph reports what the headline
+        sums up ("openai deja de depender de microsoft": "…empezando por que OpenAI deja de
+        depender en exclusiva del superordenador de Microsoft"). The headline is quoted after."""
+        top = self.passages[relevant[0].passage]
+        if top.paragraph != 0:
+            return relevant
+        for i, r in enumerate(relevant[1:], 1):
+            if (
+                self.passages[r.passage].document_id == top.document_id
+                and r.coverage >= relevant[0].coverage
+            ):
+                return [r, *relevant[:i], *relevant[i + 1 :]]
+        return relevant
 
     def prepare(self, questions: Sequence[str]) -> None:
         """Get ready to answer these questions next (up to PREPARE_MAX): what they will ask of

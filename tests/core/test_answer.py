@@ -497,3 +497,40 @@ def test_once_an_engine_serves_growing_caches_start_no_full_collection() -> None
     del a, b
     kept += [[] for _ in range(10_000)]  # young collections run as objects are kept
     assert freed == ["a"]
+
+
+def test_the_paragraph_that_reports_a_headline_is_quoted_before_it(tmp_path: Path) -> None:
+    from conftest import doc_text, write_knowledge
+
+    body = "\n\n".join(
+        [
+            "El ayuntamiento de Kessaria presentó ayer el plan de obras del año.",
+            "El plan prevé que el puerto cierre en invierno por la reforma de sus muelles.",
+            "Los pescadores piden que las obras se hagan en verano.",
+            "La alcaldesa recordó que la lonja abrirá en marzo con nuevos horarios.",
+            "Los comerciantes del centro esperan más visitantes durante las fiestas.",
+            "La oposición criticó el coste de la reforma y pidió más información.",
+        ]
+    )
+    folder = write_knowledge(
+        tmp_path, {"puerto.md": doc_text("El puerto cierra en invierno", body)}
+    )
+    engine = Engine.load(folder)
+    answer = engine.ask("el puerto cierra en invierno")
+    assert answer.answered
+    # The headline holds every word, as the paragraph does: the paragraph says it, with why.
+    assert answer.passages[0].text.startswith("El plan prevé que el puerto cierre en invierno")
+    assert answer.passages[1].paragraph == 0  # the headline still quoted, after it
+    # A headline that holds more of the question than any paragraph stays first.
+    folder2 = write_knowledge(
+        tmp_path / "b",
+        {"puerto.md": doc_text("El puerto cierra en invierno", body.replace("cierre", "abra"))},
+    )
+    first = Engine.load(folder2).ask("el puerto cierra en invierno").passages[0]
+    assert first.paragraph == 0
+
+
+def test_the_bundled_headline_gives_way_to_the_paragraph_that_reports_it(engine: Engine) -> None:
+    answer = engine.ask("openai deja de depender de microsoft")
+    assert "deja de depender en exclusiva del superordenador" in answer.passages[0].text
+    assert any(p.paragraph == 0 for p in answer.passages[1:])
