@@ -349,11 +349,11 @@ class Engine:
         best = ranked[0].score
         # The best passage is quoted whatever its coverage: the decision vouched for it.
         relevant = ranked[:1] + [r for r in ranked[1:] if worth_quoting(r, best)]
-        if not decision.quote_first:
-            relevant = self._body_before_headline(relevant)
         if decision.quote_first:  # "¿Cuánto…?": the passage that gives the amount goes first
             amount = ranked[decision.quote_first]
             relevant = [amount, *(r for r in relevant if r is not amount)]
+        else:
+            relevant = self._body_before_headline(relevant)
         # Time enters at the quote stage only: newer reports first, disagreements kept in view.
         if self._dated:
             latest = dated.is_latest_question(question)
