@@ -110,7 +110,8 @@ _MONEY_VERBS = (  # spelt out: cost* would take "costa", cobr* "cobre", pag* "p�
     r"|invert\w*|invirt\w*|inviert\w*|gast(?:a|an|[oó]|aron|aba|aban|ado|ar|ar[aá]n?|ar[ií]an?)"
     r"|cobr(?:a|an|[oó]|aron|aba|aban|ado|ar)|recaud\w*|factur\w*|ingres(?:os?|a|an|[oó]|aron)"
 )
-_MONEY_NOUNS = r"precio|precios|coste|costes|costo|costos|inversi[oó]n|presupuesto|importe"
+_PRICE_NOUNS = r"precios?|costes?|costos?"
+_MONEY_NOUNS = rf"{_PRICE_NOUNS}|inversi[oó]n|presupuesto|importe"
 ASKS_MONEY = re.compile(
     r"\bcu[aá]nt[oa]s?\s+(?:dinero|d[oó]lares|euros|(?:miles\s+de\s+)?millones|mil\s+millones)\b"
     rf"|\bcu[aá]nto\b(?!\s+(?:tiempo|{_TIME_UNITS})\b)(?:\s+\w+){{0,3}}?\s+(?:{_MONEY_VERBS})\b"
@@ -129,7 +130,7 @@ ASKS_MONEY = re.compile(
 # or mark may name one without asking it ("¿Cuándo elevaron el precio del petróleo?", "¿Por qué
 # bajan los salarios?": squad-es's in-scope questions that name one all have both).
 _PRICE_WORD = re.compile(
-    r"\b(?:precios?|costes?|costos?|tarifas?|sueldos?|salarios?|prices?|pricing|costs?|fees?"
+    rf"\b(?:{_PRICE_NOUNS}|tarifas?|sueldos?|salarios?|prices?|pricing|costs?|fees?"
     r"|salary|salaries|wages?)\b",
     re.IGNORECASE,
 )
