@@ -34,6 +34,13 @@ _MASK_WIDTH = 64  # longer choices get their letter mask one by one
 SWAP_ONLY = 3
 
 
+def may_repair(word: str, choice: str) -> bool:
+    """Tell whether a choice within the edits may stand for a word: it shares the word's first
+    letter (typos rarely hit it; an empty choice shares none) and, for a word of SWAP_ONLY
+    letters or fewer, holds its letters swapped ("gtp" -> "gpt", not "get" -> "gpt")."""
+    return choice[:1] == word[:1] and (len(word) > SWAP_ONLY or sorted(choice) == sorted(word))
+
+
 def max_edits(word: str) -> int:
     """Return the edits a word of this length may carry (Elasticsearch's AUTO fuzziness)."""
     return 1 if len(word) < 6 else 2
@@ -129,15 +136,12 @@ class TypoMatcher:
         return self._terms(word, [choice for choice, _dist, _ in close[:limit]])
 
     def _terms(self, word: str, closest: list[str]) -> list[str]:
-        """Return the closest choices that share the word's first letter, as index terms; for
-        a word of SWAP_ONLY letters or fewer, only its own letters swapped ("gtp" -> "gpt")."""
+        """Return the closest choices that may repair the word, as index terms."""
         to_term = self._to_term
-        letters = sorted(word) if len(word) <= SWAP_ONLY else None
         return [
             to_term[choice] if to_term is not None else choice
             for choice in closest
-            if choice[:1] == word[:1]  # an empty choice shares no letter
-            and (letters is None or sorted(choice) == letters)
+            if may_repair(word, choice)
         ]
 
 

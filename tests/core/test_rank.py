@@ -29,7 +29,7 @@ from bot.core.rank import (
     score_passages,
 )
 from bot.core.text import AnalyzedTexts, Analyzer, words
-from bot.core.typos import SWAP_ONLY, TypoMatcher, max_edits
+from bot.core.typos import TypoMatcher, max_edits, may_repair
 
 TESTS = Path(__file__).resolve().parents[1]
 # Every equality with the dense ranking holds on both paths: the compiled one (_topk.c, where
@@ -447,11 +447,7 @@ def slow_match(self: TypoMatcher, word: str, limit: int = 3) -> list[str]:
         word, choices, scorer=OSA.distance, score_cutoff=max_edits(word), limit=limit
     )
     to_term = self._to_term
-    return [
-        to_term[c] if to_term else c
-        for c, _, _ in found
-        if c[0] == word[0] and (len(word) > SWAP_ONLY or sorted(c) == sorted(word))
-    ]
+    return [to_term[c] if to_term else c for c, _, _ in found if may_repair(word, c)]
 
 
 def answers(folder: Path, asked: list[str]) -> list[dict]:

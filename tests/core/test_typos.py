@@ -13,7 +13,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from bot.core import typos as typos_module
-from bot.core.typos import SWAP_ONLY, TypoMatcher, letter_masks, max_edits, word_masks
+from bot.core.typos import TypoMatcher, letter_masks, max_edits, may_repair, word_masks
 from tests.conftest import missing
 
 
@@ -34,7 +34,7 @@ def match_every_choice(choices: list[str], word: str, limit: int = 3) -> list[st
         for choice, _dist, _ in process.extract(
             word, choices, scorer=OSA.distance, score_cutoff=max_edits(word), limit=limit
         )
-        if choice[0] == word[0] and (len(word) > SWAP_ONLY or sorted(choice) == sorted(word))
+        if may_repair(word, choice)
     ]
 
 
